@@ -1,0 +1,32 @@
+# The two commands: `make run` serves the platform, `make test` runs every test.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+.PHONY: run test setup setup-test lint stop boundaries
+
+run: setup
+	$(PY) -m geo db start
+	$(PY) -m geo boundaries load-shipped
+	@echo "Whistle is at http://localhost:$(PORT)"
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
+
+test: setup-test
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+setup:
+	bash scripts/bootstrap.sh run
+
+setup-test:
+	bash scripts/bootstrap.sh test
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+stop:
+	$(PY) -m geo db stop
+
+boundaries: setup
+	$(PY) -m geo boundaries build

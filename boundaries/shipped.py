@@ -1,0 +1,58 @@
+"""Load the boundaries shipped in this folder (real districts, approximate townships)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import geopandas as gpd
+
+from boundaries.build import DISTRICT_SOURCE, DISTRICTS_FILE, TOWNSHIP_SOURCE, TOWNSHIPS_FILE
+from geo.jurisdictions import prepare_boundaries
+from geo.settings import Settings, load_settings
+from geo.store.engine import Bind
+from geo.store.jurisdictions import LoadedSet, has_boundaries, load_boundaries
+
+# The shipped sets stand for all time until an official set replaces them, so that
+# complaints of any date can be located before official polygons arrive.
+SHIPPED_VALID_FROM = datetime(2000, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def load_shipped(bind: Bind, *, settings: Settings | None = None, only_if_empty: bool = True
+                 ) -> list[LoadedSet]:
+    """Load the shipped district and township sets.
+
+    Parameters
+    ----------
+    bind : Engine or Connection
+        The database.
+    settings : Settings, optional
+        Tolerances; read from the environment when omitted.
+    only_if_empty : bool
+        Skip a level that already has a current set (what ``make run`` wants).
+
+    Returns
+    -------
+    list of LoadedSet
+        One per level loaded (empty when both were there already).
+    """
+    settings = settings or load_settings()
+    loaded = []
+    for level, path, source, approximate in (
+        ("district", DISTRICTS_FILE, DISTRICT_SOURCE, False),
+        ("township", TOWNSHIPS_FILE, TOWNSHIP_SOURCE, True),
+    ):
+        present = has_boundaries(bind, level)
+        if only_if_empty and present:
+            continue
+        frame = gpd.read_file(path)
+        keep = ["code", "name", "geometry"] + (["parent_code"] if "parent_code" in frame else [])
+        prepared = prepare_boundaries(
+            frame[keep], level=level, metric_crs=settings.metric_crs,
+            overlap_tolerance_m2=settings.overlap_tolerance_m2,
+            display_tolerance_m=settings.display_tolerance_m,
+        )
+        loaded.append(load_boundaries(bind, prepared, source=source, approximate=approximate,
+                                      valid_from=None if present else SHIPPED_VALID_FROM,
+                                      settings=settings))
+    return loaded

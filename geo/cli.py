@@ -1,0 +1,219 @@
+"""The command line: ``python -m geo --help``.
+
+Every command prints what it did; an error is one line on stderr and a non-zero exit code
+(set ``WHISTLE_DEBUG=1`` to see the traceback of an unexpected one).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from geo.errors import ValidationError, WhistleError
+from geo.settings import load_settings
+
+app = typer.Typer(help="Whistle: spatial governance for the 12345 citizen hotline.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+db_app = typer.Typer(help="The database: the embedded PostGIS cluster and the schema.",
+                     no_args_is_help=True)
+boundaries_app = typer.Typer(help="Jurisdiction boundaries: build, import, list.",
+                             no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(boundaries_app, name="boundaries")
+
+out = Console()
+err = Console(stderr=True)
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+class Level(StrEnum):
+    """A jurisdiction level."""
+
+    district = "district"
+    township = "township"
+
+
+def _engine():
+    from geo.store.engine import make_engine
+
+    return make_engine()
+
+
+def _local_cluster():
+    from geo.store.engine import local_cluster
+
+    settings = load_settings()
+    if not settings.uses_local_cluster:
+        raise ValidationError("DATABASE_URL is set: the platform uses that server and runs no cluster")
+    return local_cluster(settings)
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the embedded PostGIS cluster (created on first use) and upgrade the schema."""
+    status = _local_cluster().start()
+    out.print(f"database {status.describe()}")
+    db_upgrade()
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded cluster."""
+    out.print(f"database {_local_cluster().stop().describe()}")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Say whether the database is there, running, and at the newest schema."""
+    settings = load_settings()
+    if settings.uses_local_cluster:
+        status = _local_cluster().status()
+        out.print(f"embedded cluster: {status.describe()}")
+        if not status.running:
+            return
+    from geo.store.migrate import current_revision, head_revision
+
+    engine = _engine()
+    current, head = current_revision(engine), head_revision()
+    state = "up to date" if current == head else f"behind: run `python -m geo db upgrade` (head {head})"
+    out.print(f"schema revision {current or 'none'}: {state}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the schema to the newest migration."""
+    from geo.store.migrate import upgrade
+
+    out.print(f"schema at revision {upgrade(_engine())}")
+
+
+@db_app.command("reset")
+def db_reset(
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete the embedded cluster's data (every table) and start afresh."""
+    cluster = _local_cluster()
+    if not yes:
+        typer.confirm(f"Delete everything in {cluster.root}?", abort=True)
+    cluster.reset()
+    out.print(f"deleted {cluster.root}")
+    db_start()
+
+
+@boundaries_app.command("build")
+def boundaries_build() -> None:
+    """Rebuild the approximate township polygons from boundaries/sources/."""
+    from boundaries import build
+
+    result = build.build()
+    build.write(result)
+    counts = result.report["counts"]
+    out.print(f"built {counts['townships_built']:,} townships in {len(result.districts)} districts "
+              f"-> {build.TOWNSHIPS_FILE}")
+    for unit in result.report["unplaced_units"]:
+        out.print(f"  not placed: {unit['code']} {unit['name']} ({unit['district']}): {unit['reason']}")
+
+
+@boundaries_app.command("import")
+def boundaries_import(
+    file: Annotated[Path, typer.Argument(help="A GeoJSON, Shapefile or GeoPackage.")],
+    level: Annotated[Level, typer.Option(help="Which level the file holds.")],
+    code_field: Annotated[str, typer.Option(help="The field holding each unit's code.")],
+    name_field: Annotated[str, typer.Option(help="The field holding each unit's name.")],
+    parent_field: Annotated[str | None, typer.Option(
+        help="The field holding a township's district code; by overlap when omitted.")] = None,
+    source_crs: Annotated[str | None, typer.Option(
+        help="The file's CRS when it declares none, e.g. EPSG:4326.")] = None,
+    valid_from: Annotated[str | None, typer.Option(
+        help="From when the set is valid (ISO date or time, Asia/Shanghai); now by default.")] = None,
+    source: Annotated[str | None, typer.Option(help="Who published the polygons.")] = None,
+) -> None:
+    """Load official polygons, replacing the current set and keeping it as a dated version."""
+    from geo.jurisdictions import prepare_boundaries, read_boundary_file
+    from geo.store.jurisdictions import load_boundaries
+
+    settings = load_settings()
+    start = _parse_moment(valid_from) if valid_from else None
+    frame = read_boundary_file(file, code_field=code_field, name_field=name_field,
+                               parent_field=parent_field, source_crs=source_crs)
+    prepared = prepare_boundaries(
+        frame, level=level.value, metric_crs=settings.metric_crs,
+        overlap_tolerance_m2=settings.overlap_tolerance_m2,
+        display_tolerance_m=settings.display_tolerance_m,
+    )
+    loaded = load_boundaries(_engine(), prepared, source=source or file.name, approximate=False,
+                             valid_from=start, settings=settings)
+    replaced = f", replacing set {loaded.replaced_set_id}" if loaded.replaced_set_id else ""
+    out.print(f"loaded {loaded.features:,} {loaded.level} units as set {loaded.set_id}{replaced}")
+    for line in prepared.report.lines()[1:]:
+        out.print(f"  {line}")
+
+
+def _parse_moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"--valid-from {text!r} is not an ISO date or time (2024-01-01)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=TZ)
+
+
+@boundaries_app.command("load-shipped")
+def boundaries_load_shipped(
+    force: Annotated[bool, typer.Option(help="Load even when boundaries are already there.")] = False,
+) -> None:
+    """Load the shipped districts and approximate townships (when none are loaded)."""
+    from boundaries.shipped import load_shipped
+
+    loaded = load_shipped(_engine(), only_if_empty=not force)
+    if not loaded:
+        out.print("boundaries already loaded; nothing to do (--force reloads)")
+    for item in loaded:
+        out.print(f"loaded {item.features:,} {item.level} units as set {item.set_id}")
+
+
+@boundaries_app.command("list")
+def boundaries_list() -> None:
+    """List every boundary set with the period it is valid for."""
+    from geo.store.jurisdictions import boundary_sets
+
+    sets = boundary_sets(_engine())
+    table = Table("set", "level", "units", "approximate", "valid from", "valid to", "source")
+    for row in sets.itertuples():
+        table.add_row(str(row.id), row.level, f"{row.feature_count:,}", "yes" if row.approximate else "no",
+                      _when(row.valid_from), _when(row.valid_to) if row.valid_to is not None else "current",
+                      row.source)
+    out.print(table)
+
+
+def _when(moment) -> str:
+    if moment is None or str(moment) == "NaT":
+        return ""
+    return moment.tz_convert(TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def main() -> None:
+    """Run the command line, turning errors into one line and an exit code."""
+    logging.basicConfig(level=os.environ.get("WHISTLE_LOG", "WARNING"),
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except WhistleError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except Exception as exc:  # the last line of defence: one line, not a traceback
+        if os.environ.get("WHISTLE_DEBUG"):
+            raise
+        err.print(f"[red]unexpected error:[/red] {type(exc).__name__}: {escape(str(exc))} "
+                  "(set WHISTLE_DEBUG=1 for the traceback)", highlight=False, soft_wrap=True)
+        sys.exit(2)

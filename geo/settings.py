@@ -1,0 +1,108 @@
+"""Typed settings, read from the environment, each with a documented default.
+
+Read them with :func:`load_settings`; it reads the environment at every call so that a
+test (or a long-lived process told to change) sees the current values.
+
+=========================== ======================================= =====================
+variable                    meaning                                 default
+=========================== ======================================= =====================
+``DATABASE_URL``            SQLAlchemy URL of a PostGIS database;   unset: the embedded
+                            when set, no local cluster is started   cluster under
+                                                                    ``var/pg``
+``WHISTLE_HOME``            the project folder                      this checkout
+``WHISTLE_PG_DIR``          where the embedded cluster lives        ``$WHISTLE_HOME/var/pg``
+``WHISTLE_PG_BIN``          folder holding ``pg_ctl`` and ``initdb`` Debian's newest
+                                                                    ``/usr/lib/postgresql``
+``WHISTLE_TILES_URL``       an XYZ tile URL (an intranet tile       unset: plain
+                            server); ``{z}/{x}/{y}`` placeholders   background
+``WHISTLE_TILES_ATTRIBUTION`` attribution shown with those tiles    ``""``
+``WHISTLE_DISPLAY_TOLERANCE_M`` simplification of outlines drawn    ``40`` metres
+                            on maps (shared edges kept shared)
+``WHISTLE_OVERLAP_TOLERANCE_M2`` overlap between two polygons of a  ``1000`` m²
+                            boundary import above which it is
+                            refused
+``WHISTLE_GAP_TOLERANCE_M2`` uncovered area inside a parent above   ``10000`` m²
+                            which a boundary import reports a gap
+``WHISTLE_METRIC_CRS``      the projected CRS for metres            ``EPSG:32650``
+                                                                    (UTM 50N, Beijing)
+=========================== ======================================= =====================
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from geo.errors import ValidationError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The platform's settings; see the module docstring for each one."""
+
+    database_url: str | None
+    home: Path
+    pg_dir: Path
+    pg_bin: Path | None
+    tiles_url: str | None
+    tiles_attribution: str
+    display_tolerance_m: float
+    overlap_tolerance_m2: float
+    gap_tolerance_m2: float
+    metric_crs: str
+
+    @property
+    def uses_local_cluster(self) -> bool:
+        """True when no ``DATABASE_URL`` is set and the embedded cluster is used."""
+        return self.database_url is None
+
+
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValidationError(f"{name} was {raw!r} but must be a number") from None
+    if value < 0:
+        raise ValidationError(f"{name} was {raw!r} but must not be negative")
+    return value
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read the settings from the environment.
+
+    Parameters
+    ----------
+    env : dict, optional
+        The variables to read; ``os.environ`` when omitted.
+
+    Returns
+    -------
+    Settings
+        The settings, with defaults filled in.
+
+    Raises
+    ------
+    ValidationError
+        If a variable holds a value of the wrong kind.
+    """
+    env = dict(os.environ if env is None else env)
+    home = Path(env.get("WHISTLE_HOME") or PROJECT_ROOT).resolve()
+    pg_bin = env.get("WHISTLE_PG_BIN")
+    return Settings(
+        database_url=env.get("DATABASE_URL") or None,
+        home=home,
+        pg_dir=Path(env.get("WHISTLE_PG_DIR") or home / "var" / "pg").resolve(),
+        pg_bin=Path(pg_bin) if pg_bin else None,
+        tiles_url=env.get("WHISTLE_TILES_URL") or None,
+        tiles_attribution=env.get("WHISTLE_TILES_ATTRIBUTION", ""),
+        display_tolerance_m=_float(env, "WHISTLE_DISPLAY_TOLERANCE_M", 40.0),
+        overlap_tolerance_m2=_float(env, "WHISTLE_OVERLAP_TOLERANCE_M2", 1000.0),
+        gap_tolerance_m2=_float(env, "WHISTLE_GAP_TOLERANCE_M2", 10000.0),
+        metric_crs=env.get("WHISTLE_METRIC_CRS") or "EPSG:32650",
+    )

@@ -1,0 +1,1 @@
+"""Storage: the embedded PostGIS cluster, engines, models, migrations and queries."""

@@ -1,0 +1,110 @@
+"""Database engines and transactions, for the embedded cluster or a given ``DATABASE_URL``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+from geo.errors import DatabaseError
+from geo.settings import Settings, load_settings
+from geo.store.cluster import LocalCluster
+
+Bind = Engine | Connection
+
+
+def local_cluster(settings: Settings | None = None) -> LocalCluster:
+    """Return the embedded cluster that the settings point at."""
+    settings = settings or load_settings()
+    return LocalCluster(root=settings.pg_dir, bin_dir=settings.pg_bin)
+
+
+def database_url(settings: Settings | None = None, *, start: bool = False) -> str:
+    """Return the database URL: ``DATABASE_URL``, else the embedded cluster's.
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        Read from the environment when omitted.
+    start : bool
+        Start the embedded cluster (creating it on first use) when it is the one used.
+
+    Returns
+    -------
+    str
+        A SQLAlchemy URL.
+    """
+    settings = settings or load_settings()
+    if settings.database_url:
+        return _with_driver(settings.database_url)
+    cluster = local_cluster(settings)
+    if start:
+        cluster.start()
+    return cluster.url()
+
+
+def _with_driver(url: str) -> str:
+    # Accept the plain libpq form that people paste (postgresql://...) and use psycopg 3.
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def make_engine(url: str | None = None, *, start: bool = True) -> Engine:
+    """Create an engine and check that the database answers and has PostGIS.
+
+    Parameters
+    ----------
+    url : str, optional
+        A SQLAlchemy URL; :func:`database_url` when omitted.
+    start : bool
+        Start the embedded cluster when it is the one used.
+
+    Returns
+    -------
+    sqlalchemy.engine.Engine
+
+    Raises
+    ------
+    DatabaseError
+        If the database cannot be reached or lacks PostGIS.
+    """
+    url = url or database_url(start=start)
+    engine = sa.create_engine(url, pool_pre_ping=True)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT postgis_version()"))
+    except OperationalError as exc:
+        engine.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        hint = "" if load_settings().database_url else " (is it running? `python -m geo db start`)"
+        raise DatabaseError(f"cannot reach the database at {engine.url!r}: {reason}{hint}") from None
+    except sa.exc.ProgrammingError:
+        engine.dispose()
+        raise DatabaseError(
+            f"the database at {engine.url!r} has no PostGIS; run CREATE EXTENSION postgis there"
+        ) from None
+    return engine
+
+
+@contextmanager
+def transaction(bind: Bind) -> Iterator[Connection]:
+    """Run a block in a transaction that commits at the end or rolls back on error.
+
+    Given an engine, this is a new transaction. Given a connection already inside a
+    transaction (a test's, or a caller's), this is a savepoint inside it, so that a failure
+    undoes only the block and the caller decides about the rest.
+    """
+    if isinstance(bind, Engine):
+        with bind.begin() as conn:
+            yield conn
+    elif bind.in_transaction():
+        with bind.begin_nested():
+            yield bind
+    else:
+        with bind.begin():
+            yield bind

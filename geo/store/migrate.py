@@ -1,0 +1,53 @@
+"""Create and upgrade the schema with Alembic (never with ``create_all``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from geo.store.engine import Bind, transaction
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def upgrade(bind: Bind, revision: str = "head") -> str:
+    """Upgrade the schema to ``revision`` (the newest by default).
+
+    Parameters
+    ----------
+    bind : Engine or Connection
+        Where to run the migrations.
+    revision : str
+        The Alembic revision to reach.
+
+    Returns
+    -------
+    str
+        The revision the database is at afterwards.
+    """
+    config = _config()
+    with transaction(bind) as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+        return current_revision(conn) or ""
+
+
+def current_revision(bind: Bind) -> str | None:
+    """Return the schema revision of the database, or None before the first migration."""
+    with transaction(bind) as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str:
+    """Return the newest revision that the code knows."""
+    return ScriptDirectory.from_config(_config()).get_current_head() or ""
