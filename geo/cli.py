@@ -188,18 +188,23 @@ def boundaries_list() -> None:
     from geo.store.jurisdictions import boundary_sets
 
     sets = boundary_sets(_engine())
-    table = Table("set", "level", "units", "approximate", "valid from", "valid to", "source")
+    table = Table()
+    for header in ("set", "level", "units", "approx.", "valid from", "valid to"):
+        table.add_column(header, no_wrap=True)
+    table.add_column("source", overflow="fold")
     for row in sets.itertuples():
         table.add_row(str(row.id), row.level, f"{row.feature_count:,}", "yes" if row.approximate else "no",
-                      _when(row.valid_from), _when(row.valid_to) if row.valid_to is not None else "current",
+                      _when(row.valid_from), _when(row.valid_to) or "current",
                       row.source)
     out.print(table)
 
 
 def _when(moment) -> str:
-    if moment is None or str(moment) == "NaT":
+    import pandas as pd
+
+    if moment is None or pd.isna(moment):
         return ""
-    return moment.tz_convert(TZ).strftime("%Y-%m-%d %H:%M")
+    return moment.tz_convert(TZ).strftime("%Y-%m-%d")
 
 
 def main() -> None:

@@ -17,10 +17,8 @@ import logging
 import os
 import pwd
 import shutil
-import signal
 import stat
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -316,18 +314,3 @@ def _is_postgres(pid: int) -> bool:
     except OSError:
         return True
     return name.startswith(("postgres", "postmaster"))
-
-
-def wait_for_exit(pid: int, timeout: float = 10.0) -> bool:
-    """Wait for a process to end; True if it did within ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not _is_postgres(pid):
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def kill_server(pid: int) -> None:
-    """Kill a server outright (SIGKILL), as a crash would; used to test recovery."""
-    os.kill(pid, signal.SIGKILL)

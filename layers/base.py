@@ -1,0 +1,152 @@
+"""The base map every page draws on, and the GeoJSON layer every overlay is made from."""
+
+from __future__ import annotations
+
+import json
+
+import folium
+import geopandas as gpd
+import numpy as np
+import shapely
+from branca.element import Element
+from folium.utilities import JsCode
+
+from layers.assets import localize
+
+# Shown where no tile server answers (offline, or none configured): a plain, quiet ground.
+PLAIN_BACKGROUND = "#eef1f4"
+BEIJING_BOUNDS = [[39.44, 115.42], [41.06, 117.51]]  # [[south, west], [north, east]]
+
+
+class WhistleMap(folium.Map):
+    """A folium map whose scripts and styles come from this project, never from a CDN.
+
+    Assets are localised at render time, so a layer added after the map was made cannot
+    bring a CDN link back.
+    """
+
+    def render(self, **kwargs) -> None:
+        """Localise every element's assets, then render as folium does."""
+        localize(self)
+        super().render(**kwargs)
+
+
+def base_map(
+    *,
+    bounds: list[list[float]] | None = None,
+    tiles_url: str | None = None,
+    tiles_attribution: str = "",
+) -> WhistleMap:
+    """Make an empty map of Beijing with a scale bar and an optional tile layer.
+
+    Parameters
+    ----------
+    bounds : list, optional
+        ``[[south, west], [north, east]]`` to fit; all Beijing when omitted.
+    tiles_url : str, optional
+        An XYZ tile URL (e.g. an intranet tile server). Without one the map has a plain
+        background, which is also what shows when the tile server cannot be reached.
+    tiles_attribution : str
+        Attribution for those tiles.
+
+    Returns
+    -------
+    WhistleMap
+    """
+    bounds = bounds or BEIJING_BOUNDS
+    fmap = WhistleMap(location=_centre(bounds), zoom_start=9, tiles=None, control_scale=True,
+                      prefer_canvas=False, min_zoom=7, max_zoom=18)
+    fmap.get_root().header.add_child(Element(
+        f"<style>.leaflet-container {{ background: {PLAIN_BACKGROUND}; }}</style>"))
+    if tiles_url:
+        folium.TileLayer(tiles=tiles_url, attr=tiles_attribution or "tiles", name="Base map",
+                         control=False).add_to(fmap)
+    fmap.fit_bounds(bounds)
+    return fmap
+
+
+def _centre(bounds: list[list[float]]) -> list[float]:
+    (south, west), (north, east) = bounds
+    return [(south + north) / 2, (west + east) / 2]
+
+
+def frame_bounds(frame: gpd.GeoDataFrame) -> list[list[float]]:
+    """Return ``[[south, west], [north, east]]`` of a WGS84 frame, for :func:`base_map`."""
+    west, south, east, north = frame.total_bounds
+    return [[float(south), float(west)], [float(north), float(east)]]
+
+
+def geojson_layer(
+    frame: gpd.GeoDataFrame,
+    *,
+    name: str,
+    styles: list[dict],
+    tooltip_fields: list[str],
+    tooltip_aliases: list[str],
+    highlight_weight: float = 3.0,
+    decimals: int = 5,
+    show: bool = True,
+) -> folium.GeoJson:
+    """Turn a WGS84 frame into a folium GeoJSON layer styled from each feature's properties.
+
+    The style of each feature travels in its properties and one JavaScript function reads
+    it: folium's Python ``style_function`` turns into one JavaScript case per feature, which
+    takes seconds to draw for tens of thousands of features.
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame
+        Features in WGS84 with the tooltip columns.
+    name : str
+        The layer's name in the layer control.
+    styles : list of dict
+        One Leaflet path style per row (``color``, ``weight``, ``fillColor``, ...).
+    tooltip_fields, tooltip_aliases : list of str
+        Columns shown on hover, and their labels.
+    highlight_weight : float
+        Outline weight while the pointer is over a feature.
+    decimals : int
+        Coordinates are rounded to this many decimals (5 is about a metre) to keep the
+        page light.
+    show : bool
+        Whether the layer is on when the map opens.
+
+    Returns
+    -------
+    folium.GeoJson
+    """
+    if len(styles) != len(frame):
+        raise ValueError(f"styles has {len(styles)} entries but the frame has {len(frame)} rows")
+    rounded = shapely.transform(frame.geometry.values, lambda xy: np.round(xy, decimals))
+    records = frame[tooltip_fields].to_dict("records")
+    features = [
+        {"type": "Feature", "geometry": shapely.geometry.mapping(geom),
+         "properties": {**{k: _plain(v) for k, v in record.items()}, "style": style}}
+        for geom, record, style in zip(rounded, records, styles, strict=True)
+    ]
+    data = {"type": "FeatureCollection", "features": features}
+    return folium.GeoJson(
+        data,
+        name=name,
+        show=show,
+        style=JsCode("function (feature) { return feature.properties.style; }"),
+        on_each_feature=JsCode(_HIGHLIGHT % highlight_weight),
+        tooltip=folium.GeoJsonTooltip(fields=tooltip_fields, aliases=tooltip_aliases, sticky=True),
+    )
+
+
+_HIGHLIGHT = """function (feature, layer) {
+    layer.on({
+        mouseover: function (e) { e.target.setStyle({weight: %s}); e.target.bringToFront(); },
+        mouseout: function (e) { e.target.setStyle(feature.properties.style); }
+    });
+}"""
+
+
+def _plain(value: object) -> object:
+    # numpy and pandas scalars are not JSON; tooltips want plain text and numbers.
+    if value is None:
+        return ""
+    if isinstance(value, np.generic):
+        return value.item()
+    return json.loads(json.dumps(value, default=str))

@@ -1,0 +1,121 @@
+"""Shared fixtures: a throwaway PostGIS cluster for the test session, and databases in it.
+
+- ``pg_cluster``: the cluster, in the session's temporary folder (never the project's).
+- ``empty_db_url``: a fresh database with the schema migrated, dropped after the test
+  (for code that commits, e.g. the command line in a subprocess).
+- ``boundaries_db_url``: one database for the session with the shipped boundaries loaded
+  (read by the app tests).
+- ``connection``: a connection to that database inside a transaction that is rolled back
+  after the test, so tests that write leave nothing behind.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from boundaries.shipped import load_shipped
+from geo.store.cluster import LocalCluster
+from geo.store.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """A PostGIS cluster that lives as long as the test session."""
+    cluster = LocalCluster(root=tmp_path_factory.mktemp("pg"), fast=True)
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+def _admin(cluster: LocalCluster) -> Engine:
+    return sa.create_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
+
+
+def create_database(cluster: LocalCluster, template: str | None = None) -> str:
+    """Create a database (from a template when given) and return its URL."""
+    name = f"t{os.getpid()}_{next(_names)}"
+    engine = _admin(cluster)
+    with engine.connect() as conn:
+        if template:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        else:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return cluster.url(name)
+
+
+def drop_database(cluster: LocalCluster, url: str) -> None:
+    """Drop the database at ``url``, closing whatever still holds it open."""
+    name = sa.engine.make_url(url).database
+    engine = _admin(cluster)
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def schema_template(pg_cluster: LocalCluster) -> str:
+    """A database holding the migrated, empty schema; the template of the others."""
+    url = create_database(pg_cluster)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    upgrade(engine)
+    engine.dispose()
+    return sa.engine.make_url(url).database
+
+
+@pytest.fixture(scope="session")
+def boundaries_db_url(pg_cluster: LocalCluster, schema_template: str) -> str:
+    """A database with the shipped districts and approximate townships loaded."""
+    url = create_database(pg_cluster, schema_template)
+    engine = sa.create_engine(url)
+    load_shipped(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def empty_db_url(pg_cluster: LocalCluster, schema_template: str) -> Iterator[str]:
+    """A fresh database with the schema and nothing in it, dropped afterwards."""
+    url = create_database(pg_cluster, schema_template)
+    yield url
+    drop_database(pg_cluster, url)
+
+
+@pytest.fixture(scope="session")
+def boundaries_engine(boundaries_db_url: str) -> Iterator[Engine]:
+    """An engine on the session's database with boundaries."""
+    engine = sa.create_engine(boundaries_db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(boundaries_engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back when the test ends."""
+    with boundaries_engine.connect() as conn:
+        transaction = conn.begin()
+        yield conn
+        transaction.rollback()
+
+
+@pytest.fixture
+def empty_connection(empty_db_url: str) -> Iterator[Connection]:
+    """A rolled-back connection to a database with the schema and no boundaries."""
+    engine = sa.create_engine(empty_db_url)
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        yield conn
+        transaction.rollback()
+    engine.dispose()

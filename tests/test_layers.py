@@ -1,0 +1,120 @@
+"""folium layers: local assets only, styles in properties, escaped legends."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+import folium
+import geopandas as gpd
+import pytest
+from branca.element import MacroElement
+from shapely.geometry import box
+
+from layers.assets import LOCAL_ASSETS, STATIC_DIR, localize
+from layers.base import base_map, geojson_layer
+from layers.jurisdictions import (
+    APPROXIMATE_NOTE,
+    TOWNSHIP_CLASS,
+    district_colours,
+    district_layer,
+    jurisdiction_legend,
+    township_layer,
+)
+from layers.legend import LegendItem, legend
+
+DISTRICTS = gpd.GeoDataFrame({"code": ["110101", "110102"], "name": ["东城区", "西城区"]},
+                             geometry=[box(116.38, 39.90, 116.40, 39.92), box(116.36, 39.90, 116.38, 39.92)],
+                             crs=4326)
+TOWNSHIPS = gpd.GeoDataFrame(
+    {"code": ["110101001", "110102001"], "name": ["东华门街道", "西长安街街道"], "kind": ["street", "street"],
+     "parent_code": ["110101", "110102"], "approximate": [True, True]},
+    geometry=[box(116.38, 39.90, 116.40, 39.92), box(116.36, 39.90, 116.38, 39.92)], crs=4326,
+)
+
+
+def full_map() -> folium.Map:
+    fmap = base_map()
+    township_layer(TOWNSHIPS, DISTRICTS).add_to(fmap)
+    district_layer(DISTRICTS).add_to(fmap)
+    jurisdiction_legend(approximate=True).add_to(fmap)
+    folium.LayerControl().add_to(fmap)
+    return fmap
+
+
+def test_every_local_asset_exists():
+    for path in LOCAL_ASSETS.values():
+        assert (STATIC_DIR / path).is_file(), path
+
+
+def test_rendered_page_loads_nothing_from_outside():
+    html = full_map().get_root().render()
+    remote = re.findall(r"""(?:src|href)=["'](https?:)?//[^"']+""", html)
+    assert remote == []
+    assert "/app/static/vendor/leaflet/leaflet.js" in html
+
+
+def test_streamlit_folium_gets_only_local_links():
+    # st_folium hands every element's default_js/default_css to the browser.
+    fmap = full_map()
+    fmap.render()
+    links = []
+
+    def walk(element):
+        links.extend(url for _, url in getattr(element, "default_js", []) + getattr(element, "default_css", []))
+        for child in element._children.values():
+            walk(child)
+
+    walk(fmap)
+    assert links
+    assert all(url.startswith("/app/static/") for url in links), links
+
+
+def test_a_remote_asset_without_local_copy_is_refused():
+    class Plugin(MacroElement):
+        default_js: ClassVar = [("fancy", "https://cdn.example.org/fancy.js")]
+
+    fmap = base_map()
+    fmap.add_child(Plugin())
+    with pytest.raises(ValueError, match=r"'fancy' from https://cdn\.example\.org/fancy\.js.*static/vendor"):
+        localize(fmap)
+
+
+def test_no_tiles_by_default_and_tiles_when_configured():
+    assert "tileLayer" not in base_map().get_root().render()
+    html = base_map(tiles_url="http://tiles.intranet/{z}/{x}/{y}.png", tiles_attribution="city GIS").get_root().render()
+    assert "http://tiles.intranet/{z}/{x}/{y}.png" in html
+
+
+def test_styles_travel_in_feature_properties():
+    layer = township_layer(TOWNSHIPS, DISTRICTS)
+    features = layer.data["features"]
+    colours = district_colours(DISTRICTS)
+    assert [f["properties"]["style"]["fillColor"] for f in features] == [colours["110101"], colours["110102"]]
+    assert all(f["properties"]["style"]["className"] == TOWNSHIP_CLASS for f in features)
+    assert features[0]["properties"]["district"] == "东城区"
+    assert features[0]["properties"]["boundary"] == "approximate"
+    assert "_styler" not in folium.Map().add_child(layer).get_root().render()
+
+
+def test_coordinates_are_rounded():
+    frame = TOWNSHIPS.assign(geometry=[box(116.3812345678, 39.9, 116.4, 39.92)] * 2)
+    layer = geojson_layer(frame, name="t", styles=[{}, {}], tooltip_fields=["name"], tooltip_aliases=["n"])
+    ring = layer.data["features"][0]["geometry"]["coordinates"][0]
+    assert all(round(x, 5) == x for x, _ in ring)
+
+
+def test_styles_must_match_rows():
+    with pytest.raises(ValueError, match="styles has 1 entries but the frame has 2 rows"):
+        geojson_layer(TOWNSHIPS, name="t", styles=[{}], tooltip_fields=["name"], tooltip_aliases=["n"])
+
+
+def test_legend_escapes_labels_and_names_approximate_boundaries():
+    hostile = legend("<b>x</b>", [LegendItem("<script>alert(1)</script>", "#fff")], note="a & b")
+    fmap = base_map()
+    fmap.add_child(hostile)
+    html = fmap.get_root().render()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in hostile.inner_html
+    assert "&lt;b&gt;x&lt;/b&gt;" in hostile.inner_html
+    assert APPROXIMATE_NOTE in full_map().get_root().render()
