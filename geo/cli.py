@@ -32,7 +32,7 @@ boundaries_app = typer.Typer(help="Jurisdiction boundaries: build, import, list.
 app.add_typer(db_app, name="db")
 app.add_typer(boundaries_app, name="boundaries")
 
-out = Console()
+out = Console(soft_wrap=True)
 err = Console(stderr=True)
 TZ = ZoneInfo("Asia/Shanghai")
 

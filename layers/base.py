@@ -55,7 +55,8 @@ def base_map(
     """
     bounds = bounds or BEIJING_BOUNDS
     fmap = WhistleMap(location=_centre(bounds), zoom_start=9, tiles=None, control_scale=True,
-                      prefer_canvas=False, min_zoom=7, max_zoom=18)
+                      prefer_canvas=False, min_zoom=7, max_zoom=18,
+                      zoom_snap=0.25, zoom_delta=0.5)
     fmap.get_root().header.add_child(Element(
         f"<style>.leaflet-container {{ background: {PLAIN_BACKGROUND}; }}</style>"))
     if tiles_url:

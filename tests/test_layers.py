@@ -118,3 +118,21 @@ def test_legend_escapes_labels_and_names_approximate_boundaries():
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in hostile.inner_html
     assert "&lt;b&gt;x&lt;/b&gt;" in hostile.inner_html
     assert APPROXIMATE_NOTE in full_map().get_root().render()
+
+
+def test_city_map_ships_display_outlines_not_megabytes(connection):
+    from streamlit_folium import _get_map_string
+
+    from geo.store.jurisdictions import current_jurisdictions
+
+    townships = current_jurisdictions(connection, "township")
+    districts = current_jurisdictions(connection, "district")
+    fmap = base_map()
+    township_layer(townships, districts).add_to(fmap)
+    district_layer(districts).add_to(fmap)
+    fmap.render()
+    size = len(_get_map_string(fmap).encode())
+    exact = current_jurisdictions(connection, "township", display=False)
+    exact_vertices = int(exact.count_coordinates().sum())
+    assert int(townships.count_coordinates().sum()) < exact_vertices / 5
+    assert size < 1_500_000, f"{size:,} bytes of map script"
