@@ -227,9 +227,10 @@ def _one_township_per_point(points: pd.DataFrame, report: dict) -> pd.DataFrame:
 
 def _tessellate(points: pd.DataFrame, districts: gpd.GeoDataFrame) -> pd.DataFrame:
     pieces = []
+    metric = districts.to_crs(METRIC_CRS).geometry
     for district in districts.itertuples():
         here = points[points["areaCode"] == district.code]
-        envelope = districts.to_crs(METRIC_CRS).geometry[district.Index].envelope.buffer(20000)
+        envelope = metric[district.Index].envelope.buffer(20000)
         seeds = shapely.points(here["x"].to_numpy(), here["y"].to_numpy())
         cells = shapely.voronoi_polygons(shapely.MultiPoint(seeds), extend_to=envelope, ordered=True)
         cells = gpd.GeoSeries(shapely.get_parts(cells), crs=METRIC_CRS).to_crs(WGS84).values
