@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from branca.element import Element
 from folium.utilities import JsCode
@@ -146,8 +145,10 @@ _HIGHLIGHT = """function (feature, layer) {
 
 def _plain(value: object) -> object:
     # numpy and pandas scalars are not JSON; tooltips want plain text and numbers.
-    if value is None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
     if isinstance(value, np.generic):
         return value.item()
-    return json.loads(json.dumps(value, default=str))
+    if isinstance(value, str | int | float | bool):
+        return value
+    return str(value)

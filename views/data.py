@@ -7,7 +7,6 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from geo.settings import load_settings
 from geo.store.engine import make_engine
 from geo.store.jurisdictions import boundary_sets, current_jurisdictions
 
@@ -15,7 +14,7 @@ from geo.store.jurisdictions import boundary_sets, current_jurisdictions
 @st.cache_resource(show_spinner="Connecting to the database…")
 def engine() -> Engine:
     """The shared engine (pooled, thread-safe); starts the embedded cluster if needed."""
-    return make_engine(load_settings().database_url)
+    return make_engine()
 
 
 @st.cache_data(ttl=600, show_spinner=False)
