@@ -39,7 +39,13 @@ def upgrade(bind: Bind, revision: str = "head") -> str:
     with transaction(bind) as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
-        return current_revision(conn) or ""
+        reached = current_revision(conn) or ""
+        if reached >= "0002":
+            # Reference data ships with the code, so it follows every upgrade.
+            from geo.categories import sync_categories
+
+            sync_categories(conn)
+        return reached
 
 
 def current_revision(bind: Bind) -> str | None:

@@ -7,10 +7,13 @@ from datetime import datetime
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     String,
@@ -19,6 +22,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -83,3 +87,118 @@ class Jurisdiction(Base):
     # Simplified for drawing (shared edges kept shared): pages never ship full outlines.
     geom_display: Mapped[WKBElement] = mapped_column(
         Geometry("MULTIPOLYGON", srid=4326, spatial_index=False, nullable=False))
+
+
+class Department(Base):
+    """A city department or public-service company that complaints are dispatched to."""
+
+    __tablename__ = "department"
+
+    code: Mapped[str] = mapped_column(String(48), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+
+
+class Category(Base):
+    """A complaint category, shipped as data (``geo/data/categories.csv``)."""
+
+    __tablename__ = "category"
+
+    code: Mapped[str] = mapped_column(String(48), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    theme: Mapped[str] = mapped_column(String(48))
+    departments: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    enforcement: Mapped[bool] = mapped_column(Boolean)
+    emergency: Mapped[bool] = mapped_column(Boolean)
+
+
+class IngestRun(Base):
+    """One load of one file: what came in and where every row went."""
+
+    __tablename__ = "ingest_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    inserted: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    summary: Mapped[dict] = mapped_column(JSONB, default=dict)
+
+
+class Complaint(Base):
+    """A located complaint. Coordinates are WGS84; the original ones are kept beside them."""
+
+    __tablename__ = "complaint"
+    __table_args__ = (
+        CheckConstraint("precision IN ('point', 'community', 'township')", name="ck_complaint_precision"),
+        CheckConstraint("channel IN ('phone', 'web', 'wechat', 'weibo', 'app', 'other')",
+                        name="ck_complaint_channel"),
+        CheckConstraint("satisfaction IS NULL OR satisfaction IN "
+                        "('satisfied', 'basically_satisfied', 'unsatisfied')", name="ck_complaint_satisfaction"),
+        CheckConstraint("precision = 'township' OR h3 IS NOT NULL", name="ck_complaint_cell"),
+        Index("ix_complaint_geom", "geom", postgresql_using="gist"),
+        Index("ix_complaint_township_received", "township_code", "received_at"),
+        Index("ix_complaint_h3", "h3"),
+        Index("ix_complaint_received", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    source_id: Mapped[str] = mapped_column(Text, unique=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    channel: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(ForeignKey("category.code"))
+    category_raw: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    lon_orig: Mapped[float | None] = mapped_column(Float)
+    lat_orig: Mapped[float | None] = mapped_column(Float)
+    crs_orig: Mapped[str | None] = mapped_column(String(8))
+    geom: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    footprint: Mapped[WKBElement | None] = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False))
+    precision: Mapped[str] = mapped_column(String(16))
+    h3: Mapped[int | None] = mapped_column(BigInteger)
+    township_code: Mapped[str | None] = mapped_column(String(32))
+    district_code: Mapped[str | None] = mapped_column(String(32))
+    on_boundary: Mapped[bool] = mapped_column(Boolean)
+    boundary_set_id: Mapped[int | None] = mapped_column(ForeignKey("boundary_set.id"))
+    phone_hash: Mapped[str | None] = mapped_column(String(32))
+    phone_masked: Mapped[str | None] = mapped_column(String(32))
+    dispatches: Mapped[list | None] = mapped_column(JSONB)
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    returned_count: Mapped[int] = mapped_column(Integer)
+    responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved: Mapped[bool | None] = mapped_column(Boolean)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    satisfaction: Mapped[str | None] = mapped_column(String(24))
+    run_id: Mapped[int] = mapped_column(ForeignKey("ingest_run.id"))
+    updated_run_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_run.id"))
+
+
+class RejectedRow(Base):
+    """A row that could not be accepted, kept as it came with a reason a person can act on."""
+
+    __tablename__ = "rejected_row"
+    __table_args__ = (
+        UniqueConstraint("sha256", "line", name="uq_rejected_row_file_line"),
+        Index("ix_rejected_row_open", "source_id", postgresql_where=text("resolved_run_id IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("ingest_run.id"), index=True)
+    source: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    line: Mapped[int] = mapped_column(Integer)
+    source_id: Mapped[str | None] = mapped_column(Text)
+    reason_code: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[dict] = mapped_column(JSONB)
+    rejected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    resolved_run_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_run.id"))

@@ -1,0 +1,257 @@
+"""Read CSV, Parquet and JSON Lines exports in batches, every value kept as it came.
+
+A reader yields :class:`Batch` objects: the rows as strings (numbers and times of a typed
+format are turned into text once, so that one validator serves every format), the line of
+each row, and the raw row for the rejected table. A malformed file (wrong encoding, ragged
+rows, an empty or a binary file) raises :class:`~geo.errors.ValidationError` naming the file
+and the problem; nothing of it is stored, because the loader commits only at the end.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from geo.errors import ValidationError
+from geo.ingest.mapping import FIELDS, Mapping
+
+FORMATS = ("csv", "parquet", "jsonl")
+BATCH_BYTES = 16 << 20
+BATCH_ROWS = 200_000
+_SUFFIXES = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
+             ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+
+
+@dataclass
+class Batch:
+    """Some rows of a file.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        One string column per field that the file holds (named by field), missing as NA.
+    line : numpy.ndarray
+        The line of each row in the file (CSV: the header is line 1, and a quoted value that
+        spans lines counts once; JSON Lines: the physical line; Parquet: the row number).
+    table : pyarrow.Table
+        The rows as read, under the file's own column names, for the raw row of a rejection.
+    read_bytes : int
+        How far into the file the reader got, for a progress bar.
+    """
+
+    frame: pd.DataFrame
+    line: np.ndarray
+    table: pa.Table
+    read_bytes: int
+
+    def raw(self, positions) -> list[dict]:
+        """Return the raw rows at ``positions``, as JSON-ready dicts."""
+        rows = self.table.take(pa.array(positions, type=pa.int64())).to_pylist()
+        return [json.loads(json.dumps(row, default=str, ensure_ascii=False)) for row in rows]
+
+
+def detect_format(path: Path) -> str:
+    """Tell the format from the file's first bytes and its suffix."""
+    with path.open("rb") as handle:
+        head = handle.read(8192)
+    if not head:
+        raise ValidationError(f"{path.name} is empty: there is nothing to ingest")
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if b"\x00" in head:
+        raise ValidationError(f"{path.name} looks like a binary file, not CSV, Parquet or JSON Lines")
+    kind = _SUFFIXES.get(path.suffix.lower())
+    if kind == "parquet":
+        raise ValidationError(f"{path.name} is named .parquet but is not a Parquet file")
+    if kind is None:
+        kind = "jsonl" if head.lstrip().startswith(b"{") else "csv"
+    return kind
+
+
+def read_batches(path: Path | str, mapping: Mapping, *, encoding: str = "utf-8",
+                 batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
+    """Yield the rows of a file in batches.
+
+    Parameters
+    ----------
+    path : path-like
+        A CSV, Parquet or JSON Lines file.
+    mapping : Mapping
+        Which column holds each field.
+    encoding : str
+        The text encoding of a CSV or JSON Lines file (``gbk`` for many Chinese exports).
+    batch_rows : int
+        About how many rows per batch.
+
+    Raises
+    ------
+    ValidationError
+        If the file is missing, empty, binary, badly encoded or ragged, or lacks the id or
+        received-at column.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValidationError(f"{path} does not exist or is not a file")
+    kind = detect_format(path)
+    reader = {"csv": _csv, "parquet": _parquet, "jsonl": _jsonl}[kind]
+    first_line = 2 if kind == "csv" else 1
+    seen = 0
+    try:
+        for table, lines, read_bytes in reader(path, encoding, batch_rows):
+            if seen == 0:
+                _check_columns(path, table.column_names, mapping)
+            if lines is None:
+                lines = np.arange(first_line + seen, first_line + seen + table.num_rows)
+            seen += table.num_rows
+            yield Batch(_fields(table, mapping), lines, table, read_bytes)
+    except pa.ArrowInvalid as exc:
+        raise ValidationError(_explain(path, kind, encoding, str(exc))) from None
+    if seen == 0:
+        raise ValidationError(f"{path.name} holds a header but no rows")
+
+
+def _explain(path: Path, kind: str, encoding: str, message: str) -> str:
+    message = message.strip().splitlines()[0]
+    if "UTF8" in message or "utf-8" in message.lower() or "UTF-8" in message:
+        return (f"{path.name} is not valid {encoding} text ({message}); if it was exported as "
+                "GBK, ingest it with --encoding gbk")
+    if kind == "csv" and "columns" in message:
+        return f"{path.name} has ragged rows: {message}; every row needs the header's columns"
+    return f"{path.name} is not a readable {kind} file: {message}"
+
+
+def _check_columns(path: Path, columns: list[str], mapping: Mapping) -> None:
+    missing = [f"{name} (column {mapping.column(name)!r})" for name in ("id", "received_at")
+               if mapping.column(name) not in columns]
+    if missing:
+        raise ValidationError(f"{path.name} has no column for {', '.join(missing)}; its columns are "
+                              f"{columns[:20]}; map them with --mapping or --map field=column")
+    if len(set(columns)) != len(columns):
+        raise ValidationError(f"{path.name} repeats column names: {columns}")
+    has_place = any(mapping.column(n) in columns for n in ("lon", "address", "footprint"))
+    if not has_place:
+        raise ValidationError(f"{path.name} has no location: it needs lon/lat, an address or a "
+                              "footprint column")
+
+
+def _fields(table: pa.Table, mapping: Mapping) -> pd.DataFrame:
+    data = {}
+    for name in FIELDS:
+        column = mapping.column(name)
+        if column in table.column_names:
+            data[name] = _as_text(table.column(column))
+    return pd.DataFrame(data)
+
+
+def _as_text(column: pa.ChunkedArray) -> pd.Series:
+    kind = column.type
+    if pa.types.is_timestamp(kind):
+        if kind.tz is not None:
+            column = pc.strftime(column, format="%Y-%m-%dT%H:%M:%S%z")
+        else:
+            column = pc.strftime(column, format="%Y-%m-%d %H:%M:%S")
+    elif pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_struct(kind):
+        values = [None if v is None else json.dumps(v, default=str, ensure_ascii=False)
+                  for v in column.to_pylist()]
+        column = pa.array(values, type=pa.string())
+    elif not pa.types.is_string(kind) and not pa.types.is_large_string(kind):
+        column = pc.cast(column, pa.string())
+    series = column.to_pandas(types_mapper=lambda _t: pd.StringDtype())
+    return series.astype("string").str.strip().replace("", pd.NA)
+
+
+def _csv(path: Path, encoding: str, batch_rows: int) -> Iterator[tuple[pa.Table, int]]:
+    header = _csv_header(path, encoding)
+    read = pacsv.ReadOptions(encoding=encoding, block_size=BATCH_BYTES)
+    parse = pacsv.ParseOptions(newlines_in_values=True)
+    convert = pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.string()),
+                                   strings_can_be_null=False, quoted_strings_can_be_null=False)
+    with path.open("rb") as handle, pacsv.open_csv(handle, read_options=read, parse_options=parse,
+                                                   convert_options=convert) as stream:
+        for record_batch in stream:
+            yield pa.Table.from_batches([record_batch]), None, handle.tell()
+
+
+def _csv_header(path: Path, encoding: str) -> list[str]:
+    with path.open("rb") as handle:
+        first = handle.readline()
+    try:
+        text = first.decode(encoding).lstrip("\ufeff").rstrip("\r\n")
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise ValidationError(f"{path.name} is not valid {encoding} text ({exc}); if it was exported "
+                              "as GBK, ingest it with --encoding gbk") from None
+    names = next(csv.reader([text]), [])
+    if not any(n.strip() for n in names):
+        raise ValidationError(f"{path.name} has no header row")
+    return names
+
+
+def _parquet(path: Path, encoding: str, batch_rows: int) -> Iterator[tuple[pa.Table, int]]:
+    del encoding  # Parquet carries its own encoding.
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ValidationError(f"{path.name} is not a readable Parquet file: {exc}") from None
+    size = path.stat().st_size
+    total = max(1, parquet.metadata.num_rows)
+    done = 0
+    for record_batch in parquet.iter_batches(batch_size=batch_rows):
+        done += record_batch.num_rows
+        yield pa.Table.from_batches([record_batch]), None, int(size * done / total)
+
+
+def _jsonl(path: Path, encoding: str, batch_rows: int) -> Iterator[tuple[pa.Table, int]]:
+    # Lines may disagree on a field's type (an id as a number here, a string there): read
+    # them with Python's json, a batch at a time, and keep every value as text.
+    size = path.stat().st_size
+    rows: list[dict] = []
+    lines: list[int] = []
+    done = 0
+    with path.open(encoding=encoding, errors="strict") as handle:
+        try:
+            for number, line in enumerate(handle, start=1):
+                done += len(line)
+                if not line.strip():
+                    continue
+                try:
+                    value = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise ValidationError(f"{path.name} line {number} is not valid JSON ({exc.msg}); "
+                                          "every line must hold one JSON object") from None
+                if not isinstance(value, dict):
+                    raise ValidationError(f"{path.name} line {number} holds a JSON "
+                                          f"{type(value).__name__}, not an object")
+                rows.append({k: _jsonl_value(v) for k, v in value.items()})
+                lines.append(number)
+                if len(rows) >= batch_rows:
+                    yield _jsonl_table(rows), np.asarray(lines), min(done, size)
+                    rows, lines = [], []
+        except UnicodeDecodeError as exc:
+            raise ValidationError(f"{path.name} is not valid {encoding} text ({exc.reason} at byte "
+                                  f"{exc.start}); if it was exported as GBK, ingest it with "
+                                  "--encoding gbk") from None
+    if rows:
+        yield _jsonl_table(rows), np.asarray(lines), size
+
+
+def _jsonl_value(value):
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _jsonl_table(rows: list[dict]) -> pa.Table:
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    return pa.table({n: pa.array([row.get(n) for row in rows], type=pa.string()) for n in names})
+
+

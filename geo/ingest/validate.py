@@ -1,0 +1,405 @@
+"""Check a batch of rows, locate the good ones, and give every bad one a reason.
+
+Every row ends in exactly one of two frames: ``accepted`` (ready to load) or ``rejected``
+(with a reason code and a sentence a person can act on). The checks are vectorised over the
+batch; the first failing check of a row gives its reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pajson
+import shapely
+
+from geo.categories import UNCLASSIFIED, classify
+from geo.coords import SYSTEMS, to_wgs84
+from geo.gazetteer import geocode
+from geo.ingest.boundaries import BoundaryIndex
+from geo.ingest.mapping import Mapping
+from geo.ingest.readers import Batch
+from geo.timeparse import parse_moments
+
+CHANNELS = {
+    "phone": "phone", "电话": "phone", "12345": "phone", "hotline": "phone",
+    "web": "web", "网站": "web", "网络": "web", "internet": "web",
+    "wechat": "wechat", "微信": "wechat", "微信小程序": "wechat", "mini-program": "wechat",
+    "weibo": "weibo", "微博": "weibo",
+    "app": "app", "客户端": "app", "北京通": "app",
+}
+SATISFACTION = {
+    "satisfied": "satisfied", "满意": "satisfied", "非常满意": "satisfied",
+    "basically satisfied": "basically_satisfied", "basically_satisfied": "basically_satisfied",
+    "基本满意": "basically_satisfied",
+    "unsatisfied": "unsatisfied", "dissatisfied": "unsatisfied", "不满意": "unsatisfied",
+}
+YES_NO = {"yes": True, "y": True, "true": True, "1": True, "是": True, "已解决": True,
+          "no": False, "n": False, "false": False, "0": False, "否": False, "未解决": False}
+ACTIONS = ("dispatched", "returned", "redispatched")
+TEXT_FIELDS = ("text", "address", "category")
+# A clock a few minutes fast at the source should not reject its newest rows.
+FUTURE_SLACK = pd.Timedelta(minutes=10)
+_DISPATCH_SCHEMA = pa.schema([("d", pa.list_(pa.struct([("at", pa.string()), ("unit", pa.string()),
+                                                         ("action", pa.string())])))])
+
+
+@dataclass
+class Context:
+    """What the checks need beyond the batch: the clock, the boundaries, the key, the ids seen."""
+
+    now: pd.Timestamp
+    boundaries: BoundaryIndex
+    phone_key: bytes
+    mapping: Mapping
+    seen: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Checked:
+    """The outcome of a batch."""
+
+    accepted: pd.DataFrame
+    rejected: pd.DataFrame
+
+
+class _Reasons:
+    """The first reason per row; later checks never overwrite an earlier one."""
+
+    def __init__(self, size: int) -> None:
+        self.code = np.full(size, None, dtype=object)
+        self.text = np.full(size, None, dtype=object)
+
+    @property
+    def ok(self) -> np.ndarray:
+        return pd.isna(self.code)
+
+    def add(self, mask, code: str, message) -> None:
+        mask = np.asarray(mask, dtype=bool) & self.ok
+        if not mask.any():
+            return
+        self.code[mask] = code
+        if callable(message):
+            self.text[mask] = [message(i) for i in np.flatnonzero(mask)]
+        else:
+            self.text[mask] = message
+
+
+def check_batch(batch: Batch, context: Context) -> Checked:
+    """Validate, convert and locate the rows of a batch.
+
+    Parameters
+    ----------
+    batch : Batch
+        Rows from :func:`~geo.ingest.readers.read_batches`.
+    context : Context
+        The clock, the boundaries, the phone key and the ids already accepted from the file.
+
+    Returns
+    -------
+    Checked
+        The accepted rows (the columns of the staging table) and the rejected ones.
+    """
+    frame = batch.frame
+    size = len(frame)
+    reasons = _Reasons(size)
+    get = lambda name: frame[name] if name in frame else pd.Series(pd.NA, index=frame.index, dtype="string")  # noqa: E731
+    out = pd.DataFrame(index=frame.index)
+    out["line"] = batch.line
+    ids = get("id")
+    reasons.add(ids.isna().to_numpy(), "missing_id", "id is missing: every complaint needs the id "
+                "it has in the source system")
+    out["source_id"] = ids
+    received = parse_moments(get("received_at"), context.mapping.timezone)
+    raw_received = get("received_at")
+    reasons.add(received.isna().to_numpy(), "bad_time", lambda i: (
+        "received_at is missing" if pd.isna(raw_received.iat[i]) else
+        f"received_at {_show(raw_received.iat[i])} is not a date and time (e.g. 2026-11-01 08:30:00)"))
+    future = (received > context.now + FUTURE_SLACK).to_numpy()
+    reasons.add(future, "future_time", lambda i: (
+        f"received_at {_show(raw_received.iat[i])} is in the future (now is "
+        f"{context.now.tz_convert('Asia/Shanghai'):%Y-%m-%d %H:%M} Beijing time)"))
+    out["received_at"] = received
+    for name in ("responded_at", "resolved_at"):
+        raw = get(name)
+        moments = parse_moments(raw, context.mapping.timezone)
+        reasons.add((moments.isna() & raw.notna()).to_numpy(), "bad_field",
+                    lambda i, raw=raw, name=name: f"{name} {_show(raw.iat[i])} is not a date and time")
+        out[name] = moments
+    _choices(out, reasons, get("channel"), "channel", CHANNELS, default="other", strict=False)
+    _choices(out, reasons, get("satisfaction"), "satisfaction", SATISFACTION, default=None, strict=True)
+    _choices(out, reasons, get("resolved"), "resolved", YES_NO, default=None, strict=True)
+    category = get("category")
+    out["category"] = classify(category)
+    out["category_raw"] = category
+    for name in ("text", "address"):
+        out[name] = _clean_text(get(name))
+    out["category_raw"] = _clean_text(out["category_raw"])
+    _dispatches(out, reasons, get("dispatches"), context)
+    _phones(out, get("phone"), context.phone_key)
+    _place(out, reasons, frame, get, context)
+    _duplicates(out, reasons, context)
+    ok = reasons.ok
+    rejected = pd.DataFrame({"position": np.flatnonzero(~ok), "line": out["line"].to_numpy()[~ok],
+                             "source_id": ids.to_numpy(dtype=object, na_value=None)[~ok],
+                             "reason_code": reasons.code[~ok], "reason": reasons.text[~ok]})
+    return Checked(out[ok].reset_index(drop=True), rejected)
+
+
+def _show(value, limit: int = 40) -> str:
+    text = str(value)
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def _clean_text(values: pd.Series) -> pd.Series:
+    # PostgreSQL text cannot hold NUL; every other character, however hostile, is kept as is
+    # and escaped where it is shown.
+    return values.astype("string").str.replace("\x00", "\ufffd", regex=False)
+
+
+def _choices(out: pd.DataFrame, reasons: _Reasons, raw: pd.Series, name: str, table: dict,
+             *, default, strict: bool) -> None:
+    key = raw.astype("string").str.strip().str.lower()
+    mapped = key.map(table)
+    unknown = (key.notna() & mapped.isna()).to_numpy()
+    if strict:
+        allowed = ", ".join(sorted({str(v) for v in table.values()}))
+        reasons.add(unknown, "bad_field", lambda i: f"{name} {_show(raw.iat[i])} is not one of {allowed}")
+    result = mapped.astype(object).where(mapped.notna(), None)
+    if default is not None:
+        result = result.where(result.notna(), default)
+    out[name] = result
+
+
+def _dispatches(out: pd.DataFrame, reasons: _Reasons, raw: pd.Series, context: Context) -> None:
+    size = len(raw)
+    out["dispatches"] = raw
+    out["dispatched_at"] = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
+    out["returned_count"] = 0
+    given = np.flatnonzero(raw.notna().to_numpy())
+    if not given.size:
+        return
+    texts = raw.iloc[given]
+    parsed, bad = _parse_dispatch_lists(texts)
+    problems = np.full(size, None, dtype=object)
+    problems[given[bad]] = "is not a JSON list of {at, unit, action} objects"
+    good = given[~bad]
+    if parsed is not None and good.size:
+        lists = parsed.column("d").combine_chunks()
+        flat = pc.list_flatten(lists)
+        owner = good[np.asarray(pc.list_parent_indices(lists))]
+        at = parse_moments(pd.Series(flat.field("at").to_pandas(), dtype="string"), context.mapping.timezone)
+        action = pd.Series(flat.field("action").to_pandas(), dtype="string").str.strip().str.lower()
+        unit = pd.Series(flat.field("unit").to_pandas(), dtype="string")
+        wrong = at.isna().to_numpy() | ~action.isin(ACTIONS).to_numpy() | unit.isna().to_numpy()
+        problems[owner[wrong]] = (f"has a hand-off without a valid at, unit or action "
+                                  f"(actions are {', '.join(ACTIONS)})")
+        first = pd.Series(at.to_numpy()).groupby(owner).min()
+        out.loc[out.index[first.index], "dispatched_at"] = first.to_numpy()
+        returned = pd.Series((action == "returned").to_numpy()).groupby(owner).sum()
+        out.loc[out.index[returned.index], "returned_count"] = returned.to_numpy().astype(int)
+    has_problem = pd.notna(problems)
+    reasons.add(has_problem, "bad_field", lambda i: f"dispatches {_show(raw.iat[i])} {problems[i]}")
+
+
+def _parse_dispatch_lists(texts: pd.Series) -> tuple[pa.Table | None, np.ndarray]:
+    """Parse JSON lists in one pass through Arrow's JSON reader; find bad ones only on failure."""
+    bad = np.zeros(len(texts), dtype=bool)
+    payload = '{"d":' + texts.astype(str).str.replace("\n", " ", regex=False) + "}"
+    try:
+        return _read_lists(payload), bad
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    for i, text in enumerate(texts):
+        try:
+            value = json.loads(text)
+        except (json.JSONDecodeError, TypeError):
+            bad[i] = True
+            continue
+        bad[i] = not (isinstance(value, list) and all(
+            isinstance(v, dict) and all(isinstance(v.get(k), str) for k in ("at", "unit", "action"))
+            for v in value))
+    if bad.all():
+        return None, bad
+    return _read_lists(payload[~bad]), bad
+
+
+def _read_lists(payload: pd.Series) -> pa.Table:
+    data = ("\n".join(payload) + "\n").encode("utf-8")
+    options = pajson.ParseOptions(explicit_schema=_DISPATCH_SCHEMA, unexpected_field_behavior="ignore")
+    return pajson.read_json(io.BytesIO(data), parse_options=options,
+                            read_options=pajson.ReadOptions(block_size=max(1 << 20, len(data) + 1)))
+
+
+def _phones(out: pd.DataFrame, raw: pd.Series, key: bytes) -> None:
+    digits = raw.astype("string").str.replace(r"[^0-9+*]", "", regex=True).replace("", pd.NA)
+    masked_already = digits.str.contains("*", regex=False).fillna(False).astype(bool)
+    long = digits.str.len() >= 7
+    masked = (digits.str.slice(0, 3) + "****" + digits.str.slice(-4)).where(long, "****" + digits.str.slice(-2))
+    out["phone_masked"] = masked.where(~masked_already, digits).astype(object).where(digits.notna(), None)
+    # A keyed hash links a caller's complaints without storing the number; computed once per
+    # distinct number (callers call again).
+    uniques = pd.unique(digits[digits.notna() & ~masked_already])
+    hashed = {u: hashlib.blake2b(u.encode(), key=key, digest_size=16).hexdigest() for u in uniques}
+    out["phone_hash"] = digits.map(hashed).astype(object).where(lambda s: s.notna(), None)
+
+
+def _place(out: pd.DataFrame, reasons: _Reasons, frame: pd.DataFrame, get, context: Context) -> None:
+    size = len(frame)
+    crs = get("crs").astype("string").str.strip().str.lower().str.replace("-", "", regex=False)
+    crs = crs.replace({"epsg:4326": "wgs84", "4326": "wgs84", "gcj": "gcj02", "baidu": "bd09",
+                       "bd09ll": "bd09"}).fillna(context.mapping.crs)
+    reasons.add(~crs.isin(SYSTEMS).to_numpy(), "unknown_crs", lambda i: (
+        f"coordinate system {_show(get('crs').iat[i])} is unknown; use wgs84, gcj02 or bd09"))
+    lon_raw, lat_raw = get("lon"), get("lat")
+    lon = pd.to_numeric(lon_raw, errors="coerce").astype("float64").to_numpy(na_value=np.nan)
+    lat = pd.to_numeric(lat_raw, errors="coerce").astype("float64").to_numpy(na_value=np.nan)
+    given = lon_raw.notna().to_numpy() | lat_raw.notna().to_numpy()
+    broken = given & ~(np.isfinite(lon) & np.isfinite(lat))
+    reasons.add(broken, "bad_coordinate", lambda i: (
+        f"lon {_show(lon_raw.iat[i])} / lat {_show(lat_raw.iat[i])} is not a pair of numbers"))
+    footprint = _footprints(reasons, get("footprint"))
+    crs_values = crs.to_numpy(dtype=object)
+    wgs_lon, wgs_lat = lon.copy(), lat.copy()
+    for system in ("gcj02", "bd09"):
+        rows = (crs_values == system) & reasons.ok
+        point_rows = rows & np.isfinite(lon) & np.isfinite(lat)
+        if point_rows.any():
+            wgs_lon[point_rows], wgs_lat[point_rows] = to_wgs84(lon[point_rows], lat[point_rows], system)
+        shape_rows = np.flatnonzero(rows & pd.notna(footprint))
+        if shape_rows.size:
+            footprint[shape_rows] = shapely.transform(
+                footprint[shape_rows], lambda xy, s=system: np.column_stack(to_wgs84(xy[:, 0], xy[:, 1], s)))
+    point = np.isfinite(wgs_lon) & np.isfinite(wgs_lat)
+    from_shape = ~point & pd.notna(footprint) & reasons.ok
+    if from_shape.any():
+        inner = shapely.point_on_surface(footprint[from_shape])
+        wgs_lon[from_shape], wgs_lat[from_shape] = shapely.get_x(inner), shapely.get_y(inner)
+    has_point = np.isfinite(wgs_lon) & np.isfinite(wgs_lat)
+    out["lon_orig"] = np.where(given & (crs_values != "wgs84"), lon, np.nan)
+    out["lat_orig"] = np.where(given & (crs_values != "wgs84"), lat, np.nan)
+    out["crs_orig"] = np.where(given & (crs_values != "wgs84"), crs_values, None)
+    out["footprint"] = np.where(pd.notna(footprint), shapely.to_wkt(footprint, rounding_precision=7), None)
+    precision = np.where(has_point, "point", None).astype(object)
+    township = np.full(size, None, dtype=object)
+    # Rows with no point are located by their address.
+    by_address = np.flatnonzero(~has_point & reasons.ok)
+    if by_address.size:
+        matches = geocode(out["address"].iloc[by_address].reset_index(drop=True))
+        precision[by_address] = matches.precision
+        wgs_lon[by_address], wgs_lat[by_address] = matches.lon, matches.lat
+        township[by_address] = matches.township_code
+        failed = np.zeros(size, dtype=bool)
+        failed[by_address] = pd.isna(matches.precision)
+        reason_at = dict(zip(by_address, matches.reason, strict=True))
+        reasons.add(failed & ~given, "no_location", lambda i: (
+            "there is neither a location nor an address" if pd.isna(out["address"].iat[i])
+            else f"no coordinates, and {reason_at[i]}"))
+        reasons.add(failed, "no_location", lambda i: reason_at[i])
+    _locate(out, reasons, wgs_lon, wgs_lat, precision, township, context)
+
+
+def _footprints(reasons: _Reasons, raw: pd.Series) -> np.ndarray:
+    shapes = np.full(len(raw), None, dtype=object)
+    given = np.flatnonzero(raw.notna().to_numpy())
+    if not given.size:
+        return shapes
+    texts = raw.iloc[given].astype(str)
+    is_json = texts.str.lstrip().str.startswith("{").to_numpy()
+    parsed = np.full(given.size, None, dtype=object)
+    if (~is_json).any():
+        parsed[~is_json] = shapely.from_wkt(texts[~is_json].to_numpy(), on_invalid="ignore")
+    if is_json.any():
+        parsed[is_json] = shapely.from_geojson(texts[is_json].to_numpy(), on_invalid="ignore")
+    kinds = shapely.get_type_id(parsed)
+    usable = pd.notna(parsed) & np.isin(kinds, (1, 3, 5, 6)) & ~shapely.is_empty(parsed)
+    bad = np.zeros(len(raw), dtype=bool)
+    bad[given[~usable]] = True
+    reasons.add(bad, "bad_footprint", lambda i: (
+        f"footprint {_show(raw.iat[i])} is not a line or polygon in WKT or GeoJSON"))
+    shapes[given[usable]] = parsed[usable]
+    shapes[given[usable]] = shapely.make_valid(shapes[given[usable]])
+    return shapes
+
+
+def _locate(out: pd.DataFrame, reasons: _Reasons, lon: np.ndarray, lat: np.ndarray, precision: np.ndarray,
+            township: np.ndarray, context: Context) -> None:
+    size = len(out)
+    boundaries = context.boundaries
+    h3 = np.full(size, None, dtype=object)
+    district = np.full(size, None, dtype=object)
+    on_boundary = np.zeros(size, dtype=bool)
+    set_id = np.full(size, None, dtype=object)
+    plausible = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    cells_wanted = np.isin(precision, ("point", "community")) & reasons.ok
+    invalid = cells_wanted & ~plausible
+    rows = np.flatnonzero(cells_wanted & plausible)
+    received = out["received_at"]
+    outside = np.zeros(size, dtype=bool)
+    if rows.size:
+        found = boundaries.locate(lon[rows], lat[rows], received.iloc[rows])
+        h3[rows] = found.h3
+        township[rows] = found.township_code
+        district[rows] = found.district_code
+        on_boundary[rows] = found.on_boundary
+        set_id[rows] = found.boundary_set_id
+        outside[rows] = pd.isna(found.district_code)
+    # A point outside the city may be a swapped pair: say so, so that the fix is obvious.
+    retry = np.flatnonzero((outside | invalid) & np.isfinite(lon) & np.isfinite(lat)
+                           & (np.abs(lon) <= 90) & (np.abs(lat) <= 180))
+    swapped = np.zeros(size, dtype=bool)
+    if retry.size:
+        again = boundaries.locate(lat[retry], lon[retry], received.iloc[retry])
+        swapped[retry] = pd.notna(again.district_code)
+    shown = lambda i: f"({out['lon_orig'].iat[i] if pd.notna(out['lon_orig'].iat[i]) else lon[i]:.6f}, " \
+                      f"{out['lat_orig'].iat[i] if pd.notna(out['lat_orig'].iat[i]) else lat[i]:.6f})"  # noqa: E731
+    reasons.add(swapped, "swapped", lambda i: (
+        f"point {shown(i)} lies outside the service area, but inside it with longitude and "
+        "latitude swapped: swap the lon and lat columns"))
+    reasons.add(outside | invalid, "outside", lambda i: (
+        f"point {shown(i)} lies outside the service area (Beijing); check the coordinates and "
+        "their coordinate system (wgs84, gcj02 or bd09)"))
+    by_town = np.flatnonzero((precision == "township") & reasons.ok)
+    if by_town.size:
+        districts, sets = boundaries.township_districts(township[by_town], received.iloc[by_town])
+        district[by_town] = districts
+        set_id[by_town] = sets
+        unknown = np.zeros(size, dtype=bool)
+        unknown[by_town] = pd.isna(districts)
+        reasons.add(unknown, "no_location", lambda i: (
+            f"the address names township {township[i]}, which the current boundaries do not hold"))
+    out["lon"], out["lat"] = lon, lat
+    out["precision"] = precision
+    out["h3"] = pd.array(np.where(pd.isna(h3), None, h3), dtype="Int64")
+    out["township_code"] = township
+    out["district_code"] = district
+    out["on_boundary"] = on_boundary
+    out["boundary_set_id"] = pd.array(set_id, dtype="Int64")
+
+
+def _duplicates(out: pd.DataFrame, reasons: _Reasons, context: Context) -> None:
+    ok = reasons.ok
+    ids = out["source_id"].to_numpy(dtype=object, na_value=None)
+    lines = out["line"].to_numpy()
+    earlier = np.full(len(out), -1, dtype=np.int64)
+    seen = context.seen
+    for i in np.flatnonzero(ok):
+        first = seen.get(ids[i])
+        if first is None:
+            seen[ids[i]] = int(lines[i])
+        else:
+            earlier[i] = first
+    reasons.add(earlier >= 0, "duplicate", lambda i: (
+        f"id {_show(ids[i])} already appeared on line {earlier[i]} of this file, which was kept; "
+        "ingest this row again on its own to update the complaint"))
+
+
+def unclassified_count(accepted: pd.DataFrame) -> int:
+    """Count accepted rows whose category matched nothing."""
+    return int((accepted["category"] == UNCLASSIFIED).sum()) if len(accepted) else 0
