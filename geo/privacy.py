@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import secrets
 
+import pandas as pd
+
 from geo.settings import Settings
 
 
@@ -26,3 +28,21 @@ def phone_key(settings: Settings) -> bytes:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
     return path.read_text().strip().encode()[:64]
+
+
+def phone_digits(raw: pd.Series) -> pd.Series:
+    """Keep the digits (and a leading + or masking *) of phone numbers; NA when none remain."""
+    return raw.astype("string").str.replace(r"[^0-9+*]", "", regex=True).replace("", pd.NA)
+
+
+def mask_phones(raw: pd.Series) -> pd.Series:
+    """Mask phone numbers: ``13812345678`` becomes ``138****5678`` (short numbers keep 2 digits).
+
+    A value that is already masked (holds ``*``) is kept as it is, so an exported rejected
+    row can be fixed and ingested again.
+    """
+    digits = phone_digits(raw)
+    masked_already = digits.str.contains("*", regex=False).fillna(False).astype(bool)
+    long = digits.str.len() >= 7
+    masked = (digits.str.slice(0, 3) + "****" + digits.str.slice(-4)).where(long, "****" + digits.str.slice(-2))
+    return masked.where(~masked_already, digits).astype(object).where(digits.notna(), None)

@@ -22,7 +22,7 @@ from geo.ingest.mapping import Mapping, load_mapping
 from geo.ingest.readers import read_batches
 from geo.ingest.validate import Context, check_batch, unclassified_count
 from geo.locate import DEFAULT_RESOLUTION
-from geo.privacy import phone_key
+from geo.privacy import mask_phones, phone_key
 from geo.settings import load_settings
 from geo.store.engine import Bind, transaction
 
@@ -121,17 +121,29 @@ def ingest_file(bind: Bind, path: Path | str, mapping: Mapping | None = None, *,
             checked = check_batch(batch, context)
             copy_to_stage(conn, checked.accepted)
             store_rejected(conn, run_id, path.name, sha256, checked.rejected,
-                           batch.raw(checked.rejected["position"].to_numpy()) if len(checked.rejected) else [])
+                           _raw_rows(batch, checked.rejected["position"].to_numpy(), mapping))
             _count(summary, batch.frame, checked)
             if progress is not None:
                 progress(batch.read_bytes, size)
-        summary.inserted, summary.updated = upsert(conn, run_id)
+        summary.inserted, summary.updated = upsert(conn, run_id, sha256)
         summary.unchanged = summary.rows - summary.rejected - summary.inserted - summary.updated
         conn.execute(sa.text(
             "UPDATE ingest_run SET finished_at = now(), rows = :rows, inserted = :inserted, updated = :updated, "
             "unchanged = :unchanged, rejected = :rejected, summary = CAST(:summary AS jsonb) WHERE id = :id"),
             {**summary.as_dict(), "summary": json.dumps(summary.as_dict()), "id": run_id})
     return summary
+
+
+def _raw_rows(batch, positions, mapping: Mapping) -> list[dict]:
+    # The raw row is kept for the person who fixes it, but the caller's number only masked.
+    rows = batch.raw(positions) if len(positions) else []
+    column = mapping.column("phone")
+    phones = [row.get(column) for row in rows]
+    if any(p is not None for p in phones):
+        for row, masked in zip(rows, mask_phones(pd.Series(phones, dtype=object)), strict=True):
+            if column in row:
+                row[column] = masked
+    return rows
 
 
 def _count(summary: IngestSummary, frame: pd.DataFrame, checked) -> None:

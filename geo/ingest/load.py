@@ -63,7 +63,7 @@ def _values(series: pd.Series, kind: str):
     return series.to_numpy(dtype=object, na_value=None) if series.hasnans else series.to_numpy()
 
 
-def upsert(conn, run_id: int) -> tuple[int, int]:
+def upsert(conn, run_id: int, sha256: str) -> tuple[int, int]:
     """Move the staged rows into ``complaint``; return (inserted, updated).
 
     A complaint already stored keeps what it was received as; only its status fields are
@@ -84,10 +84,12 @@ def upsert(conn, run_id: int) -> tuple[int, int]:
             RETURNING (xmax = 0) AS inserted)
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"""
     inserted, updated = conn.execute(sa.text(sql), {"run": run_id}).one()
-    # A row rejected before and accepted now (fixed and re-ingested) is settled.
+    # A row rejected before and accepted now from another file (fixed and re-ingested) is
+    # settled; a duplicate within the same file stays open until it is ingested on its own.
     conn.execute(sa.text(
         "UPDATE rejected_row r SET resolved_run_id = :run FROM complaint_stage s "
-        "WHERE r.resolved_run_id IS NULL AND r.source_id = s.source_id"), {"run": run_id})
+        "WHERE r.resolved_run_id IS NULL AND r.source_id = s.source_id AND r.sha256 <> :sha"),
+        {"run": run_id, "sha": sha256})
     return int(inserted), int(updated)
 
 

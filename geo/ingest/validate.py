@@ -25,6 +25,7 @@ from geo.gazetteer import geocode
 from geo.ingest.boundaries import BoundaryIndex
 from geo.ingest.mapping import Mapping
 from geo.ingest.readers import Batch
+from geo.privacy import mask_phones, phone_digits
 from geo.timeparse import parse_moments
 
 CHANNELS = {
@@ -238,16 +239,14 @@ def _read_lists(payload: pd.Series) -> pa.Table:
 
 
 def _phones(out: pd.DataFrame, raw: pd.Series, key: bytes) -> None:
-    digits = raw.astype("string").str.replace(r"[^0-9+*]", "", regex=True).replace("", pd.NA)
-    masked_already = digits.str.contains("*", regex=False).fillna(False).astype(bool)
-    long = digits.str.len() >= 7
-    masked = (digits.str.slice(0, 3) + "****" + digits.str.slice(-4)).where(long, "****" + digits.str.slice(-2))
-    out["phone_masked"] = masked.where(~masked_already, digits).astype(object).where(digits.notna(), None)
+    digits = phone_digits(raw)
+    out["phone_masked"] = mask_phones(raw)
     # A keyed hash links a caller's complaints without storing the number; computed once per
-    # distinct number (callers call again).
-    uniques = pd.unique(digits[digits.notna() & ~masked_already])
-    hashed = {u: hashlib.blake2b(u.encode(), key=key, digest_size=16).hexdigest() for u in uniques}
-    out["phone_hash"] = digits.map(hashed).astype(object).where(lambda s: s.notna(), None)
+    # distinct number (callers call again). A number that came masked cannot be hashed.
+    fresh = digits.notna() & ~digits.str.contains("*", regex=False).fillna(False).astype(bool)
+    hashed = {u: hashlib.blake2b(u.encode(), key=key, digest_size=16).hexdigest()
+              for u in pd.unique(digits[fresh])}
+    out["phone_hash"] = digits.where(fresh).map(hashed).astype(object).where(lambda s: s.notna(), None)
 
 
 def _place(out: pd.DataFrame, reasons: _Reasons, frame: pd.DataFrame, get, context: Context) -> None:
