@@ -106,8 +106,8 @@ def classify(values: pd.Series) -> pd.Series:
     # Map the distinct values only: a year of complaints holds a few dozen of them.
     uniques = pd.unique(keys.dropna())
     table = pd.Series({u: _lookup().get(u, UNCLASSIFIED) for u in uniques}, dtype=object)
-    mapped = keys.map(table)
-    return mapped.where(mapped.notna(), UNCLASSIFIED).astype(object)
+    mapped = keys.map(table).astype(object)
+    return mapped.where(mapped.notna(), UNCLASSIFIED)
 
 
 def sync_categories(conn) -> int:

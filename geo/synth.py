@@ -181,7 +181,7 @@ def _times(rng, start: pd.Timestamp, days: int, size: int, day_weights: np.ndarr
     day_p = np.ones(days) if day_weights is None else np.asarray(day_weights, dtype=float)
     day = rng.choice(days, size=size, p=day_p / day_p.sum())
     dates = pd.date_range(start, periods=days, freq="D")
-    weekend = dates.dayofweek.to_numpy()[day] >= 5
+    weekend = dates.day_of_week.to_numpy()[day] >= 5
     # Calls peak in the morning and early evening; few at night.
     hours = np.concatenate([rng.normal(10, 2.2, size), rng.normal(19, 2.0, size)])
     hour = np.where(rng.random(size) < 0.6, hours[:size], hours[size:]) % 24
@@ -222,7 +222,7 @@ def _scatter(rng, lon: np.ndarray, lat: np.ndarray, sigma_m: float) -> tuple[np.
 def _background(rng, anchors, p, start, days, per_day) -> pd.DataFrame:
     size = days * per_day
     dates = pd.date_range(start, periods=days, freq="D")
-    day_weights = np.where(dates.dayofweek >= 5, 0.85, 1.0)
+    day_weights = np.where(dates.day_of_week >= 5, 0.85, 1.0)
     which = rng.choice(len(anchors), size=size, p=p)
     lon, lat = _scatter(rng, anchors["lon"].to_numpy()[which], anchors["lat"].to_numpy()[which], 350.0)
     received = _times(rng, start, days, size, day_weights)
@@ -358,6 +358,7 @@ def _plant_ping_pong(rng, rows, towns, local) -> list[dict]:
     if updates:
         columns = ["lon", "lat", "dispatches", "township_hint"]
         rows.loc[picked, columns] = pd.DataFrame(updates, columns=columns, index=picked)
+        rows.loc[picked, "source"] = "ping_pong"
     return planted
 
 
@@ -398,7 +399,7 @@ def _export(rng, rows: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         MAPPING["resolved_at"]: _local(rows["resolved_at"]), MAPPING["satisfaction"]: rows["satisfaction"],
     })
     _footprints(rng, rows, export)
-    return _spoil(rng, export)
+    return _spoil(rng, export, spoilable=(rows["source"] == "background").to_numpy())
 
 
 def _local(moments: pd.Series, fmt: str = "%Y-%m-%d %H:%M:%S") -> pd.Series:
@@ -431,13 +432,18 @@ def _footprints(rng, rows: pd.DataFrame, export: pd.DataFrame) -> None:
     export.loc[rows_with, MAPPING["footprint"]] = shapely.to_wkt(squares, rounding_precision=6)
 
 
-def _spoil(rng, export: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    """Spoil a few rows, each in a way the ingest must catch; return the counts planted."""
+def _spoil(rng, export: pd.DataFrame, spoilable: np.ndarray) -> tuple[pd.DataFrame, dict]:
+    """Spoil a few background rows, each in a way the ingest must catch; return the counts.
+
+    Planted rows (hotspots, border clusters, ping-pong) are never spoiled: the truth about
+    them must hold exactly.
+    """
     size = len(export)
     n = max(1, size // 2000)
+    candidates = np.flatnonzero(spoilable)
     lon, lat = MAPPING["lon"], MAPPING["lat"]
     has_point = export[lon].notna().to_numpy()
-    picks = list(rng.choice(size, size=6 * n, replace=False).reshape(6, n))
+    picks = list(rng.choice(candidates, size=6 * n, replace=False).reshape(6, n))
     for k in (2, 3, 4):
         picks[k] = picks[k][has_point[picks[k]]]
     export.loc[picks[0], MAPPING["id"]] = None

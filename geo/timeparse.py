@@ -55,7 +55,9 @@ def _localize(naive: pd.Series, timezone: str) -> pd.Series:
 def _slow(text: pd.Series, timezone: str) -> pd.Series:
     parts = text.str.extract(_PATTERN)
     numbers = parts.drop(columns="zone").apply(pd.to_numeric, errors="coerce").astype("float64")
-    matched = numbers["year"].notna()
+    # Out-of-range parts would roll over (minute 99 into the next hour): refuse them instead.
+    matched = (numbers["year"].notna() & numbers["hour"].fillna(0).between(0, 23)
+               & numbers["minute"].fillna(0).between(0, 59) & numbers["second"].fillna(0).between(0, 59))
     # Unmatched rows get a placeholder date, masked again below: the assembly wants numbers.
     numbers = numbers.fillna({"year": 1970, "month": 1, "day": 1, "hour": 0, "minute": 0, "second": 0})
     local = pd.to_datetime(numbers[["year", "month", "day", "hour", "minute", "second"]], errors="coerce")

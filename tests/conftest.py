@@ -76,13 +76,9 @@ def schema_template(pg_cluster: LocalCluster) -> str:
 
 
 @pytest.fixture(scope="session")
-def boundaries_db_url(pg_cluster: LocalCluster, schema_template: str) -> str:
+def boundaries_db_url(pg_cluster: LocalCluster, boundaries_template: str) -> str:
     """A database with the shipped districts and approximate townships loaded."""
-    url = create_database(pg_cluster, schema_template)
-    engine = sa.create_engine(url)
-    load_shipped(engine)
-    engine.dispose()
-    return url
+    return create_database(pg_cluster, boundaries_template)
 
 
 @pytest.fixture
@@ -119,3 +115,49 @@ def empty_connection(empty_db_url: str) -> Iterator[Connection]:
         yield conn
         transaction.rollback()
     engine.dispose()
+
+
+# The phone-hashing key of every test (never the project's own var/phone.key).
+os.environ.setdefault("WHISTLE_PHONE_KEY", "whistle-test-key")
+
+
+@pytest.fixture(scope="session")
+def boundaries_template(pg_cluster: LocalCluster, schema_template: str) -> str:
+    """A database with the shipped boundaries, used only as a template (no open connections)."""
+    url = create_database(pg_cluster, schema_template)
+    engine = sa.create_engine(url)
+    load_shipped(engine)
+    engine.dispose()
+    return sa.engine.make_url(url).database
+
+
+@pytest.fixture
+def complaints_db_url(pg_cluster: LocalCluster, boundaries_template: str) -> Iterator[str]:
+    """A fresh database with the shipped boundaries and no complaints, dropped afterwards."""
+    url = create_database(pg_cluster, boundaries_template)
+    yield url
+    drop_database(pg_cluster, url)
+
+
+@pytest.fixture
+def complaints_engine(complaints_db_url: str) -> Iterator[Engine]:
+    """An engine on a fresh database with boundaries, for code that commits."""
+    engine = sa.create_engine(complaints_db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def boundary_index(boundaries_engine: Engine, tmp_path_factory: pytest.TempPathFactory):
+    """The shipped boundary sets with their cell tables, built once for the session."""
+    from geo.ingest.boundaries import BoundaryIndex
+
+    return BoundaryIndex.from_database(boundaries_engine, cache_dir=tmp_path_factory.mktemp("cells"))
+
+
+@pytest.fixture(scope="session")
+def townships(boundaries_engine: Engine):
+    """The exact township polygons of the shipped set."""
+    from geo.store.jurisdictions import current_jurisdictions
+
+    return current_jurisdictions(boundaries_engine, "township", display=False)

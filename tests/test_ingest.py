@@ -1,0 +1,265 @@
+"""Ingest against PostGIS: every row ends in exactly one place, with a reason a person can act on."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import sqlalchemy as sa
+
+from geo.coords import gcj02_to_bd09, wgs84_to_gcj02
+from geo.errors import ValidationError
+from geo.ingest import Mapping, ingest_file, load_mapping
+from geo.ingest.rejected import export_rejected, rejected_rows
+
+NOW = pd.Timestamp("2026-11-22T12:00:00+08:00")
+POINT = (116.3400, 39.8850)  # Guang'anmenwai, Xicheng
+DISPATCH = json.dumps([{"at": "2026-11-01 08:40", "unit": "110102020", "action": "dispatched"}])
+
+
+def row(**fields) -> dict:
+    base = {"id": "C1", "received_at": "2026-11-01 08:30:00", "channel": "电话", "category": "违法建设",
+            "text": "two storeys", "address": "", "lon": POINT[0], "lat": POINT[1], "crs": "",
+            "phone": "13812345678", "dispatches": DISPATCH, "responded_at": "2026-11-01 09:00",
+            "resolved": "否", "resolved_at": "", "satisfaction": ""}
+    return {**base, **fields}
+
+
+def write_csv(path, rows, **kwargs):
+    pd.DataFrame(rows).to_csv(path, index=False, **kwargs)
+    return path
+
+
+def ingest(engine, path, index, **kwargs):
+    return ingest_file(engine, path, now=NOW, boundaries=index, **kwargs)
+
+
+def table(engine, sql, **params):
+    with engine.connect() as conn:
+        return pd.read_sql(sa.text(sql), conn, params=params)
+
+
+def test_a_good_row_is_located_and_its_phone_only_masked(complaints_engine, boundary_index, tmp_path):
+    summary = ingest(complaints_engine, write_csv(tmp_path / "a.csv", [row()]), boundary_index)
+    assert (summary.inserted, summary.rejected) == (1, 0)
+    got = table(complaints_engine, "SELECT * FROM complaint").iloc[0]
+    assert (got.township_code, got.district_code, got.precision, got.category) == (
+        "110102020", "110102", "point", "illegal_construction")
+    assert got.received_at == pd.Timestamp("2026-11-01T00:30:00Z")
+    assert got.phone_masked == "138****5678"
+    assert "12345678" not in got.phone_hash
+    assert got.dispatched_at == pd.Timestamp("2026-11-01T00:40:00Z")
+    geom = table(complaints_engine, "SELECT ST_X(geom) x, ST_Y(geom) y, ST_SRID(geom) s FROM complaint").iloc[0]
+    assert (geom.x, geom.y, geom.s) == (POINT[0], POINT[1], 4326)
+
+
+@pytest.mark.parametrize(("fields", "code", "words"), [
+    ({"id": ""}, "missing_id", "id is missing"),
+    ({"received_at": "yesterday"}, "bad_time", "'yesterday' is not a date and time"),
+    ({"received_at": "2026-02-30 10:00"}, "bad_time", "is not a date and time"),
+    ({"received_at": "2027-01-01 10:00"}, "future_time", "is in the future"),
+    ({"lon": "", "lat": "", "address": ""}, "no_location", "neither a location nor an address"),
+    ({"lon": "", "lat": "", "address": "火星基地"}, "no_location", "names no known township"),
+    ({"lon": "", "lat": "", "address": "大郊亭"}, "no_location", "ambiguous"),
+    ({"lon": 121.47, "lat": 31.23}, "outside", "outside the service area"),
+    ({"lon": POINT[1], "lat": POINT[0]}, "swapped", "longitude and latitude swapped"),
+    ({"crs": "mars-9"}, "unknown_crs", "coordinate system 'mars-9' is unknown"),
+    ({"lon": "116,34"}, "bad_coordinate", "is not a pair of numbers"),
+    ({"satisfaction": "meh"}, "bad_field", "satisfaction 'meh' is not one of"),
+    ({"dispatches": "[not json"}, "bad_field", "dispatches"),
+    ({"dispatches": json.dumps([{"at": "2026-11-01", "unit": "x", "action": "teleported"}])}, "bad_field",
+     "actions are dispatched, returned, redispatched"),
+    ({"footprint": "POLYGON((1 2, 3"}, "bad_footprint", "is not a line or polygon"),
+])
+def test_each_bad_row_is_rejected_with_its_line_and_reason(complaints_engine, boundary_index, tmp_path, fields,
+                                                           code, words):
+    rows = [row(id="GOOD"), row(**{"id": "BAD", **fields})]
+    summary = ingest(complaints_engine, write_csv(tmp_path / "b.csv", rows), boundary_index)
+    assert (summary.inserted, summary.rejected) == (1, 1)
+    assert summary.rejected_by_reason == {code: 1}
+    rejected = table(complaints_engine, "SELECT * FROM rejected_row").iloc[0]
+    assert rejected.line == 3
+    assert rejected.reason_code == code
+    assert words in rejected.reason
+    assert rejected.source == "b.csv"
+    # The raw row is kept for whoever fixes it, with the phone masked.
+    assert rejected.raw["phone"] == "138****5678"
+    assert rejected.raw["channel"] == "电话"
+
+
+def test_an_unknown_category_is_accepted_and_counted(complaints_engine, boundary_index, tmp_path):
+    summary = ingest(complaints_engine, write_csv(tmp_path / "c.csv", [row(category="飞碟降落")]), boundary_index)
+    assert (summary.inserted, summary.unclassified) == (1, 1)
+    got = table(complaints_engine, "SELECT category, category_raw FROM complaint").iloc[0]
+    assert (got.category, got.category_raw) == ("unclassified", "飞碟降落")
+
+
+def test_gcj02_and_bd09_are_converted_and_the_original_kept(complaints_engine, boundary_index, tmp_path):
+    glon, glat = wgs84_to_gcj02(POINT[0], POINT[1])
+    blon, blat = gcj02_to_bd09(glon, glat)
+    rows = [row(id="G", lon=glon[0], lat=glat[0], crs="gcj02"), row(id="B", lon=blon[0], lat=blat[0], crs="BD-09")]
+    ingest(complaints_engine, write_csv(tmp_path / "g.csv", rows), boundary_index)
+    got = table(complaints_engine, "SELECT source_id, lon, lat, lon_orig, crs_orig, "
+                "ST_Distance(geom::geography, ST_MakePoint(:x, :y)::geography) AS metres FROM complaint "
+                "ORDER BY source_id", x=POINT[0], y=POINT[1])
+    assert got["metres"].max() < 1.0
+    assert got["crs_orig"].tolist() == ["bd09", "gcj02"]
+    assert got["lon_orig"].tolist() == pytest.approx([blon[0], glon[0]])
+
+
+def test_address_only_rows_carry_their_precision(complaints_engine, boundary_index, tmp_path):
+    rows = [row(id="T", lon="", lat="", address="西城区广安门外街道某处"),
+            row(id="M", lon="", lat="", address="东城区东华门街道多福巷社区")]
+    summary = ingest(complaints_engine, write_csv(tmp_path / "d.csv", rows), boundary_index)
+    assert summary.precision == {"township": 1, "community": 1}
+    got = table(complaints_engine, "SELECT source_id, precision, h3, township_code FROM complaint ORDER BY 1")
+    assert got["precision"].tolist() == ["community", "township"]
+    assert pd.isna(got["h3"].iloc[1])
+    assert got["township_code"].iloc[1] == "110102020"
+    assert got["township_code"].iloc[0] == "110101001"
+
+
+def test_a_footprint_is_stored_and_gives_the_point(complaints_engine, boundary_index, tmp_path):
+    square = "POLYGON((116.3399 39.8849, 116.3401 39.8849, 116.3401 39.8851, 116.3399 39.8851, 116.3399 39.8849))"
+    rows = [row(lon="", lat="", footprint=square)]
+    ingest(complaints_engine, write_csv(tmp_path / "f.csv", rows), boundary_index)
+    got = table(complaints_engine, "SELECT GeometryType(footprint) t, ST_Within(geom, footprint) w FROM complaint")
+    assert got.iloc[0].tolist() == ["POLYGON", True]
+
+
+def test_hostile_text_is_stored_as_text(complaints_engine, boundary_index, tmp_path):
+    hostile = ["'); DROP TABLE complaint; --", "<script>alert(1)</script><img src=x onerror=alert(2)>",
+               "tab\tbell\x07 escape\x1b[31m nul\x00 end", "长" * 100_000]
+    rows = [row(id=f"H{i}", text=t) for i, t in enumerate(hostile)]
+    path = tmp_path / "h.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    summary = ingest(complaints_engine, path, boundary_index)
+    assert summary.inserted == 4
+    stored = table(complaints_engine, "SELECT source_id, text FROM complaint ORDER BY source_id")["text"].tolist()
+    assert stored[:2] == hostile[:2]
+    assert stored[2] == hostile[2].replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL
+    assert len(stored[3]) == 100_000
+
+
+def test_the_same_file_twice_changes_nothing_and_a_later_export_updates_status(complaints_engine, boundary_index,
+                                                                              tmp_path):
+    first = write_csv(tmp_path / "day1.csv", [row(id="U1"), row(id="U2"), row(id="U3", id_extra="x")])
+    one = ingest(complaints_engine, first, boundary_index)
+    before = table(complaints_engine, "SELECT * FROM complaint ORDER BY source_id")
+    two = ingest(complaints_engine, first, boundary_index)
+    assert (one.inserted, two.inserted, two.updated, two.unchanged) == (3, 0, 0, 3)
+    after = table(complaints_engine, "SELECT * FROM complaint ORDER BY source_id")
+    pd.testing.assert_frame_equal(before, after)
+    later = write_csv(tmp_path / "day2.csv", [
+        row(id="U1", resolved="是", resolved_at="2026-11-03 10:00", satisfaction="满意",
+            received_at="2026-11-01 09:99", lon=116.5, lat=39.9),
+        row(id="U2")])
+    three = ingest(complaints_engine, later, boundary_index)
+    assert three.rejected == 1  # the bad time is still caught, even on a known id
+    fixed = write_csv(tmp_path / "day3.csv", [row(id="U1", resolved="是", resolved_at="2026-11-03 10:00",
+                                                  satisfaction="满意", lon=116.5, lat=39.9), row(id="U2")])
+    four = ingest(complaints_engine, fixed, boundary_index)
+    assert (four.inserted, four.updated, four.unchanged) == (0, 1, 1)
+    got = table(complaints_engine, "SELECT * FROM complaint WHERE source_id = 'U1'").iloc[0]
+    assert got.resolved
+    assert got.satisfaction == "satisfied"
+    # What it was received as does not change with a later export.
+    assert (got.lon, got.township_code) == (POINT[0], "110102020")
+    assert got.updated_run_id == four.run_id
+
+
+def test_duplicates_in_a_file_keep_the_first(complaints_engine, boundary_index, tmp_path):
+    rows = [row(id="D"), row(id="D", text="again"), row(id="", text="no id"), row(id="D", text="third")]
+    summary = ingest(complaints_engine, write_csv(tmp_path / "dup.csv", rows), boundary_index)
+    assert (summary.inserted, summary.rejected_by_reason) == (1, {"duplicate": 2, "missing_id": 1})
+    reasons = table(complaints_engine, "SELECT line, reason FROM rejected_row ORDER BY line")
+    assert reasons["line"].tolist() == [3, 4, 5]
+    assert "already appeared on line 2" in reasons["reason"].iloc[0]
+
+
+def test_a_rejected_row_fixed_and_ingested_again_is_settled(complaints_engine, boundary_index, tmp_path):
+    ingest(complaints_engine, write_csv(tmp_path / "r.csv", [row(id="R1", lon=POINT[1], lat=POINT[0])]),
+           boundary_index)
+    rows = rejected_rows(complaints_engine)
+    assert len(rows) == 1
+    export = tmp_path / "fix.csv"
+    assert export_rejected(rows, export) == 1
+    fixed = pd.read_csv(export, dtype=str)
+    fixed[["lon", "lat"]] = fixed[["lat", "lon"]].to_numpy()
+    fixed.to_csv(export, index=False)
+    summary = ingest(complaints_engine, export, boundary_index)
+    assert summary.inserted == 1
+    assert rejected_rows(complaints_engine).empty
+    assert len(rejected_rows(complaints_engine, include_resolved=True)) == 1
+
+
+def test_formats_and_a_mapping_give_the_same_complaints(complaints_engine, boundary_index, tmp_path):
+    names = {"id": "工单编号", "received_at": "受理时间", "lon": "经度", "lat": "纬度", "category": "诉求类别"}
+    rows = [{names.get(k, k): v for k, v in row(id=f"F{i}").items()} for i in range(3)]
+    mapping_file = tmp_path / "m.yaml"
+    mapping_file.write_text("columns:\n" + "".join(f"  {k}: {v}\n" for k, v in names.items()), encoding="utf-8")
+    mapping = load_mapping(mapping_file)
+    frame = pd.DataFrame(rows)
+    frame.to_csv(tmp_path / "x.csv", index=False)
+    pq.write_table(pa.Table.from_pandas(frame.assign(经度=frame["经度"].astype(float))),
+                   tmp_path / "x.parquet")
+    (tmp_path / "x.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    results = []
+    for name in ("x.csv", "x.parquet", "x.jsonl"):
+        summary = ingest(complaints_engine, tmp_path / name, boundary_index, mapping=mapping)
+        results.append((summary.inserted + summary.unchanged, summary.rejected))
+        assert summary.rejected == 0
+    assert results == [(3, 0)] * 3
+    assert table(complaints_engine, "SELECT count(*) n FROM complaint")["n"].iloc[0] == 3
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda p: p.write_bytes(b""), "is empty"),
+    (lambda p: p.write_text("id,received_at,lon,lat\n", encoding="utf-8"), "header but no rows"),
+    (lambda p: p.write_bytes(b"\x00\x01\x02PK\x03\x04" * 100), "binary file"),
+    (lambda p: p.write_bytes("id,received_at,lon,lat,address\n1,2026-11-01 08:00,116.34,39.885,广安门外\n"
+                             .encode("gbk")), "--encoding gbk"),
+    (lambda p: p.write_text("id,received_at,lon,lat\n1,2026-11-01,116.3,39.9\n2,2026-11-01,116.3\n",
+                            encoding="utf-8"), "ragged rows"),
+    (lambda p: p.write_text("name,when\nx,y\n", encoding="utf-8"), "no column for id"),
+])
+def test_a_malformed_file_stops_with_one_message_and_stores_nothing(complaints_engine, boundary_index, tmp_path,
+                                                                    make, message):
+    ingest(complaints_engine, write_csv(tmp_path / "ok.csv", [row(id="KEEP")]), boundary_index)
+    path = tmp_path / "bad.csv"
+    make(path)
+    with pytest.raises(ValidationError, match=message.replace("-", r"\-")):
+        ingest(complaints_engine, path, boundary_index)
+    counts = table(complaints_engine, "SELECT (SELECT count(*) FROM complaint) c, (SELECT count(*) FROM ingest_run) r")
+    assert counts.iloc[0].tolist() == [1, 1]
+
+
+def test_a_gbk_export_loads_with_its_encoding(complaints_engine, boundary_index, tmp_path):
+    path = tmp_path / "gbk.csv"
+    write_csv(path, [row(id="GBK", text="违法建设两层")], encoding="gbk")
+    summary = ingest(complaints_engine, path, boundary_index, encoding="gbk")
+    assert summary.inserted == 1
+    assert table(complaints_engine, "SELECT text FROM complaint")["text"].iloc[0] == "违法建设两层"
+
+
+def test_a_jsonl_line_that_is_not_json_is_named(complaints_engine, boundary_index, tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(row()) + "\n{not json\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match="line 2 is not valid JSON"):
+        ingest(complaints_engine, path, boundary_index)
+
+
+def test_mapping_errors_are_named(tmp_path):
+    with pytest.raises(ValidationError, match="unknown fields"):
+        Mapping({"idd": "x"})
+    with pytest.raises(ValidationError, match="more than one field"):
+        Mapping({"id": "x", "text": "x"})
+    with pytest.raises(ValidationError, match="field=column"):
+        Mapping().with_options(["id"])
+    bad = tmp_path / "m.yaml"
+    bad.write_text("columns: [1, 2]", encoding="utf-8")
+    with pytest.raises(ValidationError, match="columns"):
+        load_mapping(bad)

@@ -1,0 +1,150 @@
+"""Ingest as a whole: versioned boundaries, a kill mid-load, the command line, the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+import sqlalchemy as sa
+
+from geo import synth
+from geo.ingest import Mapping, ingest_file
+from geo.ingest.boundaries import BoundaryIndex
+from geo.jurisdictions import prepare_boundaries
+from geo.store.jurisdictions import current_jurisdictions, load_boundaries
+from tests.conftest import ROOT
+from tests.test_cli import geo
+from tests.test_ingest import NOW, POINT, row, table, write_csv
+
+
+def test_complaints_are_located_against_the_boundaries_of_their_time(complaints_engine, tmp_path):
+    towns = current_jurisdictions(complaints_engine, "township", display=False)
+    # From 2026-10-01 Guang'anmenwai and its neighbour Taipingqiao are merged into a new unit.
+    merged = towns["code"].isin(["110102020", "110106002"])
+    union = shapely.union_all(towns.loc[merged].geometry.values)
+    new = pd.concat([towns.loc[~merged], towns.loc[merged].head(1).assign(code="110102999", name="合并街道",
+                                                                         geometry=[union])])
+    prepared = prepare_boundaries(new[["code", "name", "parent_code", "geometry"]].reset_index(drop=True),
+                                  level="township")
+    load_boundaries(complaints_engine, prepared, source="test", approximate=True,
+                    valid_from=datetime(2026, 10, 1, tzinfo=ZoneInfo("Asia/Shanghai")))
+    rows = [row(id="OLD", received_at="2026-09-30 23:59:59"), row(id="NEW", received_at="2026-10-01 00:00:00")]
+    index = BoundaryIndex.from_database(complaints_engine, cache_dir=tmp_path)
+    ingest_file(complaints_engine, write_csv(tmp_path / "v.csv", rows), now=NOW, boundaries=index)
+    got = table(complaints_engine, "SELECT source_id, township_code, boundary_set_id FROM complaint ORDER BY 1")
+    assert got["township_code"].tolist() == ["110102999", "110102020"]
+    assert got["boundary_set_id"].nunique() == 2
+
+
+def _big_csv(path, size: int) -> None:
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({
+        "id": [f"K{i}" for i in range(size)], "received_at": "2026-11-01 08:30:00",
+        "lon": rng.uniform(116.30, 116.45, size).round(6), "lat": rng.uniform(39.86, 39.96, size).round(6),
+        "category": "违法建设", "text": "x" * 40,
+    })
+    frame.to_csv(path, index=False)
+
+
+def test_a_loader_killed_mid_file_leaves_nothing_half_loaded(complaints_db_url, complaints_engine, tmp_path):
+    path = tmp_path / "big.csv"
+    _big_csv(path, 700_000)
+    env = {**os.environ, "DATABASE_URL": complaints_db_url}
+    loader = subprocess.Popen([sys.executable, "-m", "geo", "ingest", str(path)], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    copied = 0
+    deadline = time.monotonic() + 240
+    with complaints_engine.connect() as conn:
+        while copied == 0 and loader.poll() is None and time.monotonic() < deadline:
+            # The first batch is being copied in: the load is under way, the file not done.
+            copied = conn.execute(sa.text("SELECT coalesce(max(tuples_processed), 0) FROM pg_stat_progress_copy")
+                                  ).scalar()
+            conn.rollback()
+            time.sleep(0.02)
+    assert copied > 0, loader.communicate()
+    loader.send_signal(signal.SIGKILL)
+    loader.wait()
+    time.sleep(0.5)
+    counts = table(complaints_engine, "SELECT (SELECT count(*) FROM complaint) c, (SELECT count(*) FROM ingest_run) r, "
+                   "(SELECT count(*) FROM rejected_row) j")
+    assert counts.iloc[0].tolist() == [0, 0, 0]
+    done = geo("ingest", str(path), env={"DATABASE_URL": complaints_db_url})
+    assert done.returncode == 0, done.stderr
+    assert table(complaints_engine, "SELECT count(*) n FROM complaint")["n"].iloc[0] == 700_000
+
+
+def test_the_command_line_ingests_with_a_mapping_and_exports_rejected_rows(complaints_db_url, tmp_path):
+    rows = [{"工单编号": r["id"], "受理时间": r["received_at"], "经度": r["lon"], "纬度": r["lat"]}
+            for r in (row(id="A"), row(id="B", lon=POINT[1], lat=POINT[0]))]
+    path = write_csv(tmp_path / "export.csv", rows)
+    env = {"DATABASE_URL": complaints_db_url}
+    done = geo("ingest", str(path), "--map", "id=工单编号", "--map", "received_at=受理时间", "--map", "lon=经度",
+               "--map", "lat=纬度", env=env)
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert "inserted 1" in text
+    assert "rejected 1" in text
+    assert "rejected: swapped 1" in text
+    listed = geo("rejected", env=env)
+    assert "longitude and latitude swapped" in " ".join(listed.stdout.split())
+    export = tmp_path / "fix.csv"
+    assert geo("rejected", "--export", str(export), env=env).returncode == 0
+    fixed = pd.read_csv(export, dtype=str)
+    fixed[["经度", "纬度"]] = fixed[["纬度", "经度"]].to_numpy()
+    fixed.to_csv(export, index=False)
+    again = geo("ingest", str(export), "--map", "id=工单编号", "--map", "received_at=受理时间", "--map", "lon=经度",
+                "--map", "lat=纬度", env=env)
+    assert "inserted 1" in " ".join(again.stdout.split())
+    assert "no rejected rows" in geo("rejected", env=env).stdout
+    missing = geo("ingest", str(tmp_path / "nope.csv"), env=env)
+    assert missing.returncode == 1
+    assert "does not exist" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+@pytest.fixture(scope="module")
+def demo(townships):
+    return synth.generate(townships, days=14, per_day=3000, seed=7, end="2026-11-22")
+
+
+def test_the_demo_is_deterministic(townships, demo):
+    again = synth.generate(townships, days=14, per_day=3000, seed=7, end="2026-11-22")
+    pd.testing.assert_frame_equal(demo.frame, again.frame)
+    assert json.dumps(demo.truth, sort_keys=True) == json.dumps(again.truth, sort_keys=True)
+
+
+def test_the_demo_exercises_every_path_and_its_truth_holds(complaints_engine, boundary_index, demo, tmp_path):
+    data, truth_file = synth.write(demo, tmp_path)
+    truth = json.loads(truth_file.read_text(encoding="utf-8"))
+    summary = ingest_file(complaints_engine, data, Mapping(dict(synth.MAPPING)), now=demo.truth_end,
+                          boundaries=boundary_index)
+    assert summary.rows == truth["rows"] == len(demo.frame)
+    for reason, planted in truth["bad_rows"].items():
+        assert summary.rejected_by_reason[reason] >= planted, reason
+    assert summary.precision["community"] > 0
+    assert summary.unclassified > 0
+    assert 0.1 < truth["shares"]["gcj02"] < 0.2
+    assert truth["shares"]["address_only"] > 0.01
+    # The case of DOMAIN.md: complaints on both sides of the Xicheng-Fengtai line.
+    case = next(c for c in truth["border_clusters"] if c["domain_case"])
+    assert case["townships"] == ["110102020", "110106002"]
+    near = table(complaints_engine, "SELECT township_code, count(*) n FROM complaint WHERE ST_DWithin("
+                 "geom::geography, ST_MakePoint(:x, :y)::geography, 120) GROUP BY 1", x=case["lon"], y=case["lat"])
+    assert set(case["townships"]) <= set(near["township_code"])
+    ids = [p["id"] for p in truth["ping_pong"]]
+    returned = table(complaints_engine, "SELECT returned_count FROM complaint WHERE source_id = ANY(:ids)", ids=ids)
+    assert len(returned) == len(ids)
+    assert (returned["returned_count"] >= 2).all()
+    kinds = {h["kind"] for h in truth["hotspots"]}
+    assert kinds == {"persistent", "new", "diminishing"}
+    assert len(truth["governance_class"]) == 5
