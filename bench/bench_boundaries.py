@@ -6,46 +6,19 @@ cluster; creates and drops a scratch database ``whistle_bench``).
 
 from __future__ import annotations
 
-import platform
 import sys
-import time
-from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
-import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import header, scratch_engine, timed
 from boundaries import build
 from boundaries.shipped import load_shipped
-from geo.store.engine import database_url
 from geo.store.jurisdictions import current_jurisdictions
-from geo.store.migrate import upgrade
 from layers.base import base_map
 from layers.jurisdictions import district_layer, township_layer
-
-SCRATCH = "whistle_bench"
-
-
-def timed(step):
-    start = time.perf_counter()
-    result = step()
-    return time.perf_counter() - start, result
-
-
-def scratch_engine() -> sa.Engine:
-    url = sa.engine.make_url(database_url(start=True))
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {SCRATCH} WITH (FORCE)"))
-        conn.execute(sa.text(f"CREATE DATABASE {SCRATCH}"))
-    admin.dispose()
-    engine = sa.create_engine(url.set(database=SCRATCH))
-    with engine.begin() as conn:
-        conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
-    upgrade(engine)
-    return engine
 
 
 def map_bytes(townships: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> int:
@@ -59,7 +32,7 @@ def map_bytes(townships: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> int:
 
 
 def main() -> None:
-    print(f"# {date.today()} · {platform.node()} · {platform.processor() or platform.machine()}")
+    print(header())
     build_s, _ = timed(build.build)
     print(f"build approximate townships from sources: {build_s:.2f} s")
 

@@ -36,7 +36,7 @@ DEFAULT_RESOLUTION = 9
 EDGE_EPS = 1e-6
 # Points per thread for the cell computation: h3ronpy releases the GIL, so threads scale.
 _CHUNK = 1_000_000
-_LOW_BITS = 18
+_LOOKUP_CHUNK = 1 << 18
 OUTSIDE = -1
 # A straddling cell k (the k-th in ``CellTable.candidates``) is stored as -2 - k.
 _FIRST_STRADDLING = -2
@@ -170,12 +170,30 @@ class CellTable:
     def lookup(self, cells: np.ndarray) -> np.ndarray:
         """Return, per cell, the polygon index, ``OUTSIDE`` (-1), or ``-2 - k`` for straddling cell k."""
         cells = np.asarray(cells, dtype=np.int64)
+        out = np.empty(cells.size, dtype=np.int32)
+        # Chunks small enough to stay in the allocator's reused memory (fresh pages for
+        # 10-million-element temporaries cost more than the lookup), in two threads.
+        starts = range(0, cells.size, _LOOKUP_CHUNK)
+
+        def one(start: int) -> None:
+            part = slice(start, start + _LOOKUP_CHUNK)
+            out[part] = self._lookup(cells[part])
+
+        if len(starts) <= 1:
+            return self._lookup(cells)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(one, starts))
+        return out
+
+    def _lookup(self, cells: np.ndarray) -> np.ndarray:
         high, low = _split(cells, self.resolution)
         slot = np.searchsorted(self.highs, high).clip(0, self.highs.size - 1)
         known = self.highs[slot] == high
         width = 1 << (3 * min(6, self.resolution))
-        out = np.full(cells.size, OUTSIDE, dtype=np.int32)
-        out[known] = self.lut[slot[known] * width + low[known]]
+        slot *= width
+        slot += low
+        out = self.lut[np.where(known, slot, 0)]
+        out[~known] = OUTSIDE
         return out
 
 
@@ -249,10 +267,14 @@ def _covering_pairs(polygons: np.ndarray, points: np.ndarray) -> tuple[np.ndarra
 
 def _lowest(size: int, owner: np.ndarray, value: np.ndarray) -> np.ndarray:
     """Per owner, the lowest value among its pairs; -1 for an owner with none."""
-    out = np.full(size, np.iinfo(np.int32).max, dtype=np.int64)
-    np.minimum.at(out, owner, value)
-    out[out == np.iinfo(np.int32).max] = -1
-    return out.astype(np.int32)
+    out = np.full(size, -1, dtype=np.int32)
+    out[owner] = value
+    # Most owners have one pair; the slow unbuffered minimum only for those with several.
+    shared = np.bincount(owner, minlength=size)[owner] > 1
+    if shared.any():
+        out[owner[shared]] = np.iinfo(np.int32).max
+        np.minimum.at(out, owner[shared], value[shared].astype(np.int32))
+    return out
 
 
 def _edge_pieces(polygons: np.ndarray, size: int = 16) -> tuple[np.ndarray, np.ndarray]:
@@ -334,22 +356,28 @@ def assign(table: CellTable, lon: np.ndarray, lat: np.ndarray, cells: np.ndarray
 
 def _exact(polygons: np.ndarray, lon: np.ndarray, lat: np.ndarray, pair_point: np.ndarray,
            pair_poly: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # Pairs grouped by polygon (a radix sort: polygon numbers fit 16 bits when there are few),
+    # so that each prepared polygon tests its own points in one call, in two threads.
+    key = pair_poly.astype(np.int16) if polygons.size < 2**15 else pair_poly
+    order = np.argsort(key, kind="stable")
+    pair_point, pair_poly = pair_point[order], pair_poly[order]
     x, y = lon[pair_point], lat[pair_point]
-    hit = _in_threads(shapely.intersects_xy, polygons[pair_poly], x, y)
-    hit_point, hit_poly = pair_point[hit], pair_poly[hit]
-    # Covered but not contained: the point lies on the polygon's edge.
-    edge_pairs = ~_in_threads(shapely.contains_xy, polygons[hit_poly], x[hit], y[hit])
-    edge = np.zeros(lon.size, dtype=bool)
-    edge[hit_point[edge_pairs]] = True
-    return _lowest(lon.size, hit_point, hit_poly), edge
+    bounds = np.searchsorted(pair_poly, np.arange(polygons.size + 1))
+    hit = np.zeros(pair_point.size, dtype=bool)
+    edge_pair = np.zeros(pair_point.size, dtype=bool)
 
+    def one(j: int) -> None:
+        start, end = bounds[j], bounds[j + 1]
+        if start == end:
+            return
+        found = shapely.intersects_xy(polygons[j], x[start:end], y[start:end])
+        hit[start:end] = found
+        rows = start + np.flatnonzero(found)
+        # Covered but not contained: the point lies on the polygon's edge.
+        edge_pair[rows] = ~shapely.contains_xy(polygons[j], x[rows], y[rows])
 
-def _in_threads(predicate, geometries: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    # shapely releases the GIL inside its vectorised predicates: two halves, two cores.
-    if x.size < 2 * _CHUNK // 10:
-        return predicate(geometries, x, y)
-    half = x.size // 2
-    parts = [slice(0, half), slice(half, None)]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        done = list(pool.map(lambda part: predicate(geometries[part], x[part], y[part]), parts))
-    return np.concatenate(done)
+        list(pool.map(one, range(polygons.size)))
+    edge = np.zeros(lon.size, dtype=bool)
+    edge[pair_point[edge_pair]] = True
+    return _lowest(lon.size, pair_point[hit], pair_poly[hit]), edge
