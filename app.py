@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from geo.errors import WhistleError
-from views import data, jurisdictions
+from views import data, intake, jurisdictions
 
 st.set_page_config(page_title="Whistle · 12345 spatial governance", page_icon="📣", layout="wide")
 
@@ -18,6 +18,7 @@ except WhistleError as exc:
 pages = [
     st.Page(jurisdictions.render, title="Jurisdictions", icon="🗺️", url_path="jurisdictions",
             default=True),
+    st.Page(intake.render, title="Data intake", icon="📥", url_path="intake"),
 ]
 with st.sidebar:
     st.markdown("### 📣 Whistle")

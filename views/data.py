@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import geopandas as gpd
 import pandas as pd
+import sqlalchemy as sa
 import streamlit as st
 from sqlalchemy.engine import Engine
 
+from geo.ingest.rejected import rejected_rows
 from geo.store.engine import make_engine
 from geo.store.jurisdictions import boundary_sets, current_jurisdictions
 
@@ -27,3 +29,18 @@ def jurisdictions(level: str) -> gpd.GeoDataFrame:
 def sets() -> pd.DataFrame:
     """Every boundary set, for the provenance table."""
     return boundary_sets(engine())
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def ingest_runs() -> pd.DataFrame:
+    """The ingest runs, newest first."""
+    with engine().connect() as conn:
+        return pd.read_sql(sa.text(
+            "SELECT id, source, started_at, finished_at, rows, inserted, updated, unchanged, rejected "
+            "FROM ingest_run ORDER BY id DESC"), conn)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def rejected() -> pd.DataFrame:
+    """The rejected rows still waiting to be fixed (at most 5,000, newest first)."""
+    return rejected_rows(engine(), limit=5_000)

@@ -201,10 +201,20 @@ def _dispatches(out: pd.DataFrame, reasons: _Reasons, raw: pd.Series, context: C
         wrong = at.isna().to_numpy() | ~action.isin(ACTIONS).to_numpy() | unit.isna().to_numpy()
         problems[owner[wrong]] = (f"has a hand-off without a valid at, unit or action "
                                   f"(actions are {', '.join(ACTIONS)})")
-        first = pd.Series(at.to_numpy()).groupby(owner).min()
-        out.loc[out.index[first.index], "dispatched_at"] = first.to_numpy()
-        returned = pd.Series((action == "returned").to_numpy()).groupby(owner).sum()
-        out.loc[out.index[returned.index], "returned_count"] = returned.to_numpy().astype(int)
+        # Hand-offs come grouped by row (Arrow keeps list order): reduce each group at once.
+        if owner.size:
+            starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+            rows = owner[starts]
+            moments = at.array.asi8
+            moments = np.where(at.isna().to_numpy(), np.iinfo(np.int64).max, moments)
+            first = np.minimum.reduceat(moments, starts)
+            out_first = out["dispatched_at"].array.asi8.copy()
+            out_first[rows] = first
+            out["dispatched_at"] = pd.to_datetime(np.where(out_first == np.iinfo(np.int64).max,
+                                                           np.iinfo(np.int64).min, out_first), utc=True)
+            counts = np.zeros(size, dtype=np.int64)
+            counts[rows] = np.add.reduceat((action == "returned").to_numpy(dtype=bool, na_value=False), starts)
+            out["returned_count"] = counts
     has_problem = pd.notna(problems)
     reasons.add(has_problem, "bad_field", lambda i: f"dispatches {_show(raw.iat[i])} {problems[i]}")
 

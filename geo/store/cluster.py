@@ -178,6 +178,9 @@ class LocalCluster:
             "shared_buffers = 256MB",
             "work_mem = 32MB",
             "maintenance_work_mem = 256MB",
+            # Ingest stages each file in a temporary table: keep it in memory.
+            "temp_buffers = 256MB",
+            "max_wal_size = 4GB",
         ]
         if self.fast:
             settings += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]

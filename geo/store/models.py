@@ -132,7 +132,11 @@ class IngestRun(Base):
 
 
 class Complaint(Base):
-    """A located complaint. Coordinates are WGS84; the original ones are kept beside them."""
+    """A located complaint. Coordinates are WGS84; the original ones are kept beside them.
+
+    It has no foreign keys on purpose (row-by-row checks tripled bulk loads); the loader
+    checks the references of each file at once.
+    """
 
     __tablename__ = "complaint"
     __table_args__ = (
@@ -152,7 +156,7 @@ class Complaint(Base):
     source_id: Mapped[str] = mapped_column(Text, unique=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     channel: Mapped[str] = mapped_column(String(16))
-    category: Mapped[str] = mapped_column(ForeignKey("category.code"))
+    category: Mapped[str] = mapped_column(String(48))
     category_raw: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str | None] = mapped_column(Text)
     address: Mapped[str | None] = mapped_column(Text)
@@ -168,7 +172,7 @@ class Complaint(Base):
     township_code: Mapped[str | None] = mapped_column(String(32))
     district_code: Mapped[str | None] = mapped_column(String(32))
     on_boundary: Mapped[bool] = mapped_column(Boolean)
-    boundary_set_id: Mapped[int | None] = mapped_column(ForeignKey("boundary_set.id"))
+    boundary_set_id: Mapped[int | None] = mapped_column(Integer)
     phone_hash: Mapped[str | None] = mapped_column(String(32))
     phone_masked: Mapped[str | None] = mapped_column(String(32))
     dispatches: Mapped[list | None] = mapped_column(JSONB)
@@ -178,8 +182,8 @@ class Complaint(Base):
     resolved: Mapped[bool | None] = mapped_column(Boolean)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     satisfaction: Mapped[str | None] = mapped_column(String(24))
-    run_id: Mapped[int] = mapped_column(ForeignKey("ingest_run.id"))
-    updated_run_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_run.id"))
+    run_id: Mapped[int] = mapped_column(Integer)
+    updated_run_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class RejectedRow(Base):

@@ -1,0 +1,87 @@
+"""Data intake: what came in, what was rejected and why, and a form to load an export."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from geo.errors import WhistleError
+from geo.ingest import IngestSummary, Mapping, ingest_file
+from views import data
+
+ALL = "every reason"
+UPLOAD_TYPES = ["csv", "parquet", "jsonl", "ndjson", "json"]
+
+
+def ingest_upload(name: str, content: bytes, crs: str, encoding: str) -> IngestSummary:
+    """Ingest an uploaded file: written under a safe name in a temporary folder, then loaded.
+
+    The uploaded name is kept only as the file's suffix and its shown source name; a path in
+    it (``../../etc/passwd``) never reaches the file system.
+    """
+    safe = Path(name).name or "upload.csv"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / safe
+        path.write_bytes(content)
+        return ingest_file(data.engine(), path, Mapping(crs=crs), encoding=encoding)
+
+
+def render() -> None:
+    """Show the ingest runs and the rejected rows, and take a new export."""
+    st.title("Data intake")
+    runs = data.ingest_runs()
+    left, middle, right = st.columns(3)
+    left.metric("Ingest runs", f"{len(runs):,}")
+    middle.metric("Rows accepted", f"{int((runs['inserted']).sum()):,}" if len(runs) else "0")
+    right.metric("Rows rejected", f"{int(runs['rejected'].sum()):,}" if len(runs) else "0")
+    _upload()
+    st.subheader("Ingest runs")
+    if runs.empty:
+        st.info("Nothing ingested yet: load an export above, or run `python -m geo ingest FILE`.")
+    else:
+        st.dataframe(runs, hide_index=True, width="stretch")
+    _rejected()
+
+
+def _upload() -> None:
+    with st.form("intake_upload", clear_on_submit=True):
+        st.markdown("**Load an export** (CSV, Parquet or JSON Lines, with the platform's field names; "
+                    "other column names: `python -m geo ingest FILE --mapping M`).")
+        upload = st.file_uploader("Export", type=UPLOAD_TYPES, key="intake_file")
+        crs_col, enc_col = st.columns(2)
+        crs = crs_col.selectbox("Coordinates are in", ["wgs84", "gcj02", "bd09"], key="intake_crs")
+        encoding = enc_col.selectbox("Text encoding", ["utf-8", "gbk"], key="intake_encoding")
+        sent = st.form_submit_button("Ingest")
+    if not sent:
+        return
+    if upload is None:
+        st.warning("Choose a file first.")
+        return
+    try:
+        summary = ingest_upload(upload.name, upload.getvalue(), crs, encoding)
+    except WhistleError as exc:
+        st.error(f"Nothing was stored: {exc}")
+        return
+    data.ingest_runs.clear()
+    data.rejected.clear()
+    st.success(f"{summary.rows:,} rows: {summary.inserted:,} inserted, {summary.updated:,} updated, "
+               f"{summary.unchanged:,} unchanged, {summary.rejected:,} rejected.")
+
+
+def _rejected() -> None:
+    st.subheader("Rejected rows")
+    rows = data.rejected()
+    if rows.empty:
+        st.success("No rejected rows are waiting to be fixed.")
+        return
+    reasons = [ALL, *sorted(rows["reason_code"].unique())]
+    chosen = st.selectbox("Reason", reasons, key="intake_reason")
+    shown = rows if chosen == ALL else rows[rows["reason_code"] == chosen]
+    # Values are shown as data, never as markup: hostile text stays text.
+    table = shown.assign(raw=shown["raw"].map(lambda r: json.dumps(r, ensure_ascii=False)))
+    st.dataframe(table[["source", "line", "source_id", "reason", "raw"]], hide_index=True, width="stretch")
+    st.download_button("Download to fix and ingest again", table.to_csv(index=False).encode("utf-8"),
+                       file_name="rejected.csv", mime="text/csv", key="intake_download")
