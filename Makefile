@@ -9,6 +9,7 @@ PORT ?= 8501
 run: setup
 	$(PY) -m geo db start
 	$(PY) -m geo boundaries load-shipped
+	$(PY) -m geo demo --only-if-empty
 	@echo "Whistle is at http://localhost:$(PORT)"
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
 

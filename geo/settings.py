@@ -25,6 +25,8 @@ variable                    meaning                                 default
                             which a boundary import reports a gap
 ``WHISTLE_METRIC_CRS``      the projected CRS for metres            ``EPSG:32650``
                                                                     (UTM 50N, Beijing)
+``WHISTLE_PHONE_KEY``       the key of the callers' phone hashes    a random key kept in
+                            (see ``geo/privacy.py``)                ``var/phone.key``
 =========================== ======================================= =====================
 """
 

@@ -122,7 +122,9 @@ def generate(townships: gpd.GeoDataFrame, *, days: int = 90, per_day: int = 30_0
     governance = _pick_governance(rng, towns, anchors)
     weights = anchors["weight"].to_numpy() * np.where(anchors["township"].isin(governance), 3.0, 1.0)
     parts, truth_spots, truth_borders = [], [], []
-    parts.append(_background(rng, anchors, weights / weights.sum(), start, days, per_day))
+    area = shapely.union_all(towns.geometry.values)
+    shapely.prepare(area)
+    parts.append(_background(rng, anchors, weights / weights.sum(), start, days, per_day, area))
     spots = _plant_hotspots(rng, anchors, towns, start, days, per_day, resolution)
     for spot, frame in spots:
         truth_spots.append(spot)
@@ -219,12 +221,17 @@ def _scatter(rng, lon: np.ndarray, lat: np.ndarray, sigma_m: float) -> tuple[np.
     return lon + dx, lat + dy
 
 
-def _background(rng, anchors, p, start, days, per_day) -> pd.DataFrame:
+def _background(rng, anchors, p, start, days, per_day, area) -> pd.DataFrame:
     size = days * per_day
     dates = pd.date_range(start, periods=days, freq="D")
     day_weights = np.where(dates.day_of_week >= 5, 0.85, 1.0)
     which = rng.choice(len(anchors), size=size, p=p)
-    lon, lat = _scatter(rng, anchors["lon"].to_numpy()[which], anchors["lat"].to_numpy()[which], 350.0)
+    anchor_lon, anchor_lat = anchors["lon"].to_numpy()[which], anchors["lat"].to_numpy()[which]
+    lon, lat = _scatter(rng, anchor_lon, anchor_lat, 350.0)
+    # A scatter that leaves the city (next to its edge) falls back on its community point: the
+    # only rows outside the service area are the ones planted as bad.
+    outside = ~shapely.contains_xy(area, lon, lat)
+    lon[outside], lat[outside] = anchor_lon[outside], anchor_lat[outside]
     received = _times(rng, start, days, size, day_weights)
     return pd.DataFrame({"received_at": received, "lon": lon, "lat": lat, "category": _categories(rng, received),
                          "township_hint": anchors["township"].to_numpy()[which], "source": "background"})
