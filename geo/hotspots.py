@@ -1,0 +1,197 @@
+"""Hot spots on H3 cells: Getis-Ord Gi*, FDR-corrected confidence bins, emerging patterns.
+
+Every function works on whole arrays; the neighbours are a sparse matrix, so Gi* over the
+whole city (about 200,000 cells at resolution 9) is a couple of sparse products.
+
+- :func:`neighbours`: binary k-ring weights among the study cells, the cell itself included
+  (the "star" in Gi*).
+- :func:`gi_star`: z-scores and two-sided p-values; equal to PySAL's
+  ``esda.G_Local(y, w, star=True, transform="B").Zs``.
+- :func:`confidence_bins`: the bins that ArcGIS's hot spot tools report (+3/+2/+1 hot at
+  99/95/90 %, 0 not significant, -1/-2/-3 cold), with the Benjamini-Hochberg false discovery
+  rate applied at each level.
+- :func:`mann_kendall` and :func:`emerging_categories`: the trend of each cell's z-scores over
+  time, and the categories of ArcGIS's Emerging Hot Spot Analysis.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from h3ronpy import grid_disk
+from scipy import sparse, stats
+
+from geo.errors import ValidationError
+
+LEVELS = (0.90, 0.95, 0.99)
+PERSISTENT_SHARE = 0.9
+PATTERNS = ("new", "consecutive", "intensifying", "persistent", "diminishing", "sporadic", "oscillating",
+            "historical")
+NO_PATTERN = "no pattern"
+
+
+def neighbours(cells: np.ndarray, k: int = 1) -> sparse.csr_matrix:
+    """Binary weights between the study cells: 1 within ``k`` rings, the cell itself included.
+
+    Parameters
+    ----------
+    cells : numpy.ndarray of int64
+        The study cells (unique), all of one resolution.
+    k : int
+        The ring distance (1: the cell and its six neighbours).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        ``n x n`` with ones; neighbours outside the study cells are left out.
+    """
+    cells = np.asarray(cells, dtype=np.int64)
+    if k < 1:
+        raise ValidationError(f"k was {k}; the ring distance must be at least 1")
+    if pd.Index(cells).has_duplicates:
+        raise ValidationError("the study cells must be unique")
+    disks = grid_disk(pa.array(cells.view(np.uint64)), k)
+    disks = pa.array(disks) if not isinstance(disks, pa.Array) else disks
+    flat = np.asarray(pa.compute.list_flatten(disks)).view(np.int64)
+    owner = np.asarray(pa.compute.list_parent_indices(disks))
+    column = pd.Index(cells).get_indexer(flat)
+    inside = column >= 0
+    data = np.ones(inside.sum(), dtype=np.float64)
+    return sparse.csr_matrix((data, (owner[inside], column[inside])), shape=(cells.size, cells.size))
+
+
+def gi_star(counts: np.ndarray, weights: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """Getis-Ord Gi* z-scores and two-sided p-values.
+
+    Parameters
+    ----------
+    counts : numpy.ndarray
+        One value per cell; cells without complaints must be there with 0.
+    weights : scipy.sparse.csr_matrix
+        Binary weights with the diagonal set (from :func:`neighbours`).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        z-scores, and p-values from the normal distribution (two-sided).
+    """
+    x = np.asarray(counts, dtype=np.float64)
+    n = x.size
+    if weights.shape != (n, n):
+        raise ValidationError(f"{n} counts but weights of shape {weights.shape}")
+    if n < 3:
+        raise ValidationError("Gi* needs at least three cells")
+    mean = x.mean()
+    spread = np.sqrt((x * x).mean() - mean * mean)
+    if spread == 0:
+        return np.zeros(n), np.ones(n)
+    lag = weights @ x
+    wsum = np.asarray(weights.sum(axis=1)).ravel()
+    w2sum = np.asarray(weights.multiply(weights).sum(axis=1)).ravel()
+    z = (lag - mean * wsum) / (spread * np.sqrt((n * w2sum - wsum * wsum) / (n - 1)))
+    return z, 2 * stats.norm.sf(np.abs(z))
+
+
+def bh_significant(p: np.ndarray, alpha: float = 0.05) -> np.ndarray:
+    """Benjamini-Hochberg: which p-values are significant at false discovery rate ``alpha``."""
+    p = np.asarray(p, dtype=np.float64)
+    if not 0 < alpha < 1:
+        raise ValidationError(f"alpha was {alpha}; it must lie between 0 and 1")
+    order = np.argsort(p, kind="stable")
+    ranked = p[order]
+    passes = ranked <= alpha * np.arange(1, p.size + 1) / p.size
+    out = np.zeros(p.size, dtype=bool)
+    if passes.any():
+        out[order[: np.flatnonzero(passes).max() + 1]] = True
+    return out
+
+
+def confidence_bins(z: np.ndarray, p: np.ndarray, *, fdr: bool = True) -> np.ndarray:
+    """The hot/cold confidence bins: sign(z) times 3, 2 or 1 at 99, 95 or 90 %, else 0."""
+    z = np.asarray(z, dtype=np.float64)
+    bins = np.zeros(z.size, dtype=np.int8)
+    for rank, level in enumerate(LEVELS, start=1):
+        alpha = 1 - level
+        passed = bh_significant(p, alpha) if fdr else np.asarray(p) <= alpha
+        bins[passed] = rank
+    return (np.sign(z) * bins).astype(np.int8)
+
+
+def mann_kendall(series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Mann-Kendall trend test of each row (a cell's values over time).
+
+    Returns the normal z (no continuity correction, ties corrected) and the two-sided p-value;
+    for series without ties they equal Kendall's tau against time in its asymptotic form.
+    """
+    values = np.atleast_2d(np.asarray(series, dtype=np.float64))
+    steps = values.shape[1]
+    if steps < 3:
+        raise ValidationError(f"a trend needs at least 3 time steps, got {steps}")
+    later, earlier = np.triu_indices(steps, k=1)[::-1]
+    s = np.sign(values[:, later] - values[:, earlier]).sum(axis=1)
+    variance = np.full(values.shape[0], steps * (steps - 1) * (2 * steps + 5), dtype=np.float64)
+    # Tied values reduce the variance: subtract t(t-1)(2t+5) for each group of t equal values.
+    ordered = np.sort(values, axis=1)
+    same = np.diff(ordered, axis=1) == 0
+    if same.any():
+        for row in np.flatnonzero(same.any(axis=1)):
+            _, sizes = np.unique(ordered[row], return_counts=True)
+            variance[row] -= (sizes * (sizes - 1) * (2 * sizes + 5)).sum()
+    variance /= 18.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(variance > 0, s / np.sqrt(variance), 0.0)
+    return z, 2 * stats.norm.sf(np.abs(z))
+
+
+def emerging_categories(bins: np.ndarray, trend_z: np.ndarray, trend_p: np.ndarray,
+                        alpha: float = 0.05) -> np.ndarray:
+    """Classify each cell's bins over time into ArcGIS's emerging hot and cold spot patterns.
+
+    Parameters
+    ----------
+    bins : numpy.ndarray
+        ``cells x steps`` confidence bins (from :func:`confidence_bins` per step).
+    trend_z, trend_p : numpy.ndarray
+        The Mann-Kendall trend of each cell's z-scores (from :func:`mann_kendall`).
+    alpha : float
+        Significance of the trend.
+
+    Returns
+    -------
+    numpy.ndarray of str
+        ``"<pattern> hot spot"``, ``"<pattern> cold spot"`` or ``"no pattern"``.
+    """
+    bins = np.atleast_2d(np.asarray(bins))
+    out = np.full(bins.shape[0], NO_PATTERN, dtype=object)
+    trend_up = (np.asarray(trend_p) < alpha) & (np.asarray(trend_z) > 0)
+    trend_down = (np.asarray(trend_p) < alpha) & (np.asarray(trend_z) < 0)
+    # Cold spots are hot spots of the mirrored series, with the trend reversed.
+    for sign, word, rising, falling in ((1, "hot", trend_up, trend_down), (-1, "cold", trend_down, trend_up)):
+        pattern = _patterns(bins * sign > 0, bins * sign < 0, rising, falling)
+        chosen = (pattern != "") & (out == NO_PATTERN)
+        out[chosen] = [f"{p} {word} spot" for p in pattern[chosen]]
+    return out
+
+
+def _patterns(hot: np.ndarray, cold: np.ndarray, rising: np.ndarray, falling: np.ndarray) -> np.ndarray:
+    steps = hot.shape[1]
+    count = hot.sum(axis=1)
+    share = count / steps
+    final = hot[:, -1]
+    # Length of the run of hot bins that ends with the final step.
+    not_hot = ~hot[:, ::-1]
+    run = np.where(not_hot.any(axis=1), not_hot.argmax(axis=1), steps)
+    mostly = share >= PERSISTENT_SHARE
+    ever_cold = cold.any(axis=1)
+    rules = [
+        (final & (count == 1), "new"),
+        (final & (run >= 2) & (run == count) & ~mostly, "consecutive"),
+        (final & mostly & rising, "intensifying"),
+        (final & mostly & falling, "diminishing"),
+        (final & mostly, "persistent"),
+        (~final & mostly, "historical"),
+        (final & ever_cold & ~mostly, "oscillating"),
+        ((count > 0) & ~mostly & ~ever_cold, "sporadic"),
+    ]
+    return np.select([mask for mask, _ in rules], [name for _, name in rules], default="")
