@@ -31,6 +31,8 @@ boundaries_app = typer.Typer(help="Jurisdiction boundaries: build, import, list.
                              no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(boundaries_app, name="boundaries")
+detect_app = typer.Typer(help="Detect: hot spots (Gi*).", no_args_is_help=True)
+app.add_typer(detect_app, name="detect")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
@@ -160,11 +162,11 @@ def boundaries_import(
         out.print(f"  {line}")
 
 
-def _parse_moment(text: str) -> datetime:
+def _parse_moment(text: str, option: str = "--valid-from") -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ValidationError(f"--valid-from {text!r} is not an ISO date or time (2024-01-01)") from None
+        raise ValidationError(f"{option} {text!r} is not an ISO date or time (2024-01-01)") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=TZ)
 
 
@@ -308,6 +310,29 @@ def demo(
         summary = ingest_file(engine, data, Mapping(dict(synth.MAPPING)), now=generated.truth_end,
                               progress=lambda done, _total: bar.update(task, completed=done))
     _print_summary(summary)
+
+
+@detect_app.command("hotspots")
+def detect_hotspots(
+    start: Annotated[str, typer.Option(help="First day (Beijing time), e.g. 2026-09-01.")],
+    end: Annotated[str, typer.Option(help="Day after the last, e.g. 2026-10-01.")],
+    resolution: Annotated[int, typer.Option(help="H3 resolution of the statistic (9 or coarser).")] = 8,
+    k: Annotated[int, typer.Option(help="Ring distance of the neighbours.")] = 1,
+    alpha: Annotated[float, typer.Option(help="False discovery rate.")] = 0.05,
+    category: Annotated[str | None, typer.Option(help="Only this category code.")] = None,
+    theme: Annotated[str | None, typer.Option(help="Only this theme.")] = None,
+) -> None:
+    """Getis-Ord Gi* over every cell of the city for a period; stored as a run."""
+    from geo.store.hotspots import run_hotspots
+
+    result = run_hotspots(_engine(), _parse_moment(start, "--start"), _parse_moment(end, "--end"),
+                          resolution=resolution, k=k, alpha=alpha, category=category, theme=theme)
+    bins = result.cells["bin"].value_counts()
+    out.print(f"hot spot run {result.run_id}: {len(result.cells):,} cells, "
+              f"{int(result.cells['count'].sum()):,} complaints")
+    for value, label in ((3, "hot 99 %"), (2, "hot 95 %"), (1, "hot 90 %"), (-1, "cold 90 %"),
+                         (-2, "cold 95 %"), (-3, "cold 99 %")):
+        out.print(f"  {label}: {int(bins.get(value, 0)):,} cells")
 
 
 def _when(moment) -> str:

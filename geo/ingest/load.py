@@ -7,15 +7,14 @@ rows are inserted in H3 order so that the complaint table stays spatially cluste
 
 from __future__ import annotations
 
-import io
 import json
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
 from geo.errors import DatabaseError
+from geo.store.bulk import copy_table
 
 STAGE_COLUMNS = {
     "line": "integer", "source_id": "text", "received_at": "timestamptz", "channel": "text",
@@ -58,13 +57,7 @@ def copy_to_stage(conn, accepted: pd.DataFrame) -> None:
         return
     table = pa.table({name: pa.array(_values(accepted[name], kind), type=_ARROW[kind], from_pandas=True)
                       for name, kind in STAGE_COLUMNS.items()})
-    buffer = io.BytesIO()
-    pacsv.write_csv(table, buffer, write_options=pacsv.WriteOptions(include_header=False,
-                                                                    quoting_style="needed"))
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(
-            f"COPY complaint_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)") as copy:
-        copy.write(buffer.getbuffer())
+    copy_table(conn, "complaint_stage", table)
 
 
 def _values(series: pd.Series, kind: str):

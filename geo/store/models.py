@@ -206,3 +206,37 @@ class RejectedRow(Base):
     raw: Mapped[dict] = mapped_column(JSONB)
     rejected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     resolved_run_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_run.id"))
+
+
+class HotspotRun(Base):
+    """One Gi* computation: its period, filter and parameters."""
+
+    __tablename__ = "hotspot_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    period_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    period_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    resolution: Mapped[int] = mapped_column(Integer)
+    k: Mapped[int] = mapped_column(Integer)
+    alpha: Mapped[float] = mapped_column(Float)
+    category: Mapped[str | None] = mapped_column(String(48))
+    theme: Mapped[str | None] = mapped_column(String(48))
+    cells: Mapped[int] = mapped_column(Integer)
+    complaints: Mapped[int] = mapped_column(Integer)
+    params: Mapped[dict] = mapped_column(JSONB, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class HotspotCell(Base):
+    """The Gi* result of one cell in one run (every cell of the service area, zeros included)."""
+
+    __tablename__ = "hotspot_cell"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("hotspot_run.id", ondelete="CASCADE"), primary_key=True)
+    h3: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    z: Mapped[float] = mapped_column(Float)
+    p: Mapped[float] = mapped_column(Float)
+    bin: Mapped[int] = mapped_column(Integer)
+    significant: Mapped[bool] = mapped_column(Boolean)

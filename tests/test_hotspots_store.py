@@ -1,0 +1,77 @@
+"""Gi* over stored complaints: a run per call, every cell of the city, planted hot spots found."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from geo import synth
+from geo.errors import ValidationError
+from geo.ingest import Mapping, ingest_file
+from geo.locate import cell_to_parent
+from geo.store.hotspots import run_hotspots, service_cells
+from tests.test_cli import geo
+
+TZ = ZoneInfo("Asia/Shanghai")
+START, END = datetime(2026, 11, 8, tzinfo=TZ), datetime(2026, 11, 22, tzinfo=TZ)
+
+
+@pytest.fixture
+def loaded(complaints_engine, boundary_index, townships, tmp_path):
+    demo = synth.generate(townships, days=14, per_day=3000, seed=7, end="2026-11-22")
+    data, _ = synth.write(demo, tmp_path)
+    ingest_file(complaints_engine, data, Mapping(dict(synth.MAPPING)), now=demo.truth_end, boundaries=boundary_index)
+    return demo.truth
+
+
+def test_planted_hotspots_are_hot_and_every_cell_is_in_the_run(complaints_engine, boundary_index, loaded):
+    result = run_hotspots(complaints_engine, START, END, resolution=9, boundaries=boundary_index)
+    cells = result.cells.set_index("h3")
+    assert len(cells) == len(service_cells(boundary_index, 9))
+    assert (cells["count"] == 0).mean() > 0.5  # the zeros are in
+    for spot in loaded["hotspots"]:
+        if spot["kind"] in ("persistent", "diminishing"):
+            centre = max(spot["cells"], key=lambda c: cells.loc[c, "count"] if c in cells.index else 0)
+            assert cells.loc[centre, "bin"] == 3, spot
+    with complaints_engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT cells, complaints FROM hotspot_run WHERE id = :r"),
+                              {"r": result.run_id}).one()
+        rows = conn.execute(sa.text("SELECT count(*) FROM hotspot_cell WHERE run_id = :r"),
+                            {"r": result.run_id}).scalar()
+    assert stored.cells == rows == len(cells)
+    assert stored.complaints == int(cells["count"].sum())
+
+
+def test_coarser_cells_and_filters(complaints_engine, boundary_index, loaded):
+    whole = run_hotspots(complaints_engine, START, END, resolution=9, boundaries=boundary_index)
+    coarse = run_hotspots(complaints_engine, START, END, resolution=7, boundaries=boundary_index)
+    assert coarse.cells["count"].sum() == whole.cells["count"].sum()
+    parents = pd.Series(whole.cells["count"].to_numpy(), index=cell_to_parent(whole.cells["h3"].to_numpy(), 7))
+    assert parents.groupby(level=0).sum().reindex(coarse.cells["h3"]).fillna(0).tolist() == \
+        coarse.cells["count"].tolist()
+    heating = run_hotspots(complaints_engine, START, END, category="heating", boundaries=boundary_index)
+    utilities = run_hotspots(complaints_engine, START, END, theme="utilities", boundaries=boundary_index)
+    assert 0 < heating.cells["count"].sum() < utilities.cells["count"].sum() < coarse.cells["count"].sum()
+
+
+def test_bad_parameters_are_named(complaints_engine, boundary_index):
+    with pytest.raises(ValidationError, match="unknown"):
+        run_hotspots(complaints_engine, START, END, category="ufo", boundaries=boundary_index)
+    with pytest.raises(ValidationError, match="before its end"):
+        run_hotspots(complaints_engine, END, START, boundaries=boundary_index)
+    with pytest.raises(ValidationError, match="resolution"):
+        run_hotspots(complaints_engine, START, END, resolution=11, boundaries=boundary_index)
+
+
+def test_the_command_line_runs_and_stores(complaints_db_url, loaded):
+    env = {"DATABASE_URL": complaints_db_url}
+    done = geo("detect", "hotspots", "--start", "2026-11-08", "--end", "2026-11-22", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "hot 99 %" in done.stdout
+    bad = geo("detect", "hotspots", "--start", "soon", "--end", "2026-11-22", env=env)
+    assert bad.returncode == 1
+    assert "--start 'soon' is not an ISO date" in bad.stderr
