@@ -335,6 +335,26 @@ def detect_hotspots(
         out.print(f"  {label}: {int(bins.get(value, 0)):,} cells")
 
 
+@detect_app.command("emerging")
+def detect_emerging(
+    start: Annotated[str, typer.Option(help="First day (Beijing time), e.g. 2026-09-01.")],
+    end: Annotated[str, typer.Option(help="Day after the last, e.g. 2026-12-01.")],
+    step: Annotated[str, typer.Option(help="Time step: week or half-month.")] = "week",
+    resolution: Annotated[int, typer.Option(help="H3 resolution of the statistic (9 or coarser).")] = 8,
+    k: Annotated[int, typer.Option(help="Ring distance of the neighbours.")] = 1,
+    category: Annotated[str | None, typer.Option(help="Only this category code.")] = None,
+    theme: Annotated[str | None, typer.Option(help="Only this theme.")] = None,
+) -> None:
+    """Emerging hot spots: Gi* per step, Mann-Kendall trend, ArcGIS's patterns; stored as a run."""
+    from geo.store.hotspots import run_emerging
+
+    result = run_emerging(_engine(), _parse_moment(start, "--start"), _parse_moment(end, "--end"), step=step,
+                          resolution=resolution, k=k, category=category, theme=theme)
+    out.print(f"emerging hot spot run {result.run_id}: {len(result.cells):,} cells")
+    for pattern, count in result.cells["pattern"].value_counts().items():
+        out.print(f"  {pattern}: {count:,}")
+
+
 def _when(moment) -> str:
     import pandas as pd
 

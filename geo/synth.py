@@ -239,18 +239,24 @@ def _background(rng, anchors, p, start, days, per_day, area) -> pd.DataFrame:
 
 def _plant_hotspots(rng, anchors, towns, start, days, per_day, resolution):
     central = anchors[anchors["weight"] >= 2.5].reset_index(drop=True)
-    chosen = central.iloc[rng.choice(len(central), size=9, replace=False)]
+    # New hot spots rise where little happened before: suburban communities, where the
+    # background alone is no hot spot (in the centre it would be one from the start).
+    suburban = anchors[anchors["weight"] < 2.5].reset_index(drop=True)
+    chosen = pd.concat([central.iloc[rng.choice(len(central), size=3, replace=False)],
+                        suburban.iloc[rng.choice(len(suburban), size=3, replace=False)],
+                        central.iloc[rng.choice(len(central), size=3, replace=False)]])
     kinds = ["persistent"] * 3 + ["new"] * 3 + ["diminishing"] * 3
     rate = max(20.0, per_day / 600)
     day = np.arange(days, dtype=float)
     for number, (kind, anchor) in enumerate(zip(kinds, chosen.itertuples(), strict=True)):
         if kind == "persistent":
-            profile = np.full(days, rate)
+            profile = np.full(days, 1.5 * rate)
         elif kind == "new":
             # Silent until the final ten days, then at full strength.
             profile = np.where(day >= days - 10, 2.0 * rate, 0.0)
         else:
-            profile = np.clip(2.0 * rate * (1 - day / days), 0.15 * rate, None)
+            # Strong at first and fading, yet still hot at the end: three times down to once.
+            profile = rate * (3.0 - 2.0 * day / max(days - 1, 1))
         size = int(profile.sum())
         received = _times(rng, start, days, size, profile)
         lon, lat = _scatter(rng, np.full(size, anchor.lon), np.full(size, anchor.lat), 150.0)

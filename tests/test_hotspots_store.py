@@ -75,3 +75,30 @@ def test_the_command_line_runs_and_stores(complaints_db_url, loaded):
     bad = geo("detect", "hotspots", "--start", "soon", "--end", "2026-11-22", env=env)
     assert bad.returncode == 1
     assert "--start 'soon' is not an ISO date" in bad.stderr
+
+
+FAMILIES = {"persistent": {"persistent hot spot", "intensifying hot spot"},
+            "new": {"new hot spot", "consecutive hot spot"},
+            "diminishing": {"diminishing hot spot"}}
+
+
+def test_emerging_patterns_recover_the_planted_hotspots(complaints_engine, boundary_index, townships, tmp_path):
+    from geo.store.hotspots import run_emerging
+
+    demo = synth.generate(townships, days=56, per_day=2000, seed=7, end="2026-11-22")
+    data, _ = synth.write(demo, tmp_path)
+    ingest_file(complaints_engine, data, Mapping(dict(synth.MAPPING)), now=demo.truth_end, boundaries=boundary_index)
+    result = run_emerging(complaints_engine, datetime(2026, 9, 27, tzinfo=TZ), datetime(2026, 11, 22, tzinfo=TZ),
+                          step="week", resolution=9, boundaries=boundary_index)
+    cells = result.cells.set_index("h3")
+    for spot in demo.truth["hotspots"]:
+        best = max(spot["cells"], key=lambda c: cells.loc[c, "count"] if c in cells.index else -1)
+        assert cells.loc[best, "pattern"] in FAMILIES[spot["kind"]], spot
+    assert set(cells["pattern"]) <= {"no pattern"} | {f"{p} {w} spot" for p in
+                                                      ("new", "consecutive", "intensifying", "persistent",
+                                                       "diminishing", "sporadic", "oscillating", "historical")
+                                                      for w in ("hot", "cold")}
+    with pytest.raises(ValidationError, match="at least 3"):
+        run_emerging(complaints_engine, datetime(2026, 11, 8, tzinfo=TZ), END, boundaries=boundary_index)
+    with pytest.raises(ValidationError, match="unknown"):
+        run_emerging(complaints_engine, START, END, step="fortnight", boundaries=boundary_index)

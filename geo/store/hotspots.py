@@ -10,9 +10,17 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
+from scipy import stats
 
 from geo.errors import ValidationError
-from geo.hotspots import bh_significant, confidence_bins, gi_star, neighbours
+from geo.hotspots import (
+    bh_significant,
+    confidence_bins,
+    emerging_categories,
+    gi_star,
+    mann_kendall,
+    neighbours,
+)
 from geo.ingest.boundaries import BoundaryIndex
 from geo.locate import cell_to_parent
 from geo.settings import load_settings
@@ -68,32 +76,47 @@ def run_hotspots(bind: Bind, start: datetime, end: datetime, *, resolution: int 
     -------
     HotspotResult
     """
-    if start.tzinfo is None or end.tzinfo is None or end <= start:
-        raise ValidationError("the period needs a timezone-aware start before its end")
-    if category and theme:
-        raise ValidationError("filter by a category or by a theme, not both")
+    _check_period(start, end, category, theme)
     with transaction(bind) as conn:
-        if boundaries is None:
-            boundaries = BoundaryIndex.from_database(conn, cache_dir=load_settings().home / "var" / "cache")
-        if not 0 <= resolution <= boundaries.resolution:
-            raise ValidationError(f"resolution {resolution} must be between 0 and the base "
-                                  f"resolution {boundaries.resolution}")
-        _check_filter(conn, category, theme)
-        cells = service_cells(boundaries, resolution)
+        boundaries, cells = _study_cells(conn, resolution, category, theme, boundaries)
         counts = _counts(conn, start, end, category, theme, resolution, boundaries.resolution, cells)
         z, p = gi_star(counts, neighbours(cells, k))
         frame = pd.DataFrame({"h3": cells, "count": counts.astype(np.int64), "z": z, "p": p,
                               "bin": confidence_bins(z, p), "significant": bh_significant(p, alpha)})
-        run_id = conn.execute(sa.text(
-            "INSERT INTO hotspot_run (kind, period_start, period_end, resolution, k, alpha, category, theme, "
-            "cells, complaints, params) VALUES ('gi', :start, :end, :res, :k, :alpha, :category, :theme, "
-            ":cells, :complaints, CAST(:params AS jsonb)) RETURNING id"),
-            {"start": start, "end": end, "res": resolution, "k": k, "alpha": alpha, "category": category,
-             "theme": theme, "cells": len(frame), "complaints": int(counts.sum()),
-             "params": json.dumps({"precisions": list(CELL_PRECISIONS), "fdr": "benjamini-hochberg"})},
-        ).scalar_one()
-        copy_table(conn, "hotspot_cell", pa.Table.from_pandas(frame.assign(run_id=run_id), preserve_index=False))
+        run = {"kind": "gi", "start": start, "end": end, "res": resolution, "k": k, "alpha": alpha,
+               "category": category, "theme": theme, "steps": None, "step": None}
+        run_id = _store(conn, run, frame, {"fdr": "benjamini-hochberg"})
     return HotspotResult(run_id, frame)
+
+
+def _check_period(start: datetime, end: datetime, category: str | None, theme: str | None) -> None:
+    if start.tzinfo is None or end.tzinfo is None or end <= start:
+        raise ValidationError("the period needs a timezone-aware start before its end")
+    if category and theme:
+        raise ValidationError("filter by a category or by a theme, not both")
+
+
+def _study_cells(conn, resolution: int, category: str | None, theme: str | None,
+                 boundaries: BoundaryIndex | None) -> tuple[BoundaryIndex, np.ndarray]:
+    if boundaries is None:
+        boundaries = BoundaryIndex.from_database(conn, cache_dir=load_settings().home / "var" / "cache")
+    if not 0 <= resolution <= boundaries.resolution:
+        raise ValidationError(f"resolution {resolution} must be between 0 and the base "
+                              f"resolution {boundaries.resolution}")
+    _check_filter(conn, category, theme)
+    return boundaries, service_cells(boundaries, resolution)
+
+
+def _store(conn, run: dict, frame: pd.DataFrame, params: dict) -> int:
+    run_id = conn.execute(sa.text(
+        "INSERT INTO hotspot_run (kind, period_start, period_end, resolution, k, alpha, category, theme, "
+        "cells, complaints, params, steps, step) VALUES (:kind, :start, :end, :res, :k, :alpha, :category, "
+        ":theme, :cells, :complaints, CAST(:params AS jsonb), :steps, :step) RETURNING id"),
+        {**run, "cells": len(frame), "complaints": int(frame["count"].sum()),
+         "params": json.dumps({"precisions": list(CELL_PRECISIONS), **params})},
+    ).scalar_one()
+    copy_table(conn, "hotspot_cell", pa.Table.from_pandas(frame.assign(run_id=run_id), preserve_index=False))
+    return run_id
 
 
 def _check_filter(conn, category: str | None, theme: str | None) -> None:
@@ -103,24 +126,91 @@ def _check_filter(conn, category: str | None, theme: str | None) -> None:
         raise ValidationError(f"theme {theme!r} is unknown; see geo/data/categories.csv")
 
 
-def _counts(conn, start, end, category, theme, resolution: int, base: int, cells: np.ndarray) -> np.ndarray:
+def _count_rows(conn, start, end, category, theme, bounds: list[datetime] | None = None) -> pd.DataFrame:
+    """Complaints per base cell (and per time step when ``bounds`` are given)."""
     where = ["c.received_at >= :start", "c.received_at < :end", "c.precision IN ('point', 'community')"]
     if category:
         where.append("c.category = :category")
     if theme:
         where.append("c.category IN (SELECT code FROM category WHERE theme = :theme)")
+    step = ", width_bucket(c.received_at, CAST(:bounds AS timestamptz[])) - 1" if bounds else ", 0"
     rows = conn.execute(sa.text(
-        f"SELECT c.h3, count(*) FROM complaint c WHERE {' AND '.join(where)} GROUP BY c.h3"),
-        {"start": start, "end": end, "category": category, "theme": theme}).all()
-    found = pd.DataFrame(rows, columns=["h3", "n"]).astype({"h3": np.int64, "n": np.int64})
+        f"SELECT c.h3{step} AS step, count(*) FROM complaint c WHERE {' AND '.join(where)} GROUP BY 1, 2"),
+        {"start": start, "end": end, "category": category, "theme": theme, "bounds": bounds}).all()
+    return pd.DataFrame(rows, columns=["h3", "step", "n"]).astype({"h3": np.int64, "step": np.int64, "n": np.int64})
+
+
+def _matrix(found: pd.DataFrame, resolution: int, base: int, cells: np.ndarray, steps: int) -> np.ndarray:
+    """Counts as ``cells x steps``; every study cell is there, with zeros where nothing came."""
     if resolution != base and len(found):
-        found["h3"] = cell_to_parent(found["h3"].to_numpy(), resolution)
-    per_cell = found.groupby("h3")["n"].sum()
-    # Cells without complaints are data: every study cell enters with its count, zeros too.
-    return per_cell.reindex(cells, fill_value=0).to_numpy(dtype=np.float64)
+        found = found.assign(h3=cell_to_parent(found["h3"].to_numpy(), resolution))
+    table = found.groupby(["h3", "step"])["n"].sum().unstack(fill_value=0)
+    return table.reindex(index=cells, columns=range(steps), fill_value=0).to_numpy(dtype=np.float64)
+
+
+def _counts(conn, start, end, category, theme, resolution: int, base: int, cells: np.ndarray) -> np.ndarray:
+    found = _count_rows(conn, start, end, category, theme)
+    return _matrix(found, resolution, base, cells, 1)[:, 0]
+
+
+def step_bounds(start: datetime, end: datetime, step: str) -> list[datetime]:
+    """The edges of the time steps from ``start`` to ``end``: ``week`` or ``half-month``.
+
+    Half-months are the 1st-15th and the 16th-end of each month (as the hotline re-measures);
+    the first and last steps may be partial.
+    """
+    if step == "week":
+        edges = list(pd.date_range(start, end, freq="7D"))
+    elif step == "half-month":
+        month_starts = pd.date_range(pd.Timestamp(start).normalize().replace(day=1), end, freq="MS")
+        edges = sorted({t for m in month_starts for t in (m, m + pd.Timedelta(days=15))})
+        edges = [pd.Timestamp(start)] + [t for t in edges if pd.Timestamp(start) < t < pd.Timestamp(end)]
+    else:
+        raise ValidationError(f"step {step!r} is unknown; use week or half-month")
+    if edges[-1] < pd.Timestamp(end):
+        edges.append(pd.Timestamp(end))
+    return [t.to_pydatetime() for t in edges]
 
 
 def latest_run(bind: Bind) -> int | None:
     """The id of the newest Gi* run, or None."""
     with transaction(bind) as conn:
         return conn.execute(sa.text("SELECT max(id) FROM hotspot_run WHERE kind = 'gi'")).scalar()
+
+
+def run_emerging(bind: Bind, start: datetime, end: datetime, *, step: str = "week", resolution: int = 8,
+                 k: int = 1, alpha: float = 0.05, category: str | None = None, theme: str | None = None,
+                 boundaries: BoundaryIndex | None = None) -> HotspotResult:
+    """Emerging hot spots: Gi* at each time step, the Mann-Kendall trend, ArcGIS's patterns.
+
+    Parameters are those of :func:`run_hotspots`, plus ``step`` (``week`` or ``half-month``).
+    The stored cells carry the final step's z, p and bin, the trend of the z-scores, and the
+    pattern (``"new hot spot"``, ..., ``"no pattern"``).
+    """
+    _check_period(start, end, category, theme)
+    bounds = step_bounds(start, end, step)
+    steps = len(bounds) - 1
+    if steps < 3:
+        raise ValidationError(f"{steps} {step} steps between {start:%Y-%m-%d} and {end:%Y-%m-%d}; a trend "
+                              "needs at least 3")
+    with transaction(bind) as conn:
+        boundaries, cells = _study_cells(conn, resolution, category, theme, boundaries)
+        counts = _matrix(_count_rows(conn, start, end, category, theme, bounds), resolution,
+                         boundaries.resolution, cells, steps)
+        weights = neighbours(cells, k)
+        z = np.empty_like(counts)
+        bins = np.empty(counts.shape, dtype=np.int8)
+        for t in range(steps):
+            z[:, t], p_t = gi_star(counts[:, t], weights)
+            bins[:, t] = confidence_bins(z[:, t], p_t)
+        trend_z, trend_p = mann_kendall(z)
+        final_p = 2 * stats.norm.sf(np.abs(z[:, -1]))
+        frame = pd.DataFrame({
+            "h3": cells, "count": counts.sum(axis=1).astype(np.int64), "z": z[:, -1], "p": final_p,
+            "bin": bins[:, -1], "significant": bh_significant(final_p, alpha),
+            "pattern": emerging_categories(bins, trend_z, trend_p, alpha), "trend_z": trend_z, "trend_p": trend_p,
+        })
+        run = {"kind": "emerging", "start": start, "end": end, "res": resolution, "k": k, "alpha": alpha,
+               "category": category, "theme": theme, "steps": steps, "step": step}
+        run_id = _store(conn, run, frame, {"trend": "mann-kendall"})
+    return HotspotResult(run_id, frame)

@@ -226,6 +226,8 @@ class HotspotRun(Base):
     complaints: Mapped[int] = mapped_column(Integer)
     params: Mapped[dict] = mapped_column(JSONB, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    steps: Mapped[int | None] = mapped_column(Integer)
+    step: Mapped[str | None] = mapped_column(String(16))
 
 
 class HotspotCell(Base):
@@ -240,3 +242,7 @@ class HotspotCell(Base):
     p: Mapped[float] = mapped_column(Float)
     bin: Mapped[int] = mapped_column(Integer)
     significant: Mapped[bool] = mapped_column(Boolean)
+    # Emerging runs only: the pattern over the steps, and the trend of the z-scores.
+    pattern: Mapped[str | None] = mapped_column(String(32))
+    trend_z: Mapped[float | None] = mapped_column(Float)
+    trend_p: Mapped[float | None] = mapped_column(Float)
