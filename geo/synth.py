@@ -40,6 +40,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import shapely
 
+from geo.borders import shared_lines
 from geo.categories import categories
 from geo.coords import gcj02_to_bd09, wgs84_to_gcj02
 from geo.errors import ValidationError
@@ -271,13 +272,11 @@ def _plant_hotspots(rng, anchors, towns, start, days, per_day, resolution):
 
 
 def _shared_lines(towns: gpd.GeoDataFrame) -> pd.DataFrame:
-    geoms = towns.geometry.values
-    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-    keep = left < right
-    left, right = left[keep], right[keep]
-    shared = shapely.intersection(shapely.boundary(geoms[left]), shapely.boundary(geoms[right]))
-    metric = gpd.GeoSeries(shared, crs=4326).to_crs(32650).length.to_numpy()
-    return pd.DataFrame({"a": left, "b": right, "line": shared, "metres": metric})
+    """The shared lines of :func:`geo.borders.shared_lines`, in WGS84, townships by position."""
+    lines = shared_lines(towns).to_crs(4326)
+    position = pd.Series(np.arange(len(towns)), index=towns["code"].to_numpy())
+    return pd.DataFrame({"a": position.loc[lines["a"]].to_numpy(), "b": position.loc[lines["b"]].to_numpy(),
+                         "line": lines.geometry.values, "metres": lines["length_m"].to_numpy()})
 
 
 def _plant_border_clusters(rng, towns, start, days, per_day):
