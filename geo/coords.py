@@ -11,6 +11,7 @@ year). Longitude comes first everywhere here, as in shapely and GeoJSON.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import shapely
 
 from geo.errors import ValidationError
@@ -21,11 +22,16 @@ _EE = 0.00669342162296594323
 _X_PI = np.pi * 3000.0 / 180.0
 
 SYSTEMS = ("wgs84", "gcj02", "bd09")
+# Keys as _key() leaves them: lower case, no spaces around, no hyphens.
 _ALIASES = {
-    "wgs84": "wgs84", "epsg:4326": "wgs84", "4326": "wgs84", "wgs-84": "wgs84",
-    "gcj02": "gcj02", "gcj-02": "gcj02", "gcj": "gcj02", "mars": "gcj02",
-    "bd09": "bd09", "bd-09": "bd09", "baidu": "bd09", "bd09ll": "bd09",
+    "wgs84": "wgs84", "epsg:4326": "wgs84", "4326": "wgs84",
+    "gcj02": "gcj02", "gcj": "gcj02", "mars": "gcj02",
+    "bd09": "bd09", "baidu": "bd09", "bd09ll": "bd09",
 }
+
+
+def _key(name) -> str:
+    return str(name).strip().lower().replace("-", "")
 
 
 def coordinate_system(name: str) -> str:
@@ -47,12 +53,31 @@ def coordinate_system(name: str) -> str:
     ValidationError
         For a name that is none of them.
     """
-    key = str(name).strip().lower()
+    key = _key(name)
     if key not in _ALIASES:
         raise ValidationError(
             f"coordinate system {name!r} is unknown; expected one of wgs84, gcj02, bd09"
         )
     return _ALIASES[key]
+
+
+def coordinate_systems(names: pd.Series, default: str) -> pd.Series:
+    """Normalise a column of coordinate-system names (see :func:`coordinate_system`).
+
+    Parameters
+    ----------
+    names : pandas.Series
+        One name per row; missing where the row names none.
+    default : str
+        The system of rows that name none.
+
+    Returns
+    -------
+    pandas.Series
+        One of ``SYSTEMS`` per row, or NA where the name is unknown.
+    """
+    keys = names.astype("string").str.strip().str.lower().str.replace("-", "", regex=False)
+    return keys.map(_ALIASES).astype("string").where(keys.notna(), coordinate_system(default))
 
 
 def _in_china(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:

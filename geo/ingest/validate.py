@@ -20,7 +20,7 @@ import pyarrow.json as pajson
 import shapely
 
 from geo.categories import UNCLASSIFIED, classify
-from geo.coords import SYSTEMS, to_wgs84
+from geo.coords import coordinate_systems, to_wgs84
 from geo.gazetteer import geocode
 from geo.ingest.boundaries import BoundaryIndex
 from geo.ingest.mapping import Mapping
@@ -261,10 +261,8 @@ def _phones(out: pd.DataFrame, raw: pd.Series, key: bytes) -> None:
 
 def _place(out: pd.DataFrame, reasons: _Reasons, frame: pd.DataFrame, get, context: Context) -> None:
     size = len(frame)
-    crs = get("crs").astype("string").str.strip().str.lower().str.replace("-", "", regex=False)
-    crs = crs.replace({"epsg:4326": "wgs84", "4326": "wgs84", "gcj": "gcj02", "baidu": "bd09",
-                       "bd09ll": "bd09"}).fillna(context.mapping.crs)
-    reasons.add(~crs.isin(SYSTEMS).to_numpy(), "unknown_crs", lambda i: (
+    crs = coordinate_systems(get("crs"), context.mapping.crs)
+    reasons.add(crs.isna().to_numpy(), "unknown_crs", lambda i: (
         f"coordinate system {_show(get('crs').iat[i])} is unknown; use wgs84, gcj02 or bd09"))
     lon_raw, lat_raw = get("lon"), get("lat")
     lon = pd.to_numeric(lon_raw, errors="coerce").astype("float64").to_numpy(na_value=np.nan)
@@ -274,7 +272,7 @@ def _place(out: pd.DataFrame, reasons: _Reasons, frame: pd.DataFrame, get, conte
     reasons.add(broken, "bad_coordinate", lambda i: (
         f"lon {_show(lon_raw.iat[i])} / lat {_show(lat_raw.iat[i])} is not a pair of numbers"))
     footprint = _footprints(reasons, get("footprint"))
-    crs_values = crs.to_numpy(dtype=object)
+    crs_values = crs.to_numpy(dtype=object, na_value=None)
     wgs_lon, wgs_lat = lon.copy(), lat.copy()
     for system in ("gcj02", "bd09"):
         rows = (crs_values == system) & reasons.ok
