@@ -1,4 +1,4 @@
-"""WGS84, GCJ-02 and BD-09 coordinates, and whether a point lies in the service area.
+"""WGS84, GCJ-02 and BD-09 coordinates.
 
 Chinese web maps publish GCJ-02 ("Mars coordinates", a deliberate 300-600 m offset in
 Beijing) or Baidu's BD-09 (GCJ-02 shifted again). Complaints are stored in WGS84; a point
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import shapely
 
 from geo.errors import ValidationError
 
@@ -191,42 +190,3 @@ def _arrays(lon, lat) -> tuple[np.ndarray, np.ndarray]:
     if lon.shape != lat.shape:
         raise ValidationError(f"{lon.shape[0]} longitudes but {lat.shape[0]} latitudes")
     return lon, lat
-
-
-# Outcomes of check_service_area, one per point.
-INSIDE, OUTSIDE, SWAPPED, INVALID = "inside", "outside", "swapped", "invalid"
-
-
-def check_service_area(lon, lat, area: shapely.Geometry) -> np.ndarray:
-    """Tell for each point whether it lies in the service area, and why not.
-
-    Parameters
-    ----------
-    lon, lat : array-like
-        WGS84 coordinates in degrees.
-    area : shapely.Geometry
-        The service area (e.g. the union of the districts), in WGS84.
-
-    Returns
-    -------
-    numpy.ndarray of str
-        Per point: ``"inside"``; ``"swapped"`` when it is not inside but would be with
-        longitude and latitude exchanged (a common export mistake, which often leaves a
-        "latitude" of 116); ``"invalid"`` for a missing or impossible coordinate (NaN,
-        |lat| > 90, |lon| > 180) that a swap does not explain; else ``"outside"``.
-    """
-    lon, lat = _arrays(lon, lat)
-    shapely.prepare(area)
-    finite = np.isfinite(lon) & np.isfinite(lat)
-    in_range = finite & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
-    inside = np.zeros(lon.shape, dtype=bool)
-    swapped = np.zeros(lon.shape, dtype=bool)
-    inside[in_range] = shapely.contains_xy(area, lon[in_range], lat[in_range])
-    # A swapped Beijing point has a "latitude" of 116: out of range, yet plainly swapped.
-    retry = finite & ~inside
-    swapped[retry] = shapely.contains_xy(area, lat[retry], lon[retry])
-    out = np.full(lon.shape, OUTSIDE, dtype=object)
-    out[inside] = INSIDE
-    out[~in_range] = INVALID
-    out[swapped] = SWAPPED
-    return out

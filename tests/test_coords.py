@@ -1,4 +1,4 @@
-"""Coordinate systems against independent references, and the service-area check."""
+"""Coordinate systems against independent references."""
 
 from __future__ import annotations
 
@@ -6,16 +6,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 
-from boundaries.build import DISTRICTS_FILE, SOURCES
+from boundaries.build import SOURCES
 from geo.coords import (
-    INSIDE,
-    INVALID,
-    OUTSIDE,
-    SWAPPED,
     bd09_to_gcj02,
-    check_service_area,
     coordinate_system,
     gcj02_to_bd09,
     gcj02_to_wgs84,
@@ -94,10 +88,3 @@ def test_unknown_system_is_named():
 def test_mismatched_lengths_are_refused():
     with pytest.raises(ValidationError, match="2 longitudes but 1 latitudes"):
         wgs84_to_gcj02([116.4, 116.5], [39.9])
-
-
-def test_service_area_check_recognises_swapped_and_impossible_points():
-    area = shapely.union_all(gpd.read_file(DISTRICTS_FILE).geometry.values)
-    lon = np.array([116.3975, 39.9087, 121.47, np.nan, 500.0, 116.3975])
-    lat = np.array([39.9087, 116.3975, 31.23, 39.9, 39.9, 95.0])
-    assert list(check_service_area(lon, lat, area)) == [INSIDE, SWAPPED, OUTSIDE, INVALID, INVALID, INVALID]

@@ -66,6 +66,9 @@ def test_a_good_row_is_located_and_its_phone_only_masked(complaints_engine, boun
     ({"lon": "", "lat": "", "address": "大郊亭"}, "no_location", "ambiguous"),
     ({"lon": 121.47, "lat": 31.23}, "outside", "outside the service area"),
     ({"lon": POINT[1], "lat": POINT[0]}, "swapped", "longitude and latitude swapped"),
+    # Impossible coordinates that no swap explains (the cases the old service-area check named).
+    ({"lon": 500.0, "lat": 39.9}, "outside", "outside the service area"),
+    ({"lon": 116.3975, "lat": 95.0}, "outside", "outside the service area"),
     ({"crs": "mars-9"}, "unknown_crs", "coordinate system 'mars-9' is unknown"),
     ({"lon": "116,34"}, "bad_coordinate", "is not a pair of numbers"),
     ({"satisfaction": "meh"}, "bad_field", "satisfaction 'meh' is not one of"),
