@@ -8,6 +8,7 @@ when unset, from ``var/phone.key`` (created on first use, readable by its owner 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 
@@ -35,6 +36,11 @@ def phone_digits(raw: pd.Series) -> pd.Series:
     return raw.astype("string").str.replace(r"[^0-9+*]", "", regex=True).replace("", pd.NA)
 
 
+def _masked(digits: pd.Series) -> pd.Series:
+    # A value that already holds * came masked (an exported rejected row, fixed and sent back).
+    return digits.str.contains("*", regex=False).fillna(False).astype(bool)
+
+
 def mask_phones(raw: pd.Series) -> pd.Series:
     """Mask phone numbers: ``13812345678`` becomes ``138****5678`` (short numbers keep 2 digits).
 
@@ -42,7 +48,19 @@ def mask_phones(raw: pd.Series) -> pd.Series:
     row can be fixed and ingested again.
     """
     digits = phone_digits(raw)
-    masked_already = digits.str.contains("*", regex=False).fillna(False).astype(bool)
     long = digits.str.len() >= 7
     masked = (digits.str.slice(0, 3) + "****" + digits.str.slice(-4)).where(long, "****" + digits.str.slice(-2))
-    return masked.where(~masked_already, digits).astype(object).where(digits.notna(), None)
+    return masked.where(~_masked(digits), digits).astype(object).where(digits.notna(), None)
+
+
+def hash_phones(raw: pd.Series, key: bytes) -> pd.Series:
+    """Keyed BLAKE2 hashes of phone numbers (None where missing or already masked).
+
+    The hash links a caller's complaints without storing the number; it is computed once per
+    distinct number, since callers call again.
+    """
+    digits = phone_digits(raw)
+    fresh = digits.notna() & ~_masked(digits)
+    hashed = {u: hashlib.blake2b(u.encode(), key=key, digest_size=16).hexdigest()
+              for u in pd.unique(digits[fresh])}
+    return digits.where(fresh).map(hashed).astype(object).where(lambda s: s.notna(), None)

@@ -7,7 +7,6 @@ batch; the first failing check of a row gives its reason.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from geo.gazetteer import geocode
 from geo.ingest.boundaries import BoundaryIndex
 from geo.ingest.mapping import Mapping
 from geo.ingest.readers import Batch
-from geo.privacy import mask_phones, phone_digits
+from geo.privacy import hash_phones, mask_phones
 from geo.timeparse import parse_moments
 
 CHANNELS = {
@@ -143,7 +142,8 @@ def check_batch(batch: Batch, context: Context) -> Checked:
         out[name] = _clean_text(get(name))
     out["category_raw"] = _clean_text(out["category_raw"])
     _dispatches(out, reasons, get("dispatches"), context)
-    _phones(out, get("phone"), context.phone_key)
+    out["phone_masked"] = mask_phones(get("phone"))
+    out["phone_hash"] = hash_phones(get("phone"), context.phone_key)
     _place(out, reasons, frame, get, context)
     _duplicates(out, reasons, context)
     ok = reasons.ok
@@ -246,17 +246,6 @@ def _read_lists(payload: pd.Series) -> pa.Table:
     options = pajson.ParseOptions(explicit_schema=_DISPATCH_SCHEMA, unexpected_field_behavior="ignore")
     return pajson.read_json(io.BytesIO(data), parse_options=options,
                             read_options=pajson.ReadOptions(block_size=max(1 << 20, len(data) + 1)))
-
-
-def _phones(out: pd.DataFrame, raw: pd.Series, key: bytes) -> None:
-    digits = phone_digits(raw)
-    out["phone_masked"] = mask_phones(raw)
-    # A keyed hash links a caller's complaints without storing the number; computed once per
-    # distinct number (callers call again). A number that came masked cannot be hashed.
-    fresh = digits.notna() & ~digits.str.contains("*", regex=False).fillna(False).astype(bool)
-    hashed = {u: hashlib.blake2b(u.encode(), key=key, digest_size=16).hexdigest()
-              for u in pd.unique(digits[fresh])}
-    out["phone_hash"] = digits.where(fresh).map(hashed).astype(object).where(lambda s: s.notna(), None)
 
 
 def _place(out: pd.DataFrame, reasons: _Reasons, frame: pd.DataFrame, get, context: Context) -> None:
