@@ -210,16 +210,23 @@ def ingest(
     encoding: Annotated[str, typer.Option(help="Text encoding (gbk for many Chinese exports).")] = "utf-8",
 ) -> None:
     """Load a hotline export: every row ends in the complaints or in the rejected rows."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-
-    from geo.ingest import ingest_file, load_mapping
+    from geo.ingest import load_mapping
 
     chosen = load_mapping(mapping).with_options(map_, crs)
+    _ingest_with_progress(_engine(), path, chosen, encoding=encoding)
+
+
+def _ingest_with_progress(engine, path: Path, mapping, **options) -> None:
+    """Ingest one file behind a progress bar (bytes read), then print the summary."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    from geo.ingest import ingest_file
+
     size = path.stat().st_size if path.is_file() else 0
     with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
                   TimeRemainingColumn(), console=err, transient=True) as bar:
         task = bar.add_task(f"ingesting {escape(path.name)}", total=size or None)
-        summary = ingest_file(_engine(), path, chosen, encoding=encoding,
+        summary = ingest_file(engine, path, mapping, **options,
                               progress=lambda done, _total: bar.update(task, completed=done))
     _print_summary(summary)
 
@@ -283,10 +290,9 @@ def demo(
     """Generate a synthetic Beijing export with its ground truth, and ingest it."""
     import pandas as pd
     import sqlalchemy as sa
-    from rich.progress import BarColumn, DownloadColumn, Progress
 
     from geo import synth
-    from geo.ingest import Mapping, ingest_file
+    from geo.ingest import Mapping
     from geo.store.jurisdictions import current_jurisdictions
 
     engine = _engine()
@@ -303,13 +309,7 @@ def demo(
         generated = synth.generate(townships, days=days, per_day=per_day, seed=seed, end=end_day)
         data, truth = synth.write(generated, folder)
     out.print(f"wrote {len(generated.frame):,} rows to {escape(str(data))} and the truth to {escape(str(truth))}")
-    size = data.stat().st_size
-    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                  console=err, transient=True) as bar:
-        task = bar.add_task("ingesting", total=size)
-        summary = ingest_file(engine, data, Mapping(dict(synth.MAPPING)), now=generated.truth_end,
-                              progress=lambda done, _total: bar.update(task, completed=done))
-    _print_summary(summary)
+    _ingest_with_progress(engine, data, Mapping(dict(synth.MAPPING)), now=generated.truth_end)
 
 
 @detect_app.command("hotspots")
