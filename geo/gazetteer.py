@@ -179,12 +179,16 @@ def _ambiguous(address: str, places: list[Place]) -> str:
             "township to the address")
 
 
+@cache
+def _township_names() -> dict[str, str]:
+    _, places = gazetteer()
+    return {p.code: p.name for p in places if p.level == "township"}
+
+
 def _town_name(place: Place) -> str:
     if place.level == "township":
         return ""
-    _, places = gazetteer()
-    names = {p.code: p.name for p in places if p.level == "township"}
-    name = names.get(place.township_code or "")
+    name = _township_names().get(place.township_code or "")
     return f"{name}, " if name else ""
 
 

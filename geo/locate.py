@@ -28,7 +28,7 @@ import h3
 import numpy as np
 import pyarrow as pa
 import shapely
-from h3ronpy import ContainmentMode, grid_disk, vector
+from h3ronpy import ContainmentMode, change_resolution, grid_disk, vector
 
 from geo.errors import ValidationError
 
@@ -83,8 +83,6 @@ def cell_to_parent(cells: np.ndarray, resolution: int) -> np.ndarray:
     """Return the ancestors of ``cells`` at a coarser ``resolution`` (vectorised ``cell_to_parent``)."""
     _check_resolution(resolution)
     arr = pa.array(np.asarray(cells, dtype=np.int64).view(np.uint64))
-    from h3ronpy import change_resolution
-
     return np.asarray(change_resolution(arr, resolution)).view(np.int64)
 
 
@@ -93,9 +91,14 @@ def _check_resolution(resolution: int) -> None:
         raise ValidationError(f"H3 resolution was {resolution!r}; it must be an integer from 0 to 15")
 
 
+def _low_bits(resolution: int) -> int:
+    """Bits of the digits below the ancestor that keys the direct-address table (up to 6 levels)."""
+    return 3 * min(6, resolution)
+
+
 def _split(cells: np.ndarray, resolution: int) -> tuple[np.ndarray, np.ndarray]:
     """Split cells into a high key (their ancestor a few levels up) and the digits below it."""
-    low_bits = 3 * min(6, resolution)
+    low_bits = _low_bits(resolution)
     unused = 3 * (15 - resolution)
     u = cells.view(np.uint64)
     low = (u >> np.uint64(unused)) & np.uint64((1 << low_bits) - 1)
@@ -189,7 +192,7 @@ class CellTable:
         high, low = _split(cells, self.resolution)
         slot = np.searchsorted(self.highs, high).clip(0, self.highs.size - 1)
         known = self.highs[slot] == high
-        width = 1 << (3 * min(6, self.resolution))
+        width = 1 << _low_bits(self.resolution)
         slot *= width
         slot += low
         out = self.lut[np.where(known, slot, 0)]
@@ -202,7 +205,7 @@ def _direct_table(cells: np.ndarray, value: np.ndarray, resolution: int) -> tupl
     # with no hashing and no sorting of millions of points.
     high, low = _split(cells, resolution)
     highs = np.unique(high)
-    width = 1 << (3 * min(6, resolution))
+    width = 1 << _low_bits(resolution)
     lut = np.full(highs.size * width, OUTSIDE, dtype=np.int32)
     lut[np.searchsorted(highs, high) * width + low] = value
     return highs, lut

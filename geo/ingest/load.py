@@ -63,9 +63,7 @@ def copy_to_stage(conn, accepted: pd.DataFrame) -> None:
 def _values(series: pd.Series, kind: str):
     if kind == "timestamptz":
         return pd.to_datetime(series, utc=True).array
-    if kind == "text":
-        return series.astype(object).where(series.notna(), None).to_numpy()
-    if kind == "boolean":
+    if kind in ("text", "boolean"):
         return series.astype(object).where(series.notna(), None).to_numpy()
     return series.to_numpy(dtype=object, na_value=None) if series.hasnans else series.to_numpy()
 

@@ -43,7 +43,6 @@ SATISFACTION = {
 YES_NO = {"yes": True, "y": True, "true": True, "1": True, "是": True, "已解决": True,
           "no": False, "n": False, "false": False, "0": False, "否": False, "未解决": False}
 ACTIONS = ("dispatched", "returned", "redispatched")
-TEXT_FIELDS = ("text", "address", "category")
 # A clock a few minutes fast at the source should not reject its newest rows.
 FUTURE_SLACK = pd.Timedelta(minutes=10)
 _DISPATCH_SCHEMA = pa.schema([("d", pa.list_(pa.struct([("at", pa.string()), ("unit", pa.string()),
@@ -135,12 +134,9 @@ def check_batch(batch: Batch, context: Context) -> Checked:
     _choices(out, reasons, get("channel"), "channel", CHANNELS, default="other", strict=False)
     _choices(out, reasons, get("satisfaction"), "satisfaction", SATISFACTION, default=None, strict=True)
     _choices(out, reasons, get("resolved"), "resolved", YES_NO, default=None, strict=True)
-    category = get("category")
-    out["category"] = classify(category)
-    out["category_raw"] = category
-    for name in ("text", "address"):
-        out[name] = _clean_text(get(name))
-    out["category_raw"] = _clean_text(out["category_raw"])
+    out["category"] = classify(get("category"))
+    for name, source in (("category_raw", "category"), ("text", "text"), ("address", "address")):
+        out[name] = _clean_text(get(source))
     _dispatches(out, reasons, get("dispatches"), context)
     out["phone_masked"] = mask_phones(get("phone"))
     out["phone_hash"] = hash_phones(get("phone"), context.phone_key)
