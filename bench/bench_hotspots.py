@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import header, timed
 from boundaries.build import TOWNSHIPS_FILE
-from geo.borders import near_lines, shared_lines
+from geo.borders import BorderLines
 from geo.hotspots import gi_star, neighbours
 from geo.locate import CellTable
 
@@ -46,11 +46,12 @@ def main() -> None:
           f"ratio {esda_s / ours_s:.1f}x; "
           f"max |z difference| {np.abs(z - zs).max():.1e}")
 
-    lines_s, lines = timed(lambda: shared_lines(towns))
+    lines_s, border = timed(lambda: BorderLines.build(towns))
     rng = np.random.default_rng(2)
     lon, lat = rng.uniform(116.2, 116.6, 1_000_000), rng.uniform(39.8, 40.1, 1_000_000)
-    near_s, found = timed(lambda: near_lines(lon, lat, lines, 50.0))
-    print(f"shared township lines: {len(lines):,} in {lines_s:.2f} s; 1,000,000 points within 50 m of one: "
+    near_s, found = timed(lambda: border.near(lon, lat))
+    print(f"shared township lines: {len(border.lines):,} indexed in {lines_s:.2f} s; "
+          "1,000,000 points within 50 m of one: "
           f"{found['point'].nunique():,} points found in {near_s:.2f} s")
 
 

@@ -9,17 +9,18 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from geo.cli_detect import detect_app
+from geo.cli_shared import TZ, err, out
+from geo.cli_shared import engine as _engine
+from geo.cli_shared import parse_moment as _parse_moment
 from geo.errors import ValidationError, WhistleError
 from geo.settings import load_settings
 
@@ -31,12 +32,7 @@ boundaries_app = typer.Typer(help="Jurisdiction boundaries: build, import, list.
                              no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(boundaries_app, name="boundaries")
-detect_app = typer.Typer(help="Detect: hot spots (Gi*).", no_args_is_help=True)
 app.add_typer(detect_app, name="detect")
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
-TZ = ZoneInfo("Asia/Shanghai")
 
 
 class Level(StrEnum):
@@ -44,12 +40,6 @@ class Level(StrEnum):
 
     district = "district"
     township = "township"
-
-
-def _engine():
-    from geo.store.engine import make_engine
-
-    return make_engine()
 
 
 def _local_cluster():
@@ -160,14 +150,6 @@ def boundaries_import(
     out.print(f"loaded {loaded.features:,} {loaded.level} units as set {loaded.set_id}{replaced}")
     for line in prepared.report.lines()[1:]:
         out.print(f"  {line}")
-
-
-def _parse_moment(text: str, option: str = "--valid-from") -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(f"{option} {text!r} is not an ISO date or time (2024-01-01)") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=TZ)
 
 
 @boundaries_app.command("load-shipped")
@@ -310,49 +292,6 @@ def demo(
         data, truth = synth.write(generated, folder)
     out.print(f"wrote {len(generated.frame):,} rows to {escape(str(data))} and the truth to {escape(str(truth))}")
     _ingest_with_progress(engine, data, Mapping(dict(synth.MAPPING)), now=generated.truth_end)
-
-
-@detect_app.command("hotspots")
-def detect_hotspots(
-    start: Annotated[str, typer.Option(help="First day (Beijing time), e.g. 2026-09-01.")],
-    end: Annotated[str, typer.Option(help="Day after the last, e.g. 2026-10-01.")],
-    resolution: Annotated[int, typer.Option(help="H3 resolution of the statistic (9 or coarser).")] = 8,
-    k: Annotated[int, typer.Option(help="Ring distance of the neighbours.")] = 1,
-    alpha: Annotated[float, typer.Option(help="False discovery rate.")] = 0.05,
-    category: Annotated[str | None, typer.Option(help="Only this category code.")] = None,
-    theme: Annotated[str | None, typer.Option(help="Only this theme.")] = None,
-) -> None:
-    """Getis-Ord Gi* over every cell of the city for a period; stored as a run."""
-    from geo.store.hotspots import run_hotspots
-
-    result = run_hotspots(_engine(), _parse_moment(start, "--start"), _parse_moment(end, "--end"),
-                          resolution=resolution, k=k, alpha=alpha, category=category, theme=theme)
-    bins = result.cells["bin"].value_counts()
-    out.print(f"hot spot run {result.run_id}: {len(result.cells):,} cells, "
-              f"{int(result.cells['count'].sum()):,} complaints")
-    for value, label in ((3, "hot 99 %"), (2, "hot 95 %"), (1, "hot 90 %"), (-1, "cold 90 %"),
-                         (-2, "cold 95 %"), (-3, "cold 99 %")):
-        out.print(f"  {label}: {int(bins.get(value, 0)):,} cells")
-
-
-@detect_app.command("emerging")
-def detect_emerging(
-    start: Annotated[str, typer.Option(help="First day (Beijing time), e.g. 2026-09-01.")],
-    end: Annotated[str, typer.Option(help="Day after the last, e.g. 2026-12-01.")],
-    step: Annotated[str, typer.Option(help="Time step: week or half-month.")] = "week",
-    resolution: Annotated[int, typer.Option(help="H3 resolution of the statistic (9 or coarser).")] = 8,
-    k: Annotated[int, typer.Option(help="Ring distance of the neighbours.")] = 1,
-    category: Annotated[str | None, typer.Option(help="Only this category code.")] = None,
-    theme: Annotated[str | None, typer.Option(help="Only this theme.")] = None,
-) -> None:
-    """Emerging hot spots: Gi* per step, Mann-Kendall trend, ArcGIS's patterns; stored as a run."""
-    from geo.store.hotspots import run_emerging
-
-    result = run_emerging(_engine(), _parse_moment(start, "--start"), _parse_moment(end, "--end"), step=step,
-                          resolution=resolution, k=k, category=category, theme=theme)
-    out.print(f"emerging hot spot run {result.run_id}: {len(result.cells):,} cells")
-    for pattern, count in result.cells["pattern"].value_counts().items():
-        out.print(f"  {pattern}: {count:,}")
 
 
 def _when(moment) -> str:

@@ -31,6 +31,7 @@ import shapely
 from h3ronpy import ContainmentMode, change_resolution, grid_disk, vector
 
 from geo.errors import ValidationError
+from geo.geometry import cut_lines
 
 DEFAULT_RESOLUTION = 9
 EDGE_EPS = 1e-6
@@ -218,7 +219,7 @@ def _classify(polygons: np.ndarray, resolution: int):
     tested = np.flatnonzero(np.isin(cells, near))
     shapes = shapely.from_wkb(np.asarray(
         vector.cells_to_wkb_polygons(pa.array(cells[tested].view(np.uint64))).to_pylist(), dtype=object))
-    pieces, owner = _edge_pieces(polygons)
+    pieces, owner = cut_lines(shapely.boundary(polygons))
     near_shape, near_piece = shapely.STRtree(pieces).query(shapes, predicate="dwithin", distance=EDGE_EPS)
     near_cell = tested[near_shape]
     # Any polygon with no edge near a cell covers all of it or none: its centre decides.
@@ -278,26 +279,6 @@ def _lowest(size: int, owner: np.ndarray, value: np.ndarray) -> np.ndarray:
         out[owner[shared]] = np.iinfo(np.int32).max
         np.minimum.at(out, owner[shared], value[shared].astype(np.int32))
     return out
-
-
-def _edge_pieces(polygons: np.ndarray, size: int = 16) -> tuple[np.ndarray, np.ndarray]:
-    """Cut every polygon's edges into short lines; return them and the polygon of each.
-
-    Short pieces make the tree selective: a whole township outline would be a candidate for
-    every cell in its bounding box.
-    """
-    rings, ring_owner = shapely.get_parts(shapely.boundary(polygons), return_index=True)
-    coords, ring_index = shapely.get_coordinates(rings, return_index=True)
-    starts = np.flatnonzero(np.r_[True, ring_index[1:] != ring_index[:-1]])
-    ends = np.r_[starts[1:], ring_index.size]
-    lines, owners = [], []
-    for start, end in zip(starts, ends, strict=True):
-        for at in range(start, end - 1, size - 1):
-            lines.append(coords[at:min(at + size, end)])
-            owners.append(ring_owner[ring_index[start]])
-    pieces = shapely.linestrings(np.concatenate(lines),
-                                 indices=np.repeat(np.arange(len(lines)), [len(p) for p in lines]))
-    return pieces, np.asarray(owners, dtype=np.int64)
 
 
 @dataclass(frozen=True)

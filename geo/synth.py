@@ -71,6 +71,7 @@ CHANNELS = np.array(["电话", "网站", "微信", "微博", "北京通"])
 CHANNEL_P = np.array([0.62, 0.12, 0.16, 0.03, 0.07])
 SATISFACTION = np.array(["满意", "基本满意", "不满意"])
 DOMAIN_CASE = ("广安门外街道", "太平桥街道")
+BORDER_SIGMA_M = 40.0
 
 
 @dataclass(frozen=True)
@@ -292,13 +293,15 @@ def _plant_border_clusters(rng, towns, start, days, per_day):
     for number, row in enumerate(chosen.itertuples()):
         point = shapely.line_interpolate_point(shapely.line_merge(row.line), 0.5, normalized=True)
         received = _times(rng, start, days, size)
-        lon, lat = _scatter(rng, np.full(size, point.x), np.full(size, point.y), 60.0)
-        category = rng.choice(np.array(BORDER_CATEGORIES), size=size)
+        lon, lat = _scatter(rng, np.full(size, point.x), np.full(size, point.y), BORDER_SIGMA_M)
+        # One problem per cluster (vendors at a market on the border road, one sewage outlet):
+        # the same category throughout.
+        category = np.full(size, rng.choice(np.array(BORDER_CATEGORIES), size=size)[0])
         codes = sorted([towns["code"].iat[row.a], towns["code"].iat[row.b]])
         cluster = {"id": f"B{number + 1}", "townships": codes,
                    "districts": sorted({towns["parent_code"].iat[row.a], towns["parent_code"].iat[row.b]}),
-                   "lon": round(point.x, 6), "lat": round(point.y, 6), "sigma_m": 60,
-                   "categories": list(BORDER_CATEGORIES), "complaints": size,
+                   "lon": round(point.x, 6), "lat": round(point.y, 6), "sigma_m": BORDER_SIGMA_M,
+                   "category": str(category[0]), "complaints": size,
                    "domain_case": bool(number == 0 and len(domain) > 0)}
         yield cluster, pd.DataFrame({"received_at": received, "lon": lon, "lat": lat, "category": category,
                                      "township_hint": codes[0], "source": cluster["id"]})

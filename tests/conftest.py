@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def _admin(cluster: LocalCluster) -> Engine:
 
 def create_database(cluster: LocalCluster, template: str | None = None) -> str:
     """Create a database (from a template when given) and return its URL."""
-    name = f"t{os.getpid()}_{next(_names)}"
+    name = f"t{os.getpid()}_{next(_names)}_{uuid.uuid4().hex[:6]}"
     engine = _admin(cluster)
     with engine.connect() as conn:
         if template:

@@ -74,7 +74,7 @@ def test_the_command_line_runs_and_stores(complaints_db_url, loaded):
     assert "hot 99 %" in done.stdout
     bad = geo("detect", "hotspots", "--start", "soon", "--end", "2026-11-22", env=env)
     assert bad.returncode == 1
-    assert "--start 'soon' is not an ISO date" in bad.stderr
+    assert "--from 'soon' is not an ISO date" in bad.stderr
 
 
 FAMILIES = {"persistent": {"persistent hot spot", "intensifying hot spot"},

@@ -29,3 +29,34 @@ def copy_table(conn, name: str, table: pa.Table) -> None:
     with raw.cursor() as cursor, cursor.copy(
             f"COPY {name} ({', '.join(table.column_names)}) FROM STDIN WITH (FORMAT csv)") as copy:
         copy.write(buffer.getbuffer())
+
+
+def read_query(conn, sql: str, params: dict | None = None,
+               types: dict[str, pa.DataType] | None = None) -> pa.Table:
+    """Read the rows of a query as an Arrow table through COPY: fast for large results.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        A connection (psycopg 3 underneath).
+    sql : str
+        A SELECT with psycopg placeholders (``%(name)s``).
+    params : dict, optional
+        The values of the placeholders (bound on the client).
+    types : dict, optional
+        Arrow types of columns (give text columns of digits, such as codes, as strings).
+
+    Returns
+    -------
+    pyarrow.Table
+        One column per selected column; an empty query gives an empty table with them.
+    """
+    raw = conn.connection.driver_connection
+    buffer = io.BytesIO()
+    with raw.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)",
+                                             params) as copy:
+        for chunk in copy:
+            buffer.write(chunk)
+    buffer.seek(0)
+    options = pacsv.ConvertOptions(column_types=types or {}, strings_can_be_null=True)
+    return pacsv.read_csv(buffer, convert_options=options)

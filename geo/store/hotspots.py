@@ -26,6 +26,7 @@ from geo.locate import cell_to_parent
 from geo.settings import load_settings
 from geo.store.bulk import copy_table
 from geo.store.engine import Bind, transaction
+from geo.store.filters import check_filter, check_period
 
 # Only these precisions count for a cell: a township-precision complaint sits at a centroid
 # and would invent a hot spot there.
@@ -76,7 +77,7 @@ def run_hotspots(bind: Bind, start: datetime, end: datetime, *, resolution: int 
     -------
     HotspotResult
     """
-    _check_period(start, end, category, theme)
+    check_period(start, end, category, theme)
     with transaction(bind) as conn:
         boundaries, cells = _study_cells(conn, resolution, category, theme, boundaries)
         counts = _counts(conn, start, end, category, theme, resolution, boundaries.resolution, cells)
@@ -89,13 +90,6 @@ def run_hotspots(bind: Bind, start: datetime, end: datetime, *, resolution: int 
     return HotspotResult(run_id, frame)
 
 
-def _check_period(start: datetime, end: datetime, category: str | None, theme: str | None) -> None:
-    if start.tzinfo is None or end.tzinfo is None or end <= start:
-        raise ValidationError("the period needs a timezone-aware start before its end")
-    if category and theme:
-        raise ValidationError("filter by a category or by a theme, not both")
-
-
 def _study_cells(conn, resolution: int, category: str | None, theme: str | None,
                  boundaries: BoundaryIndex | None) -> tuple[BoundaryIndex, np.ndarray]:
     if boundaries is None:
@@ -103,7 +97,7 @@ def _study_cells(conn, resolution: int, category: str | None, theme: str | None,
     if not 0 <= resolution <= boundaries.resolution:
         raise ValidationError(f"resolution {resolution} must be between 0 and the base "
                               f"resolution {boundaries.resolution}")
-    _check_filter(conn, category, theme)
+    check_filter(conn, category, theme)
     return boundaries, service_cells(boundaries, resolution)
 
 
@@ -117,13 +111,6 @@ def _store(conn, run: dict, frame: pd.DataFrame, params: dict) -> int:
     ).scalar_one()
     copy_table(conn, "hotspot_cell", pa.Table.from_pandas(frame.assign(run_id=run_id), preserve_index=False))
     return run_id
-
-
-def _check_filter(conn, category: str | None, theme: str | None) -> None:
-    if category and not conn.execute(sa.text("SELECT 1 FROM category WHERE code = :c"), {"c": category}).first():
-        raise ValidationError(f"category {category!r} is unknown; see geo/data/categories.csv")
-    if theme and not conn.execute(sa.text("SELECT 1 FROM category WHERE theme = :t"), {"t": theme}).first():
-        raise ValidationError(f"theme {theme!r} is unknown; see geo/data/categories.csv")
 
 
 def _count_rows(conn, start, end, category, theme, bounds: list[datetime] | None = None) -> pd.DataFrame:
@@ -187,7 +174,7 @@ def run_emerging(bind: Bind, start: datetime, end: datetime, *, step: str = "wee
     The stored cells carry the final step's z, p and bin, the trend of the z-scores, and the
     pattern (``"new hot spot"``, ..., ``"no pattern"``).
     """
-    _check_period(start, end, category, theme)
+    check_period(start, end, category, theme)
     bounds = step_bounds(start, end, step)
     steps = len(bounds) - 1
     if steps < 3:

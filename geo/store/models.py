@@ -246,3 +246,62 @@ class HotspotCell(Base):
     pattern: Mapped[str | None] = mapped_column(String(32))
     trend_z: Mapped[float | None] = mapped_column(Float)
     trend_p: Mapped[float | None] = mapped_column(Float)
+
+
+class BorderLine(Base):
+    """The line two neighbouring townships share (of the current boundary set)."""
+
+    __tablename__ = "border_line"
+
+    a: Mapped[str] = mapped_column(String(32), primary_key=True)
+    b: Mapped[str] = mapped_column(String(32), primary_key=True)
+    length_m: Mapped[float] = mapped_column(Float)
+    geom: Mapped[WKBElement] = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False))
+
+
+class BorderRun(Base):
+    """One border detection: its period, parameters and what it found by kind."""
+
+    __tablename__ = "border_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    period_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    params: Mapped[dict] = mapped_column(JSONB, default=dict)
+    found: Mapped[dict] = mapped_column(JSONB, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class BorderCase(Base):
+    """A case on or across a line between townships: every township involved, at least two.
+
+    ``key`` is its identity across runs (kind, townships, place and problem), so that running
+    the detection again adds complaints to the cases it already knows instead of doubling them.
+    """
+
+    __tablename__ = "border_case"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    key: Mapped[str] = mapped_column(Text, unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    townships: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
+    districts: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
+    category: Mapped[str | None] = mapped_column(String(48))
+    theme: Mapped[str | None] = mapped_column(String(48))
+    complaints: Mapped[int] = mapped_column(Integer, default=0)
+    first_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    geom: Mapped[WKBElement | None] = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False))
+    first_run_id: Mapped[int] = mapped_column(ForeignKey("border_run.id"))
+    last_run_id: Mapped[int] = mapped_column(ForeignKey("border_run.id"))
+
+
+class BorderCaseComplaint(Base):
+    """A complaint of a border case (with its distance to the line, for the first kind)."""
+
+    __tablename__ = "border_case_complaint"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("border_case.id", ondelete="CASCADE"), primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    distance_m: Mapped[float | None] = mapped_column(Float)

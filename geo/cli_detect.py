@@ -1,0 +1,152 @@
+"""``python -m geo detect``: hot spots, emerging trends and border cases, each stored as a run.
+
+With no subcommand, all three run over the same period. The period defaults to the 30 days
+before the day after the newest complaint (the emerging trend to the 12 weeks before it).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+import typer
+
+from geo.cli_shared import TZ, err, out, parse_moment
+from geo.cli_shared import engine as _engine
+
+detect_app = typer.Typer(help="Detect: hot spots (Gi*), emerging trends, border cases.")
+
+From = Annotated[str | None, typer.Option("--from", "--start", help="First day (Beijing time), e.g. 2026-09-01; "
+                                          "default: 30 days before --to.")]
+To = Annotated[str | None, typer.Option("--to", "--end", help="Day after the last, e.g. 2026-10-01; default: the "
+                                        "day after the newest complaint.")]
+Res = Annotated[int, typer.Option("--res", "--resolution", help="H3 resolution of the statistic (9 or coarser).")]
+Category = Annotated[str | None, typer.Option(help="Only this category code.")]
+Theme = Annotated[str | None, typer.Option(help="Only this theme.")]
+DEFAULT_DAYS = 30
+DEFAULT_EMERGING_WEEKS = 12
+
+
+@detect_app.callback(invoke_without_command=True)
+def detect_all(
+    ctx: typer.Context,
+    start: From = None,
+    end: To = None,
+    resolution: Res = 8,
+    category: Category = None,
+    theme: Theme = None,
+) -> None:
+    """Run all three detections over one period (or name one: hotspots, emerging, borders)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    engine = _engine()
+    first, last = _period(engine, start, end, timedelta(days=DEFAULT_DAYS))
+    _hotspots(engine, first, last, resolution=resolution, k=1, alpha=0.05, category=category, theme=theme)
+    early = first if start else last - timedelta(weeks=DEFAULT_EMERGING_WEEKS)
+    _emerging(engine, early, last, step="week", resolution=resolution, k=1, category=category, theme=theme)
+    _borders(engine, first, last, category=category, theme=theme)
+
+
+@detect_app.command("hotspots")
+def detect_hotspots(
+    start: From = None,
+    end: To = None,
+    resolution: Res = 8,
+    k: Annotated[int, typer.Option(help="Ring distance of the neighbours.")] = 1,
+    alpha: Annotated[float, typer.Option(help="False discovery rate.")] = 0.05,
+    category: Category = None,
+    theme: Theme = None,
+) -> None:
+    """Getis-Ord Gi* over every cell of the city for a period; stored as a run."""
+    engine = _engine()
+    first, last = _period(engine, start, end, timedelta(days=DEFAULT_DAYS))
+    _hotspots(engine, first, last, resolution=resolution, k=k, alpha=alpha, category=category, theme=theme)
+
+
+@detect_app.command("emerging")
+def detect_emerging(
+    start: From = None,
+    end: To = None,
+    step: Annotated[str, typer.Option(help="Time step: week or half-month.")] = "week",
+    resolution: Res = 8,
+    k: Annotated[int, typer.Option(help="Ring distance of the neighbours.")] = 1,
+    category: Category = None,
+    theme: Theme = None,
+) -> None:
+    """Emerging hot spots: Gi* per step, Mann-Kendall trend, ArcGIS's patterns; stored as a run."""
+    engine = _engine()
+    first, last = _period(engine, start, end, timedelta(weeks=DEFAULT_EMERGING_WEEKS))
+    _emerging(engine, first, last, step=step, resolution=resolution, k=k, category=category, theme=theme)
+
+
+@detect_app.command("borders")
+def detect_borders(
+    start: From = None,
+    end: To = None,
+    distance: Annotated[float, typer.Option(help="Metres from a shared line that count as on it.")] = 50.0,
+    window: Annotated[int, typer.Option(help="Days of a cluster's window.")] = 30,
+    category: Category = None,
+    theme: Theme = None,
+) -> None:
+    """Border cases: near a line, across it, clusters spanning it, ping-pong; stored as a run."""
+    engine = _engine()
+    first, last = _period(engine, start, end, timedelta(days=DEFAULT_DAYS))
+    _borders(engine, first, last, category=category, theme=theme, distance_m=distance, window_days=window)
+
+
+def _period(engine, start: str | None, end: str | None, span: timedelta) -> tuple[datetime, datetime]:
+    import sqlalchemy as sa
+
+    from geo.errors import ValidationError
+
+    if end:
+        last = parse_moment(end, "--to")
+    else:
+        with engine.connect() as conn:
+            newest = conn.execute(sa.text("SELECT max(received_at) FROM complaint")).scalar()
+        if newest is None:
+            raise ValidationError("no complaints are stored; ingest some first (python -m geo ingest FILE)")
+        day = newest.astimezone(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+        last = day + timedelta(days=1)
+    first = parse_moment(start, "--from") if start else last - span
+    return first, last
+
+
+def _hotspots(engine, first, last, **options) -> None:
+    from geo.store.hotspots import run_hotspots
+
+    with err.status(f"Gi* from {first:%Y-%m-%d} to {last:%Y-%m-%d}"):
+        result = run_hotspots(engine, first, last, **options)
+    bins = result.cells["bin"].value_counts()
+    out.print(f"hot spot run {result.run_id}: {len(result.cells):,} cells, "
+              f"{int(result.cells['count'].sum()):,} complaints, {first:%Y-%m-%d} to {last:%Y-%m-%d}")
+    for value, label in ((3, "hot 99 %"), (2, "hot 95 %"), (1, "hot 90 %"), (-1, "cold 90 %"),
+                         (-2, "cold 95 %"), (-3, "cold 99 %")):
+        out.print(f"  {label}: {int(bins.get(value, 0)):,} cells")
+
+
+def _emerging(engine, first, last, **options) -> None:
+    from geo.store.hotspots import run_emerging
+
+    with err.status(f"emerging hot spots from {first:%Y-%m-%d} to {last:%Y-%m-%d}"):
+        result = run_emerging(engine, first, last, **options)
+    out.print(f"emerging hot spot run {result.run_id}: {len(result.cells):,} cells, "
+              f"{first:%Y-%m-%d} to {last:%Y-%m-%d} by {options['step']}")
+    for pattern, count in result.cells["pattern"].value_counts().items():
+        out.print(f"  {pattern}: {count:,}")
+
+
+def _borders(engine, first, last, *, category, theme, **thresholds) -> None:
+    from geo.store.borders import BorderParams, run_borders
+
+    params = BorderParams(**thresholds)
+    with err.status("border cases") as status:
+        result = run_borders(engine, first, last, params=params, category=category, theme=theme,
+                             progress=lambda step: status.update(f"border cases: {step}"))
+    out.print(f"border run {result.run_id}: {first:%Y-%m-%d} to {last:%Y-%m-%d}")
+    labels = {"near": f"near the line (within {params.distance_m:g} m)", "across": "across the line (footprints)",
+              "cluster": f"clusters across the line ({params.window_days}-day windows)",
+              "pingpong": "ping-pong between neighbours"}
+    for kind, label in labels.items():
+        found = result.found[kind]
+        out.print(f"  {label}: {found['cases']:,} cases, {found['complaints']:,} complaints")
