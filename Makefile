@@ -10,6 +10,7 @@ run: setup
 	$(PY) -m geo db start
 	$(PY) -m geo boundaries load-shipped
 	$(PY) -m geo demo --only-if-empty
+	$(PY) -m geo detect --only-if-empty
 	@echo "Whistle is at http://localhost:$(PORT)"
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
 

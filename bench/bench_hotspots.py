@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import header, timed
 from boundaries.build import TOWNSHIPS_FILE
 from geo.borders import BorderLines
-from geo.hotspots import gi_star, neighbours
+from geo.hotspots import confidence_bins, emerging_categories, gi_star, mann_kendall, neighbours
 from geo.locate import CellTable
 
 
@@ -28,6 +28,8 @@ def main() -> None:
     cells = CellTable.build(towns["code"], towns.geometry.values).cells
     counts = np.random.default_rng(1).poisson(3, cells.size).astype(float)
     ours_s, (z, _) = timed(lambda: gi_star(counts, neighbours(cells, 1)))
+    weights_s, weights = timed(lambda: neighbours(cells, 1))
+    z_s, _ = timed(lambda: gi_star(counts, weights))
 
     def reference():
         from esda import G_Local
@@ -45,6 +47,24 @@ def main() -> None:
           f"esda.G_Local (our weights turned into a libpysal Graph + its z-scores): {esda_s:.2f} s; "
           f"ratio {esda_s / ours_s:.1f}x; "
           f"max |z difference| {np.abs(z - zs).max():.1e}")
+    print(f"  of which the weights {weights_s:.3f} s (built once per resolution and k) and the z-scores "
+          f"{z_s:.3f} s; esda against the z-scores alone: {esda_s / z_s:.0f}x")
+
+    series = np.random.default_rng(5).poisson(3, (cells.size, 26)).astype(float)
+
+    def emerging():
+        w = neighbours(cells, 1)
+        z = np.empty_like(series)
+        bins = np.empty(series.shape, dtype=np.int8)
+        for t in range(series.shape[1]):
+            z[:, t], p = gi_star(series[:, t], w)
+            bins[:, t] = confidence_bins(z[:, t], p)
+        trend_z, trend_p = mann_kendall(z)
+        return emerging_categories(bins, trend_z, trend_p)
+
+    emerging_s, patterns = timed(emerging)
+    print(f"emerging hot spots over {cells.size:,} resolution-9 cells x 26 half-months (weights, 26 Gi*, FDR bins, "
+          f"Mann-Kendall, patterns): {emerging_s:.2f} s; {len(set(patterns))} patterns")
 
     lines_s, border = timed(lambda: BorderLines.build(towns))
     rng = np.random.default_rng(2)

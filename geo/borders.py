@@ -24,15 +24,16 @@ import pandas as pd
 import pyarrow as pa
 import pyproj
 import shapely
-from h3ronpy import grid_disk
+from h3ronpy import cells_area_m2, grid_disk
 from pyproj import Transformer
 from scipy import sparse
 from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
 
 from geo.errors import ValidationError
 from geo.geometry import cut_lines
 from geo.hotspots import neighbours
-from geo.locate import h3_cells
+from geo.locate import cell_to_parent, h3_cells
 
 DEFAULT_DISTANCE_M = 50.0
 METRIC_CRS = "EPSG:32650"
@@ -242,7 +243,8 @@ def _cells_near(lines: np.ndarray, distance_m: float, resolution: int) -> np.nda
     return np.unique(np.asarray(ring).view(np.int64))
 
 
-def straddling_clusters(lon: np.ndarray, lat: np.ndarray, township: np.ndarray, *, eps_m: float = 50.0,
+def straddling_clusters(lon: np.ndarray, lat: np.ndarray, township: np.ndarray, cells: np.ndarray | None = None, *,
+                        eps_m: float = 50.0,
                         min_samples: int = 8, min_ratio: float = 5.0, min_side: int = 2,
                         metric_crs: str = METRIC_CRS) -> pd.DataFrame:
     """Dense groups of related complaints with members in two townships or more (third kind).
@@ -273,6 +275,8 @@ def straddling_clusters(lon: np.ndarray, lat: np.ndarray, township: np.ndarray, 
         WGS84 coordinates of point complaints.
     township : numpy.ndarray of str
         The township each complaint was located in.
+    cells : numpy.ndarray of int64, optional
+        Their resolution-9 H3 cells, when known (computed otherwise).
     eps_m, min_samples, min_ratio, min_side
         As above.
     metric_crs : str
@@ -294,10 +298,13 @@ def straddling_clusters(lon: np.ndarray, lat: np.ndarray, township: np.ndarray, 
     if lon.size < min_samples:
         return empty
     x, y = _transformer(metric_crs).transform(lon, lat)
-    points = shapely.points(x, y)
-    left, right = shapely.STRtree(points).query(points, predicate="dwithin", distance=eps_m)
+    # A k-d tree on plain coordinates: no geometry objects to build for a million points.
+    pairs = cKDTree(np.column_stack([x, y])).query_pairs(eps_m, output_type="ndarray")
+    self_pairs = np.arange(lon.size)
+    left = np.concatenate([pairs[:, 0], pairs[:, 1], self_pairs])
+    right = np.concatenate([pairs[:, 1], pairs[:, 0], self_pairs])
     count = np.bincount(left, minlength=lon.size)
-    expected = _background(lon, lat, eps_m)
+    expected = _background(lon, lat, eps_m, cells)
     core = (count >= min_samples) & (count >= min_ratio * expected)
     label = _components(left, right, core, lon.size)
     members = np.flatnonzero(label >= 0)
@@ -315,12 +322,16 @@ def straddling_clusters(lon: np.ndarray, lat: np.ndarray, township: np.ndarray, 
 BACKGROUND_RESOLUTION = 9
 
 
-def _background(lon: np.ndarray, lat: np.ndarray, eps_m: float) -> np.ndarray:
+def _background(lon: np.ndarray, lat: np.ndarray, eps_m: float, cells: np.ndarray | None) -> np.ndarray:
     """Per point, the count expected within ``eps_m`` from the density of its ring of cells."""
-    cells = h3_cells(lon, lat, BACKGROUND_RESOLUTION)
+    if cells is None or h3.get_resolution(h3.int_to_str(int(cells[0]))) != BACKGROUND_RESOLUTION:
+        cells = h3_cells(lon, lat, BACKGROUND_RESOLUTION)
     unique, inverse = np.unique(cells, return_inverse=True)
     ring_count = neighbours(unique, 1) @ np.bincount(inverse, minlength=unique.size).astype(float)
-    area = np.array([h3.cell_area(h3.int_to_str(int(c)), unit="m^2") for c in unique])
+    # A cell's area from its resolution-5 ancestor's (exact areas cost more than all the rest,
+    # and neighbouring cells differ by well under a percent).
+    parent, where = np.unique(cell_to_parent(unique, 5), return_inverse=True)
+    area = np.asarray(cells_area_m2(pa.array(parent.view(np.uint64))))[where] / 7 ** (BACKGROUND_RESOLUTION - 5)
     return ring_count[inverse] * np.pi * eps_m ** 2 / (7 * area[inverse])
 
 

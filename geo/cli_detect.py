@@ -35,11 +35,15 @@ def detect_all(
     resolution: Res = 8,
     category: Category = None,
     theme: Theme = None,
+    only_if_empty: Annotated[bool, typer.Option(help="Do nothing when detections are already stored.")] = False,
 ) -> None:
     """Run all three detections over one period (or name one: hotspots, emerging, borders)."""
     if ctx.invoked_subcommand is not None:
         return
     engine = _engine()
+    if only_if_empty and _detected(engine):
+        out.print("detections already stored; nothing run")
+        return
     first, last = _period(engine, start, end, timedelta(days=DEFAULT_DAYS))
     _hotspots(engine, first, last, resolution=resolution, k=1, alpha=0.05, category=category, theme=theme)
     early = first if start else last - timedelta(weeks=DEFAULT_EMERGING_WEEKS)
@@ -92,6 +96,14 @@ def detect_borders(
     engine = _engine()
     first, last = _period(engine, start, end, timedelta(days=DEFAULT_DAYS))
     _borders(engine, first, last, category=category, theme=theme, distance_m=distance, window_days=window)
+
+
+def _detected(engine) -> bool:
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:
+        return bool(conn.execute(sa.text(
+            "SELECT EXISTS (SELECT 1 FROM border_run) AND EXISTS (SELECT 1 FROM hotspot_run)")).scalar())
 
 
 def _period(engine, start: str | None, end: str | None, span: timedelta) -> tuple[datetime, datetime]:

@@ -254,11 +254,14 @@ def _plant_hotspots(rng, anchors, towns, start, days, per_day, resolution):
         if kind == "persistent":
             profile = np.full(days, 1.5 * rate)
         elif kind == "new":
-            # Silent until the final ten days, then at full strength.
-            profile = np.where(day >= days - 10, 2.0 * rate, 0.0)
+            # Silent until the final ten days, then at full strength. Planted spots stay
+            # moderate: Gi* z-scores are relative to the whole city's spread, and a planted
+            # spot strong enough to dominate it would make every other hot cell's z-score (and
+            # its trend) move with it.
+            profile = np.where(day >= days - 10, rate, 0.0)
         else:
-            # Strong at first and fading, yet still hot at the end: three times down to once.
-            profile = rate * (3.0 - 2.0 * day / max(days - 1, 1))
+            # Strong at first and fading, yet still hot at the end: twice down to 0.6 times.
+            profile = rate * (2.0 - 1.4 * day / max(days - 1, 1))
         size = int(profile.sum())
         received = _times(rng, start, days, size, profile)
         lon, lat = _scatter(rng, np.full(size, anchor.lon), np.full(size, anchor.lat), 150.0)

@@ -138,6 +138,9 @@ def test_the_command_line_detects_borders_and_everything(demo_db):
     assert everything.returncode == 0, everything.stderr
     for word in ("hot spot run", "emerging hot spot run", "border run"):
         assert word in everything.stdout
+    again = geo("detect", "--only-if-empty", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "already stored" in again.stdout
     bad = geo("detect", "borders", "--distance", "-3", env=env)
     assert bad.returncode == 1
     assert "distance_m" in bad.stderr

@@ -13,6 +13,7 @@ from geo import synth
 from geo.errors import ValidationError
 from geo.ingest import Mapping, ingest_file
 from geo.locate import cell_to_parent
+from geo.score import score_emerging
 from geo.store.hotspots import run_hotspots, service_cells
 from tests.test_cli import geo
 
@@ -77,27 +78,26 @@ def test_the_command_line_runs_and_stores(complaints_db_url, loaded):
     assert "--from 'soon' is not an ISO date" in bad.stderr
 
 
-FAMILIES = {"persistent": {"persistent hot spot", "intensifying hot spot"},
-            "new": {"new hot spot", "consecutive hot spot"},
-            "diminishing": {"diminishing hot spot"}}
-
-
 def test_emerging_patterns_recover_the_planted_hotspots(complaints_engine, boundary_index, townships, tmp_path):
+    """12 weekly steps of the demo at resolution 8: every planted spot is recovered with its
+    family, and the cells labelled with a family lie at planted spots of it (see geo/score.py
+    for how precision is measured; the new family's is lower, see the note in bench/RESULTS.md)."""
     from geo.store.hotspots import run_emerging
 
-    demo = synth.generate(townships, days=56, per_day=2000, seed=7, end="2026-11-22")
+    demo = synth.generate(townships, days=84, per_day=3000, seed=7, end="2026-11-22")
     data, _ = synth.write(demo, tmp_path)
     ingest_file(complaints_engine, data, Mapping(dict(synth.MAPPING)), now=demo.truth_end, boundaries=boundary_index)
-    result = run_emerging(complaints_engine, datetime(2026, 9, 27, tzinfo=TZ), datetime(2026, 11, 22, tzinfo=TZ),
-                          step="week", resolution=9, boundaries=boundary_index)
-    cells = result.cells.set_index("h3")
-    for spot in demo.truth["hotspots"]:
-        best = max(spot["cells"], key=lambda c: cells.loc[c, "count"] if c in cells.index else -1)
-        assert cells.loc[best, "pattern"] in FAMILIES[spot["kind"]], spot
-    assert set(cells["pattern"]) <= {"no pattern"} | {f"{p} {w} spot" for p in
-                                                      ("new", "consecutive", "intensifying", "persistent",
-                                                       "diminishing", "sporadic", "oscillating", "historical")
-                                                      for w in ("hot", "cold")}
+    result = run_emerging(complaints_engine, datetime(2026, 8, 30, tzinfo=TZ), datetime(2026, 11, 22, tzinfo=TZ),
+                          step="week", resolution=8, boundaries=boundary_index)
+    scores = {s.family: s for s in score_emerging(result.cells, 8, demo.truth)}
+    assert all(s.recall == 1.0 for s in scores.values()), scores
+    assert scores["persistent"].precision >= 0.9, scores
+    assert scores["diminishing"].precision >= 0.9, scores
+    assert scores["new"].precision >= 0.8, scores
+    assert set(result.cells["pattern"]) <= {"no pattern"} | {f"{p} {w} spot" for p in
+                                                             ("new", "consecutive", "intensifying", "persistent",
+                                                              "diminishing", "sporadic", "oscillating", "historical")
+                                                             for w in ("hot", "cold")}
     with pytest.raises(ValidationError, match="at least 3"):
         run_emerging(complaints_engine, datetime(2026, 11, 8, tzinfo=TZ), END, boundaries=boundary_index)
     with pytest.raises(ValidationError, match="unknown"):

@@ -244,7 +244,8 @@ def _clusters(frame: pd.DataFrame, start: datetime, end: datetime, params: Borde
         inside = (received >= _us(left)) & (received < _us(right))
         for theme, group in frame[inside].groupby("theme", sort=True):
             found = straddling_clusters(group["lon"].to_numpy(), group["lat"].to_numpy(),
-                                        group["township_code"].to_numpy(), eps_m=params.eps_m,
+                                        group["township_code"].to_numpy(), group["h3"].to_numpy(),
+                                        eps_m=params.eps_m,
                                         min_samples=params.min_samples, min_ratio=params.min_ratio,
                                         min_side=params.min_side)
             if found.empty:
