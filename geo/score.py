@@ -11,7 +11,9 @@
   with the family that lie within two rings of a planted spot of it. The dense city centre is
   genuinely a persistent hot spot in the demo (complaints follow where people live), so the
   persistent family's precision is measured among the labelled cells near planted spots
-  instead: the share of them labelled persistent rather than another pattern.
+  instead: the share of them labelled persistent rather than another pattern. Cells within two
+  rings of planted spots of two families (the demo may plant them a kilometre apart) belong to
+  both and judge neither.
 """
 
 from __future__ import annotations
@@ -127,16 +129,21 @@ def score_emerging(cells: pd.DataFrame, resolution: int, truth: dict) -> list[Em
         One per family: persistent, new, diminishing.
     """
     pattern = pd.Series(cells["pattern"].to_numpy(), index=cells["h3"].to_numpy())
+    near = {family: set().union(*(_ring(s, resolution, 2) for s in truth["hotspots"] if s["kind"] == family))
+            for family in FAMILIES}
     out = []
     for family, names in FAMILIES.items():
         spots = [s for s in truth["hotspots"] if s["kind"] == family]
         rings = [_ring(s, resolution, 1) for s in spots]
-        wide = set().union(*(_ring(s, resolution, 2) for s in spots)) if spots else set()
+        wide = near[family]
+        # Cells near planted spots of two families are claimed by both: they judge neither.
+        shared = wide & set().union(*(cells_ for other, cells_ in near.items() if other != family))
+        pattern_here = pattern.drop(index=list(shared & set(pattern.index)))
         recalled = sum(bool(pattern.reindex(list(r)).isin(names).any()) for r in rings)
-        labelled = pattern.index[pattern.isin(names).to_numpy()]
+        labelled = pattern_here.index[pattern_here.isin(names).to_numpy()]
         if family == "persistent":
-            near = pattern.reindex(list(wide)).dropna()
-            hot = near[near.str.endswith("hot spot")]
+            around = pattern_here.reindex(list(wide - shared)).dropna()
+            hot = around[around.str.endswith("hot spot")]
             precision = float(hot.isin(names).mean()) if len(hot) else 0.0
             count = len(hot)
         else:
