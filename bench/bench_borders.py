@@ -24,10 +24,10 @@ from pyproj import Transformer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.bench_locate import draw_points
 from bench.common import header, scratch_engine, timed
 from boundaries.build import TOWNSHIPS_FILE
 from geo.borders import BorderLines, ping_pong, straddling_clusters
-from geo.gazetteer import COMMUNITIES_FILE
 from geo.locate import CellTable, assign, h3_cells
 from geo.store.bulk import copy_table
 
@@ -37,14 +37,7 @@ THEMES = 11
 
 def complaints(towns: gpd.GeoDataFrame, size: int) -> pd.DataFrame:
     rng = np.random.default_rng(7)
-    anchors = pd.read_csv(COMMUNITIES_FILE, usecols=["lon", "lat"]).to_numpy()
-    which = rng.integers(0, len(anchors), size)
-    lon = anchors[which, 0] + rng.normal(0, 0.004, size)
-    lat = anchors[which, 1] + rng.normal(0, 0.003, size)
-    uniform = rng.random(size) < 0.1
-    minx, miny, maxx, maxy = shapely.union_all(towns.geometry.values).bounds
-    lon[uniform] = rng.uniform(minx, maxx, uniform.sum())
-    lat[uniform] = rng.uniform(miny, maxy, uniform.sum())
+    lon, lat = draw_points(size)
     table = CellTable.build(towns["code"], towns.geometry.values)
     cells = h3_cells(lon, lat, 9)
     found = assign(table, lon, lat, cells)

@@ -27,7 +27,8 @@ from boundaries.build import DISTRICTS_FILE, TOWNSHIPS_FILE
 from geo.gazetteer import COMMUNITIES_FILE
 
 
-def make_points(size: int, path: Path) -> None:
+def draw_points(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Points like the demo's complaints: around the community points, 10 % uniform over the city's box."""
     rng = np.random.default_rng(7)
     anchors = pd.read_csv(COMMUNITIES_FILE, usecols=["lon", "lat"]).to_numpy()
     which = rng.integers(0, len(anchors), size)
@@ -38,6 +39,11 @@ def make_points(size: int, path: Path) -> None:
     minx, miny, maxx, maxy = area.bounds
     lon[uniform] = rng.uniform(minx, maxx, uniform.sum())
     lat[uniform] = rng.uniform(miny, maxy, uniform.sum())
+    return lon, lat
+
+
+def make_points(size: int, path: Path) -> None:
+    lon, lat = draw_points(size)
     np.savez(path, lon=lon, lat=lat)
 
 

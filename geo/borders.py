@@ -31,7 +31,7 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from geo.errors import ValidationError
-from geo.geometry import cut_lines
+from geo.geometry import cut_lines, to_crs
 from geo.hotspots import neighbours
 from geo.locate import cell_to_parent, h3_cells
 
@@ -68,8 +68,6 @@ def shared_lines(townships: gpd.GeoDataFrame, metric_crs: str = METRIC_CRS) -> g
     real = length > 0
     return gpd.GeoDataFrame({"a": codes[left][real], "b": codes[right][real], "length_m": length[real]},
                             geometry=lines[real], crs=metric_crs)
-
-
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,8 +127,7 @@ class BorderLines:
         pieces, owner = cut_lines(lineal)
         pieces, owner = np.concatenate([pieces, parts[point]]), np.concatenate([owner, part_owner[point]])
         lines = lines.set_geometry(lineal)
-        metric = townships[["code"]].join(townships.geometry.to_crs(metric_crs)).reset_index(drop=True)
-        metric = gpd.GeoDataFrame(metric, geometry=townships.geometry.name, crs=metric_crs)
+        metric = townships[["code", townships.geometry.name]].to_crs(metric_crs).reset_index(drop=True)
         return cls(lines.reset_index(drop=True), metric, float(distance_m), resolution, cells, pieces, owner,
                    shapely.STRtree(pieces), shapely.STRtree(metric.geometry.values))
 
@@ -194,7 +191,7 @@ class BorderLines:
         geoms = np.asarray(footprints, dtype=object)
         kind = shapely.get_dimensions(geoms)
         usable = np.flatnonzero(~shapely.is_missing(geoms) & (kind >= 1) & ~shapely.is_empty(geoms))
-        metric = self._transform(geoms[usable])
+        metric = to_crs(geoms[usable], self.lines.crs)
         item, town = self._town_tree.query(metric, predicate="intersects")
         parts = shapely.intersection(metric[item], self.townships.geometry.values[town])
         measure = np.where(kind[usable][item] == 2, shapely.area(parts), shapely.length(parts))
@@ -207,10 +204,6 @@ class BorderLines:
     def _to_metric(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         x, y = _transformer(self.lines.crs).transform(lon, lat)
         return shapely.points(x, y)
-
-    def _transform(self, geoms: np.ndarray) -> np.ndarray:
-        forward = _transformer(self.lines.crs)
-        return shapely.transform(geoms, lambda xy: np.column_stack(forward.transform(xy[:, 0], xy[:, 1])))
 
 
 def _transformer(crs) -> Transformer:
@@ -261,11 +254,12 @@ def straddling_clusters(lon: np.ndarray, lat: np.ndarray, township: np.ndarray, 
       hundredfold between the core and the suburbs, so a fixed ``min_samples`` either floods the
       centre with "clusters" that are merely the city, or misses suburban ones. A point is a
       core when its count within ``eps_m`` (itself included) reaches ``min_samples`` and
-      ``min_ratio`` times the count expected from the density of the ring of resolution-8 H3
-      cells around it (about 3.6 km²). Five times is well beyond what the ordinary peaks of a
-      neighbourhood reach (a residential compound's complaints spread over a few hundred metres
-      peak at two to four times the ring's density), and at a ring rate of two per disc it is
-      also a Poisson tail below 1e-4.
+      ``min_ratio`` times the count expected from the density of the ring of resolution-9 H3
+      cells around it (the cell and its six neighbours, about 0.5 km² in Beijing). At that
+      scale a residential compound's complaints, spread over a few hundred metres, peak at
+      under twice the ring's density (a ring of resolution-8 cells, 3.6 km², made them peak at
+      two to four times and turned compounds on a line into "clusters"); five times is well
+      beyond it, and at a ring rate of two per disc it is also a Poisson tail below 1e-4.
     - **Members on both sides**: the cluster counts when at least two townships hold at least
       ``min_side`` of its members each, so one stray point over the line does not make a case.
 
@@ -285,7 +279,9 @@ def straddling_clusters(lon: np.ndarray, lat: np.ndarray, township: np.ndarray, 
     Returns
     -------
     pandas.DataFrame
-        ``point, cluster`` for the members of straddling clusters, clusters numbered from 0.
+        ``point, cluster, townships`` for the members of straddling clusters: clusters
+        numbered from 0, and the townships holding at least ``min_side`` of the cluster's
+        members, as ``"a|b|..."`` (sorted).
     """
     lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
     township = np.asarray(township, dtype=object)
@@ -294,7 +290,8 @@ def straddling_clusters(lon: np.ndarray, lat: np.ndarray, township: np.ndarray, 
     if eps_m <= 0 or min_samples < 2 or min_ratio < 1 or min_side < 1:
         raise ValidationError("eps_m must be positive, min_samples at least 2, min_ratio at least 1 "
                               "and min_side at least 1")
-    empty = pd.DataFrame({"point": np.empty(0, np.int64), "cluster": np.empty(0, np.int64)})
+    empty = pd.DataFrame({"point": np.empty(0, np.int64), "cluster": np.empty(0, np.int64),
+                          "townships": np.empty(0, dtype=object)})
     if lon.size < min_samples:
         return empty
     x, y = _transformer(metric_crs).transform(lon, lat)
@@ -310,13 +307,14 @@ def straddling_clusters(lon: np.ndarray, lat: np.ndarray, township: np.ndarray, 
     members = np.flatnonzero(label >= 0)
     frame = pd.DataFrame({"point": members, "cluster": label[members], "town": township[members]})
     per_side = frame.groupby(["cluster", "town"]).size()
-    sides = (per_side >= min_side).groupby(level="cluster").sum()
-    spanning = sides.index[sides >= 2]
-    frame = frame[frame["cluster"].isin(spanning)]
+    sides = per_side[per_side >= min_side].reset_index().groupby("cluster")["town"].agg(sorted)
+    spanning = sides[sides.map(len) >= 2].map("|".join)
+    frame = frame[frame["cluster"].isin(spanning.index)]
     if frame.empty:
         return empty
-    frame["cluster"] = pd.factorize(frame["cluster"], sort=True)[0]
-    return frame[["point", "cluster"]].reset_index(drop=True)
+    frame = frame.assign(townships=spanning.reindex(frame["cluster"]).to_numpy(),
+                         cluster=pd.factorize(frame["cluster"], sort=True)[0])
+    return frame[["point", "cluster", "townships"]].reset_index(drop=True)
 
 
 BACKGROUND_RESOLUTION = 9

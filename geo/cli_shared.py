@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 
 from geo.errors import ValidationError
+from geo.ingest.mapping import DEFAULT_TIMEZONE
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
-TZ = ZoneInfo("Asia/Shanghai")
+TZ = ZoneInfo(DEFAULT_TIMEZONE)
 
 
 def engine():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
+from pyproj import Transformer
 
 
 def cut_lines(lines: np.ndarray, size: int = 16) -> tuple[np.ndarray, np.ndarray]:
@@ -40,3 +41,23 @@ def cut_lines(lines: np.ndarray, size: int = 16) -> tuple[np.ndarray, np.ndarray
     take = np.repeat(first - np.r_[0, np.cumsum(lengths)[:-1]], lengths) + np.arange(lengths.sum())
     pieces = shapely.linestrings(coords[take], indices=np.repeat(np.arange(first.size), lengths))
     return pieces, part_owner[owner_part].astype(np.int64)
+
+
+def to_crs(geoms: np.ndarray, crs: str, source: str = "EPSG:4326") -> np.ndarray:
+    """Geometries from ``source`` (WGS84, longitude first) into ``crs``, vertex by vertex.
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray of shapely.Geometry
+        Any geometries; missing values stay missing.
+    crs : str
+        The target CRS.
+    source : str
+        The CRS the geometries are in.
+
+    Returns
+    -------
+    numpy.ndarray of shapely.Geometry
+    """
+    forward = Transformer.from_crs(source, crs, always_xy=True)
+    return shapely.transform(geoms, lambda xy: np.column_stack(forward.transform(xy[:, 0], xy[:, 1])))

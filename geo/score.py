@@ -25,15 +25,15 @@ import numpy as np
 import pandas as pd
 import shapely
 import sqlalchemy as sa
-from pyproj import Transformer
 
+from geo.borders import METRIC_CRS
+from geo.geometry import to_crs
 from geo.store.borders import border_cases
 from geo.store.engine import Bind, transaction
 
 FAMILIES = {"persistent": ("persistent hot spot", "intensifying hot spot"),
             "new": ("new hot spot", "consecutive hot spot"),
             "diminishing": ("diminishing hot spot",)}
-_TO_METRIC = Transformer.from_crs("EPSG:4326", "EPSG:32650", always_xy=True)
 
 
 @dataclass(frozen=True)
@@ -80,9 +80,9 @@ def score_borders(bind: Bind, truth: dict, match_m: float = 200.0) -> BorderScor
     planted = truth["border_clusters"]
     found, matched = [], np.zeros(len(clusters), dtype=bool)
     shapes = shapely.from_wkt(clusters["wkt"].to_numpy()) if len(clusters) else np.empty(0, dtype=object)
-    metric = _metric(shapes)
+    metric = to_crs(shapes, METRIC_CRS)
     for plant in planted:
-        centre = shapely.points(*_TO_METRIC.transform(plant["lon"], plant["lat"]))
+        centre = to_crs(shapely.points(plant["lon"], plant["lat"]), METRIC_CRS)
         near = shapely.distance(metric, centre) <= match_m if len(clusters) else np.zeros(0, dtype=bool)
         names = clusters["townships"].map(lambda towns, want=set(plant["townships"]): want <= set(towns)).to_numpy(
             dtype=bool) if len(clusters) else near
@@ -90,9 +90,10 @@ def score_borders(bind: Bind, truth: dict, match_m: float = 200.0) -> BorderScor
         if hits.any():
             found.append(plant["id"])
         matched |= hits
-    spots = shapely.points(*_TO_METRIC.transform([s["lon"] for s in truth["hotspots"]],
-                                                  [s["lat"] for s in truth["hotspots"]]))
-    at_spot = (np.array([shapely.distance(spots, g).min() <= 3 * 150 for g in metric], dtype=bool)
+    spots = to_crs(shapely.points([s["lon"] for s in truth["hotspots"]], [s["lat"] for s in truth["hotspots"]]),
+                   METRIC_CRS)
+    reach = 3 * np.array([s["sigma_m"] for s in truth["hotspots"]], dtype=float)
+    at_spot = (np.array([(shapely.distance(spots, g) <= reach).any() for g in metric], dtype=bool)
                if len(clusters) else np.zeros(0, dtype=bool))
     with transaction(bind) as conn:
         pinged = set(conn.execute(sa.text(
@@ -105,10 +106,6 @@ def score_borders(bind: Bind, truth: dict, match_m: float = 200.0) -> BorderScor
         cluster_false=int((~matched & ~at_spot).sum()), cluster_at_hotspots=int((~matched & at_spot).sum()),
         ping_pong_recall=len(planted_ids & pinged) / len(planted_ids) if planted_ids else 1.0,
         ping_pong_false=len(pinged - planted_ids), cases_by_kind=kinds)
-
-
-def _metric(shapes: np.ndarray) -> np.ndarray:
-    return shapely.transform(shapes, lambda xy: np.column_stack(_TO_METRIC.transform(xy[:, 0], xy[:, 1])))
 
 
 def score_emerging(cells: pd.DataFrame, resolution: int, truth: dict) -> list[EmergingScore]:

@@ -23,7 +23,6 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -33,13 +32,14 @@ import sqlalchemy as sa
 
 from geo.borders import DEFAULT_DISTANCE_M, BorderLines, ping_pong, straddling_clusters
 from geo.errors import ValidationError
+from geo.ingest.mapping import DEFAULT_TIMEZONE
 from geo.locate import cell_to_parent, h3_cells
 from geo.store.bulk import copy_table, read_query
 from geo.store.engine import Bind, transaction
 from geo.store.filters import check_filter, check_period
 from geo.store.jurisdictions import current_jurisdictions
+from geo.timeparse import parse_moments
 
-TZ = ZoneInfo("Asia/Shanghai")
 KINDS = ("near", "across", "cluster", "pingpong")
 CLUSTER_KEY_RESOLUTION = 8
 
@@ -145,14 +145,11 @@ def run_borders(bind: Bind, start: datetime, end: datetime, *, params: BorderPar
         pings = _ping_pong(conn, lines, start, end, category, theme, params)
         members = pd.concat([near, across, clusters, pings], ignore_index=True)
         districts = dict(zip(towns["code"], towns["parent_code"], strict=True))
+        found = {kind: {"cases": int(members.loc[members["kind"] == kind, "key"].nunique()),
+                        "complaints": int(members.loc[members["kind"] == kind, "complaint_id"].nunique())}
+                 for kind in KINDS}
         tell("storing the cases")
-        run_id, cases = _store(conn, start, end, params, category, theme, members, districts)
-    found = {kind: {"cases": int((cases["kind"] == kind).sum()),
-                    "complaints": int(members.loc[members["kind"] == kind, "complaint_id"].nunique())}
-             for kind in KINDS}
-    with transaction(bind) as conn:
-        conn.execute(sa.text("UPDATE border_run SET found = CAST(:f AS jsonb) WHERE id = :r"),
-                     {"f": json.dumps(found), "r": run_id})
+        run_id, cases = _store(conn, start, end, params, category, theme, members, districts, found)
     return BorderResult(run_id, cases, found)
 
 
@@ -250,26 +247,22 @@ def _clusters(frame: pd.DataFrame, start: datetime, end: datetime, params: Borde
                                         min_side=params.min_side)
             if found.empty:
                 continue
-            rows = group.iloc[found["point"].to_numpy()].assign(cluster=found["cluster"].to_numpy())
+            rows = group.iloc[found["point"].to_numpy()].assign(cluster=found["cluster"].to_numpy(),
+                                                                 towns=found["townships"].to_numpy())
             summary = rows.groupby("cluster").agg(lon=("lon", "median"), lat=("lat", "median"),
-                                                  towns=("township_code", _joined_sides(params.min_side)))
+                                                  towns=("towns", "first"))
+            # The parent of the base cell, as every other cell of the platform (H3 does not nest
+            # exactly: the resolution-8 cell holding a point is not always its base cell's parent).
             cell = cell_to_parent(h3_cells(summary["lon"].to_numpy(), summary["lat"].to_numpy(), 9),
                                   CLUSTER_KEY_RESOLUTION)
             summary["key"] = ("cluster:" + theme + ":" + summary["towns"] + ":"
                               + pd.Series(cell, index=summary.index).map("{:x}".format))
-            rows = rows.join(summary[["key", "towns"]], on="cluster")
+            rows = rows.join(summary[["key"]], on="cluster")
             parts.append(pd.DataFrame({"key": rows["key"].to_numpy(), "kind": "cluster",
                                        "townships": rows["towns"].to_numpy(), "category": None, "theme": theme,
                                        "complaint_id": rows["id"].to_numpy(), "distance_m": np.nan,
                                        "last_us": rows["received_us"].to_numpy()}))
     return pd.concat(parts, ignore_index=True) if parts else _members([])
-
-
-def _joined_sides(min_side: int):
-    def joined(codes: pd.Series) -> str:
-        counts = codes.value_counts()
-        return "|".join(sorted(counts.index[counts >= min_side]))
-    return joined
 
 
 def _ping_pong(conn, lines: BorderLines, start, end, category, theme, params: BorderParams) -> pd.DataFrame:
@@ -279,8 +272,11 @@ def _ping_pong(conn, lines: BorderLines, start, end, category, theme, params: Bo
     if found.empty:
         return _members([])
     picked = rows.iloc[found["item"].to_numpy()]
-    last = pd.to_datetime(found["last_at"], errors="coerce").dt.tz_localize(TZ).dt.tz_convert("UTC")
-    last_us = np.maximum(last.astype("int64").to_numpy() // 1000, picked["received_us"].to_numpy())
+    # Dispatch times are written as the export wrote them: local time unless they name a zone.
+    last = parse_moments(found["last_at"], DEFAULT_TIMEZONE)
+    # A time that cannot be read becomes the smallest integer: the received time wins.
+    last_us = np.maximum(last.to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT")).astype("int64"),
+                         picked["received_us"].to_numpy())
     return pd.DataFrame({"key": "pingpong:" + picked["id"].astype(str).to_numpy(), "kind": "pingpong",
                          "townships": ["|".join(t) for t in found["townships"]],
                          "category": picked["category"].to_numpy(), "theme": picked["theme"].to_numpy(),
@@ -297,10 +293,12 @@ def _us(moment: datetime) -> int:
 
 
 def _store(conn, start, end, params: BorderParams, category, theme, members: pd.DataFrame,
-           districts: dict) -> tuple[int, pd.DataFrame]:
+           districts: dict, found: dict) -> tuple[int, pd.DataFrame]:
     run_id = conn.execute(sa.text(
-        "INSERT INTO border_run (period_start, period_end, params) VALUES (:s, :e, CAST(:p AS jsonb)) RETURNING id"),
-        {"s": start, "e": end, "p": json.dumps({**asdict(params), "category": category, "theme": theme})}).scalar_one()
+        "INSERT INTO border_run (period_start, period_end, params, found) "
+        "VALUES (:s, :e, CAST(:p AS jsonb), CAST(:f AS jsonb)) RETURNING id"),
+        {"s": start, "e": end, "p": json.dumps({**asdict(params), "category": category, "theme": theme}),
+         "f": json.dumps(found)}).scalar_one()
     cases = (members.groupby("key", sort=True)
              .agg(kind=("kind", "first"), townships=("townships", "first"), category=("category", "first"),
                   theme=("theme", "first"), complaints=("complaint_id", "nunique"), last_us=("last_us", "max"))
