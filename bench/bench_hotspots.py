@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import header, timed
 from boundaries.build import TOWNSHIPS_FILE
 from geo.borders import BorderLines
-from geo.hotspots import confidence_bins, emerging_categories, gi_star, mann_kendall, neighbours
+from geo.hotspots import emerging_hot_spots, gi_star, neighbours
 from geo.locate import CellTable
 
 
@@ -53,14 +53,7 @@ def main() -> None:
     series = np.random.default_rng(5).poisson(3, (cells.size, 26)).astype(float)
 
     def emerging():
-        w = neighbours(cells, 1)
-        z = np.empty_like(series)
-        bins = np.empty(series.shape, dtype=np.int8)
-        for t in range(series.shape[1]):
-            z[:, t], p = gi_star(series[:, t], w)
-            bins[:, t] = confidence_bins(z[:, t], p)
-        trend_z, trend_p = mann_kendall(z)
-        return emerging_categories(bins, trend_z, trend_p)
+        return emerging_hot_spots(series, neighbours(cells, 1)).patterns
 
     emerging_s, patterns = timed(emerging)
     print(f"emerging hot spots over {cells.size:,} resolution-9 cells x 26 half-months (weights, 26 Gi*, FDR bins, "

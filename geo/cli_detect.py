@@ -74,13 +74,18 @@ def detect_emerging(
     step: Annotated[str, typer.Option(help="Time step: week or half-month.")] = "week",
     resolution: Res = 8,
     k: Annotated[int, typer.Option(help="Ring distance of the neighbours.")] = 1,
+    min_rise: Annotated[float, typer.Option(
+        help="Times its earlier level a new or consecutive hot spot must reach; 0: ArcGIS's rules alone.")] = 2.0,
+    trend_fdr: Annotated[bool, typer.Option(
+        help="Judge trends with the false discovery rate among mostly hot or cold cells.")] = True,
     category: Category = None,
     theme: Theme = None,
 ) -> None:
     """Emerging hot spots: Gi* per step, Mann-Kendall trend, ArcGIS's patterns; stored as a run."""
     engine = _engine()
     first, last = _period(engine, start, end, timedelta(weeks=DEFAULT_EMERGING_WEEKS))
-    _emerging(engine, first, last, step=step, resolution=resolution, k=k, category=category, theme=theme)
+    _emerging(engine, first, last, step=step, resolution=resolution, k=k, category=category, theme=theme,
+              min_rise=min_rise or None, trend_fdr=trend_fdr)
 
 
 @detect_app.command("borders")

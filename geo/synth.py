@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import shapely
+from scipy.spatial import cKDTree
 
 from geo.borders import shared_lines
 from geo.categories import categories
@@ -241,9 +242,13 @@ def _background(rng, anchors, p, start, days, per_day, area) -> pd.DataFrame:
 
 def _plant_hotspots(rng, anchors, towns, start, days, per_day, resolution):
     central = anchors[anchors["weight"] >= 2.5].reset_index(drop=True)
-    # New hot spots rise where little happened before: suburban communities, where the
-    # background alone is no hot spot (in the centre it would be one from the start).
-    suburban = anchors[anchors["weight"] < 2.5].reset_index(drop=True)
+    # New hot spots rise where little happened before: suburban communities with few others
+    # around them, where the background alone is no hot spot (in the centre, or in a dense
+    # suburban town, the place would be one from the start and the spot would intensify it).
+    around = _weight_around(anchors)
+    is_suburban = anchors["weight"].to_numpy() < 2.5
+    quiet = around <= np.quantile(around[is_suburban], 0.25)
+    suburban = anchors[is_suburban & quiet].reset_index(drop=True)
     chosen = pd.concat([central.iloc[rng.choice(len(central), size=3, replace=False)],
                         suburban.iloc[rng.choice(len(suburban), size=3, replace=False)],
                         central.iloc[rng.choice(len(central), size=3, replace=False)]])
@@ -273,6 +278,14 @@ def _plant_hotspots(rng, anchors, towns, start, days, per_day, resolution):
                 "cells": sorted(h3.str_to_int(c) for c in h3.grid_disk(centre, 1))}
         yield spot, pd.DataFrame({"received_at": received, "lon": lon, "lat": lat, "category": category,
                                   "township_hint": anchor.township, "source": spot["id"]})
+
+
+def _weight_around(anchors: pd.DataFrame, radius_m: float = 1500.0) -> np.ndarray:
+    """The summed weight of the anchors within ``radius_m`` of each anchor."""
+    lat0 = np.radians(anchors["lat"].mean())
+    xy = np.column_stack([anchors["lon"].to_numpy() * 111_320.0 * np.cos(lat0), anchors["lat"].to_numpy() * 111_320.0])
+    weight = anchors["weight"].to_numpy()
+    return np.array([weight[near].sum() for near in cKDTree(xy).query_ball_point(xy, radius_m)])
 
 
 def _shared_lines(towns: gpd.GeoDataFrame) -> pd.DataFrame:

@@ -13,6 +13,8 @@ from geo.hotspots import (
     bh_significant,
     confidence_bins,
     emerging_categories,
+    emerging_hot_spots,
+    final_run,
     gi_star,
     mann_kendall,
     neighbours,
@@ -118,6 +120,53 @@ def test_ninety_percent_rule_and_cold_intensifying():
     assert emerging_categories(eight_of_ten, np.array([0.0]), np.array([0.9]))[0] == "sporadic hot spot"
     cold = np.array([[C] * 10])
     assert emerging_categories(cold, np.array([-3.0]), np.array([0.001]))[0] == "intensifying cold spot"
+
+
+def test_trends_are_judged_with_the_false_discovery_rate_among_mostly_hot_cells():
+    bins = np.array([[H] * 10] * 20)
+    trend_z = np.full(20, -2.1)
+    trend_p = np.full(20, 0.9)
+    trend_p[0] = 0.03  # one chance trend among twenty persistent cells
+    trend_p[1] = 1e-6
+    got = emerging_categories(bins, trend_z, trend_p)
+    assert got[0] == "persistent hot spot"
+    assert got[1] == "diminishing hot spot"
+    assert emerging_categories(bins, trend_z, trend_p, trend_fdr=False)[0] == "diminishing hot spot"
+
+
+def test_final_run_by_hand():
+    flags = np.array([[0, 1, 1, 0, 1, 1], [1, 1, 1, 1, 1, 1], [1, 0, 0, 0, 0, 0]], dtype=bool)
+    assert final_run(flags).tolist() == [2, 6, 0]
+
+
+def test_new_hot_spots_must_rise_from_their_earlier_level(cells):
+    """A cell that crosses the line by chance in the final step stays sporadic; one that rises
+    from next to nothing is new. Counts built by hand on real cells."""
+    rng = np.random.default_rng(3)
+    steps = 12
+    counts = rng.poisson(2.0, (cells.size, steps)).astype(float)
+    weights = neighbours(cells, 1)
+    neighbourhood = [weights[i].indices for i in (100, 1500)]
+    assert not set(neighbourhood[0]) & set(neighbourhood[1])
+    # Cell 1500: quiet, then many complaints in the final step.
+    counts[neighbourhood[1], -1] = 12.0
+    # Cell 100: a steady neighbourhood just below the line, a little over it at the end: find
+    # the level at which ArcGIS's rules alone call it new.
+    for level in np.arange(2.5, 6.0, 0.1):
+        counts[neighbourhood[0]] = level
+        counts[neighbourhood[0], -1] = level * 1.2
+        plain = emerging_hot_spots(counts, weights, min_rise=None)
+        if plain.patterns[100] == "new hot spot":
+            break
+    assert plain.patterns[100] == "new hot spot"
+    assert plain.patterns[1500] == "new hot spot"
+    found = emerging_hot_spots(counts, weights)
+    assert found.patterns[100] == "sporadic hot spot"
+    assert found.patterns[1500] == "new hot spot"
+    with pytest.raises(ValidationError, match="min_rise"):
+        emerging_hot_spots(counts, weights, min_rise=0.5)
+    with pytest.raises(ValidationError, match="at least 3 steps"):
+        emerging_hot_spots(counts[:, :2], weights)
 
 
 def test_bad_input_is_named(cells):

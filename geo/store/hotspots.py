@@ -10,15 +10,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
-from scipy import stats
 
 from geo.errors import ValidationError
 from geo.hotspots import (
     bh_significant,
     confidence_bins,
-    emerging_categories,
+    emerging_hot_spots,
     gi_star,
-    mann_kendall,
     neighbours,
 )
 from geo.ingest.boundaries import BoundaryIndex
@@ -167,10 +165,12 @@ def latest_run(bind: Bind) -> int | None:
 
 def run_emerging(bind: Bind, start: datetime, end: datetime, *, step: str = "week", resolution: int = 8,
                  k: int = 1, alpha: float = 0.05, category: str | None = None, theme: str | None = None,
-                 boundaries: BoundaryIndex | None = None) -> HotspotResult:
+                 boundaries: BoundaryIndex | None = None, trend_fdr: bool = True,
+                 min_rise: float | None = 2.0) -> HotspotResult:
     """Emerging hot spots: Gi* at each time step, the Mann-Kendall trend, ArcGIS's patterns.
 
-    Parameters are those of :func:`run_hotspots`, plus ``step`` (``week`` or ``half-month``).
+    Parameters are those of :func:`run_hotspots`, plus ``step`` (``week`` or ``half-month``)
+    and ``trend_fdr`` and ``min_rise`` (see :func:`geo.hotspots.emerging_hot_spots`).
     The stored cells carry the final step's z, p and bin, the trend of the z-scores, and the
     pattern (``"new hot spot"``, ..., ``"no pattern"``).
     """
@@ -184,20 +184,14 @@ def run_emerging(bind: Bind, start: datetime, end: datetime, *, step: str = "wee
         boundaries, cells = _study_cells(conn, resolution, category, theme, boundaries)
         counts = _matrix(_count_rows(conn, start, end, category, theme, bounds), resolution,
                          boundaries.resolution, cells, steps)
-        weights = neighbours(cells, k)
-        z = np.empty_like(counts)
-        bins = np.empty(counts.shape, dtype=np.int8)
-        for t in range(steps):
-            z[:, t], p_t = gi_star(counts[:, t], weights)
-            bins[:, t] = confidence_bins(z[:, t], p_t)
-        trend_z, trend_p = mann_kendall(z)
-        final_p = 2 * stats.norm.sf(np.abs(z[:, -1]))
+        found = emerging_hot_spots(counts, neighbours(cells, k), alpha, trend_fdr=trend_fdr, min_rise=min_rise)
+        final_p = found.p[:, -1]
         frame = pd.DataFrame({
-            "h3": cells, "count": counts.sum(axis=1).astype(np.int64), "z": z[:, -1], "p": final_p,
-            "bin": bins[:, -1], "significant": bh_significant(final_p, alpha),
-            "pattern": emerging_categories(bins, trend_z, trend_p, alpha), "trend_z": trend_z, "trend_p": trend_p,
+            "h3": cells, "count": counts.sum(axis=1).astype(np.int64), "z": found.z[:, -1], "p": final_p,
+            "bin": found.bins[:, -1], "significant": bh_significant(final_p, alpha), "pattern": found.patterns,
+            "trend_z": found.trend_z, "trend_p": found.trend_p,
         })
         run = {"kind": "emerging", "start": start, "end": end, "res": resolution, "k": k, "alpha": alpha,
                "category": category, "theme": theme, "steps": steps, "step": step}
-        run_id = _store(conn, run, frame, {"trend": "mann-kendall"})
+        run_id = _store(conn, run, frame, {"trend": "mann-kendall", "trend_fdr": trend_fdr, "min_rise": min_rise})
     return HotspotResult(run_id, frame)
