@@ -21,6 +21,7 @@ from geo.cli_detect import detect_app
 from geo.cli_shared import TZ, err, out
 from geo.cli_shared import engine as _engine
 from geo.cli_shared import parse_moment as _parse_moment
+from geo.cli_whistle import whistle_app
 from geo.errors import ValidationError, WhistleError
 from geo.settings import load_settings
 
@@ -33,6 +34,7 @@ boundaries_app = typer.Typer(help="Jurisdiction boundaries: build, import, list.
 app.add_typer(db_app, name="db")
 app.add_typer(boundaries_app, name="boundaries")
 app.add_typer(detect_app, name="detect")
+app.add_typer(whistle_app, name="whistle")
 
 
 class Level(StrEnum):

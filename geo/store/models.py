@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -305,3 +306,129 @@ class BorderCaseComplaint(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("border_case.id", ondelete="CASCADE"), primary_key=True)
     complaint_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     distance_m: Mapped[float | None] = mapped_column(Float)
+
+
+class Project(Base):
+    """A remediation project: a problem of the month, a governance-class plan or a proactive one.
+
+    Its target area is any of townships, H3 cells and a drawn polygon; its effect is measured
+    on complaints of its categories in that area (``geo/projects.py``).
+    """
+
+    __tablename__ = "project"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    title: Mapped[str] = mapped_column(Text)
+    lead_department: Mapped[str] = mapped_column(String(48))
+    partners: Mapped[list[str]] = mapped_column(ARRAY(String(48)), default=list)
+    townships: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
+    cells: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), default=list)
+    area: Mapped[WKBElement | None] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
+    categories: Mapped[list[str]] = mapped_column(ARRAY(String(48)))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    targets: Mapped[dict] = mapped_column(JSONB, default=dict)
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ProjectTask(Base):
+    """A task of a project: its owner, due date and when (and by whom) it was done."""
+
+    __tablename__ = "project_task"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[date] = mapped_column(Date)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    done_by: Mapped[str | None] = mapped_column(Text)
+
+
+class ProjectEvent(Base):
+    """Every change to a project or its tasks: who, when, what."""
+
+    __tablename__ = "project_event"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("project_task.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(24))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class WhistleCall(Base):
+    """A cross-jurisdiction whistle call raised from a border case (one open call per case).
+
+    ``version`` grows with every change: an action that names the version it was shown is
+    refused if someone else acted first.
+    """
+
+    __tablename__ = "whistle_call"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("border_case.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    categories: Mapped[list[str]] = mapped_column(ARRAY(String(48)))
+    townships: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
+    districts: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id", ondelete="SET NULL"))
+    complaints: Mapped[int] = mapped_column(Integer)
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deadline_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+    escalation: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class WhistleAddressee(Base):
+    """A township or department a call is addressed to, and whether it reported in time."""
+
+    __tablename__ = "whistle_addressee"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("whistle_call.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(48))
+    state: Mapped[str] = mapped_column(String(16))
+    deadline_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    times_late: Mapped[int] = mapped_column(Integer, default=0)
+    escalation: Mapped[int] = mapped_column(Integer, default=0)
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WhistleCallComplaint(Base):
+    """A complaint of a call, and when it joined."""
+
+    __tablename__ = "whistle_call_complaint"
+
+    call_id: Mapped[int] = mapped_column(ForeignKey("whistle_call.id", ondelete="CASCADE"), primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WhistleEvent(Base):
+    """Every transition of a call or an addressee: who, when, what, and a note."""
+
+    __tablename__ = "whistle_event"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("whistle_call.id", ondelete="CASCADE"))
+    addressee_id: Mapped[int | None] = mapped_column(ForeignKey("whistle_addressee.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(16))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)

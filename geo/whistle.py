@@ -1,0 +1,188 @@
+"""Cross-jurisdiction whistle calls (街乡吹哨、部门报到): rules, addressees, states, deadlines.
+
+Pure functions and small value types; :mod:`geo.store.whistle` keeps the calls in PostGIS.
+
+- A border case raises a call of one kind (:func:`call_kind`): **emergency** when any of its
+  categories is an emergency one (a single complaint is enough), **key work** when a category
+  is the target of an active problem-of-the-month project, **enforcement** when a category
+  needs enforcement on site and the case has enough complaints within the window. The
+  thresholds and deadlines are data (``geo/data/whistle.toml``).
+- A call is addressed to every township of the case and to every department its categories
+  need (:func:`addressees`; the township offices are the townships themselves).
+- The life of a call: ``raised -> resolved -> closed``, and back to ``raised`` when new
+  complaints arrive (:data:`CALL_MOVES`); of an addressee: ``pending -> reported -> done``
+  (:data:`ADDRESSEE_MOVES`). :func:`check_move` refuses anything else with a clear error.
+- An addressee still pending at its deadline is late and escalated to the district, then to the
+  city (:func:`escalation_due`).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from geo.categories import Category
+from geo.errors import ValidationError, WhistleError
+
+RULES_FILE = Path(__file__).resolve().parent / "data" / "whistle.toml"
+KINDS = ("emergency", "key_work", "enforcement")
+"""Call kinds, most urgent first: a case with categories of several kinds takes the first."""
+CALL_MOVES = {"raised": {"resolved"}, "resolved": {"closed", "raised"}, "closed": {"raised"}}
+ADDRESSEE_MOVES = {"pending": {"reported"}, "reported": {"done"}, "done": {"pending"}}
+LEVELS = ("township", "district", "city")
+TOWNSHIP_OFFICE = "township_office"
+
+
+class TransitionError(ValidationError):
+    """An action that the call's (or addressee's) state does not allow."""
+
+
+class ConflictError(WhistleError, RuntimeError):
+    """Someone else changed the call since the caller read it."""
+
+
+@dataclass(frozen=True)
+class KindRule:
+    """When a kind of call is raised and how long its addressees have to report."""
+
+    deadline: timedelta
+    min_complaints: int
+    window: timedelta
+
+
+@dataclass(frozen=True)
+class WhistleRules:
+    """The rules of whistle calls; :meth:`load` reads ``geo/data/whistle.toml``."""
+
+    kinds: Mapping[str, KindRule]
+    city_after: timedelta
+    reopen: timedelta
+
+    @classmethod
+    def load(cls, path: Path | str = RULES_FILE) -> WhistleRules:
+        """Read and check the rules file.
+
+        Raises
+        ------
+        ValidationError
+            Naming the file, the key and the value that cannot be used.
+        """
+        path = Path(path)
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ValidationError(f"cannot read the whistle rules {path}: {exc}") from None
+        sections = raw.get("kinds")
+        sections = sections if isinstance(sections, dict) else {}
+        missing = [k for k in KINDS if not isinstance(sections.get(k), dict)]
+        if missing:
+            raise ValidationError(f"{path}: no [kinds.{missing[0]}] section")
+        kinds = {}
+        for kind in KINDS:
+            section = sections[kind]
+            kinds[kind] = KindRule(
+                deadline=timedelta(minutes=_positive(section, "deadline_minutes", f"{path} [kinds.{kind}]")),
+                min_complaints=int(_positive(section, "min_complaints", f"{path} [kinds.{kind}]")),
+                window=timedelta(days=_positive(section, "window_days", f"{path} [kinds.{kind}]")))
+        return cls(kinds=kinds,
+                   city_after=timedelta(minutes=_positive(raw.get("escalation", {}), "city_after_minutes",
+                                                          f"{path} [escalation]")),
+                   reopen=timedelta(days=_positive(raw.get("lifecycle", {}), "reopen_days", f"{path} [lifecycle]")))
+
+    def deadline(self, kind: str) -> timedelta:
+        """The time an addressee of a ``kind`` call has to report."""
+        return self.kinds[check_kind(kind)].deadline
+
+
+def _positive(section: object, key: str, where: str) -> float:
+    value = section.get(key) if isinstance(section, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ValidationError(f"{where}: {key} was {value!r}; it must be a positive number")
+    return float(value)
+
+
+def check_kind(kind: str) -> str:
+    """Return ``kind`` if it is a call kind, else raise naming the kinds."""
+    if kind not in KINDS:
+        raise ValidationError(f"unknown call kind {kind!r}; use one of {', '.join(KINDS)}")
+    return kind
+
+
+def call_kind(categories: Iterable[str], recent: int, table: Mapping[str, Category],
+              key_work: Iterable[str], rules: WhistleRules) -> str | None:
+    """The kind of call a border case raises, or None.
+
+    Parameters
+    ----------
+    categories : iterable of str
+        The categories of the case's complaints.
+    recent : int
+        How many of its complaints arrived within the kind's window (the windows are equal by
+        default; the shortest is used when they differ).
+    table : mapping
+        The category table (:func:`geo.categories.categories`).
+    key_work : iterable of str
+        Categories of the problem-of-the-month projects active now.
+    rules : WhistleRules
+
+    Returns
+    -------
+    str or None
+        ``"emergency"``, ``"key_work"``, ``"enforcement"`` or None (no call).
+    """
+    found = [table[c] for c in set(categories) if c in table]
+    focus = set(key_work)
+    wants = {"emergency": any(c.emergency for c in found),
+             "key_work": any(c.code in focus for c in found),
+             "enforcement": any(c.enforcement for c in found)}
+    for kind in KINDS:
+        if wants[kind] and recent >= rules.kinds[kind].min_complaints:
+            return kind
+    return None
+
+
+def addressees(townships: Iterable[str], categories: Iterable[str],
+               table: Mapping[str, Category]) -> list[tuple[str, str]]:
+    """Who a call goes to: ``(kind, code)`` for every township, then every department needed.
+
+    The township office named by a category is each township itself, so it is not a separate
+    addressee. Sorted, so that the same case always gives the same list.
+    """
+    towns = sorted(set(townships))
+    if len(towns) < 2:
+        raise ValidationError(f"a cross-jurisdiction call needs two townships or more, got {towns}")
+    needed = {d for c in set(categories) if c in table for d in table[c].departments} - {TOWNSHIP_OFFICE}
+    return [("township", t) for t in towns] + [("department", d) for d in sorted(needed)]
+
+
+def check_move(what: str, ident: object, current: str, wanted: str) -> None:
+    """Refuse a move that the state machine does not allow.
+
+    Parameters
+    ----------
+    what : str
+        ``"call"`` or ``"addressee"``.
+    ident : object
+        Named in the error (the call id, or the addressee's code).
+    current, wanted : str
+        The states.
+
+    Raises
+    ------
+    TransitionError
+        Naming the object, both states and the moves allowed from the current one.
+    """
+    moves = CALL_MOVES if what == "call" else ADDRESSEE_MOVES
+    if wanted not in moves.get(current, set()):
+        allowed = ", ".join(sorted(moves.get(current, set()))) or "nothing"
+        raise TransitionError(f"{what} {ident} is {current}; it cannot become {wanted} (from {current}: {allowed})")
+
+
+def escalation_due(deadline: datetime, now: datetime, rules: WhistleRules) -> int:
+    """The escalation level a still-pending addressee has reached: 0, 1 (district) or 2 (city)."""
+    if now <= deadline:
+        return 0
+    return 2 if now > deadline + rules.city_after else 1

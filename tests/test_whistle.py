@@ -1,0 +1,282 @@
+"""Whistle calls: rules, addressees, lifecycle, deadlines on an injected clock, concurrency.
+
+Border cases and complaints are written by hand into a throwaway PostGIS database, so each
+rule is seen on a case whose answer is known.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from geo.categories import categories
+from geo.errors import ValidationError
+from geo.store.whistle import (
+    call_detail,
+    calls,
+    check_in,
+    close,
+    escalate,
+    escalate_due,
+    raise_calls,
+    resolve,
+)
+from geo.whistle import (
+    ConflictError,
+    TransitionError,
+    WhistleRules,
+    addressees,
+    call_kind,
+    escalation_due,
+)
+from tests.test_cli import geo
+
+TZ = ZoneInfo("Asia/Shanghai")
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=TZ)
+# Guang'anmenwai (Xicheng) and Taipingqiao (Fengtai): the reform's own cross-district case.
+GUANGANMENWAI, TAIPINGQIAO = "110102020", "110106002"
+RULES = WhistleRules.load()
+
+
+def test_rules_by_hand():
+    table = categories()
+    assert call_kind(["gas_leak"], 1, table, [], RULES) == "emergency"
+    assert call_kind(["illegal_construction"], 2, table, [], RULES) is None
+    assert call_kind(["illegal_construction"], 3, table, [], RULES) == "enforcement"
+    assert call_kind(["property_management"], 2, table, ["property_management"], RULES) == "key_work"
+    assert call_kind(["property_management"], 9, table, [], RULES) is None
+    # The most urgent kind wins.
+    assert call_kind(["illegal_construction", "gas_leak"], 5, table, [], RULES) == "emergency"
+    got = addressees(["b", "a"], ["illegal_construction"], table)
+    assert got == [("township", "a"), ("township", "b"), ("department", "city_enforcement"),
+                   ("department", "planning")]
+    with pytest.raises(ValidationError, match="two townships"):
+        addressees(["a"], ["gas_leak"], table)
+    assert escalation_due(T0, T0, RULES) == 0
+    assert escalation_due(T0, T0 + timedelta(minutes=1), RULES) == 1
+    assert escalation_due(T0, T0 + timedelta(minutes=61), RULES) == 2
+
+
+def test_bad_rules_files_are_named(tmp_path):
+    bad = tmp_path / "rules.toml"
+    bad.write_text(RULES_TEXT.replace("deadline_minutes = 30", "deadline_minutes = -5", 1), encoding="utf-8")
+    with pytest.raises(ValidationError, match=r"\[kinds.emergency\]: deadline_minutes was -5"):
+        WhistleRules.load(bad)
+    bad.write_text("kinds = 3", encoding="utf-8")
+    with pytest.raises(ValidationError, match=r"no \[kinds\.emergency\]"):
+        WhistleRules.load(bad)
+    bad.write_text("[[[", encoding="utf-8")
+    with pytest.raises(ValidationError, match="cannot read the whistle rules"):
+        WhistleRules.load(bad)
+
+
+RULES_TEXT = (__import__("geo.whistle", fromlist=["RULES_FILE"]).RULES_FILE).read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def db(complaints_engine):
+    with complaints_engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO ingest_run (id, source, sha256) VALUES (1, 'hand', repeat('0', 64))"))
+        conn.execute(sa.text("INSERT INTO border_run (id, period_start, period_end) VALUES (1, :a, :b)"),
+                     {"a": T0 - timedelta(days=60), "b": T0 + timedelta(days=60)})
+    return complaints_engine
+
+
+def add_case(engine, key: str, complaints: list[tuple[str, datetime]], towns=(GUANGANMENWAI, TAIPINGQIAO)) -> int:
+    """A border case with its complaints: (category, received_at) each."""
+    with engine.begin() as conn:
+        case = conn.execute(sa.text(
+            "INSERT INTO border_case (key, kind, townships, districts, complaints, first_seen, last_seen, "
+            "first_run_id, last_run_id) VALUES (:k, 'near', :t, :d, 0, :f, :l, 1, 1) "
+            "ON CONFLICT (key) DO UPDATE SET last_seen = greatest(border_case.last_seen, EXCLUDED.last_seen) "
+            "RETURNING id"),
+            {"k": key, "t": list(towns), "d": [t[:6] for t in towns],
+             "f": min(at for _, at in complaints), "l": max(at for _, at in complaints)}).scalar_one()
+        for category, at in complaints:
+            cid = conn.execute(sa.text(
+                "INSERT INTO complaint (source_id, received_at, channel, category, lon, lat, geom, precision, "
+                "on_boundary, run_id, phone_masked, text, h3) VALUES (:s, :at, 'phone', :c, 116.35, 39.88, "
+                "ST_SetSRID(ST_MakePoint(116.35, 39.88), 4326), 'point', true, 1, '138****0000', "
+                "'<script>alert(1)</script>', 617733123456789) RETURNING id"),
+                {"s": f"{key}-{category}-{at.isoformat()}", "at": at, "c": category}).scalar_one()
+            conn.execute(sa.text("INSERT INTO border_case_complaint (case_id, complaint_id) VALUES (:c, :x)"),
+                         {"c": case, "x": cid})
+    return case
+
+
+def test_each_kind_is_raised_once_and_addressed_to_everyone(db):
+    emergency = add_case(db, "gas", [("gas_leak", T0 - timedelta(hours=1))])
+    building = add_case(db, "building", [("illegal_construction", T0 - timedelta(days=d)) for d in (1, 5, 9)])
+    few = add_case(db, "few", [("illegal_construction", T0 - timedelta(days=d)) for d in (1, 2)])
+    old = add_case(db, "old", [("illegal_construction", T0 - timedelta(days=d)) for d in (40, 41, 42)])
+    later = add_case(db, "later", [("gas_leak", T0 + timedelta(hours=1))])
+    quiet = add_case(db, "quiet", [("property_management", T0 - timedelta(days=1))] * 1)
+    done = raise_calls(db, now=T0)
+    assert (done.raised, done.joined, done.complaints) == (2, 0, 4)
+    again = raise_calls(db, now=T0)
+    assert (again.raised, again.joined, again.complaints) == (0, 0, 0)
+    listed = calls(db, now=T0)
+    assert listed["case_id"].tolist() == [emergency, building]  # the emergency first
+    assert {few, old, later, quiet}.isdisjoint(listed["case_id"])
+    detail = call_detail(db, int(listed["id"].iloc[1]))
+    assert detail.call["kind"] == "enforcement"
+    assert detail.addressees["code"].tolist() == [GUANGANMENWAI, TAIPINGQIAO, "city_enforcement", "planning"]
+    assert (detail.addressees["deadline_at"] == T0 + timedelta(minutes=30)).all()
+    assert detail.events["action"].tolist() == ["raised"]
+    assert set(detail.complaints["phone_masked"]) == {"138****0000"}
+
+
+def test_key_work_follows_the_problem_of_the_month(db):
+    add_case(db, "property", [("property_management", T0 - timedelta(days=d)) for d in (1, 2)])
+    assert raise_calls(db, now=T0).raised == 0
+    with db.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO project (kind, title, lead_department, categories, starts_on, ends_on, created_by, "
+            "created_at) VALUES ('problem_of_month', 'Property management', 'housing', '{property_management}', "
+            ":s, :e, 'city', :now)"), {"s": T0.date() - timedelta(days=5), "e": T0.date() + timedelta(days=25),
+                                         "now": T0})
+    assert raise_calls(db, now=T0).raised == 1
+    call = calls(db, now=T0).iloc[0]
+    assert call["kind"] == "key_work"
+    assert call_detail(db, int(call["id"])).call["project_id"] is not None
+
+
+def test_lifecycle_with_deadlines_escalation_and_reopening(db):
+    case = add_case(db, "gas", [("gas_leak", T0)])
+    raise_calls(db, now=T0)
+    call = int(calls(db, now=T0)["id"].iloc[0])
+    codes = call_detail(db, call).addressees["code"].tolist()
+    # One township reports in time, the other does not: at 31 min it goes to the district,
+    # after 61 more to the city; its late report is marked late.
+    check_in(db, call, GUANGANMENWAI, actor="xicheng-duty", now=T0 + timedelta(minutes=10))
+    assert escalate_due(db, now=T0 + timedelta(minutes=20)) == 0
+    assert escalate_due(db, now=T0 + timedelta(minutes=31)) == len(codes) - 1
+    assert escalate_due(db, now=T0 + timedelta(minutes=32)) == 0
+    assert escalate_due(db, now=T0 + timedelta(minutes=95)) == len(codes) - 1
+    listed = calls(db, now=T0 + timedelta(minutes=95)).iloc[0]
+    assert (listed["escalation"], listed["late"]) == (2, len(codes) - 1)
+    check_in(db, call, TAIPINGQIAO, actor="fengtai-duty", now=T0 + timedelta(minutes=100), note="on site")
+    with pytest.raises(TransitionError, match="not done yet"):
+        resolve(db, call, actor="coordinator", now=T0 + timedelta(hours=2))
+    with pytest.raises(TransitionError, match="is pending; it cannot become done"):
+        check_in(db, call, codes[-1], actor="dept", now=T0 + timedelta(hours=2), done=True)
+    for code in codes:
+        if code not in (GUANGANMENWAI, TAIPINGQIAO):
+            check_in(db, call, code, actor="dept", now=T0 + timedelta(hours=2))
+        check_in(db, call, code, actor="dept", now=T0 + timedelta(hours=3), done=True)
+    resolve(db, call, actor="coordinator", now=T0 + timedelta(hours=4))
+    with pytest.raises(TransitionError, match="resolved; it cannot become resolved"):
+        resolve(db, call, actor="coordinator", now=T0 + timedelta(hours=4))
+    close(db, call, actor="coordinator", now=T0 + timedelta(hours=5), note="both teams demolished it together")
+    detail = call_detail(db, call)
+    late = detail.addressees.set_index("code")["late"]
+    assert not late[GUANGANMENWAI]
+    assert late[TAIPINGQIAO]
+    assert detail.events["action"].tolist()[:1] == ["raised"]
+    assert detail.events["action"].tolist()[-2:] == ["resolved", "closed"]
+    assert "late by 70 min; on site" in detail.events["note"].tolist()
+    # A new complaint within the reopen period reopens the same call; after it, a new call.
+    add_case(db, "gas", [("gas_leak", T0 + timedelta(days=2))])
+    again = raise_calls(db, now=T0 + timedelta(days=2))
+    assert (again.raised, again.reopened, again.complaints) == (0, 1, 1)
+    detail = call_detail(db, call)
+    assert detail.call["state"] == "raised"
+    assert (detail.addressees["state"] == "pending").all()
+    assert detail.call["complaints"] == 2
+    for code in codes:
+        check_in(db, call, code, actor="x", now=T0 + timedelta(days=2, minutes=5))
+        check_in(db, call, code, actor="x", now=T0 + timedelta(days=2, minutes=6), done=True)
+    resolve(db, call, actor="c", now=T0 + timedelta(days=2, hours=1))
+    close(db, call, actor="c", now=T0 + timedelta(days=2, hours=2))
+    add_case(db, "gas", [("gas_leak", T0 + timedelta(days=20))])
+    later = raise_calls(db, now=T0 + timedelta(days=20))
+    assert (later.raised, later.reopened, later.complaints) == (1, 0, 1)
+    assert len(calls(db, now=T0 + timedelta(days=20))) == 2
+    assert case
+
+
+def test_illegal_and_bad_actions_are_refused_and_change_nothing(db):
+    add_case(db, "gas", [("gas_leak", T0)])
+    raise_calls(db, now=T0)
+    call = int(calls(db, now=T0)["id"].iloc[0])
+    before = call_detail(db, call)
+    with pytest.raises(TransitionError, match="is raised; it cannot become closed"):
+        close(db, call, actor="c", now=T0)
+    with pytest.raises(ValidationError, match="is not an addressee of call"):
+        check_in(db, call, "nobody", actor="c", now=T0)
+    with pytest.raises(ValidationError, match="there is no whistle call 999"):
+        resolve(db, 999, actor="c", now=T0)
+    with pytest.raises(ValidationError, match="who acts"):
+        check_in(db, call, GUANGANMENWAI, actor=" ", now=T0)
+    with pytest.raises(ValidationError, match="timezone-aware"):
+        raise_calls(db, now=datetime(2026, 11, 20))
+    with pytest.raises(ValidationError, match="under 2,000"):
+        check_in(db, call, GUANGANMENWAI, actor="c", now=T0, note="x" * 5000)
+    with pytest.raises(ValidationError, match="unknown call state"):
+        calls(db, now=T0, state="lost")
+    escalate(db, call, actor="coordinator", now=T0)
+    escalate(db, call, actor="coordinator", now=T0)
+    with pytest.raises(ValidationError, match="already with the city"):
+        escalate(db, call, actor="coordinator", now=T0)
+    after = call_detail(db, call)
+    assert after.addressees.drop(columns=[]).equals(before.addressees)
+    assert after.events["action"].tolist() == ["raised", "escalated", "escalated"]
+
+
+def test_two_people_acting_at_once_cannot_both_win(db):
+    add_case(db, "gas", [("gas_leak", T0)])
+    raise_calls(db, now=T0)
+    shown = calls(db, now=T0).iloc[0]
+    call, version = int(shown["id"]), int(shown["version"])
+    # Both were shown the same version; the second to act is told to reload.
+    check_in(db, call, GUANGANMENWAI, actor="a", now=T0, expected_version=version)
+    with pytest.raises(ConflictError, match="changed since you read it"):
+        check_in(db, call, TAIPINGQIAO, actor="b", now=T0, expected_version=version)
+    # Two sessions race to check in the same addressee: the row lock makes one wait, and it
+    # then finds the state changed.
+    results: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def act(name: str) -> None:
+        barrier.wait()
+        try:
+            check_in(db, call, TAIPINGQIAO, actor=name, now=T0 + timedelta(minutes=1))
+            results.append("won")
+        except TransitionError:
+            results.append("refused")
+
+    threads = [threading.Thread(target=act, args=(n,)) for n in ("first", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["refused", "won"]
+    events = call_detail(db, call).events
+    assert (events["action"] == "reported").sum() == 2
+
+
+def test_the_command_line(db, complaints_db_url):
+    add_case(db, "gas", [("gas_leak", T0)])
+    env = {"DATABASE_URL": complaints_db_url, "COLUMNS": "200"}
+    at = ["--at", "2026-11-20T09:00:00+08:00"]
+    done = geo("whistle", "raise", *at, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "1 raised" in done.stdout
+    listed = geo("whistle", "list", *at, env=env)
+    assert "emergency" in listed.stdout
+    call = str(int(calls(db, now=T0)["id"].iloc[0]))
+    shown = geo("whistle", "show", call, env=env)
+    assert GUANGANMENWAI in shown.stdout
+    assert "138****0000" in shown.stdout
+    ok = geo("whistle", "report", call, GUANGANMENWAI, "--as", "xicheng", *at, env=env)
+    assert ok.returncode == 0, ok.stderr
+    bad = geo("whistle", "close", call, "--as", "c", *at, env=env)
+    assert bad.returncode == 1
+    assert "is raised; it cannot become closed" in bad.stderr
+    late = geo("whistle", "escalate", "--at", "2026-11-20T09:45:00+08:00", env=env)
+    assert late.returncode == 0, late.stderr
+    assert "3 addressee(s) escalated" in late.stdout
