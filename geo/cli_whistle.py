@@ -103,7 +103,9 @@ def show_command(call: CallId) -> None:
 
 
 def _time(moment) -> str:
-    return "" if moment is None or moment != moment else f"{moment.astimezone(TZ):%m-%d %H:%M}"
+    import pandas as pd
+
+    return "" if pd.isna(moment) else f"{moment.astimezone(TZ):%m-%d %H:%M}"
 
 
 @whistle_app.command("report")

@@ -218,6 +218,8 @@ class Emerging:
     """Two-sided p-value of every z-score."""
     bins: np.ndarray
     """Confidence bins (+3 ... -3) of every cell at every step."""
+    significant: np.ndarray
+    """+1 hot, -1 cold or 0: significant at the run's alpha after each step's FDR."""
     trend_z: np.ndarray
     trend_p: np.ndarray
     """Mann-Kendall trend of each cell's z-scores."""
@@ -271,7 +273,7 @@ def emerging_hot_spots(counts: np.ndarray, weights: sparse.csr_matrix, alpha: fl
     trend_z, trend_p = mann_kendall(z)
     risen = None if min_rise is None else _risen(weights @ counts, significant, min_rise, alpha)
     patterns = emerging_categories(significant, trend_z, trend_p, alpha, trend_fdr=trend_fdr, risen=risen)
-    return Emerging(z, p, bins, trend_z, trend_p, patterns)
+    return Emerging(z, p, bins, significant, trend_z, trend_p, patterns)
 
 
 def _risen(lag: np.ndarray, significant: np.ndarray, min_rise: float, alpha: float) -> np.ndarray:

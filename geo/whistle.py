@@ -31,7 +31,7 @@ RULES_FILE = Path(__file__).resolve().parent / "data" / "whistle.toml"
 KINDS = ("emergency", "key_work", "enforcement")
 """Call kinds, most urgent first: a case with categories of several kinds takes the first."""
 CALL_MOVES = {"raised": {"resolved"}, "resolved": {"closed", "raised"}, "closed": {"raised"}}
-ADDRESSEE_MOVES = {"pending": {"reported"}, "reported": {"done"}, "done": {"pending"}}
+ADDRESSEE_MOVES = {"pending": {"reported"}, "reported": {"done"}, "done": set()}
 LEVELS = ("township", "district", "city")
 TOWNSHIP_OFFICE = "township_office"
 
@@ -111,7 +111,7 @@ def check_kind(kind: str) -> str:
     return kind
 
 
-def call_kind(categories: Iterable[str], recent: int, table: Mapping[str, Category],
+def call_kind(categories: Iterable[str], recent: int | Mapping[str, int], table: Mapping[str, Category],
               key_work: Iterable[str], rules: WhistleRules) -> str | None:
     """The kind of call a border case raises, or None.
 
@@ -119,9 +119,9 @@ def call_kind(categories: Iterable[str], recent: int, table: Mapping[str, Catego
     ----------
     categories : iterable of str
         The categories of the case's complaints.
-    recent : int
-        How many of its complaints arrived within the kind's window (the windows are equal by
-        default; the shortest is used when they differ).
+    recent : int or mapping
+        How many of its complaints arrived within each kind's window (``{kind: count}``), or
+        one count for every kind.
     table : mapping
         The category table (:func:`geo.categories.categories`).
     key_work : iterable of str
@@ -133,13 +133,14 @@ def call_kind(categories: Iterable[str], recent: int, table: Mapping[str, Catego
     str or None
         ``"emergency"``, ``"key_work"``, ``"enforcement"`` or None (no call).
     """
+    counts = recent if isinstance(recent, Mapping) else dict.fromkeys(KINDS, recent)
     found = [table[c] for c in set(categories) if c in table]
     focus = set(key_work)
     wants = {"emergency": any(c.emergency for c in found),
              "key_work": any(c.code in focus for c in found),
              "enforcement": any(c.enforcement for c in found)}
     for kind in KINDS:
-        if wants[kind] and recent >= rules.kinds[kind].min_complaints:
+        if wants[kind] and counts[kind] >= rules.kinds[kind].min_complaints:
             return kind
     return None
 

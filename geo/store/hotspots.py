@@ -188,7 +188,7 @@ def run_emerging(bind: Bind, start: datetime, end: datetime, *, step: str = "wee
         final_p = found.p[:, -1]
         frame = pd.DataFrame({
             "h3": cells, "count": counts.sum(axis=1).astype(np.int64), "z": found.z[:, -1], "p": final_p,
-            "bin": found.bins[:, -1], "significant": bh_significant(final_p, alpha), "pattern": found.patterns,
+            "bin": found.bins[:, -1], "significant": found.significant[:, -1] != 0, "pattern": found.patterns,
             "trend_z": found.trend_z, "trend_p": found.trend_p,
         })
         run = {"kind": "emerging", "start": start, "end": end, "res": resolution, "k": k, "alpha": alpha,

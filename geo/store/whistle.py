@@ -25,6 +25,7 @@ from geo.categories import categories
 from geo.errors import ValidationError
 from geo.store.engine import Bind, transaction
 from geo.whistle import (
+    KINDS,
     LEVELS,
     ConflictError,
     TransitionError,
@@ -35,6 +36,8 @@ from geo.whistle import (
     escalation_due,
 )
 
+# Marks an addressee late when :late is true, counting the lateness once per round of the call.
+MARK_LATE = "times_late = times_late + CASE WHEN :late AND NOT late THEN 1 ELSE 0 END, late = late OR :late"
 RAISE_LOCK = 0x57484953  # "WHIS": the advisory lock that serialises raising
 SYSTEM = "rules"
 
@@ -89,7 +92,8 @@ def raise_calls(bind: Bind, *, now: datetime, rules: WhistleRules | None = None,
         table = categories()
         counts = {"raised": 0, "joined": 0, "reopened": 0, "complaints": 0}
         for case in cases.itertuples(index=False):
-            kind = call_kind(case.categories, int(case.recent), table, focus, rules)
+            recent = {kind: int(getattr(case, f"recent_{kind}")) for kind in KINDS}
+            kind = call_kind(case.categories, recent, table, focus, rules)
             _apply(conn, case, kind, focus, now, rules, actor, table, counts)
     return RaiseResult(**counts)
 
@@ -108,13 +112,12 @@ def _key_work(conn, now: datetime) -> dict[str, int]:
 
 
 def _candidates(conn, now: datetime, rules: WhistleRules, focus: list[str]) -> pd.DataFrame:
-    window = min(rule.window for rule in rules.kinds.values())
     reach = max(max(rule.window for rule in rules.kinds.values()), rules.reopen)
+    recent = ", ".join(f"count(*) FILTER (WHERE c.received_at > :since_{k}) AS recent_{k}" for k in KINDS)
     # Only cases holding a category that can raise a call, seen lately, or with a call already.
-    return pd.DataFrame(conn.execute(sa.text("""
+    return pd.DataFrame(conn.execute(sa.text(f"""
         SELECT b.id AS case_id, b.townships, b.districts,
-               array_agg(DISTINCT c.category ORDER BY c.category) AS categories,
-               count(*) FILTER (WHERE c.received_at > :since) AS recent
+               array_agg(DISTINCT c.category ORDER BY c.category) AS categories, {recent}
         FROM border_case b
         JOIN border_case_complaint l ON l.case_id = b.id
         JOIN complaint c ON c.id = l.complaint_id AND c.received_at <= :now
@@ -124,8 +127,9 @@ def _candidates(conn, now: datetime, rules: WhistleRules, focus: list[str]) -> p
                       WHERE l2.case_id = b.id AND c2.received_at <= :now
                         AND (k.emergency OR k.enforcement OR k.code = ANY(:focus)))
         GROUP BY b.id ORDER BY b.id"""),
-        {"now": now, "since": now - window, "reach": now - reach, "focus": focus}).mappings().all(),
-        columns=["case_id", "townships", "districts", "categories", "recent"])
+        {"now": now, "reach": now - reach, "focus": focus,
+         **{f"since_{k}": now - rule.window for k, rule in rules.kinds.items()}}).mappings().all(),
+        columns=["case_id", "townships", "districts", "categories", *(f"recent_{k}" for k in KINDS)])
 
 
 def _apply(conn, case, kind: str | None, focus: Mapping[str, int], now: datetime, rules: WhistleRules,
@@ -143,7 +147,7 @@ def _apply(conn, case, kind: str | None, focus: Mapping[str, int], now: datetime
         if latest.state != "raised":
             _reopen(conn, latest.id, latest.state, latest.kind, now, rules, actor)
             counts["reopened"] += 1
-        conn.execute(sa.text("UPDATE whistle_call SET version = version + 1 WHERE id = :id"), {"id": latest.id})
+        _bump(conn, latest.id)
         return
     if kind is None:
         return
@@ -267,8 +271,7 @@ def check_in(bind: Bind, call_id: int, code: str, *, actor: str, now: datetime, 
         check_move("addressee", code, who.state, wanted)
         late = not done and now > who.deadline_at
         conn.execute(sa.text(
-            f"UPDATE whistle_addressee SET state = :s, {'done_at' if done else 'reported_at'} = :now, "
-            "late = late OR :late, times_late = times_late + CASE WHEN :late AND NOT late THEN 1 ELSE 0 END "
+            f"UPDATE whistle_addressee SET state = :s, {'done_at' if done else 'reported_at'} = :now, {MARK_LATE} "
             "WHERE id = :id"), {"s": wanted, "now": now, "late": late, "id": who.id})
         _event(conn, call_id, who.id, now, actor, "done" if done else "reported", who.state, wanted,
                note if not late else f"late by {_minutes(now - who.deadline_at)} min" + (f"; {note}" if note else ""))
@@ -354,9 +357,8 @@ def escalate_due(bind: Bind, *, now: datetime, rules: WhistleRules | None = None
             if level <= row.escalation:
                 continue
             conn.execute(sa.text(
-                "UPDATE whistle_addressee SET escalation = :l, escalated_at = :now, "
-                "times_late = times_late + CASE WHEN late THEN 0 ELSE 1 END, late = true WHERE id = :id"),
-                {"l": level, "now": now, "id": row.id})
+                f"UPDATE whistle_addressee SET escalation = :l, escalated_at = :now, {MARK_LATE} WHERE id = :id"),
+                {"l": level, "now": now, "late": True, "id": row.id})
             conn.execute(sa.text("UPDATE whistle_call SET escalation = greatest(escalation, :l), version = version + 1 "
                                  "WHERE id = :c"), {"l": level, "c": row.call_id})
             _event(conn, row.call_id, row.id, now, actor, "escalated", LEVELS[row.escalation], LEVELS[level],
