@@ -11,6 +11,7 @@ run: setup
 	$(PY) -m geo boundaries load-shipped
 	$(PY) -m geo demo --only-if-empty
 	$(PY) -m geo detect --only-if-empty
+	$(PY) -m geo governance run
 	@echo "Whistle is at http://localhost:$(PORT)"
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
 

@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from geo.cli_detect import detect_app
+from geo.cli_governance import governance_app
 from geo.cli_shared import TZ, err, out
 from geo.cli_shared import engine as _engine
 from geo.cli_shared import parse_moment as _parse_moment
@@ -35,6 +36,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(boundaries_app, name="boundaries")
 app.add_typer(detect_app, name="detect")
 app.add_typer(whistle_app, name="whistle")
+app.add_typer(governance_app, name="governance")
 
 
 class Level(StrEnum):

@@ -18,7 +18,6 @@ Pure functions and small value types; :mod:`geo.store.whistle` keeps the calls i
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +25,7 @@ from pathlib import Path
 
 from geo.categories import Category
 from geo.errors import ValidationError, WhistleError
+from geo.rules import positive, read_rules, section
 
 RULES_FILE = Path(__file__).resolve().parent / "data" / "whistle.toml"
 KINDS = ("emergency", "key_work", "enforcement")
@@ -71,37 +71,21 @@ class WhistleRules:
             Naming the file, the key and the value that cannot be used.
         """
         path = Path(path)
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ValidationError(f"cannot read the whistle rules {path}: {exc}") from None
-        sections = raw.get("kinds")
-        sections = sections if isinstance(sections, dict) else {}
-        missing = [k for k in KINDS if not isinstance(sections.get(k), dict)]
-        if missing:
-            raise ValidationError(f"{path}: no [kinds.{missing[0]}] section")
+        raw = read_rules(path, "whistle rules")
         kinds = {}
         for kind in KINDS:
-            section = sections[kind]
-            kinds[kind] = KindRule(
-                deadline=timedelta(minutes=_positive(section, "deadline_minutes", f"{path} [kinds.{kind}]")),
-                min_complaints=int(_positive(section, "min_complaints", f"{path} [kinds.{kind}]")),
-                window=timedelta(days=_positive(section, "window_days", f"{path} [kinds.{kind}]")))
+            table, where = section(raw, f"kinds.{kind}", path), f"{path} [kinds.{kind}]"
+            kinds[kind] = KindRule(deadline=timedelta(minutes=positive(table, "deadline_minutes", where)),
+                                   min_complaints=int(positive(table, "min_complaints", where)),
+                                   window=timedelta(days=positive(table, "window_days", where)))
         return cls(kinds=kinds,
-                   city_after=timedelta(minutes=_positive(raw.get("escalation", {}), "city_after_minutes",
-                                                          f"{path} [escalation]")),
-                   reopen=timedelta(days=_positive(raw.get("lifecycle", {}), "reopen_days", f"{path} [lifecycle]")))
+                   city_after=timedelta(minutes=positive(raw.get("escalation"), "city_after_minutes",
+                                                         f"{path} [escalation]")),
+                   reopen=timedelta(days=positive(raw.get("lifecycle"), "reopen_days", f"{path} [lifecycle]")))
 
     def deadline(self, kind: str) -> timedelta:
         """The time an addressee of a ``kind`` call has to report."""
         return self.kinds[check_kind(kind)].deadline
-
-
-def _positive(section: object, key: str, where: str) -> float:
-    value = section.get(key) if isinstance(section, dict) else None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ValidationError(f"{where}: {key} was {value!r}; it must be a positive number")
-    return float(value)
 
 
 def check_kind(kind: str) -> str:

@@ -15,6 +15,7 @@ import itertools
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,25 @@ def townships(boundaries_engine: Engine):
     from geo.store.jurisdictions import current_jurisdictions
 
     return current_jurisdictions(boundaries_engine, "township", display=False)
+
+
+@contextmanager
+def demo_database(cluster: LocalCluster, template: str, boundary_index, townships, folder: Path,
+                  **generate) -> Iterator[tuple[str, Engine, dict]]:
+    """A database holding a synthetic demo (``synth.generate`` arguments), dropped afterwards.
+
+    Yields the database's URL, an engine on it and the demo's truth.
+    """
+    from geo import synth
+    from geo.ingest import Mapping, ingest_file
+
+    url = create_database(cluster, template)
+    engine = sa.create_engine(url)
+    try:
+        demo = synth.generate(townships, **generate)
+        data, _ = synth.write(demo, folder)
+        ingest_file(engine, data, Mapping(dict(synth.MAPPING)), now=demo.truth_end, boundaries=boundary_index)
+        yield url, engine, demo.truth
+    finally:
+        engine.dispose()
+        drop_database(cluster, url)

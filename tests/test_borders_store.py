@@ -13,13 +13,11 @@ import shapely
 import sqlalchemy as sa
 from pyproj import Transformer
 
-from geo import synth
 from geo.borders import BorderLines, shared_lines
 from geo.errors import ValidationError
-from geo.ingest import Mapping, ingest_file
 from geo.score import score_borders
 from geo.store.borders import BorderParams, border_cases, cluster_windows, run_borders
-from tests.conftest import create_database, drop_database
+from tests.conftest import demo_database
 from tests.test_cli import geo
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -29,14 +27,9 @@ START, END = datetime(2026, 10, 23, tzinfo=TZ), datetime(2026, 11, 22, tzinfo=TZ
 @pytest.fixture(scope="module")
 def demo_db(pg_cluster, boundaries_template, boundary_index, townships, tmp_path_factory):
     """30 days of the demo at 3,000 a day, loaded once for the module."""
-    url = create_database(pg_cluster, boundaries_template)
-    engine = sa.create_engine(url)
-    demo = synth.generate(townships, days=30, per_day=3000, seed=11, end="2026-11-22")
-    data, _ = synth.write(demo, tmp_path_factory.mktemp("demo"))
-    ingest_file(engine, data, Mapping(dict(synth.MAPPING)), now=demo.truth_end, boundaries=boundary_index)
-    yield url, engine, demo.truth
-    engine.dispose()
-    drop_database(pg_cluster, url)
+    with demo_database(pg_cluster, boundaries_template, boundary_index, townships, tmp_path_factory.mktemp("demo"),
+                       days=30, per_day=3000, seed=11, end="2026-11-22") as db:
+        yield db
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ from geo.locate import DEFAULT_RESOLUTION
 from geo.privacy import mask_phones, phone_key
 from geo.settings import load_settings
 from geo.store.engine import Bind, transaction
+from geo.store.tally import LOCAL_DAY, refresh_days
 
 __all__ = ["IngestSummary", "Mapping", "ingest_file", "load_mapping"]
 
@@ -126,12 +127,24 @@ def ingest_file(bind: Bind, path: Path | str, mapping: Mapping | None = None, *,
             if progress is not None:
                 progress(batch.read_bytes, size)
         summary.inserted, summary.updated = upsert(conn, run_id, sha256)
+        _refresh_tallies(conn, summary.updated > 0)
         summary.unchanged = summary.rows - summary.rejected - summary.inserted - summary.updated
         conn.execute(sa.text(
             "UPDATE ingest_run SET finished_at = now(), rows = :rows, inserted = :inserted, updated = :updated, "
             "unchanged = :unchanged, rejected = :rejected, summary = CAST(:summary AS jsonb) WHERE id = :id"),
             {**summary.as_dict(), "summary": json.dumps(summary.as_dict()), "id": run_id})
     return summary
+
+
+def _refresh_tallies(conn, updated: bool) -> None:
+    # An updated complaint keeps the day it was stored with, which the file may not repeat.
+    stored = ("UNION ALL SELECT c.received_at FROM complaint c JOIN complaint_stage s USING (source_id)"
+              if updated else "")
+    first, last = conn.execute(sa.text(
+        f"SELECT min({LOCAL_DAY}), max({LOCAL_DAY}) FROM "
+        f"(SELECT received_at FROM complaint_stage {stored}) AS touched")).one()
+    if first is not None:
+        refresh_days(conn, first, last)
 
 
 def _raw_rows(batch, positions, mapping: Mapping) -> list[dict]:

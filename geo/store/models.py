@@ -432,3 +432,60 @@ class WhistleEvent(Base):
     from_state: Mapped[str | None] = mapped_column(String(16))
     to_state: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class _RateCounts:
+    """The counts behind the three rates (:data:`geo.governance.COUNTS`)."""
+
+    volume: Mapped[int] = mapped_column(Integer)
+    dispatched: Mapped[int] = mapped_column(Integer)
+    on_time: Mapped[int] = mapped_column(Integer)
+    outcomes: Mapped[int] = mapped_column(Integer)
+    resolved: Mapped[int] = mapped_column(Integer)
+    callbacks: Mapped[int] = mapped_column(Integer)
+    satisfied: Mapped[int] = mapped_column(Integer)
+
+
+class TownshipDay(_RateCounts, Base):
+    """Counts of one day's complaints in a township and category (Beijing time): derived data,
+    refreshed by every ingest (:mod:`geo.store.tally`)."""
+
+    __tablename__ = "township_day"
+    __table_args__ = (Index("ix_township_day_township", "township_code", "day"),)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    township_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    category: Mapped[str] = mapped_column(String(48), primary_key=True)
+
+
+class GovernanceMonth(_RateCounts, Base):
+    """A township's month on the exam paper: counts, rates, ranks and classes (:mod:`geo.governance`)."""
+
+    __tablename__ = "governance_month"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    township_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    response_rate: Mapped[float | None] = mapped_column(Float)
+    resolution_rate: Mapped[float | None] = mapped_column(Float)
+    satisfaction_rate: Mapped[float | None] = mapped_column(Float)
+    composite: Mapped[float | None] = mapped_column(Float)
+    position: Mapped[float | None] = mapped_column(Float)
+    rank_shift: Mapped[float | None] = mapped_column(Float)
+    volume_rank: Mapped[int] = mapped_column(Integer)
+    composite_rank: Mapped[int | None] = mapped_column(Integer)
+    bottom_rank: Mapped[int | None] = mapped_column(Integer)
+    top: Mapped[bool] = mapped_column(Boolean)
+    bottom_ten: Mapped[bool] = mapped_column(Boolean)
+    governance: Mapped[bool] = mapped_column(Boolean)
+    entered: Mapped[bool] = mapped_column(Boolean)
+    exited: Mapped[bool] = mapped_column(Boolean)
+    watched: Mapped[bool] = mapped_column(Boolean)
+    rebound: Mapped[bool] = mapped_column(Boolean)
+    early_warning: Mapped[bool] = mapped_column(Boolean)
+    performance: Mapped[str | None] = mapped_column(String(16))
+    top_count: Mapped[int] = mapped_column(Integer)
+    calm: Mapped[int] = mapped_column(Integer)
+    watch_left: Mapped[int] = mapped_column(Integer)
+    last_exit: Mapped[date | None] = mapped_column(Date)
+    label: Mapped[str] = mapped_column(String(16))
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

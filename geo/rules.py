@@ -1,0 +1,67 @@
+"""Reading the rules files under ``geo/data/`` (TOML): one reader, one set of checks.
+
+Thresholds live in data, not in code (DESIGN.md); every value is checked when a file is
+loaded, so a typo fails at once with the file, the section and the key named.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from geo.errors import ValidationError
+
+
+def read_rules(path: Path | str, what: str) -> dict:
+    """Parse a TOML rules file.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    what : str
+        What the file holds, for the error message ("whistle rules").
+
+    Raises
+    ------
+    ValidationError
+        When the file cannot be read or is not TOML.
+    """
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ValidationError(f"cannot read the {what} {path}: {exc}") from None
+
+
+def section(raw: dict, name: str, where: Path | str) -> dict:
+    """The table ``[name]`` of a parsed file (dotted names reach into nested tables)."""
+    found: object = raw
+    for part in name.split("."):
+        found = found.get(part) if isinstance(found, dict) else None
+    if not isinstance(found, dict):
+        raise ValidationError(f"{where}: no [{name}] section")
+    return found
+
+
+def positive(table: object, key: str, where: str) -> float:
+    """A positive number under ``key``; raises naming the place and the value."""
+    value = table.get(key) if isinstance(table, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ValidationError(f"{where}: {key} was {value!r}; it must be a positive number")
+    return float(value)
+
+
+def whole(table: object, key: str, where: str) -> int:
+    """A positive whole number under ``key``."""
+    value = positive(table, key, where)
+    if value != int(value):
+        raise ValidationError(f"{where}: {key} was {value!r}; it must be a whole number")
+    return int(value)
+
+
+def share(table: object, key: str, where: str) -> float:
+    """A share between 0 and 1 (both excluded) under ``key``."""
+    value = positive(table, key, where)
+    if value >= 1:
+        raise ValidationError(f"{where}: {key} was {value!r}; it must be a share between 0 and 1")
+    return value
