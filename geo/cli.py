@@ -19,6 +19,7 @@ from rich.table import Table
 
 from geo.cli_detect import detect_app
 from geo.cli_governance import governance_app
+from geo.cli_projects import project_app
 from geo.cli_shared import TZ, err, out
 from geo.cli_shared import engine as _engine
 from geo.cli_shared import parse_moment as _parse_moment
@@ -37,6 +38,7 @@ app.add_typer(boundaries_app, name="boundaries")
 app.add_typer(detect_app, name="detect")
 app.add_typer(whistle_app, name="whistle")
 app.add_typer(governance_app, name="governance")
+app.add_typer(project_app, name="project")
 
 
 class Level(StrEnum):

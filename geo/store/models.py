@@ -149,7 +149,7 @@ class Complaint(Base):
         CheckConstraint("precision = 'township' OR h3 IS NOT NULL", name="ck_complaint_cell"),
         Index("ix_complaint_geom", "geom", postgresql_using="gist"),
         Index("ix_complaint_township_received", "township_code", "received_at"),
-        Index("ix_complaint_h3", "h3"),
+        Index("ix_complaint_h3_category", "h3", "category"),
         Index("ix_complaint_received", "received_at"),
     )
 
@@ -451,7 +451,7 @@ class TownshipDay(_RateCounts, Base):
     refreshed by every ingest (:mod:`geo.store.tally`)."""
 
     __tablename__ = "township_day"
-    __table_args__ = (Index("ix_township_day_township", "township_code", "day"),)
+    __table_args__ = (Index("ix_township_day_township", "township_code", "category", "day"),)
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     township_code: Mapped[str] = mapped_column(String(32), primary_key=True)
