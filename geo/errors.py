@@ -26,3 +26,7 @@ class ClusterError(WhistleError, RuntimeError):
 
 class DatabaseError(WhistleError, RuntimeError):
     """The database cannot be reached or is not in the expected state."""
+
+
+class ConflictError(WhistleError, RuntimeError):
+    """Someone else changed the record since the caller read it (its version moved on)."""

@@ -232,6 +232,11 @@ def half_months(first: date, last: date) -> pd.DatetimeIndex:
     return both[(both >= starts[0]) & (both <= starts[1])]
 
 
+def next_half_month(start: pd.Timestamp) -> pd.Timestamp:
+    """The half-month after the one starting on ``start`` (the 1st or the 16th)."""
+    return start + pd.Timedelta(days=15) if start.day == 1 else start + pd.offsets.MonthBegin(1)
+
+
 def progress(done: int, total: int) -> float | None:
     """The share of tasks done, or None for a project without tasks."""
     return None if total == 0 else done / total
@@ -281,10 +286,10 @@ def effect(treated: pd.Series, control: pd.Series | None, starts_on: date, ends_
     treated = treated.sort_index().astype(float)
     control = None if control is None else control.reindex(treated.index, fill_value=0).astype(float)
     covered = set(pd.DatetimeIndex(list(covered) if covered is not None else treated.index))
-    first_after = half_month(pd.DatetimeIndex([starts_on]))[0]
-    if first_after.date() != starts_on:
-        first_after = first_after + (pd.Timedelta(days=15) if first_after.day == 1 else pd.offsets.MonthBegin(1))
-    before = treated.index[treated.index < half_month(pd.DatetimeIndex([starts_on]))[0]][-rules.baseline_halves:]
+    holding_start = half_month(pd.DatetimeIndex([starts_on]))[0]
+    # A start in the middle of a half-month makes that half a transition, in neither phase.
+    first_after = holding_start if holding_start.date() == starts_on else next_half_month(holding_start)
+    before = treated.index[treated.index < holding_start][-rules.baseline_halves:]
     after = treated.index[treated.index >= first_after]
     table = _table(treated, control, before, after, first_after, ends_on, covered)
     baseline = float(treated[before].mean()) if len(before) else None

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from geo.categories import Category
-from geo.errors import ValidationError, WhistleError
+from geo.errors import ValidationError
 from geo.rules import positive, read_rules, section
 
 RULES_FILE = Path(__file__).resolve().parent / "data" / "whistle.toml"
@@ -38,10 +38,6 @@ TOWNSHIP_OFFICE = "township_office"
 
 class TransitionError(ValidationError):
     """An action that the call's (or addressee's) state does not allow."""
-
-
-class ConflictError(WhistleError, RuntimeError):
-    """Someone else changed the call since the caller read it."""
 
 
 @dataclass(frozen=True)

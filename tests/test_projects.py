@@ -12,7 +12,7 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from geo.errors import ValidationError
+from geo.errors import ConflictError, ValidationError
 from geo.projects import EffectRules, ProjectSpec, check_spec, effect, half_month, half_months
 from geo.store.projects import (
     create_project,
@@ -23,7 +23,6 @@ from geo.store.projects import (
     update_project,
 )
 from geo.store.tally import refresh_tally
-from geo.whistle import ConflictError
 from tests.test_cli import assert_one_line_error, geo
 
 TZ = ZoneInfo("Asia/Shanghai")

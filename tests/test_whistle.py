@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from geo.categories import categories
-from geo.errors import ValidationError
+from geo.errors import ConflictError, ValidationError
 from geo.store.whistle import (
     call_detail,
     calls,
@@ -28,7 +28,6 @@ from geo.store.whistle import (
 )
 from geo.whistle import (
     RULES_FILE,
-    ConflictError,
     TransitionError,
     WhistleRules,
     addressees,

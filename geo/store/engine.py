@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
-from geo.errors import DatabaseError
+from geo.errors import ConflictError, DatabaseError, ValidationError
 from geo.settings import Settings, load_settings
 from geo.store.cluster import LocalCluster
 
@@ -108,3 +108,39 @@ def transaction(bind: Bind) -> Iterator[Connection]:
     else:
         with bind.begin():
             yield bind
+
+
+def lock_versioned(conn: Connection, table: str, row_id: int, expected_version: int | None, what: str):
+    """Lock one row of a versioned table (``FOR UPDATE``) and check the version a person was shown.
+
+    Parameters
+    ----------
+    conn : Connection
+        Inside the transaction that will change the row.
+    table : str
+        A table with ``id`` and ``version`` columns (a name from the code, never from input).
+    row_id : int
+    expected_version : int or None
+        The version the person acted on; None skips the check.
+    what : str
+        What the row is, for the messages ("project").
+
+    Returns
+    -------
+    sqlalchemy.Row
+        The locked row, every column.
+
+    Raises
+    ------
+    ValidationError
+        When there is no such row.
+    ConflictError
+        When the row's version moved on since the person read it.
+    """
+    row = conn.execute(sa.text(f"SELECT * FROM {table} WHERE id = :id FOR UPDATE"), {"id": row_id}).first()
+    if row is None:
+        raise ValidationError(f"there is no {what} {row_id}")
+    if expected_version is not None and row.version != expected_version:
+        raise ConflictError(f"{what} {row_id} changed since you read it (version {expected_version}, now "
+                            f"{row.version}); reload it and try again")
+    return row

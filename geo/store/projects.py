@@ -28,12 +28,12 @@ from geo.projects import (
     clean_text,
     effect,
     half_month,
+    next_half_month,
     progress,
     ring_cells,
 )
-from geo.store.engine import Bind, transaction
+from geo.store.engine import Bind, lock_versioned, transaction
 from geo.store.tally import LOCAL_DAY
-from geo.whistle import ConflictError
 
 PROJECT_COLUMNS = ("id, kind, title, lead_department, partners, townships, cells, categories, starts_on, ends_on, "
                    "targets, created_by, created_at, version, ST_AsGeoJSON(area) AS area")
@@ -99,16 +99,9 @@ def _insert_task(conn, project_id: int, task: dict, now: datetime, actor: str) -
     return int(task_id)
 
 
-def _lock(conn, project_id: int, expected_version: int | None) -> dict:
-    row = conn.execute(sa.text("SELECT id, version FROM project WHERE id = :id FOR UPDATE"),
-                       {"id": project_id}).mappings().first()
-    if row is None:
-        raise ValidationError(f"there is no project {project_id}")
-    if expected_version is not None and row["version"] != expected_version:
-        raise ConflictError(f"project {project_id} changed since you read it (version {row['version']}, "
-                            f"you had {expected_version}); reload it and try again")
+def _lock(conn, project_id: int, expected_version: int | None) -> None:
+    lock_versioned(conn, "project", project_id, expected_version, "project")
     conn.execute(sa.text("UPDATE project SET version = version + 1 WHERE id = :id"), {"id": project_id})
-    return dict(row)
 
 
 def add_task(bind: Bind, project_id: int, task: dict, *, actor: str, now: datetime,
@@ -268,8 +261,7 @@ def _covered_halves(conn) -> pd.DatetimeIndex:
     days = pd.DatetimeIndex(days)
     halves = half_month(days)
     have = pd.Series(1, index=days).groupby(halves).sum()
-    length = pd.Series([(h + pd.Timedelta(days=15) if h.day == 1 else (h + pd.offsets.MonthBegin(1))) - h
-                        for h in have.index], index=have.index).dt.days
+    length = pd.Series([(next_half_month(h) - h).days for h in have.index], index=have.index)
     return pd.DatetimeIndex(have.index[have.to_numpy() == length.to_numpy()])
 
 

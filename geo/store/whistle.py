@@ -7,7 +7,7 @@ when, what and a note.
 Two people acting on one call cannot both win: each action locks the call's row
 (``SELECT ... FOR UPDATE``), re-checks the state under the lock and bumps ``version``. An action
 that names the version it was shown (``expected_version``, as the app does) is refused with
-:class:`geo.whistle.ConflictError` when someone acted in between. Raising takes a transaction
+:class:`geo.errors.ConflictError` when someone acted in between. Raising takes a transaction
 advisory lock, so two raisers never open two calls for one case (a partial unique index backs
 that up).
 """
@@ -23,11 +23,10 @@ import sqlalchemy as sa
 
 from geo.categories import categories
 from geo.errors import ValidationError
-from geo.store.engine import Bind, transaction
+from geo.store.engine import Bind, lock_versioned, transaction
 from geo.whistle import (
     KINDS,
     LEVELS,
-    ConflictError,
     TransitionError,
     WhistleRules,
     addressees,
@@ -209,13 +208,7 @@ def _event(conn, call_id: int, addressee_id: int | None, now: datetime, actor: s
 
 
 def _lock(conn, call_id: int, expected_version: int | None):
-    row = conn.execute(sa.text("SELECT * FROM whistle_call WHERE id = :id FOR UPDATE"), {"id": call_id}).first()
-    if row is None:
-        raise ValidationError(f"there is no whistle call {call_id}")
-    if expected_version is not None and row.version != expected_version:
-        raise ConflictError(f"call {call_id} changed since you read it (version {expected_version}, now "
-                            f"{row.version}); reload it and try again")
-    return row
+    return lock_versioned(conn, "whistle_call", call_id, expected_version, "whistle call")
 
 
 def _lock_raised(conn, call_id: int, expected_version: int | None, why: str):

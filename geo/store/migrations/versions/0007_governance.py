@@ -59,14 +59,9 @@ def upgrade() -> None:
         sa.CheckConstraint("performance IS NULL OR performance IN ('advanced', 'improving', 'rectification')",
                            name="ck_governance_month_performance"))
     # Tally what is already stored, so an upgraded database ranks at once.
-    from geo.store.tally import refresh_days
+    from geo.store.tally import refresh_tally
 
-    conn = op.get_bind()
-    low, high = conn.execute(sa.text(
-        "SELECT min((received_at AT TIME ZONE 'Asia/Shanghai')::date), "
-        "max((received_at AT TIME ZONE 'Asia/Shanghai')::date) FROM complaint")).one()
-    if low is not None:
-        refresh_days(conn, low, high)
+    refresh_tally(op.get_bind())
 
 
 def downgrade() -> None:
