@@ -285,7 +285,7 @@ def effect(treated: pd.Series, control: pd.Series | None, starts_on: date, ends_
     """
     treated = treated.sort_index().astype(float)
     control = None if control is None else control.reindex(treated.index, fill_value=0).astype(float)
-    covered = set(pd.DatetimeIndex(list(covered) if covered is not None else treated.index))
+    covered = pd.DatetimeIndex(list(covered) if covered is not None else treated.index)
     holding_start = half_month(pd.DatetimeIndex([starts_on]))[0]
     # A start in the middle of a half-month makes that half a transition, in neither phase.
     first_after = holding_start if holding_start.date() == starts_on else next_half_month(holding_start)
@@ -294,9 +294,9 @@ def effect(treated: pd.Series, control: pd.Series | None, starts_on: date, ends_
     table = _table(treated, control, before, after, first_after, ends_on, covered)
     baseline = float(treated[before].mean()) if len(before) else None
     change = None if not baseline or not len(after) else 100 * (treated[after].mean() / baseline - 1)
-    earlier = [p - pd.DateOffset(years=1) for p in after]
+    earlier = after - pd.DateOffset(years=1)
     yoy = None
-    if len(after) and all(p in covered for p in earlier):
+    if len(after) and earlier.isin(covered).all():
         base = treated.reindex(earlier, fill_value=0).sum()
         yoy = 100 * (treated[after].sum() / base - 1) if base > 0 else None
     did = _did(treated, control, before, after, rules)
@@ -312,9 +312,9 @@ def _table(treated, control, before, after, first_after, ends_on, covered) -> pd
                       ["baseline", "transition", "during"], default="after the end")
     phase = np.where(treated.index < before.min() if len(before) else False, "earlier", phase)
     baseline = treated[before].mean() if len(before) else np.nan
-    earlier = pd.DatetimeIndex([p - pd.DateOffset(years=1) for p in treated.index])
+    earlier = treated.index - pd.DateOffset(years=1)
     year_earlier = treated.reindex(earlier).to_numpy()
-    year_earlier = np.where([p in covered for p in earlier], np.nan_to_num(year_earlier), np.nan)
+    year_earlier = np.where(earlier.isin(covered), np.nan_to_num(year_earlier), np.nan)
     return pd.DataFrame({
         "half_month": treated.index, "phase": phase, "treated": treated.to_numpy(),
         "control": np.nan if control is None else control.to_numpy(),

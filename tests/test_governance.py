@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from geo.errors import ValidationError
 from geo.governance import COUNTS, RULES_FILE, GovernanceRules, classify, rates
 from geo.store.governance import ranking, run_governance, township_history
-from geo.store.tally import refresh_tally
+from geo.store.tally import refresh_days, refresh_tally
 from tests.conftest import demo_database
 from tests.test_cli import assert_one_line_error, geo
 
@@ -232,6 +233,10 @@ def test_the_demo_planted_townships_become_governance_class_and_rates_are_recove
 
 def test_the_tally_matches_the_complaints_and_reruns_change_nothing(three_months):
     _url, engine, _ = three_months
+    with engine.begin() as conn:
+        # One day alone, whatever the session's time zone: its Beijing midnight to midnight.
+        conn.exec_driver_sql("SET TIME ZONE 'UTC'")
+        refresh_days(conn, date(2026, 9, 16), date(2026, 9, 16))
     with engine.connect() as conn:
         direct = conn.execute(sa.text(
             "SELECT township_code, count(*), count(*) FILTER (WHERE satisfaction IN ('satisfied', "
@@ -241,6 +246,26 @@ def test_the_tally_matches_the_complaints_and_reruns_change_nothing(three_months
             "SELECT township_code, sum(volume), sum(satisfied) FROM township_day WHERE day >= '2026-09-01' "
             "AND day < '2026-10-01' GROUP BY 1 ORDER BY 1")).all()
     assert direct == tallied
+    with engine.connect() as conn:
+        # The half-monthly tally sums the daily one; the cell tally counts the complaints.
+        halves = conn.execute(sa.text(
+            "SELECT half, township_code, category, volume, satisfied FROM township_half ORDER BY 1, 2, 3")).all()
+        summed = conn.execute(sa.text(
+            "SELECT (date_trunc('month', day) + CASE WHEN extract(day FROM day) >= 16 THEN interval '15 days' "
+            "ELSE interval '0 days' END)::date, township_code, category, sum(volume), sum(satisfied) "
+            "FROM township_day GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")).all()
+        cells = conn.execute(sa.text(
+            "SELECT h3, count(*) FROM complaint WHERE received_at >= '2026-09-16+08' AND received_at < "
+            "'2026-09-17+08' AND h3 IS NOT NULL GROUP BY 1 ORDER BY 1")).all()
+        cell_days = conn.execute(sa.text(
+            "SELECT h3, sum(volume) FROM cell_day WHERE day = '2026-09-16' GROUP BY 1 ORDER BY 1")).all()
+    assert halves == summed
+    assert len(halves) > 0
+    assert cells == cell_days
+    assert len(cells) > 0
+    with pytest.raises(ValueError, match="unknown tallies"), engine.begin() as conn:
+        refresh_days(conn, date(2026, 9, 1), date(2026, 9, 2), tables=["township_week"])
+    run_governance(engine, rebuild=True)
     before = ranking(engine, "2026-09")
     refresh_tally(engine)
     again = run_governance(engine, rebuild=True)

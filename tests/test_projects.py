@@ -22,7 +22,7 @@ from geo.store.projects import (
     set_task,
     update_project,
 )
-from geo.store.tally import refresh_tally
+from geo.store.tally import refresh_days, refresh_tally
 from tests.test_cli import assert_one_line_error, geo
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -166,6 +166,7 @@ def tallied(complaints_engine):
         conn.execute(sa.text(
             "INSERT INTO township_day (day, township_code, category, volume, dispatched, on_time, outcomes, "
             "resolved, callbacks, satisfied) VALUES (:day, :t, 'illegal_construction', :n, 0, 0, 0, 0, 0, 0)"), rows)
+        refresh_days(conn, days[0].date(), days[-1].date(), tables=["township_half"])
     return complaints_engine, sorted(towns)
 
 

@@ -40,14 +40,14 @@ def month_start(value: date | str) -> date:
 
 
 def month_counts(conn: sa.Connection, first: date, last: date) -> pd.DataFrame:
-    """Monthly counts per township from the tallies, zeros for a township without complaints.
+    """Monthly counts per township from the half-monthly tallies, zeros for a township without complaints.
 
     Months with no complaint anywhere are left out (a gap in the data is not a calm month).
     """
     sums = ", ".join(f"sum({c})::bigint AS {c}" for c in COUNTS)
     found = pd.read_sql(sa.text(
-        f"SELECT date_trunc('month', day)::date AS month, township_code, {sums} FROM township_day "
-        "WHERE day >= :first AND day < :end GROUP BY 1, 2"), conn,
+        f"SELECT date_trunc('month', half)::date AS month, township_code, {sums} FROM township_half "
+        "WHERE half >= :first AND half < :end GROUP BY 1, 2"), conn,
         params={"first": first, "end": (pd.Period(last, freq="M") + 1).start_time.date()})
     if found.empty:
         return found

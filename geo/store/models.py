@@ -458,6 +458,32 @@ class TownshipDay(_RateCounts, Base):
     category: Mapped[str] = mapped_column(String(48), primary_key=True)
 
 
+class TownshipHalf(_RateCounts, Base):
+    """The daily tallies of a township and category summed per half-month (the 1st to the
+    15th, the 16th to the month's end): derived data, refreshed with them."""
+
+    __tablename__ = "township_half"
+    __table_args__ = (Index("ix_township_half_township", "township_code", "category", "half",
+                            postgresql_include=["volume"]),)
+
+    half: Mapped[date] = mapped_column(Date, primary_key=True)
+    township_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    category: Mapped[str] = mapped_column(String(48), primary_key=True)
+
+
+class CellDay(Base):
+    """Complaints of one day in a res-9 H3 cell and category (Beijing time): derived data,
+    refreshed by every ingest (:mod:`geo.store.tally`)."""
+
+    __tablename__ = "cell_day"
+    __table_args__ = (Index("ix_cell_day_cell", "h3", "category", "day", postgresql_include=["volume"]),)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    h3: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    category: Mapped[str] = mapped_column(String(48), primary_key=True)
+    volume: Mapped[int] = mapped_column(Integer)
+
+
 class GovernanceMonth(_RateCounts, Base):
     """A township's month on the exam paper: counts, rates, ranks and classes (:mod:`geo.governance`)."""
 

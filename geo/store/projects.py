@@ -2,8 +2,9 @@
 
 Every change is a ``project_event`` with who and when, and bumps the project's version; an
 action that names the version it was shown is refused if someone changed the project since.
-:func:`effects` measures many projects at once with two queries: the daily tallies for
-township projects, the complaints' H3 index for cell projects.
+:func:`effects` measures many projects at once with two queries, each summing per project,
+role and half-month in the database: the half-monthly township tallies for township projects,
+the daily cell tallies for cell projects (:mod:`geo.store.tally`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from geo.projects import (
     ring_cells,
 )
 from geo.store.engine import Bind, lock_versioned, transaction
-from geo.store.tally import LOCAL_DAY
+from geo.store.tally import half_sql, tallied_days
 
 PROJECT_COLUMNS = ("id, kind, title, lead_department, partners, townships, cells, categories, starts_on, ends_on, "
                    "targets, created_by, created_at, version, ST_AsGeoJSON(area) AS area")
@@ -214,8 +215,29 @@ def _effects(conn, frame: pd.DataFrame, rules: EffectRules) -> dict[int, Effect]
         return {}
     covered = _covered_halves(conn)
     since = (min(frame["starts_on"]) - timedelta(days=366 + 16 * rules.baseline_halves))
+    controls = _controls(conn, frame, rules)
+    members = _members(frame, controls)
+    counts = pd.concat([_area_counts(conn, members[members["by_town"]], "township_half", "township_code", "half",
+                                     since),
+                        _area_counts(conn, members[~members["by_town"]], "cell_day", "h3", "day", since)])
+    wide = (counts.pivot_table(index="half", columns=["project_id", "role"], values="n", aggfunc="sum")
+            if len(counts) else pd.DataFrame())
+    wide.index = pd.DatetimeIndex(wide.index)
+    wide = wide.reindex(covered).fillna(0)
+    none = pd.Series(0.0, index=covered)
+    out = {}
+    for row in frame.itertuples(index=False):
+        treated = wide.get((row.id, "treated"), none)
+        control = (wide.get((row.id, "control"), none)) if controls[row.id] else None
+        target = (row.targets or {}).get("reduction_pct")
+        out[row.id] = effect(treated, control, row.starts_on, row.ends_on, covered=covered, target_pct=target,
+                             rules=rules)
+    return out
+
+
+def _controls(conn, frame: pd.DataFrame, rules: EffectRules) -> dict[int, list]:
+    """Each project's untreated comparison: adjacent townships or a ring of cells."""
     by_town = frame[frame["townships"].map(len) > 0]
-    by_cell = frame[frame["cells"].map(len) > 0]
     neighbours = _neighbours(conn, sorted({t for ts in by_town["townships"] for t in ts}))
     controls = {}
     for row in frame.itertuples(index=False):
@@ -228,37 +250,41 @@ def _effects(conn, frame: pd.DataFrame, rules: EffectRules) -> dict[int, Effect]
         else:
             taken = [c for cs in others["cells"] for c in cs]
             controls[row.id] = ring_cells(row.cells, rules.control_ring, taken)
-    town_counts = _town_counts(conn, by_town, controls, since)
-    cell_counts = _cell_counts(conn, by_cell, controls, since)
-    out = {}
+    return controls
+
+
+def _members(frame: pd.DataFrame, controls: dict[int, list]) -> pd.DataFrame:
+    """One row per project, role (treated or control), area member and category."""
+    rows = []
     for row in frame.itertuples(index=False):
-        counts, key = (town_counts, "township_code") if len(row.townships) else (cell_counts, "h3")
-        area = list(row.townships) if len(row.townships) else list(row.cells)
-        mine = counts[counts["category"].isin(row.categories)] if len(counts) else counts
-        treated = _series(mine, key, area, covered)
-        control = _series(mine, key, controls[row.id], covered) if controls[row.id] else None
-        target = (row.targets or {}).get("reduction_pct")
-        out[row.id] = effect(treated, control, row.starts_on, row.ends_on, covered=covered, target_pct=target,
-                             rules=rules)
-    return out
+        by_town = bool(len(row.townships))
+        area = list(row.townships) if by_town else list(row.cells)
+        for role, keys in (("treated", area), ("control", controls[row.id])):
+            rows += [(row.id, role, key, category, by_town) for key in keys for category in row.categories]
+    return pd.DataFrame(rows, columns=["project_id", "role", "key", "category", "by_town"])
 
 
-def _series(counts: pd.DataFrame, key: str, members: list, covered: pd.DatetimeIndex) -> pd.Series:
-    picked = counts[counts[key].isin(members)] if len(counts) else counts
-    summed = picked.groupby("half")["n"].sum() if len(picked) else pd.Series(dtype=float)
-    summed.index = pd.DatetimeIndex(summed.index)
-    return summed.reindex(covered, fill_value=0)
+def _area_counts(conn, members: pd.DataFrame, table: str, key: str, period: str, since: date) -> pd.DataFrame:
+    """Complaints per project, role and half-month, summed in the database from a tally."""
+    if members.empty:
+        return pd.DataFrame(columns=["project_id", "role", "half", "n"])
+    key_type = "text[]" if key == "township_code" else "bigint[]"
+    return pd.read_sql(sa.text(
+        f"SELECT m.project_id, m.role, {half_sql('t.' + period)} AS half, sum(t.volume)::bigint AS n "
+        f"FROM unnest(CAST(:ids AS int[]), CAST(:roles AS text[]), CAST(:keys AS {key_type}), "
+        "CAST(:cats AS text[])) AS m(project_id, role, key, category) "
+        f"JOIN {table} t ON t.{key} = m.key AND t.category = m.category AND t.{period} >= :since "
+        "GROUP BY 1, 2, 3"), conn,
+        params={"ids": members["project_id"].tolist(), "roles": members["role"].tolist(),
+                "keys": [str(k) if key == "township_code" else int(k) for k in members["key"]],
+                "cats": members["category"].tolist(), "since": since})
 
 
 def _covered_halves(conn) -> pd.DatetimeIndex:
-    """The half-months whose every day has data (a loose index scan over the tallies' days)."""
-    days = conn.execute(sa.text(
-        "WITH RECURSIVE d AS (SELECT min(day) AS day FROM township_day UNION ALL "
-        "SELECT (SELECT min(day) FROM township_day WHERE day > d.day) FROM d WHERE d.day IS NOT NULL) "
-        "SELECT day FROM d WHERE day IS NOT NULL")).scalars().all()
-    if not days:
+    """The half-months whose every day has data."""
+    days = tallied_days(conn)
+    if not len(days):
         return pd.DatetimeIndex([])
-    days = pd.DatetimeIndex(days)
     halves = half_month(days)
     have = pd.Series(1, index=days).groupby(halves).sum()
     length = pd.Series([(next_half_month(h) - h).days for h in have.index], index=have.index)
@@ -276,35 +302,3 @@ def _neighbours(conn, codes: list[str]) -> dict[str, list[str]]:
     for a, b in rows:
         out.setdefault(a, []).append(b)
     return out
-
-
-_HALF = ("(date_trunc('month', {day}) + CASE WHEN extract(day FROM {day}) >= 16 "
-         "THEN interval '15 days' ELSE interval '0 days' END)::date")
-"""The half-month (its first day) of a date expression, as :func:`geo.projects.half_month`."""
-
-
-def _town_counts(conn, frame: pd.DataFrame, controls: dict, since: date) -> pd.DataFrame:
-    if frame.empty:
-        return pd.DataFrame(columns=["half", "township_code", "category", "n"])
-    # Only the (township, category) pairs some project needs: the union of all townships and
-    # all categories would read most of the city's tallies.
-    pairs = sorted({(t, c) for row in frame.itertuples() for t in [*row.townships, *controls[row.id]]
-                    for c in row.categories})
-    return pd.read_sql(sa.text(
-        f"SELECT {_HALF.format(day='d.day')} AS half, d.township_code, d.category, sum(d.volume)::bigint AS n "
-        "FROM unnest(CAST(:towns AS text[]), CAST(:cats AS text[])) AS p(town, cat) "
-        "JOIN township_day d ON d.township_code = p.town AND d.category = p.cat AND d.day >= :since "
-        "GROUP BY 1, 2, 3"), conn,
-        params={"towns": [t for t, _ in pairs], "cats": [c for _, c in pairs], "since": since})
-
-
-def _cell_counts(conn, frame: pd.DataFrame, controls: dict, since: date) -> pd.DataFrame:
-    if frame.empty:
-        return pd.DataFrame(columns=["half", "h3", "category", "n"])
-    cells = sorted({c for row in frame.itertuples() for c in [*row.cells, *controls[row.id]]})
-    cats = sorted({c for cs in frame["categories"] for c in cs})
-    return pd.read_sql(sa.text(
-        f"SELECT {_HALF.format(day=LOCAL_DAY)} AS half, h3, category, count(*) AS n FROM complaint "
-        "WHERE h3 = ANY(:cells) AND category = ANY(:cats) "
-        "AND received_at >= (CAST(:since AS date) AT TIME ZONE 'Asia/Shanghai') GROUP BY 1, 2, 3"),
-        conn, params={"cells": cells, "cats": cats, "since": since})

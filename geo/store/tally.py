@@ -1,60 +1,114 @@
-"""Daily tallies per township and category: what rankings, reports and pages read.
+"""Tallies of the stored complaints: what rankings, projects, reports and pages read.
 
-A month of raw complaints takes seconds to aggregate (2.5 s for 900,000 rows here); the tally
-holds one row per day, township and category with the counts behind the three rates, so a
-month's ranking sums a few thousand rows instead. It is derived data: every ingest refreshes
-the days its rows fall on, in the same transaction, and :func:`refresh_tally` rebuilds any
-period (after changing ``response_hours`` in ``geo/data/governance.toml``).
+A month of raw complaints takes seconds to aggregate (2.5 s for 900,000 rows here), so three
+derived tables hold the counts instead:
+
+- ``township_day``: one row per day, township and category with the counts behind the three
+  rates (the ranking, a township's page);
+- ``township_half``: the same summed per half-month (projects measure their effect per
+  half-month; two years of one township-category pair are 48 rows instead of 730);
+- ``cell_day``: one row per day, res-9 H3 cell and category (cell projects and heat maps read
+  a few hundred cells over two years without touching the complaints).
+
+Every ingest refreshes the days its rows fall on, in the same transaction, and
+:func:`refresh_tally` rebuilds any period (after changing ``response_hours`` in
+``geo/data/governance.toml``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
+import pandas as pd
 import sqlalchemy as sa
 
-from geo.governance import GovernanceRules
+from geo.governance import COUNTS, GovernanceRules
 from geo.store.engine import Bind, transaction
 
 LOCAL_DAY = "(received_at AT TIME ZONE 'Asia/Shanghai')::date"
 """A complaint's day in Beijing time, as the tallies count it."""
 
-_REFRESH = f"""
-    DELETE FROM township_day WHERE day BETWEEN :first AND :last;
-    INSERT INTO township_day (day, township_code, category, volume, dispatched, on_time, outcomes, resolved,
-                              callbacks, satisfied)
-    SELECT {LOCAL_DAY}, township_code, category, count(*),
-           count(*) FILTER (WHERE dispatched_at IS NOT NULL),
-           count(*) FILTER (WHERE dispatched_at IS NOT NULL
-                            AND responded_at <= dispatched_at + make_interval(secs => :response_seconds)),
-           count(*) FILTER (WHERE resolved IS NOT NULL),
-           count(*) FILTER (WHERE resolved),
-           count(*) FILTER (WHERE satisfaction IS NOT NULL),
-           count(*) FILTER (WHERE satisfaction IN ('satisfied', 'basically_satisfied'))
-    FROM complaint
-    WHERE received_at >= (CAST(:first AS date) AT TIME ZONE 'Asia/Shanghai')
-      AND received_at < ((CAST(:last AS date) + 1) AT TIME ZONE 'Asia/Shanghai')
-      AND township_code IS NOT NULL
-    GROUP BY 1, 2, 3
-"""
+TABLES = ("township_day", "cell_day", "township_half")
 
 
-def refresh_sql() -> list[str]:
-    """The statements that rebuild the tallies of days ``:first`` to ``:last``."""
-    return [part.strip() for part in _REFRESH.split(";") if part.strip()]
+def half_sql(day: str) -> str:
+    """SQL for the half-month (its first day, the 1st or the 16th) of a date expression.
+
+    The same as :func:`geo.projects.half_month`.
+    """
+    return (f"(date_trunc('month', {day}) + CASE WHEN extract(day FROM {day}) >= 16 "
+            "THEN interval '15 days' ELSE interval '0 days' END)::date")
 
 
-def refresh_days(conn: sa.Connection, first: date, last: date, rules: GovernanceRules | None = None) -> None:
-    """Rebuild the tallies of the days ``first`` to ``last`` (Beijing time) on a connection."""
+# A date AT TIME ZONE is read as midnight in the session's zone first; a timestamp is the
+# wall time in the named zone, which is what a Beijing day means.
+_PERIOD = ("received_at >= (CAST(:first AS timestamp) AT TIME ZONE 'Asia/Shanghai') "
+           "AND received_at < ((CAST(:last AS date) + 1)::timestamp AT TIME ZONE 'Asia/Shanghai')")
+
+_REFRESH = {
+    "township_day": [
+        "DELETE FROM township_day WHERE day BETWEEN :first AND :last",
+        f"""INSERT INTO township_day (day, township_code, category, {', '.join(COUNTS)})
+        SELECT {LOCAL_DAY}, township_code, category, count(*),
+               count(*) FILTER (WHERE dispatched_at IS NOT NULL),
+               count(*) FILTER (WHERE dispatched_at IS NOT NULL
+                                AND responded_at <= dispatched_at + make_interval(secs => :response_seconds)),
+               count(*) FILTER (WHERE resolved IS NOT NULL),
+               count(*) FILTER (WHERE resolved),
+               count(*) FILTER (WHERE satisfaction IS NOT NULL),
+               count(*) FILTER (WHERE satisfaction IN ('satisfied', 'basically_satisfied'))
+        FROM complaint WHERE {_PERIOD} AND township_code IS NOT NULL
+        GROUP BY 1, 2, 3"""],
+    "cell_day": [
+        "DELETE FROM cell_day WHERE day BETWEEN :first AND :last",
+        f"""INSERT INTO cell_day (day, h3, category, volume)
+        SELECT {LOCAL_DAY}, h3, category, count(*) FROM complaint WHERE {_PERIOD} AND h3 IS NOT NULL
+        GROUP BY 1, 2, 3"""],
+    # Summed from the daily tally, whole half-months at a time: a refreshed day changes its half.
+    "township_half": [
+        f"DELETE FROM township_half WHERE half BETWEEN {half_sql(':first')} AND {half_sql(':last')}",
+        f"""INSERT INTO township_half (half, township_code, category, {', '.join(COUNTS)})
+        SELECT {half_sql('day')}, township_code, category, {', '.join(f'sum({c})' for c in COUNTS)}
+        FROM township_day
+        WHERE day >= {half_sql(':first')} AND day < {half_sql(':last')} + 16
+          AND {half_sql('day')} <= {half_sql(':last')}
+        GROUP BY 1, 2, 3"""],
+}
+
+
+def refresh_sql(tables: Iterable[str] = TABLES) -> list[str]:
+    """The statements that rebuild the tallies of days ``:first`` to ``:last``, in order."""
+    return [statement for table in tables for statement in _REFRESH[table]]
+
+
+def refresh_days(conn: sa.Connection, first: date, last: date, rules: GovernanceRules | None = None, *,
+                 tables: Iterable[str] = TABLES) -> None:
+    """Rebuild the tallies of the days ``first`` to ``last`` (Beijing time) on a connection.
+
+    Parameters
+    ----------
+    conn : Connection
+    first, last : datetime.date
+    rules : GovernanceRules, optional
+        For ``response_hours``; read from ``geo/data/governance.toml`` by default.
+    tables : iterable of str
+        Which tallies, in the order given; ``township_half`` sums ``township_day``, so it comes
+        after it. All three by default.
+    """
+    tables = list(tables)
+    unknown = sorted(set(tables) - set(TABLES))
+    if unknown:
+        raise ValueError(f"unknown tallies {unknown}; expected some of {list(TABLES)}")
     rules = rules or GovernanceRules.load()
     params = {"first": first, "last": last, "response_seconds": rules.response_hours * 3600}
-    for statement in refresh_sql():
+    for statement in refresh_sql(tables):
         conn.execute(sa.text(statement), params)
 
 
 def refresh_tally(bind: Bind, first: date | None = None, last: date | None = None,
                   rules: GovernanceRules | None = None) -> int:
-    """Rebuild the daily tallies of a period, all of it by default.
+    """Rebuild every tally of a period, all of it by default.
 
     Parameters
     ----------
@@ -67,7 +121,7 @@ def refresh_tally(bind: Bind, first: date | None = None, last: date | None = Non
     Returns
     -------
     int
-        The number of tally rows of the period afterwards.
+        The number of daily township tally rows of the period afterwards.
     """
     with transaction(bind) as conn:
         if first is None or last is None:
@@ -78,3 +132,12 @@ def refresh_tally(bind: Bind, first: date | None = None, last: date | None = Non
         refresh_days(conn, first, last, rules)
         return int(conn.execute(sa.text("SELECT count(*) FROM township_day WHERE day BETWEEN :f AND :l"),
                                 {"f": first, "l": last}).scalar_one())
+
+
+def tallied_days(conn: sa.Connection) -> pd.DatetimeIndex:
+    """Every day that has tallied complaints, in order (a loose index scan: one probe a day)."""
+    days = conn.execute(sa.text(
+        "WITH RECURSIVE d AS (SELECT min(day) AS day FROM township_day UNION ALL "
+        "SELECT (SELECT min(day) FROM township_day WHERE day > d.day) FROM d WHERE d.day IS NOT NULL) "
+        "SELECT day FROM d WHERE day IS NOT NULL")).scalars().all()
+    return pd.DatetimeIndex(days)
