@@ -12,6 +12,7 @@ run: setup
 	$(PY) -m geo demo --only-if-empty
 	$(PY) -m geo detect --only-if-empty
 	$(PY) -m geo governance run
+	$(PY) -m geo whistle raise --at latest
 	@echo "Whistle is at http://localhost:$(PORT)"
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
 

@@ -20,6 +20,7 @@ from rich.table import Table
 from geo.cli_detect import detect_app
 from geo.cli_governance import governance_app
 from geo.cli_projects import project_app
+from geo.cli_reports import report_app
 from geo.cli_shared import TZ, err, out
 from geo.cli_shared import engine as _engine
 from geo.cli_shared import parse_moment as _parse_moment
@@ -39,6 +40,7 @@ app.add_typer(detect_app, name="detect")
 app.add_typer(whistle_app, name="whistle")
 app.add_typer(governance_app, name="governance")
 app.add_typer(project_app, name="project")
+app.add_typer(report_app, name="report")
 
 
 class Level(StrEnum):

@@ -2,7 +2,7 @@
 
 Every action names who acts (``--as``) and may name the call's version it was shown
 (``--version``): if someone acted in between, it is refused. ``--at`` sets the clock (for
-replaying a day); it defaults to now.
+replaying a day, or ``latest`` for the demo's last complaint); it defaults to now.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from geo.cli_shared import engine as _engine
 whistle_app = typer.Typer(help="Cross-jurisdiction whistle calls: raise, list, show, report, resolve, close.",
                           no_args_is_help=True)
 
-At = Annotated[str | None, typer.Option("--at", help="The clock, e.g. 2026-11-20T09:30 (Beijing time); default now.")]
+At = Annotated[str | None, typer.Option("--at", help="The clock, e.g. 2026-11-20T09:30 (Beijing time), or "
+                                                      "'latest' (the newest stored complaint); default now.")]
 Actor = Annotated[str, typer.Option("--as", help="Who acts (stored with the event).")]
 Note = Annotated[str | None, typer.Option(help="A note stored with the event.")]
 Version = Annotated[int | None, typer.Option("--version", help="The call's version you were shown.")]
@@ -28,6 +29,10 @@ CallId = Annotated[int, typer.Argument(help="The call's id (see `whistle list`).
 
 
 def _now(at: str | None) -> datetime:
+    if at == "latest":
+        from geo.store.whistle import latest_complaint
+
+        return latest_complaint(_engine())
     return parse_moment(at, "--at") if at else datetime.now(TZ)
 
 

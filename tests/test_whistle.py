@@ -34,7 +34,7 @@ from geo.whistle import (
     call_kind,
     escalation_due,
 )
-from tests.test_cli import geo
+from tests.test_cli import assert_one_line_error, geo
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=TZ)
@@ -269,12 +269,16 @@ def test_two_people_acting_at_once_cannot_both_win(db):
 
 
 def test_the_command_line(db, complaints_db_url):
-    add_case(db, "gas", [("gas_leak", T0)])
     env = {"DATABASE_URL": complaints_db_url, "COLUMNS": "200"}
+    assert_one_line_error(geo("whistle", "raise", "--at", "latest", env=env), "no complaints are stored yet")
+    add_case(db, "gas", [("gas_leak", T0)])
     at = ["--at", "2026-11-20T09:00:00+08:00"]
-    done = geo("whistle", "raise", *at, env=env)
+    # The clock set by the newest complaint (how `make run` replays the demo), then again: idempotent.
+    done = geo("whistle", "raise", "--at", "latest", env=env)
     assert done.returncode == 0, done.stderr
     assert "1 raised" in done.stdout
+    assert calls(db, now=T0)["raised_at"].iloc[0] == T0
+    assert "0 raised, 0 joined" in geo("whistle", "raise", *at, env=env).stdout
     listed = geo("whistle", "list", *at, env=env)
     assert "emergency" in listed.stdout
     call = str(int(calls(db, now=T0)["id"].iloc[0]))

@@ -41,6 +41,15 @@ RAISE_LOCK = 0x57484953  # "WHIS": the advisory lock that serialises raising
 SYSTEM = "rules"
 
 
+def latest_complaint(bind: Bind) -> datetime:
+    """When the newest stored complaint came in: the clock for replaying a loaded dataset."""
+    with transaction(bind) as conn:
+        moment = conn.execute(sa.text("SELECT max(received_at) FROM complaint")).scalar()
+    if moment is None:
+        raise ValidationError("no complaints are stored yet: there is no latest complaint to set the clock by")
+    return moment
+
+
 def system_clock() -> datetime:
     """The wall clock, timezone-aware."""
     return datetime.now(UTC)
@@ -90,7 +99,9 @@ def raise_calls(bind: Bind, *, now: datetime, rules: WhistleRules | None = None,
         cases = _candidates(conn, now, rules, list(focus))
         table = categories()
         counts = {"raised": 0, "joined": 0, "reopened": 0, "complaints": 0}
-        for case in cases.itertuples(index=False):
+        # A case whose every complaint is on a call already has nothing to join or raise: a new
+        # call (after the reopen period) needs new complaints.
+        for case in cases[cases["unjoined"] > 0].itertuples(index=False):
             recent = {kind: int(getattr(case, f"recent_{kind}")) for kind in KINDS}
             kind = call_kind(case.categories, recent, table, focus, rules)
             _apply(conn, case, kind, focus, now, rules, actor, table, counts)
@@ -116,10 +127,13 @@ def _candidates(conn, now: datetime, rules: WhistleRules, focus: list[str]) -> p
     # Only cases holding a category that can raise a call, seen lately, or with a call already.
     return pd.DataFrame(conn.execute(sa.text(f"""
         SELECT b.id AS case_id, b.townships, b.districts,
-               array_agg(DISTINCT c.category ORDER BY c.category) AS categories, {recent}
+               array_agg(DISTINCT c.category ORDER BY c.category) AS categories, {recent},
+               count(*) FILTER (WHERE j.complaint_id IS NULL) AS unjoined
         FROM border_case b
         JOIN border_case_complaint l ON l.case_id = b.id
         JOIN complaint c ON c.id = l.complaint_id AND c.received_at <= :now
+        LEFT JOIN (SELECT k.case_id, w.complaint_id FROM whistle_call k
+                   JOIN whistle_call_complaint w ON w.call_id = k.id) j ON j.case_id = b.id AND j.complaint_id = c.id
         WHERE b.last_seen > :reach
           AND EXISTS (SELECT 1 FROM border_case_complaint l2 JOIN complaint c2 ON c2.id = l2.complaint_id
                       JOIN category k ON k.code = c2.category
@@ -128,7 +142,7 @@ def _candidates(conn, now: datetime, rules: WhistleRules, focus: list[str]) -> p
         GROUP BY b.id ORDER BY b.id"""),
         {"now": now, "reach": now - reach, "focus": focus,
          **{f"since_{k}": now - rule.window for k, rule in rules.kinds.items()}}).mappings().all(),
-        columns=["case_id", "townships", "districts", "categories", *(f"recent_{k}" for k in KINDS)])
+        columns=["case_id", "townships", "districts", "categories", *(f"recent_{k}" for k in KINDS), "unjoined"])
 
 
 def _apply(conn, case, kind: str | None, focus: Mapping[str, int], now: datetime, rules: WhistleRules,
