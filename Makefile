@@ -13,6 +13,7 @@ run: setup
 	$(PY) -m geo detect --only-if-empty
 	$(PY) -m geo governance run
 	$(PY) -m geo whistle raise --at latest
+	$(PY) -m geo users demo
 	@echo "Whistle is at http://localhost:$(PORT)"
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
 

@@ -24,6 +24,7 @@ from geo.cli_reports import report_app
 from geo.cli_shared import TZ, err, out
 from geo.cli_shared import engine as _engine
 from geo.cli_shared import parse_moment as _parse_moment
+from geo.cli_users import users_app
 from geo.cli_whistle import whistle_app
 from geo.errors import ValidationError, WhistleError
 from geo.settings import load_settings
@@ -41,6 +42,7 @@ app.add_typer(whistle_app, name="whistle")
 app.add_typer(governance_app, name="governance")
 app.add_typer(project_app, name="project")
 app.add_typer(report_app, name="report")
+app.add_typer(users_app, name="users")
 
 
 class Level(StrEnum):

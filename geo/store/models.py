@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     text,
+    true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -515,3 +516,35 @@ class GovernanceMonth(_RateCounts, Base):
     last_exit: Mapped[date | None] = mapped_column(Date)
     label: Mapped[str] = mapped_column(String(16))
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AppUser(Base):
+    """A user of the app (:mod:`geo.users`): a role and, for a street office, its township."""
+
+    __tablename__ = "app_user"
+    __table_args__ = (
+        CheckConstraint("role IN ('supervisor', 'street_office', 'coordinator')", name="ck_app_user_role"),
+        CheckConstraint("(role = 'street_office') = (township_code IS NOT NULL)", name="ck_app_user_township"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(32), unique=True)
+    display_name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    township_code: Mapped[str | None] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginEvent(Base):
+    """One sign-in attempt, kept to slow down guessing (:func:`geo.store.users.authenticate`)."""
+
+    __tablename__ = "login_event"
+    __table_args__ = (Index("ix_login_event_username", "username", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    username: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    ok: Mapped[bool] = mapped_column(Boolean)

@@ -1,0 +1,97 @@
+"""Users: roles, bcrypt hashes, sign-in with a brake on guessing, and the command line."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from geo.errors import ValidationError
+from geo.store.users import LOCKOUT, MAX_FAILURES, authenticate, create_user, set_active, users
+from geo.users import User, check_role, check_username, hash_password, verify_password
+from tests.test_cli import assert_one_line_error, geo
+
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+GUANGANMENWAI = "110102020"
+PASSWORD = "correct horse battery"
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: check_username("x"), "2 to 32 characters"),
+    (lambda: check_username("<script>"), "2 to 32 characters"),
+    (lambda: check_username("1abc"), "2 to 32 characters"),
+    (lambda: check_role("mayor", None), "role 'mayor' is unknown"),
+    (lambda: check_role("street_office", None), "needs the township"),
+    (lambda: check_role("supervisor", GUANGANMENWAI), "only for street-office users"),
+    (lambda: hash_password("short"), "at least 10 characters"),
+    (lambda: hash_password("密" * 30), "at most 72 bytes"),
+])
+def test_bad_users_are_refused_by_name(call, message):
+    with pytest.raises(ValidationError, match=message):
+        call()
+
+
+def test_passwords_are_hashed_and_checked():
+    hashed = hash_password(PASSWORD)
+    assert hashed.startswith("$2b$12$")
+    assert PASSWORD not in hashed
+    assert verify_password(PASSWORD, hashed)
+    assert not verify_password("wrong password!", hashed)
+    assert not verify_password(PASSWORD, None)  # an unknown user: same work, no match
+    assert check_username("  Li.Wei ") == "li.wei"
+
+
+def test_sign_in_roles_and_lockout(complaints_engine):
+    office = create_user(complaints_engine, "office", PASSWORD, role="street_office", township_code=GUANGANMENWAI,
+                         display_name="Guang'anmenwai")
+    create_user(complaints_engine, "boss", PASSWORD, role="supervisor")
+    with complaints_engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT password_hash FROM app_user WHERE id = :i"), {"i": office}).scalar()
+    assert PASSWORD not in stored
+    user = authenticate(complaints_engine, "Office", PASSWORD, now=NOW)
+    assert user == User(office, "office", "Guang'anmenwai", "street_office", GUANGANMENWAI)
+    assert not user.city_wide
+    assert authenticate(complaints_engine, "boss", PASSWORD, now=NOW).city_wide
+    assert authenticate(complaints_engine, "office", "not the password", now=NOW) is None
+    assert authenticate(complaints_engine, "nobody", PASSWORD, now=NOW) is None
+    with pytest.raises(ValidationError, match="is taken"):
+        create_user(complaints_engine, "office", PASSWORD, role="supervisor")
+    with pytest.raises(ValidationError, match="not a current township"):
+        create_user(complaints_engine, "ghost", PASSWORD, role="street_office", township_code="999")
+    # Guessing: after five failures in a row the name is refused, even with the right password,
+    # until the window has passed; the other users are not affected.
+    for i in range(MAX_FAILURES):
+        assert authenticate(complaints_engine, "boss", f"guess number {i}", now=NOW + timedelta(seconds=i + 1)) is None
+    with pytest.raises(ValidationError, match="too many failed sign-ins"):
+        authenticate(complaints_engine, "boss", PASSWORD, now=NOW + timedelta(minutes=1))
+    assert authenticate(complaints_engine, "office", PASSWORD, now=NOW + timedelta(minutes=1)) is not None
+    assert authenticate(complaints_engine, "boss", PASSWORD, now=NOW + LOCKOUT + timedelta(minutes=1)) is not None
+    set_active(complaints_engine, "office", False)
+    assert authenticate(complaints_engine, "office", PASSWORD, now=NOW + timedelta(hours=1)) is None
+    with pytest.raises(ValidationError, match="there is no user"):
+        set_active(complaints_engine, "nobody", False)
+    listed = users(complaints_engine)
+    assert "password_hash" not in listed.columns
+    assert listed.set_index("username").loc["office", "active"] == False  # noqa: E712
+
+
+def test_users_on_the_command_line(complaints_db_url, complaints_engine):
+    env = {"DATABASE_URL": complaints_db_url, "COLUMNS": "200"}
+    done = geo("users", "demo", env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("created") == 3
+    assert geo("users", "demo", env=env).stdout.count("exists") == 3
+    assert authenticate(complaints_engine, "guanganmenwai", "whistle-street-office", now=NOW).township_code == \
+        GUANGANMENWAI
+    added = geo("users", "add", "zhang", "--role", "coordinator", "--password", PASSWORD, env=env)
+    assert added.returncode == 0, added.stderr
+    listed = geo("users", "list", env=env)
+    assert "zhang" in listed.stdout
+    assert "$2b$" not in listed.stdout
+    assert_one_line_error(geo("users", "add", "li", "--role", "street_office", "--password", PASSWORD, env=env),
+                          "needs the township")
+    assert_one_line_error(geo("users", "add", "li", "--role", "supervisor", "--password", "short", env=env),
+                          "at least 10 characters")
+    assert geo("users", "disable", "zhang", env=env).returncode == 0
