@@ -65,14 +65,13 @@ def disable_command(username: str,
 @users_app.command("demo")
 def demo_command() -> None:
     """Create the demo users (one per role) unless they exist; the README lists their passwords."""
-    from geo.errors import ValidationError
-    from geo.store.users import create_user
+    from geo.store.users import create_user, users
 
+    engine = _engine()
+    existing = set(users(engine)["username"])
     for username, password, role, township, name in DEMO_USERS:
-        try:
-            create_user(_engine(), username, password, role=role, township_code=township, display_name=name)
-            out.print(f"demo user {username} ({role}) created")
-        except ValidationError as exc:
-            if "is taken" not in str(exc):
-                raise
+        if username in existing:
             out.print(f"demo user {username} exists")
+            continue
+        create_user(engine, username, password, role=role, township_code=township, display_name=name)
+        out.print(f"demo user {username} ({role}) created")

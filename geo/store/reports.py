@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from geo.categories import categories, departments
 from geo.errors import ValidationError
 from geo.governance import COUNTS, GovernanceRules, rates
+from geo.ingest.mapping import DEFAULT_TIMEZONE
 from geo.reports import (
     KINDS,
     Period,
@@ -36,8 +37,9 @@ from geo.reports import (
 from geo.store.engine import Bind, transaction
 from geo.store.projects import projects
 from geo.store.tally import tallied_days
+from geo.store.whistle import late_sql
 
-TZ = ZoneInfo("Asia/Shanghai")
+TZ = ZoneInfo(DEFAULT_TIMEZONE)
 NEW_PATTERNS = ("new hot spot", "consecutive hot spot", "intensifying hot spot")
 """The emerging patterns a bulletin calls new: hot only lately, or hotter step by step."""
 
@@ -126,7 +128,7 @@ def _sums(conn, period: Period) -> pd.Series:
 
 
 def _figures(conn, period: Period, days: pd.DatetimeIndex) -> Section:
-    before = period.shifted(-1) if period.kind != "daily" else baseline_periods(period)[0]
+    before = baseline_periods(period)[0]
     counts = pd.DataFrame([_sums(conn, period), _sums(conn, before)], index=["now", "before"])
     found = rates(counts, GovernanceRules.load())
     have, had = _covered(days, period), _covered(days, before)
@@ -229,33 +231,36 @@ def _border_cases(conn, period: Period, names: dict[str, str]) -> Section:
         "SELECT id, kind, townships, category, complaints, first_seen, last_seen, round(distance_m) AS distance_m, "
         "first_seen >= :start AS new FROM border_case WHERE last_seen >= :start AND first_seen < :end "
         "ORDER BY new DESC, complaints DESC, id"), conn, params={"start": _start(period.first), "end": _end(period)})
-    table["townships"] = [" / ".join(names.get(t, t) for t in ts) for ts in table["townships"]]
-    for name in ("first_seen", "last_seen"):
-        table[name] = pd.to_datetime(table[name], utc=True).dt.tz_convert(TZ).dt.tz_localize(None)
+    _readable(table, names, ("first_seen", "last_seen"))
     new = int(table["new"].sum()) if len(table) else 0
     lines = [f"{len(table)} border case{'s' if len(table) != 1 else ''} had complaints in the period, "
              f"{new} of them new."]
     return Section("border_cases", "Border cases", lines, table)
 
 
+def _readable(table: pd.DataFrame, names: dict[str, str], times: tuple[str, ...]) -> None:
+    """Township codes as names, and times as Beijing wall time, in place."""
+    table["townships"] = [" / ".join(names.get(t, t) for t in ts) for ts in table["townships"]]
+    for name in times:
+        table[name] = pd.to_datetime(table[name], utc=True).dt.tz_convert(TZ).dt.tz_localize(None)
+
+
 def _calls(conn, period: Period, names: dict[str, str]) -> Section:
-    table = pd.read_sql(sa.text("""
+    table = pd.read_sql(sa.text(f"""
         SELECT c.id, c.kind, c.state, c.townships, c.categories, c.complaints, c.raised_at, c.deadline_at,
                c.escalation,
                count(a.id) AS addressees,
-               count(a.id) FILTER (WHERE a.late OR (a.state = 'pending' AND a.deadline_at < :end)) AS late,
-               coalesce(array_agg(a.code ORDER BY a.code) FILTER (
-                   WHERE a.late OR (a.state = 'pending' AND a.deadline_at < :end)), '{}') AS late_addressees,
+               count(a.id) FILTER (WHERE {late_sql(':end')}) AS late,
+               coalesce(array_agg(a.code ORDER BY a.code) FILTER (WHERE {late_sql(':end')}), '{{}}')
+                   AS late_addressees,
                coalesce(sum(a.times_late), 0) AS times_late
         FROM whistle_call c JOIN whistle_addressee a ON a.call_id = c.id
         WHERE c.raised_at < :end AND (c.raised_at >= :start OR c.state = 'raised'
                                       OR coalesce(c.closed_at, c.resolved_at) >= :start)
         GROUP BY c.id ORDER BY (c.state = 'closed'), (c.kind = 'emergency') DESC, late DESC, c.deadline_at, c.id"""),
         conn, params={"start": _start(period.first), "end": _end(period)})
-    table["townships"] = [" / ".join(names.get(t, t) for t in ts) for ts in table["townships"]]
+    _readable(table, names, ("raised_at", "deadline_at"))
     table["late_addressees"] = [", ".join(names.get(t, t) for t in ts) for ts in table["late_addressees"]]
-    for name in ("raised_at", "deadline_at"):
-        table[name] = pd.to_datetime(table[name], utc=True).dt.tz_convert(TZ).dt.tz_localize(None)
     raised = int((table["raised_at"] >= pd.Timestamp(period.first)).sum()) if len(table) else 0
     late = int((table["late"] > 0).sum()) if len(table) else 0
     lines = [f"{raised} call{'s' if raised != 1 else ''} raised in the period; {len(table)} shown (raised, still open, "
@@ -281,7 +286,7 @@ def _ranking(conn, period: Period) -> list[Section]:
         LEFT JOIN jurisdiction d ON d.code = j.parent_code AND d.valid_to IS NULL
         WHERE g.month = :m ORDER BY g.composite_rank NULLS LAST, g.volume_rank"""), conn, params={"m": month})
     labels = table["label"].value_counts()
-    partial = "" if month == period.last.replace(day=1) or period.kind == "monthly" else " (the last classified month)"
+    partial = "" if month == period.last.replace(day=1) else " (the last classified month)"
     lines = [f"{month:%Y-%m}{partial}: {len(table)} townships, {int(table['composite_rank'].notna().sum())} ranked "
              "by composite; " + ", ".join(f"{labels[n]} {n.replace('_', ' ')}" for n in labels.index if n != "none")
              + f"; {int(table['talk_list'].sum())} on the talk list."]

@@ -19,7 +19,8 @@ from geo.users import User, check_role, check_username, hash_password, verify_pa
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
-_COLUMNS = "id, username, display_name, role, township_code"
+_FIELDS = ("id", "username", "display_name", "role", "township_code")
+_COLUMNS = ", ".join(_FIELDS)
 
 
 def create_user(bind: Bind, username: str, password: str, *, role: str, display_name: str | None = None,
@@ -79,7 +80,7 @@ def authenticate(bind: Bind, username: str, password: str, *, now: datetime) -> 
         if not ok:
             return None
         conn.execute(sa.text("UPDATE app_user SET last_login_at = :at WHERE id = :id"), {"at": now, "id": row["id"]})
-    return User(**{k: row[k] for k in ("id", "username", "display_name", "role", "township_code")})
+    return User(**{k: row[k] for k in _FIELDS})
 
 
 def users(bind: Bind) -> pd.DataFrame:

@@ -35,6 +35,13 @@ from geo.whistle import (
     escalation_due,
 )
 
+
+def late_sql(at: str) -> str:
+    """SQL: addressee ``a`` is late at the moment ``at`` (a bind name): marked late, or still
+    pending past its deadline."""
+    return f"(a.late OR (a.state = 'pending' AND a.deadline_at < {at}))"
+
+
 # Marks an addressee late when :late is true, counting the lateness once per round of the call.
 MARK_LATE = "times_late = times_late + CASE WHEN :late AND NOT late THEN 1 ELSE 0 END, late = late OR :late"
 RAISE_LOCK = 0x57484953  # "WHIS": the advisory lock that serialises raising
@@ -383,12 +390,12 @@ def calls(bind: Bind, *, now: datetime, state: str | None = None, township: str 
     if state is not None and state not in ("raised", "resolved", "closed"):
         raise ValidationError(f"unknown call state {state!r}; use raised, resolved or closed")
     with transaction(bind) as conn:
-        return pd.DataFrame(conn.execute(sa.text("""
+        return pd.DataFrame(conn.execute(sa.text(f"""
             SELECT c.id, c.case_id, c.kind, c.state, c.townships, c.categories, c.complaints, c.raised_at,
                    c.deadline_at, c.escalation, c.version,
                    count(a.id) AS addressees,
                    count(a.id) FILTER (WHERE a.state = 'pending') AS pending,
-                   count(a.id) FILTER (WHERE a.late OR (a.state = 'pending' AND a.deadline_at < :now)) AS late
+                   count(a.id) FILTER (WHERE {late_sql(':now')}) AS late
             FROM whistle_call c JOIN whistle_addressee a ON a.call_id = c.id
             WHERE (CAST(:state AS text) IS NULL OR c.state = :state)
               AND (CAST(:town AS text) IS NULL OR c.townships @> ARRAY[CAST(:town AS varchar)])
