@@ -15,7 +15,7 @@ run: setup
 	$(PY) -m geo whistle raise --at latest
 	$(PY) -m geo users demo
 	@echo "Whistle is at http://localhost:$(PORT)"
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
+	WHISTLE_CLOCK=data $(VENV)/bin/streamlit run app.py --server.port $(PORT)
 
 test: setup-test
 	$(VENV)/bin/ruff check .

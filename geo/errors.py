@@ -30,3 +30,7 @@ class DatabaseError(WhistleError, RuntimeError):
 
 class ConflictError(WhistleError, RuntimeError):
     """Someone else changed the record since the caller read it (its version moved on)."""
+
+
+class AccessError(WhistleError, PermissionError):
+    """The signed-in user may not see or do this (e.g. another township's complaints)."""

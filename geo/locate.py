@@ -87,6 +87,33 @@ def cell_to_parent(cells: np.ndarray, resolution: int) -> np.ndarray:
     return np.asarray(change_resolution(arr, resolution)).view(np.int64)
 
 
+def cell_polygons(cells: np.ndarray) -> np.ndarray:
+    """The hexagons (shapely polygons, lon/lat) of H3 cells given as int64."""
+    cells = np.asarray(cells, dtype=np.int64)
+    if not cells.size:
+        return np.array([], dtype=object)
+    return shapely.from_wkb(np.asarray(
+        vector.cells_to_wkb_polygons(pa.array(cells.view(np.uint64))).to_pylist(), dtype=object))
+
+
+def cell_centres(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The centres of H3 cells given as int64: ``(lon, lat)`` arrays."""
+    cells = np.asarray(cells, dtype=np.int64)
+    if not cells.size:
+        return np.array([], dtype=float), np.array([], dtype=float)
+    centres = vector.cells_to_coordinates(pa.array(cells.view(np.uint64)))
+    return np.asarray(centres.column("lng")), np.asarray(centres.column("lat"))
+
+
+def cell_ring(cells: np.ndarray, k: int = 1) -> np.ndarray:
+    """The cells within ``k`` steps of ``cells`` that are not among them, sorted (int64)."""
+    cells = np.unique(np.asarray(cells, dtype=np.int64))
+    if not cells.size:
+        return cells
+    disk = np.asarray(grid_disk(pa.array(cells.view(np.uint64)), k, flatten=True)).view(np.int64)
+    return np.setdiff1d(disk, cells)
+
+
 def _check_resolution(resolution: int) -> None:
     if not isinstance(resolution, int | np.integer) or not 0 <= resolution <= 15:
         raise ValidationError(f"H3 resolution was {resolution!r}; it must be an integer from 0 to 15")
@@ -217,14 +244,12 @@ def _classify(polygons: np.ndarray, resolution: int):
     cells = np.union1d(inside, near)
     # Only cells next to an edge can have one within EDGE_EPS: test those against the edges.
     tested = np.flatnonzero(np.isin(cells, near))
-    shapes = shapely.from_wkb(np.asarray(
-        vector.cells_to_wkb_polygons(pa.array(cells[tested].view(np.uint64))).to_pylist(), dtype=object))
+    shapes = cell_polygons(cells[tested])
     pieces, owner = cut_lines(shapely.boundary(polygons))
     near_shape, near_piece = shapely.STRtree(pieces).query(shapes, predicate="dwithin", distance=EDGE_EPS)
     near_cell = tested[near_shape]
     # Any polygon with no edge near a cell covers all of it or none: its centre decides.
-    centres = vector.cells_to_coordinates(pa.array(cells.view(np.uint64)))
-    probe = shapely.points(np.asarray(centres.column("lng")), np.asarray(centres.column("lat")))
+    probe = shapely.points(*cell_centres(cells))
     cover_cell, cover_poly = _covering_pairs(polygons, probe)
     straddling = np.zeros(cells.size, dtype=bool)
     straddling[near_cell] = True

@@ -25,6 +25,10 @@ variable                    meaning                                 default
                             which a boundary import reports a gap
 ``WHISTLE_METRIC_CRS``      the projected CRS for metres            ``EPSG:32650``
                                                                     (UTM 50N, Beijing)
+``WHISTLE_CLOCK``             the app's clock: ``system`` (the wall   ``system``
+                            clock) or ``data`` (replay: starts at
+                            the newest stored complaint when the
+                            app starts and runs on from there)
 ``WHISTLE_PHONE_KEY``       the key of the callers' phone hashes    a random key kept in
                             (see ``geo/privacy.py``)                ``var/phone.key``
 =========================== ======================================= =====================
@@ -55,6 +59,7 @@ class Settings:
     overlap_tolerance_m2: float
     gap_tolerance_m2: float
     metric_crs: str
+    clock: str = "system"
 
     @property
     def uses_local_cluster(self) -> bool:
@@ -107,4 +112,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         overlap_tolerance_m2=_float(env, "WHISTLE_OVERLAP_TOLERANCE_M2", 1000.0),
         gap_tolerance_m2=_float(env, "WHISTLE_GAP_TOLERANCE_M2", 10000.0),
         metric_crs=env.get("WHISTLE_METRIC_CRS") or "EPSG:32650",
+        clock=_choice(env, "WHISTLE_CLOCK", ("system", "data"), "system"),
     )
+
+
+def _choice(env: dict[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    raw = env.get(name) or default
+    if raw not in allowed:
+        raise ValidationError(f"{name} was {raw!r} but must be one of {', '.join(allowed)}")
+    return raw

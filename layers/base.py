@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import folium
 import geopandas as gpd
 import numpy as np
@@ -86,6 +88,7 @@ def geojson_layer(
     highlight_weight: float = 3.0,
     decimals: int = 5,
     show: bool = True,
+    point_radius: float | None = None,
 ) -> folium.GeoJson:
     """Turn a WGS84 frame into a folium GeoJSON layer styled from each feature's properties.
 
@@ -110,6 +113,9 @@ def geojson_layer(
         page light.
     show : bool
         Whether the layer is on when the map opens.
+    point_radius : float, optional
+        Draw point features as circles of this many pixels (Leaflet's default pin needs
+        images and hides what is under it).
 
     Returns
     -------
@@ -132,6 +138,7 @@ def geojson_layer(
         style=JsCode("function (feature) { return feature.properties.style; }"),
         on_each_feature=JsCode(_HIGHLIGHT % highlight_weight),
         tooltip=folium.GeoJsonTooltip(fields=tooltip_fields, aliases=tooltip_aliases, sticky=True),
+        marker=folium.CircleMarker(radius=point_radius) if point_radius else None,
     )
 
 
@@ -144,11 +151,12 @@ _HIGHLIGHT = """function (feature, layer) {
 
 
 def _plain(value: object) -> object:
-    # numpy and pandas scalars are not JSON; tooltips want plain text and numbers.
+    # numpy and pandas scalars are not JSON; tooltips want plain text and numbers. folium's
+    # tooltip writes the properties as HTML, so text is escaped here: hostile text shows as text.
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
     if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, str | int | float | bool):
+        value = value.item()
+    if isinstance(value, int | float | bool):
         return value
-    return str(value)
+    return html.escape(str(value))

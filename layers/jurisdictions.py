@@ -61,14 +61,14 @@ def township_layer(townships: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> 
     )
 
 
-def district_layer(districts: gpd.GeoDataFrame) -> folium.GeoJson:
+def district_layer(districts: gpd.GeoDataFrame, *, name: str = "Districts") -> folium.GeoJson:
     """District outlines, drawn over the townships; name and code on hover."""
     styles = [
         {"color": "#2b2b2b", "weight": 2.5, "opacity": 0.9, "fill": False, "className": DISTRICT_CLASS}
         for _ in range(len(districts))
     ]
     return geojson_layer(
-        districts, name="Districts", styles=styles,
+        districts, name=name, styles=styles,
         tooltip_fields=["name", "code"], tooltip_aliases=["District", "Code"],
     )
 

@@ -19,7 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -77,8 +80,12 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout: float, log_path:
 
 
 @contextmanager
-def chromium(width: int = 1400, height: int = 1100) -> Iterator[webdriver.Chrome]:
-    """A headless Chromium with every host but loopback unreachable."""
+def chromium(width: int = 1400, height: int = 1100, *, network_log: bool = False) -> Iterator[webdriver.Chrome]:
+    """A headless Chromium with every host but loopback unreachable.
+
+    With ``network_log``, DevTools' network events (WebSocket frames included) are kept in
+    the ``performance`` log, to measure what a page sends.
+    """
     profile = tempfile.mkdtemp(prefix="whistle-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
@@ -90,10 +97,58 @@ def chromium(width: int = 1400, height: int = 1100) -> Iterator[webdriver.Chrome
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
     ):
         options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", **({"performance": "ALL"} if network_log else {})})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     try:
         yield driver
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def _wait(browser: webdriver.Chrome, timeout: float) -> WebDriverWait:
+    # Streamlit replaces elements on every rerun: a stale one is retried, not a failure.
+    return WebDriverWait(browser, timeout, ignored_exceptions=(StaleElementReferenceException,))
+
+
+def sign_in(browser: webdriver.Chrome, url: str, username: str, password: str, *, timeout: float = 90) -> None:
+    """Open the app and sign in through its form."""
+    browser.get(url)
+    wait = _wait(browser, timeout)
+    name = wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "input[aria-label='User name']"))[0]
+    name.send_keys(username)
+    browser.find_element(By.CSS_SELECTOR, "input[aria-label='Password']").send_keys(password)
+    browser.find_element(By.XPATH, "//button[.//p[text()='Sign in']]").click()
+
+
+def open_page(browser: webdriver.Chrome, title: str, *, timeout: float = 90) -> None:
+    """Click a page's link in the sidebar navigation (the session, and so the sign-in, is kept)."""
+    link = _wait(browser, timeout).until(lambda b: [
+        a for a in b.find_elements(By.CSS_SELECTOR, "a[data-testid='stSidebarNavLink']") if link_text(a) == title])
+    link[0].click()
+
+
+def link_text(link) -> str:
+    """A navigation link's title, without its icon."""
+    return link.text.strip().split("\n")[-1].strip()
+
+
+def wait_for_title(browser: webdriver.Chrome, text: str, *, timeout: float = 90) -> None:
+    """Wait until the page's title (its h1) reads ``text``."""
+    _wait(browser, timeout).until(lambda b: any(
+        h.text.strip().startswith(text) for h in b.find_elements(By.CSS_SELECTOR, "h1")))
+
+
+def map_shapes(browser: webdriver.Chrome, css: str, *, index: int = 0, minimum: int = 1,
+               timeout: float = 90) -> int:
+    """Wait until the ``index``-th map of the page draws at least ``minimum`` shapes of class
+    ``css``; return how many it draws. Leaves the browser in the page, not in the map."""
+    wait = _wait(browser, timeout)
+    frames = wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "iframe[title*='folium']")) > index
+                        and b.find_elements(By.CSS_SELECTOR, "iframe[title*='folium']"))
+    browser.switch_to.frame(frames[index])
+    try:
+        wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, f".{css}")) >= minimum)
+        return len(browser.find_elements(By.CSS_SELECTOR, f".{css}"))
+    finally:
+        browser.switch_to.default_content()

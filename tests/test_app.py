@@ -1,14 +1,26 @@
-"""The Streamlit app, run by AppTest against a real PostGIS."""
+"""The Streamlit app, run by AppTest against a real PostGIS: sign-in, every page under every
+role, the access rules, and actions written to PostGIS and visible on the next run."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import sqlalchemy as sa
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from geo.users import User
+from tests.conftest import DEMO_PASSWORDS, ROOT
 
 APP = str(ROOT / "app.py")
+SUPERVISOR = User(1, "supervisor", "Supervisor", "supervisor", None)
+OFFICE = User(2, "guanganmenwai", "Guang'anmenwai street office", "street_office", "110102020")
+COORDINATOR = User(3, "coordinator", "Coordinator", "coordinator", None)
+USERS = {"supervisor": SUPERVISOR, "street_office": OFFICE, "coordinator": COORDINATOR}
+PAGES = {"supervisor": ["overview", "township", "borders", "projects", "reports", "jurisdictions", "intake"],
+         "street_office": ["township", "borders", "projects"],
+         "coordinator": ["borders", "projects", "reports", "jurisdictions"]}
 
 
 @pytest.fixture(autouse=True)
@@ -20,13 +32,211 @@ def fresh_caches():
     st.cache_resource.clear()
 
 
+@pytest.fixture
+def city(monkeypatch, app_city):
+    url, engine = app_city
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("WHISTLE_CLOCK", "data")
+    return engine
+
+
 def run_app(monkeypatch, url: str) -> AppTest:
     monkeypatch.setenv("DATABASE_URL", url)
     return AppTest.from_file(APP, default_timeout=120).run()
 
 
+def _page(name: str) -> None:
+    import importlib
+
+    importlib.import_module(f"views.{name}").render()
+
+
+def run_page(name: str, user: User | None = None) -> AppTest:
+    """One page as the router calls it, with ``user`` signed in."""
+    at = AppTest.from_function(_page, kwargs={"name": name}, default_timeout=180)
+    if user is not None:
+        at.session_state["user"] = user
+    return at.run()
+
+
+def maps(at: AppTest) -> list[str]:
+    """The folium maps of the page, as the HTML and script streamlit-folium is handed."""
+    return [json.dumps(json.loads(node.proto.json_args)) for node in at.get("component_instance")]
+
+
+def test_signing_in_lands_each_role_on_its_first_page(monkeypatch, app_city):
+    monkeypatch.setenv("WHISTLE_CLOCK", "data")
+    at = run_app(monkeypatch, app_city[0])
+    assert not at.exception
+    at.text_input(key="login_username").input("coordinator")
+    at.text_input(key="login_password").input("wrong password")
+    at.button[0].click().run()
+    assert "wrong" in at.error[0].value
+    assert "user" not in at.session_state
+    expected = {"supervisor": "Overview", "guanganmenwai": "My township: 广安门外街道",
+                "coordinator": "Borders: whistle calls"}
+    for name, title in expected.items():
+        at = AppTest.from_file(APP, default_timeout=180).run()
+        at.text_input(key="login_username").input(name)
+        at.text_input(key="login_password").input(DEMO_PASSWORDS[name])
+        at.button[0].click().run()
+        assert not at.exception, name
+        assert at.session_state["user"].username == name
+        assert at.title[0].value == title
+        at.button(key="sign_out").click().run()
+        assert "user" not in at.session_state
+        assert at.text_input(key="login_username")
+
+
+def test_each_role_is_routed_to_its_own_pages():
+    from views.session import PAGES_BY_ROLE
+
+    assert {role: list(pages) for role, pages in PAGES_BY_ROLE.items()} == PAGES
+
+
+@pytest.mark.parametrize("role", PAGES)
+def test_every_page_of_every_role_renders_on_the_demo(city, role):
+    for name in PAGES[role]:
+        at = run_page(name, USERS[role])
+        assert not at.exception, (role, name, [e.value for e in at.exception])
+        assert not at.error, (role, name, [e.value for e in at.error])
+        assert at.title, (role, name)
+
+
+def test_a_page_without_a_signed_in_user_shows_nothing(city):
+    for name in ("overview", "township", "borders", "projects", "reports"):
+        at = run_page(name)
+        assert not at.exception
+        assert "Please sign in" in at.warning[0].value
+        assert not at.dataframe
+        assert not maps(at)
+
+
+def test_the_overview_draws_every_layer_and_the_ranking(city):
+    at = run_page("overview", SUPERVISOR)
+    drawn = maps(at)
+    assert len(drawn) == 1
+    for css in ("whistle-hex", "whistle-gi", "whistle-emerging", "whistle-class"):
+        assert css in drawn[0], css
+    assert "Getis-Ord Gi*" in drawn[0]
+    assert "Township class" in drawn[0]
+    assert [m.label for m in at.metric] == ["Complaints", "Response rate", "Resolution rate", "Satisfaction rate"]
+    ranking = at.dataframe[-1].value
+    assert len(ranking) > 300
+    assert {"composite_rank", "label", "response_rate"} <= set(ranking.columns)
+    at.selectbox(key="overview_what").set_value("theme: transport").run()
+    assert not at.exception
+    narrowed = int(at.metric[0].value.replace(",", ""))
+    at.selectbox(key="overview_what").set_value("All complaints").run()
+    assert narrowed < int(at.metric[0].value.replace(",", ""))
+
+
+def test_the_street_office_sees_its_township_only(city):
+    at = run_page("township", OFFICE)
+    assert at.title[0].value == "My township: 广安门外街道"
+    assert not at.sidebar.selectbox or "township_code" not in [s.key for s in at.sidebar.selectbox]
+    complaints = at.dataframe[-1].value
+    with city.connect() as conn:
+        own = set(conn.execute(sa.text("SELECT source_id FROM complaint WHERE township_code = '110102020'")).scalars())
+    assert len(complaints)
+    assert set(complaints["source_id"]) <= own
+    assert complaints["phone"].dropna().str.contains(r"\*\*\*\*").all()
+    drawn = maps(at)[0]
+    assert "whistle-hex" in drawn
+    assert "Township boundary" in drawn
+    # Someone who tampers with the session to ask for another township gets nothing.
+    at = AppTest.from_function(_page, kwargs={"name": "township"}, default_timeout=180)
+    at.session_state["user"] = OFFICE
+    at.session_state["township_code"] = "110106002"
+    at.run()
+    assert at.title[0].value == "My township: 广安门外街道"
+
+
+def test_a_street_office_opens_a_project_from_a_hot_spot(city):
+    at = run_page("township", OFFICE)
+    if not at.selectbox(key="project_cell").options:
+        pytest.skip("no hot spot in the township in this demo")
+    at.text_input(key="project_title").input("Pavement parking <script>alert(1)</script>")
+    at.button(key="FormSubmitter:open_project-Open the project").click().run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert "is open" in at.success[0].value
+    with city.begin() as conn:
+        row = conn.execute(sa.text("SELECT id, kind, created_by, title FROM project WHERE kind = 'proactive'")).one()
+        conn.execute(sa.text("DELETE FROM project WHERE id = :id"), {"id": row.id})
+    assert (row.kind, row.created_by) == ("proactive", "guanganmenwai")
+
+
+def test_coordinator_acts_on_a_call_and_the_next_run_shows_it(city):
+    at = run_page("borders", COORDINATOR)
+    call_id = at.selectbox(key="borders_call").value
+    drawn = maps(at)
+    assert "whistle-call" in drawn[0]
+    assert "whistle-side" in drawn[1]
+    assert "whistle-shared-line" in drawn[1]
+    at.text_input(key="call_note").input("<img src=x onerror=alert(1)> both sides called")
+    at.button(key=f"FormSubmitter:call_actions_{call_id}-Escalate").click().run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert f"Call #{call_id}: escalate recorded by coordinator" in at.success[0].value
+    history = at.dataframe[-1].value
+    last = history.iloc[-1]
+    assert (last["actor"], last["action"], last["to_state"]) == ("coordinator", "escalated", "district")
+    assert last["note"].startswith("<img")  # stored and shown as text
+    with city.connect() as conn:
+        stored = conn.execute(sa.text("SELECT actor FROM whistle_event WHERE call_id = :c AND action = 'escalated'"),
+                              {"c": call_id}).scalars().all()
+    assert stored == ["coordinator"]
+
+
+def test_street_office_checks_in_for_itself_only(city):
+    at = run_page("borders", OFFICE)
+    call_id = at.selectbox(key="borders_call").value
+    assert at.selectbox(key="call_addressee").options == ["110102020 · 广安门外街道"]
+    labels = [b.label for b in at.button]
+    assert "Check in" in labels
+    assert "Escalate" not in labels
+    assert "Resolve" not in labels
+    at.button(key=f"FormSubmitter:call_actions_{call_id}-Check in").click().run()
+    assert not at.error, [e.value for e in at.error]
+    with city.connect() as conn:
+        row = conn.execute(sa.text(
+            "SELECT a.state, e.actor FROM whistle_addressee a JOIN whistle_event e ON e.addressee_id = a.id "
+            "WHERE a.call_id = :c AND a.code = '110102020'"), {"c": call_id}).one()
+    assert tuple(row) == ("reported", "guanganmenwai")
+    assert "reported" in set(at.dataframe[-1].value["to_state"])
+
+
+def test_a_task_ticked_off_is_stored_with_who_did_it(city):
+    at = run_page("projects", OFFICE)
+    assert len(at.dataframe[0].value) == 1
+    project_id = at.selectbox(key="projects_id").value
+    task = next(c for c in at.checkbox if c.key.startswith("task_"))
+    task.check()
+    at.button(key=f"FormSubmitter:tasks_{project_id}-Save tasks").click().run()
+    assert not at.error
+    assert "1 task(s) updated by guanganmenwai" in at.success[0].value
+    assert at.checkbox(key=task.key).value is True
+    with city.begin() as conn:
+        done_by = conn.execute(sa.text("SELECT done_by FROM project_task WHERE id = :t"),
+                               {"t": int(task.key.removeprefix("task_"))}).scalar()
+        conn.execute(sa.text("UPDATE project_task SET done_at = NULL, done_by = NULL"))
+    assert done_by == "guanganmenwai"
+    assert "<b>on</b>" in at.dataframe[0].value["title"].iloc[0]  # shown as text, not markup
+    assert "whistle-project" in maps(at)[0]
+
+
+def test_reports_are_downloadable(city):
+    at = run_page("reports", COORDINATOR)
+    assert [b.key for b in at.get("download_button")] == ["reports_md", "reports_html", "reports_zip"]
+    at.radio(key="reports_kind").set_value("Monthly").run()
+    assert not at.exception
+    assert any("Ranking" in s.value for s in at.subheader)
+
+
 def test_jurisdiction_page_draws_every_township(monkeypatch, boundaries_db_url):
-    at = run_app(monkeypatch, boundaries_db_url)
+    monkeypatch.setenv("DATABASE_URL", boundaries_db_url)
+    at = run_page("jurisdictions", SUPERVISOR)
     assert not at.exception
     assert [m.value for m in at.metric][:2] == ["16", "334"]
     assert "approximate township boundaries" in at.info[0].value
@@ -37,7 +247,8 @@ def test_jurisdiction_page_draws_every_township(monkeypatch, boundaries_db_url):
 
 
 def test_choosing_a_district_narrows_the_map_and_the_table(monkeypatch, boundaries_db_url):
-    at = run_app(monkeypatch, boundaries_db_url)
+    monkeypatch.setenv("DATABASE_URL", boundaries_db_url)
+    at = run_page("jurisdictions", SUPERVISOR)
     at.selectbox(key="jurisdictions_district").set_value("110102").run()  # Xicheng
     assert not at.exception
     townships = int(at.metric[1].value)
@@ -47,9 +258,13 @@ def test_choosing_a_district_narrows_the_map_and_the_table(monkeypatch, boundari
 
 
 def test_empty_database_says_how_to_load_boundaries(monkeypatch, empty_db_url):
-    at = run_app(monkeypatch, empty_db_url)
+    monkeypatch.setenv("DATABASE_URL", empty_db_url)
+    at = run_page("jurisdictions", SUPERVISOR)
     assert not at.exception
     assert "boundaries load-shipped" in at.warning[0].value
+    for name in ("overview", "borders", "projects", "reports"):
+        at = run_page(name, SUPERVISOR)
+        assert (not at.exception and at.warning) or at.info, name
 
 
 def test_unreachable_database_is_a_clear_message(monkeypatch, tmp_path):

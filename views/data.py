@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
 import geopandas as gpd
 import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
 from sqlalchemy.engine import Engine
 
+from geo.errors import ValidationError
+from geo.ingest.mapping import DEFAULT_TIMEZONE
 from geo.ingest.rejected import rejected_rows
+from geo.settings import load_settings
+from geo.store import dashboard
+from geo.store.dashboard import Selection
 from geo.store.engine import make_engine
+from geo.store.governance import ranking as governance_ranking
 from geo.store.jurisdictions import boundary_sets, current_jurisdictions
+from geo.store.whistle import replay_clock, system_clock
+from geo.users import User
+
+BEIJING = ZoneInfo(DEFAULT_TIMEZONE)
 
 
 @st.cache_resource(show_spinner="Connecting to the database…")
@@ -44,3 +58,82 @@ def ingest_runs() -> pd.DataFrame:
 def rejected() -> pd.DataFrame:
     """The rejected rows still waiting to be fixed (at most 5,000, newest first)."""
     return rejected_rows(engine(), limit=5_000)
+
+
+@st.cache_resource(show_spinner=False)
+def clock() -> Callable[[], datetime]:
+    """The app's clock (``WHISTLE_CLOCK``): the wall clock, or a replay from the data's end."""
+    if load_settings().clock == "data":
+        try:
+            return replay_clock(engine())
+        except ValidationError:
+            pass  # nothing stored yet: nothing to replay
+    return system_clock
+
+
+def now() -> datetime:
+    """The current moment on the app's clock."""
+    return clock()()
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def days() -> tuple[date, date] | None:
+    """The first and last day with complaints."""
+    return dashboard.data_days(engine())
+
+
+@st.cache_data(ttl=300, show_spinner="Counting complaints per cell…")
+def cell_volumes(user: User, selection: Selection, resolution: int, township: str | None,
+                 max_cells: int | None) -> pd.DataFrame:
+    """Complaints per cell (see :func:`geo.store.dashboard.cell_volumes`)."""
+    return dashboard.cell_volumes(engine(), user, selection, resolution=resolution, township=township,
+                                  max_cells=max_cells)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def daily_counts(user: User, selection: Selection, township: str | None) -> pd.DataFrame:
+    """Daily counts of the area and the city (see :func:`geo.store.dashboard.daily_counts`)."""
+    return dashboard.daily_counts(engine(), user, selection, township=township)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def category_volumes(user: User, selection: Selection, township: str | None) -> pd.DataFrame:
+    """Complaints per category against the period before."""
+    return dashboard.category_volumes(engine(), user, selection, township=township)
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def latest_run(kind: str) -> dict | None:
+    """The newest city-wide Gi* or emerging run."""
+    return dashboard.latest_run(engine(), kind)
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def hotspot_cells(user: User, run_id: int, township: str | None) -> pd.DataFrame:
+    """A run's cells, for the city or around one township."""
+    polygon = None
+    if township is not None:
+        towns = jurisdictions("township")
+        match = towns[towns["code"] == township]
+        polygon = match.geometry.iloc[0] if len(match) else None
+        if polygon is None:
+            return pd.DataFrame(columns=["h3", "count", "z", "p", "bin", "pattern", "trend_z", "inside"])
+    return dashboard.hotspot_cells(engine(), user, run_id, township=township, township_polygon=polygon)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def ranking(month: date | None = None) -> pd.DataFrame:
+    """A month's ranking (the last classified one by default)."""
+    return governance_ranking(engine(), month)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def township_complaints(user: User, township: str, selection: Selection) -> pd.DataFrame:
+    """One township's complaints, masked (see :func:`geo.store.dashboard.township_complaints`)."""
+    return dashboard.township_complaints(engine(), user, township, selection)
+
+
+def township_names() -> dict[str, str]:
+    """Township code to name, for labels."""
+    towns = jurisdictions("township")
+    return dict(zip(towns["code"], towns["name"], strict=True))

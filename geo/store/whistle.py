@@ -14,7 +14,7 @@ that up).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -60,6 +60,16 @@ def latest_complaint(bind: Bind) -> datetime:
 def system_clock() -> datetime:
     """The wall clock, timezone-aware."""
     return datetime.now(UTC)
+
+
+def replay_clock(bind: Bind) -> Callable[[], datetime]:
+    """A clock that starts at the newest stored complaint and runs on at the wall clock's pace.
+
+    The demo's calls were raised at the data's last moment: on this clock their deadlines
+    count down as they would have, instead of all being long past on the wall clock.
+    """
+    start, origin = latest_complaint(bind), system_clock()
+    return lambda: start + (system_clock() - origin)
 
 
 @dataclass(frozen=True)

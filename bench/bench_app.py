@@ -1,0 +1,162 @@
+"""The app in headless Chromium on the 90-day demo: issue 6's figures.
+
+Run: ``.venv/bin/python bench/bench_app.py`` after ``make run`` has loaded the demo (or with
+``DATABASE_URL`` pointing at a database that holds one). It serves ``app.py`` on a free port,
+signs in as the demo supervisor in Chromium with every external host blocked, and measures:
+
+- the overview's first full render: from pressing "Sign in" until the heat map's hexagons and
+  its legend are drawn (cold caches, a fresh server), then again on coming back to the page;
+- a filter change: the period set to "Last 7 days" until the map's legend shows the new classes;
+- what each page sends: the bytes of the WebSocket frames received while it loads (the maps'
+  data travels in them), for the overview, a township, the borders and the projects.
+
+The plain baseline, from the same run: the same heat map counted from the raw complaints
+(``GROUP BY h3`` over the period) instead of the ``cell_day`` tally, and drawn at the base
+resolution without the cap on hexagons.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import pandas as pd
+import sqlalchemy as sa
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from bench.common import header, timed
+from geo.store import dashboard
+from geo.store.engine import database_url
+from geo.users import User
+from layers.cells import heat_layer
+from tests.browser import chromium, map_shapes, open_page, served_app, sign_in, wait_for_title
+from views.overview import MAX_CELLS
+
+PASSWORD = "whistle-supervisor"
+
+
+def received_bytes(browser) -> int:
+    """Bytes of the WebSocket frames received since the log was last read."""
+    total = 0
+    for entry in browser.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.webSocketFrameReceived":
+            frame = message["params"]["response"]
+            data = frame["payloadData"]
+            total += len(base64.b64decode(data)) if frame.get("opcode") == 2 else len(data.encode())
+    return total
+
+
+def legend_text(browser) -> str:
+    frame = browser.find_elements(By.CSS_SELECTOR, "iframe[title*='folium']")[0]
+    browser.switch_to.frame(frame)
+    try:
+        return "\n".join(e.text for e in browser.find_elements(By.CSS_SELECTOR, ".whistle-legend"))
+    finally:
+        browser.switch_to.default_content()
+
+
+def choose(browser, label: str, option: str) -> None:
+    """Pick an option of a Streamlit selectbox by its label."""
+    box = browser.find_element(By.XPATH, f"//label[.//p[text()='{label}']]/following-sibling::div//input")
+    box.click()
+    WebDriverWait(browser, 30).until(lambda b: [o for o in b.find_elements(By.CSS_SELECTOR, "[role='option']")
+                                                if o.text.strip() == option])[0]
+    for item in browser.find_elements(By.CSS_SELECTOR, "[role='option']"):
+        if item.text.strip() == option:
+            item.click()
+            return
+
+
+def server_side(url: str) -> list[tuple[str, str, str]]:
+    """The overview's heat map from the tally with the cap, against the plain way."""
+    engine = sa.create_engine(url)
+    days = dashboard.data_days(engine)
+    selection = dashboard.Selection(days[1] - timedelta(days=29), days[1])
+    user = User(0, "bench", "bench", "supervisor", None)
+    ours_s, cells = timed(lambda: dashboard.cell_volumes(engine, user, selection, resolution=8, max_cells=MAX_CELLS))
+    plain_sql = ("SELECT h3, count(*) AS volume FROM complaint WHERE h3 IS NOT NULL AND received_at >= "
+                 "(CAST(:a AS timestamp) AT TIME ZONE 'Asia/Shanghai') AND received_at < "
+                 "((CAST(:b AS timestamp) + interval '1 day') AT TIME ZONE 'Asia/Shanghai') GROUP BY h3")
+    with engine.connect() as conn:
+        plain_s, plain = timed(lambda: conn.execute(sa.text(plain_sql), {"a": selection.first, "b": selection.last})
+                               .all())
+    plain_cells = pd.DataFrame(plain, columns=["h3", "volume"])
+    ours_bytes = len(json.dumps(heat_layer(cells).data))
+    plain_bytes = len(json.dumps(heat_layer(plain_cells).data))
+    engine.dispose()
+    return [
+        ("heat map counts, last 30 days", f"{ours_s:.3f} s ({len(cells):,} cells at resolution "
+         f"{cells.attrs['resolution']})",
+         f"GROUP BY over the raw complaints: {plain_s:.3f} s ({plain_s / ours_s:.1f}x)"),
+        ("heat map layer data", f"{ours_bytes / 1e6:.2f} MB", f"every res-9 cell: {plain_bytes / 1e6:.2f} MB "
+         f"({len(plain_cells):,} cells, {plain_bytes / ours_bytes:.1f}x)"),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=None, help="the demo database (default: the local cluster's)")
+    args = parser.parse_args()
+    url = args.database_url or database_url(start=True)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        complaints = conn.execute(sa.text("SELECT count(*) FROM complaint")).scalar()
+    engine.dispose()
+    print(header())
+    print(f"database: {complaints:,} complaints")
+    rows = server_side(url)
+    with served_app({"DATABASE_URL": url, "WHISTLE_CLOCK": "data"}) as app, chromium(network_log=True) as browser:
+        browser.get(app)
+        WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.CSS_SELECTOR, "input[aria-label='User name']"))
+        received_bytes(browser)
+        start = time.perf_counter()
+        sign_in(browser, app, "supervisor", PASSWORD)
+        start = time.perf_counter()
+        wait_for_title(browser, "Overview")
+        map_shapes(browser, "whistle-hex", minimum=100)
+        WebDriverWait(browser, 60).until(lambda b: "Complaints per H3 cell" in legend_text(b))
+        first = time.perf_counter() - start
+        print(f"overview drawn in {first:.2f} s", flush=True)
+        overview_bytes = received_bytes(browser)
+        before = legend_text(browser)
+        start = time.perf_counter()
+        choose(browser, "Period", "Last 7 days")
+        WebDriverWait(browser, 60, poll_frequency=0.05).until(lambda b: legend_text(b) not in ("", before))
+        change = time.perf_counter() - start
+        received_bytes(browser)
+        sizes = {"overview": overview_bytes}
+        for link, title, shape in (("My township", "Township", "whistle-hex"), ("Borders", "Borders", "whistle-call"),
+                                   ("Projects", "Projects", None), ("Overview", "Overview", "whistle-hex")):
+            start = time.perf_counter()
+            open_page(browser, link)
+            wait_for_title(browser, title)
+            if shape:
+                map_shapes(browser, shape)
+            elapsed = time.perf_counter() - start
+            time.sleep(1.0)
+            sizes[link.lower()] = received_bytes(browser)
+            if link == "Overview":
+                again = elapsed
+    rows += [
+        ("overview, first full render after sign-in (goal < 3 s)", f"{first:.2f} s", "—"),
+        ("overview, coming back to it", f"{again:.2f} s", "—"),
+        ("filter change: period to the last 7 days (goal < 1 s)", f"{change:.2f} s", "—"),
+        *[(f"data received by the {name} page (goal <= 5 MB)", f"{size / 1e6:.2f} MB", "—")
+          for name, size in sizes.items()],
+    ]
+    print("| what | figure | baseline, same run |\n|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()

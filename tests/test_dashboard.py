@@ -1,0 +1,170 @@
+"""The queries behind the app's pages: figures against independent references, and access rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import h3
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+import sqlalchemy as sa
+
+from geo.errors import AccessError, ValidationError
+from geo.projects import ProjectSpec
+from geo.store import dashboard
+from geo.store.dashboard import Selection
+from geo.users import User
+
+GUANGANMENWAI, TAIPINGQIAO = "110102020", "110106002"
+SUPERVISOR = User(1, "supervisor", "Supervisor", "supervisor", None)
+COORDINATOR = User(3, "coordinator", "Coordinator", "coordinator", None)
+OFFICE = User(2, "guanganmenwai", "Guang'anmenwai", "street_office", GUANGANMENWAI)
+WEEK = Selection(date(2026, 11, 15), date(2026, 11, 21))
+
+
+@pytest.fixture(scope="module")
+def engine(app_city):
+    return app_city[1]
+
+
+def _reference(engine, where: str = "TRUE", **params) -> pd.DataFrame:
+    # Straight from the complaints, by Beijing day: the independent count.
+    with engine.connect() as conn:
+        return pd.read_sql(sa.text(
+            "SELECT h3, count(*) AS n FROM complaint WHERE h3 IS NOT NULL AND (received_at AT TIME ZONE "
+            f"'Asia/Shanghai')::date BETWEEN :a AND :b AND {where} GROUP BY h3"),
+            conn, params={"a": WEEK.first, "b": WEEK.last, **params})
+
+
+def test_city_cells_match_the_complaints_and_h3_parents(engine):
+    cells = dashboard.cell_volumes(engine, SUPERVISOR, WEEK, resolution=9)
+    reference = _reference(engine)
+    assert dict(zip(cells["h3"], cells["volume"], strict=True)) == dict(zip(reference["h3"], reference["n"],
+                                                                           strict=True))
+    coarse = dashboard.cell_volumes(engine, SUPERVISOR, WEEK, resolution=7)
+    parents = reference.assign(p=[h3.str_to_int(h3.cell_to_parent(h3.int_to_str(int(c)), 7))
+                                  for c in reference["h3"]]).groupby("p")["n"].sum()
+    assert dict(zip(coarse["h3"], coarse["volume"], strict=True)) == parents.to_dict()
+    assert coarse.attrs["resolution"] == 7
+
+
+def test_a_large_selection_is_drawn_coarser(engine):
+    fine = dashboard.cell_volumes(engine, SUPERVISOR, WEEK, resolution=9)
+    fitted = dashboard.cell_volumes(engine, SUPERVISOR, WEEK, resolution=9, max_cells=len(fine) // 5)
+    assert fitted.attrs["resolution"] < 9
+    assert len(fitted) <= len(fine) // 5
+    assert fitted["volume"].sum() == fine["volume"].sum()
+
+
+def test_a_theme_keeps_its_categories_only(engine):
+    themed = Selection(WEEK.first, WEEK.last, theme="transport")
+    cells = dashboard.cell_volumes(engine, SUPERVISOR, themed, resolution=9)
+    reference = _reference(engine, "category IN (SELECT code FROM category WHERE theme = 'transport')")
+    assert cells["volume"].sum() == reference["n"].sum() > 0
+
+
+def test_a_street_office_sees_its_own_complaints_and_nothing_else(engine):
+    own = dashboard.cell_volumes(engine, OFFICE, WEEK, resolution=9)
+    reference = _reference(engine, "township_code = :t", t=GUANGANMENWAI)
+    assert own["volume"].sum() == reference["n"].sum() > 0
+    listed = dashboard.township_complaints(engine, OFFICE, GUANGANMENWAI, WEEK)
+    assert len(listed)
+    assert set(listed.columns) >= {"phone", "text"}
+    assert "phone_hash" not in listed
+    assert listed["phone"].dropna().str.fullmatch(r"\d{3}\*{4}\d{4}|\*+\d{0,4}").all()
+    with engine.connect() as conn:
+        mine = set(conn.execute(sa.text("SELECT source_id FROM complaint WHERE township_code = :t"),
+                                {"t": GUANGANMENWAI}).scalars())
+    assert set(listed["source_id"]) <= mine
+    for ask in (lambda: dashboard.cell_volumes(engine, OFFICE, WEEK, resolution=9, township=TAIPINGQIAO),
+                lambda: dashboard.township_complaints(engine, OFFICE, TAIPINGQIAO, WEEK),
+                lambda: dashboard.daily_counts(engine, OFFICE, WEEK, township=TAIPINGQIAO),
+                lambda: dashboard.category_volumes(engine, OFFICE, WEEK, township=TAIPINGQIAO),
+                lambda: dashboard.hotspot_cells(engine, OFFICE, 1, township=TAIPINGQIAO)):
+        with pytest.raises(AccessError, match="may not see township 110106002"):
+            ask()
+
+
+def test_daily_counts_are_the_townships_and_the_city(engine):
+    city = dashboard.daily_counts(engine, SUPERVISOR, WEEK)
+    own = dashboard.daily_counts(engine, OFFICE, WEEK)
+    with engine.connect() as conn:
+        by_day = pd.read_sql(sa.text(
+            "SELECT (received_at AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*) AS n, "
+            "count(*) FILTER (WHERE township_code = :t) AS own, count(DISTINCT township_code) AS towns "
+            "FROM complaint WHERE township_code IS NOT NULL GROUP BY 1"), conn, params={"t": GUANGANMENWAI})
+    by_day = by_day.set_index("day").loc[list(city["day"])]
+    assert list(city["volume"]) == list(by_day["n"])
+    assert list(own["volume"]) == list(by_day["own"])
+    np.testing.assert_allclose(own["city_per_township"], by_day["n"] / by_day["towns"])
+    assert len(city) == 7
+
+
+def test_a_townships_hot_spots_hold_its_cells_and_the_ring_around_them(engine, townships):
+    run = dashboard.latest_run(engine, "gi")
+    polygon = townships.set_index("code").geometry[GUANGANMENWAI]
+    cells = dashboard.hotspot_cells(engine, OFFICE, run["id"], township_polygon=polygon, significant_only=False)
+    centres = np.array([h3.cell_to_latlng(h3.int_to_str(int(c))) for c in cells["h3"]])
+    inside = shapely.contains_xy(polygon, centres[:, 1], centres[:, 0])
+    assert (inside == cells["inside"].to_numpy()).all()
+    assert inside.any()
+    own = {h3.int_to_str(int(c)) for c in cells["h3"][inside]}
+    ring = {n for c in own for n in h3.grid_disk(c, 1)} - own
+    assert {h3.int_to_str(int(c)) for c in cells["h3"][~inside]} == ring
+    assert cells.loc[~cells["inside"], "count"].isna().all()
+
+
+def test_a_street_office_sees_only_the_calls_and_projects_addressed_to_it(engine):
+    now = datetime(2026, 11, 22, tzinfo=UTC)
+    queue = dashboard.call_queue(engine, OFFICE, now=now)
+    assert len(queue)
+    assert queue["townships"].map(lambda t: GUANGANMENWAI in t).all()
+    everyone = dashboard.call_queue(engine, COORDINATOR, now=now, limit=5000)
+    other = everyone[~everyone["townships"].map(lambda t: GUANGANMENWAI in t)]["id"].iloc[0]
+    with pytest.raises(AccessError, match="not addressed to township 110102020"):
+        dashboard.call_for(engine, OFFICE, int(other))
+    detail = dashboard.call_for(engine, OFFICE, int(queue["id"].iloc[0]))
+    assert set(detail.complaints["township_code"]) <= {GUANGANMENWAI}
+    assert "phone" in detail.complaints
+    assert "phone_hash" not in detail.complaints
+    assert len(dashboard.call_places(engine, OFFICE, [int(other)])) == 0
+    titles = set(dashboard.project_list(engine, OFFICE, today=date(2026, 11, 22))["title"])
+    assert titles == {"Parking <b>on</b> Guang'anmenwai's pavements"}
+    noise = dashboard.project_list(engine, SUPERVISOR, today=date(2026, 11, 22)).query("kind == 'governance_plan'")
+    with pytest.raises(AccessError, match="not on township 110102020"):
+        dashboard.project_for(engine, OFFICE, int(noise["id"].iloc[0]), today=date(2026, 11, 22))
+
+
+def test_a_street_office_opens_a_project_on_its_own_hot_spot_only(engine, townships):
+    polygon = townships.set_index("code").geometry
+    inside = h3.str_to_int(h3.latlng_to_cell(polygon[GUANGANMENWAI].representative_point().y,
+                                             polygon[GUANGANMENWAI].representative_point().x, 8))
+    outside = h3.str_to_int(h3.latlng_to_cell(polygon[TAIPINGQIAO].representative_point().y,
+                                              polygon[TAIPINGQIAO].representative_point().x, 8))
+
+    def spec(cell: int) -> ProjectSpec:
+        return ProjectSpec(kind="proactive", title="Hot spot", lead_department="traffic_police",
+                           categories=["illegal_parking"], starts_on=date(2026, 11, 22), ends_on=date(2027, 2, 22),
+                           cells=[cell])
+
+    now = datetime(2026, 11, 22, 8, tzinfo=UTC)
+    with pytest.raises(ValidationError, match=f"cell {outside:x} is not in township 110102020"):
+        dashboard.open_proactive_project(engine, OFFICE, GUANGANMENWAI, spec(outside), now=now)
+    with pytest.raises(AccessError):
+        dashboard.open_proactive_project(engine, OFFICE, TAIPINGQIAO, spec(outside), now=now)
+    project_id = dashboard.open_proactive_project(engine, OFFICE, GUANGANMENWAI, spec(inside), now=now)
+    detail = dashboard.project_for(engine, OFFICE, project_id, today=date(2026, 11, 22))
+    assert detail.project["created_by"] == "guanganmenwai"
+    assert len(detail.project["cells"]) == 7  # the res-8 cell's children at the base resolution
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM project WHERE id = :id"), {"id": project_id})
+
+
+def test_the_selection_refuses_nonsense():
+    with pytest.raises(ValidationError, match="ends"):
+        Selection(date(2026, 11, 2), date(2026, 11, 1))
+    with pytest.raises(ValidationError, match="not both"):
+        Selection(date(2026, 11, 1), date(2026, 11, 2), category="gas_leak", theme="utilities")
+    assert WEEK.before() == Selection(date(2026, 11, 8), date(2026, 11, 14))

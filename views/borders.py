@@ -1,0 +1,153 @@
+"""Borders, for coordinators: the whistle-call queue, one call's two sides, and the actions on it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from geo.errors import WhistleError
+from geo.store import dashboard
+from geo.store.whistle import check_in, close, escalate, resolve
+from geo.users import User
+from geo.whistle import LEVELS
+from layers.base import frame_bounds
+from layers.borders import call_layer, call_legend, case_legend, complaint_layer, line_layer, sides_layer
+from views import data, maps
+from views.session import require_user
+
+STATES = {"Open (raised)": "raised", "Resolved": "resolved", "Closed": "closed", "All": None}
+FLASH = "borders_flash"
+MAP_CALLS = 500
+
+
+def countdown(deadline: datetime, now: datetime) -> str:
+    """``"12 min left"`` or ``"late by 1 h 05 min"``."""
+    minutes = int((deadline - now).total_seconds() // 60)
+    span = abs(minutes)
+    text = f"{span // 60} h {span % 60:02d} min" if span >= 60 else f"{span} min"
+    return f"{text} left" if minutes >= 0 else f"late by {text}"
+
+
+def render() -> None:
+    """The queue and the selected call."""
+    user = require_user()
+    st.title("Borders: whistle calls")
+    if FLASH in st.session_state:
+        st.success(st.session_state.pop(FLASH))
+    now = data.now()
+    state = STATES[st.sidebar.radio("Calls", list(STATES), key="borders_state")]
+    queue = dashboard.call_queue(data.engine(), user, now=now, state=state)
+    names = data.township_names()
+    if queue.empty:
+        st.info("No whistle call here. Calls are raised from border cases with `python -m geo whistle raise`.")
+        return
+    open_calls = queue[queue["state"] == "raised"]
+    columns = st.columns(4)
+    columns[0].metric("Calls listed", f"{len(queue):,}")
+    columns[1].metric("Open emergencies", f"{int((open_calls['kind'] == 'emergency').sum()):,}")
+    columns[2].metric("Open with late addressees", f"{int((open_calls['late'] > 0).sum()):,}")
+    columns[3].metric("Clock", f"{now.astimezone(data.BEIJING):%d %b %H:%M}")
+
+    table = queue.assign(
+        townships=[", ".join(names.get(t, t) for t in ts) for ts in queue["townships"]],
+        deadline=[countdown(d, now) if s == "raised" else s for d, s in zip(queue["deadline_at"], queue["state"],
+                                                                            strict=True)],
+        level=queue["escalation"].map(lambda i: LEVELS[int(i)]),
+    )
+    places = dashboard.call_places(data.engine(), user, queue["id"].head(MAP_CALLS).tolist())
+    if len(places):
+        shown = places.merge(table, on="id")
+        shown = shown.assign(townships_text=shown["townships"], deadline_text=shown["deadline"])
+        fmap = maps.new_map(frame_bounds(shown))
+        call_layer(gpd.GeoDataFrame(shown, geometry="geom", crs=4326)).add_to(fmap)
+        call_legend().add_to(fmap)
+        maps.show(fmap, key=f"borders_map_{state}", height=420)
+    st.subheader("Queue, most urgent first")
+    st.dataframe(table[["id", "kind", "state", "townships", "complaints", "addressees", "pending", "late",
+                        "deadline", "level"]], hide_index=True, width="stretch")
+
+    call_id = st.selectbox("Open a call", queue["id"].tolist(), key="borders_call",
+                           format_func=lambda i: _label(table, i))
+    try:
+        detail = dashboard.call_for(data.engine(), user, int(call_id))
+    except WhistleError as exc:
+        st.error(str(exc))
+        return
+    _call(user, detail, now, names)
+
+
+def _label(table: pd.DataFrame, call_id: int) -> str:
+    row = table[table["id"] == call_id].iloc[0]
+    return f"#{call_id} · {row['kind']} · {row['townships']} · {row['deadline']}"
+
+
+def _call(user: User, detail, now: datetime, names: dict[str, str]) -> None:
+    call = detail.call
+    st.subheader(f"Call #{call['id']}: {call['kind']}, {call['state']}, at {LEVELS[call['escalation']]} level")
+    towns = data.jurisdictions("township")
+    sides = towns[towns["code"].isin(call["townships"])].set_index("code").loc[
+        [t for t in call["townships"] if t in set(towns["code"])]].reset_index()
+    lines = dashboard.shared_lines(data.engine(), list(call["townships"]))
+    points = gpd.GeoDataFrame(
+        detail.complaints.assign(received_text=detail.complaints["received_at"].map(
+            lambda t: f"{t.astimezone(data.BEIJING):%d %b %H:%M}") if len(detail.complaints) else []),
+        geometry=gpd.points_from_xy(detail.complaints["lon"], detail.complaints["lat"]), crs=4326)
+    fmap = maps.new_map(frame_bounds(sides) if len(sides) else None)
+    if len(sides):
+        sides_layer(sides).add_to(fmap)
+    if len(lines):
+        line_layer(lines).add_to(fmap)
+    if len(points):
+        complaint_layer(points, list(sides["code"])).add_to(fmap)
+    case_legend(list(sides["name"])).add_to(fmap)
+    maps.show(fmap, key=f"call_map_{call['id']}", height=460)
+
+    addressees = detail.addressees.assign(
+        name=[names.get(c, c) for c in detail.addressees["code"]],
+        countdown=[countdown(d, now) if s == "pending" else s
+                   for d, s in zip(detail.addressees["deadline_at"], detail.addressees["state"], strict=True)])
+    st.markdown("**Addressees**")
+    st.dataframe(addressees[["kind", "code", "name", "state", "countdown", "reported_at", "done_at", "late",
+                             "escalation"]], hide_index=True, width="stretch")
+    st.markdown(f"**Complaints** ({len(detail.complaints):,}; phones masked)")
+    st.dataframe(detail.complaints.drop(columns=["lon", "lat"]), hide_index=True, width="stretch")
+    _actions(user, call, addressees)
+    st.markdown("**History**")
+    st.dataframe(detail.events, hide_index=True, width="stretch")
+
+
+def _actions(user: User, call: dict, addressees: pd.DataFrame) -> None:
+    """Check in for an addressee; resolve, escalate or close the call. Each is an event with the user."""
+    mine = addressees if user.city_wide else addressees[addressees["code"] == user.township_code]
+    with st.form(f"call_actions_{call['id']}", clear_on_submit=True):
+        note = st.text_input("Note (optional)", max_chars=2000, key="call_note")
+        who = st.selectbox("Addressee", mine["code"].tolist(), key="call_addressee",
+                           format_func=lambda c: f"{c} · {mine.set_index('code').loc[c, 'name']}")
+        done = st.checkbox("Report the part done (not only checked in)", key="call_done")
+        buttons = st.columns(4)
+        pressed = {"check in": buttons[0].form_submit_button("Check in", disabled=mine.empty)}
+        if user.city_wide:
+            pressed |= {"resolve": buttons[1].form_submit_button("Resolve"),
+                        "escalate": buttons[2].form_submit_button("Escalate"),
+                        "close": buttons[3].form_submit_button("Close")}
+    action = next((name for name, hit in pressed.items() if hit), None)
+    if action is None:
+        return
+    common = {"actor": user.username, "now": data.now(), "note": note or None, "expected_version": call["version"]}
+    steps: dict[str, Callable[[], int]] = {
+        "check in": lambda: check_in(data.engine(), call["id"], who, done=done, **common),
+        "resolve": lambda: resolve(data.engine(), call["id"], **common),
+        "escalate": lambda: escalate(data.engine(), call["id"], **common),
+        "close": lambda: close(data.engine(), call["id"], **common),
+    }
+    try:
+        steps[action]()
+    except WhistleError as exc:
+        st.error(str(exc))
+        return
+    st.session_state[FLASH] = f"Call #{call['id']}: {action} recorded by {user.username}."
+    st.rerun()

@@ -1,0 +1,22 @@
+"""Drawing a folium map on a page: one call, with nothing sent back that the page does not use."""
+
+from __future__ import annotations
+
+import folium
+from streamlit_folium import st_folium
+
+from geo.settings import load_settings
+from layers.base import WhistleMap, base_map
+
+
+def new_map(bounds: list[list[float]] | None = None) -> WhistleMap:
+    """A base map with the configured tiles (none offline)."""
+    settings = load_settings()
+    return base_map(bounds=bounds, tiles_url=settings.tiles_url, tiles_attribution=settings.tiles_attribution)
+
+
+def show(fmap: WhistleMap, *, key: str, height: int = 600, layer_control: bool = True) -> None:
+    """Draw the map; the page reruns on no map event (``returned_objects`` empty)."""
+    if layer_control:
+        folium.LayerControl(collapsed=False).add_to(fmap)
+    st_folium(fmap, key=key, height=height, use_container_width=True, returned_objects=[])

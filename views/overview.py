@@ -1,0 +1,134 @@
+"""Overview, for supervisors: the city's heat map, hot spots, classes and ranking."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from geo.governance import COUNTS, RATES, GovernanceRules, rates
+from layers.base import frame_bounds
+from layers.cells import emerging_layer, emerging_legend, gi_layer, gi_legend, heat_layer, heat_legend
+from layers.governance import LABEL_NAMES, class_layer, class_legend
+from views import data, filters, maps
+from views.session import require_user
+
+MAX_CELLS = 4_000
+"""The most hexagons a heat map sends; a larger selection is drawn at a coarser resolution."""
+RATE_NAMES = {"response_rate": "Response rate", "resolution_rate": "Resolution rate",
+              "satisfaction_rate": "Satisfaction rate"}
+
+
+def render() -> None:
+    """The supervisor's page."""
+    user = require_user()
+    st.title("Overview")
+    days = data.days()
+    if days is None:
+        st.warning("No complaints are stored yet. Load some with `python -m geo ingest` or `python -m geo demo`.")
+        return
+    selection, resolution = filters.selection(days, key="overview", resolution=8)
+    key_figures(user, selection)
+
+    cells = data.cell_volumes(user, selection, resolution, None, MAX_CELLS)
+    shown_resolution = cells.attrs.get("resolution", resolution)
+    if shown_resolution != resolution:
+        st.caption(f"{len(cells):,} cells at resolution {shown_resolution}: the selection is drawn "
+                   f"{resolution - shown_resolution} level(s) coarser than asked to keep the page light.")
+    gi_run, emerging_run = data.latest_run("gi"), data.latest_run("emerging")
+    towns = data.jurisdictions("township")
+    ranked = data.ranking()
+    fmap = maps.new_map(frame_bounds(towns) if len(towns) else None)
+    if len(cells):
+        heat_layer(cells).add_to(fmap)
+        heat_legend(cells, shown_resolution).add_to(fmap)
+    if gi_run is not None:
+        gi_layer(data.hotspot_cells(user, gi_run["id"], None).query("bin != 0"), show=False).add_to(fmap)
+        gi_legend().add_to(fmap)
+    emerging = pd.DataFrame()
+    if emerging_run is not None:
+        emerging = data.hotspot_cells(user, emerging_run["id"], None)
+        emerging_layer(emerging, show=False).add_to(fmap)
+        emerging_legend(list(emerging["pattern"].unique())).add_to(fmap)
+    if len(ranked) and len(towns):
+        month = pd.Timestamp(ranked["month"].iloc[0]).strftime("%B %Y")
+        classed = towns.merge(ranked.drop(columns=["name"]), left_on="code", right_on="township_code", how="left")
+        class_layer(classed, show=False).add_to(fmap)
+        class_legend(month).add_to(fmap)
+    maps.show(fmap, key="overview_map", height=620)
+    _runs_caption(gi_run, emerging_run)
+
+    left, right = st.columns(2)
+    with left:
+        trend(user, selection)
+    with right:
+        st.subheader("Emerging hot spots")
+        if len(emerging):
+            counts = (emerging[emerging["pattern"] != "no pattern"].groupby("pattern").size()
+                      .rename("cells").sort_values(ascending=False).reset_index())
+            st.dataframe(counts, hide_index=True, width="stretch")
+        else:
+            st.caption("No emerging hot-spot run yet (`python -m geo detect`).")
+        st.subheader("Categories")
+        cats = data.category_volumes(user, selection, None)
+        st.dataframe(cats[["name", "theme", "volume", "before", "change_pct"]].head(15), hide_index=True,
+                     width="stretch", column_config={
+                         "before": st.column_config.NumberColumn("period before"),
+                         "change_pct": st.column_config.NumberColumn("change", format="%+.0f %%")})
+    ranking_table(ranked)
+
+
+def key_figures(user, selection, township: str | None = None) -> None:
+    """Complaints and the three rates of the selection, against the period before."""
+    now = data.daily_counts(user, selection, township)
+    before = data.daily_counts(user, selection.before(), township)
+    rules = GovernanceRules.load()
+    totals = pd.DataFrame([now[list(COUNTS)].sum(), before[list(COUNTS)].sum()])
+    found = rates(totals, rules)
+    columns = st.columns(4)
+    change = (f"{100 * (totals['volume'][0] / totals['volume'][1] - 1):+.1f} % on the period before"
+              if totals["volume"][1] else None)
+    columns[0].metric("Complaints", f"{int(totals['volume'][0]):,}", change, delta_color="inverse")
+    for column, name in zip(columns[1:], RATES, strict=True):
+        value, previous = found[name][0], found[name][1]
+        column.metric(RATE_NAMES[name], "too few" if pd.isna(value) else f"{100 * value:.1f} %",
+                      None if pd.isna(value) or pd.isna(previous) else f"{100 * (value - previous):+.1f} pts")
+
+
+def trend(user, selection, township: str | None = None) -> None:
+    """Complaints per day (with the city's mean per township beside one township's)."""
+    daily = data.daily_counts(user, selection, township)
+    st.subheader("Complaints per day")
+    if daily.empty:
+        st.caption("No complaints in this period.")
+        return
+    chart = daily.set_index("day")[["volume"]].rename(columns={"volume": "complaints"})
+    if township is not None:
+        chart["city mean per township"] = daily.set_index("day")["city_per_township"].round(1)
+    st.line_chart(chart, height=260)
+
+
+def ranking_table(ranked: pd.DataFrame) -> None:
+    """The month's ranking with the three rates and the classes."""
+    st.subheader("Ranking" + (f", {pd.Timestamp(ranked['month'].iloc[0]):%B %Y}" if len(ranked) else ""))
+    if ranked.empty:
+        st.caption("No month is classified yet (`python -m geo governance run`).")
+        return
+    table = ranked.assign(label=ranked["label"].map(LABEL_NAMES))[
+        ["composite_rank", "name", "district", "label", "volume", "volume_rank", "response_rate",
+         "resolution_rate", "satisfaction_rate", "composite"]]
+    percent = {name: st.column_config.NumberColumn(RATE_NAMES[name], format="percent") for name in RATES}
+    st.dataframe(table, hide_index=True, width="stretch", column_config={
+        "composite_rank": st.column_config.NumberColumn("rank"), "label": "class",
+        "volume_rank": st.column_config.NumberColumn("volume rank"),
+        "composite": st.column_config.NumberColumn("composite", format="%.1f"), **percent})
+
+
+def _runs_caption(gi_run: dict | None, emerging_run: dict | None) -> None:
+    parts = []
+    if gi_run is not None:
+        parts.append(f"Gi* of {gi_run['period_start']:%d %b} – {gi_run['period_end']:%d %b %Y} "
+                     f"(resolution {gi_run['resolution']}, k = {gi_run['k']}, FDR α = {gi_run['alpha']})")
+    if emerging_run is not None:
+        parts.append(f"emerging hot spots over {emerging_run['steps']} {emerging_run['step']}s")
+    if parts:
+        st.caption("Layers: " + "; ".join(parts) + ". Switch them on in the layer list of the map.")

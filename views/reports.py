@@ -1,0 +1,61 @@
+"""Reports: the daily, weekly and monthly reports, on screen and to download."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import streamlit as st
+
+from geo.errors import WhistleError
+from geo.reports import to_csv, to_html, to_markdown
+from geo.store.reports import build_report
+from views import data
+from views.session import require_user
+
+KINDS = {"Daily": "daily", "Weekly": "weekly", "Monthly": "monthly"}
+
+
+@st.cache_data(ttl=300, show_spinner="Gathering the report…")
+def _report(kind: str, day):
+    return build_report(data.engine(), kind, day, now=data.now())
+
+
+def render() -> None:
+    """Pick a report; read it here or download it as Markdown, HTML or CSV tables."""
+    require_user()
+    st.title("Reports")
+    days = data.days()
+    if days is None:
+        st.warning("No complaints are stored yet: there is nothing to report.")
+        return
+    kind = KINDS[st.radio("Report", list(KINDS), horizontal=True, key="reports_kind")]
+    day = st.date_input("A day of the period", value=days[1], min_value=days[0], max_value=days[1],
+                        key="reports_day")
+    try:
+        report = _report(kind, day)
+    except WhistleError as exc:
+        st.error(str(exc))
+        return
+    markdown = to_markdown(report)
+    columns = st.columns(3)
+    columns[0].download_button("Markdown", markdown, f"{report.stem}.md", "text/markdown", key="reports_md")
+    columns[1].download_button("HTML page", to_html(report), f"{report.stem}.html", "text/html", key="reports_html")
+    columns[2].download_button("CSV tables (zip)", _zip(report), f"{report.stem}-tables.zip", "application/zip",
+                               key="reports_zip")
+    with st.container(border=True):
+        for section in report.sections:
+            st.subheader(section.title)
+            for line in section.lines:
+                st.text(line)
+            if section.table is not None and len(section.table):
+                st.dataframe(section.table, hide_index=True, width="stretch")
+
+
+def _zip(report) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for section in report.sections:
+            if section.table is not None:
+                archive.writestr(f"{report.stem}-{section.key}.csv", to_csv(section.table))
+    return buffer.getvalue()

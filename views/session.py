@@ -1,0 +1,72 @@
+"""Who is signed in: the sign-in form, the sign-out button, and the pages of each role."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from geo.errors import WhistleError
+from geo.store.users import authenticate
+from geo.users import ROLES, User
+from views import data
+
+USER_KEY = "user"
+PAGES_BY_ROLE = {
+    "supervisor": ("overview", "township", "borders", "projects", "reports", "jurisdictions", "intake"),
+    "street_office": ("township", "borders", "projects"),
+    "coordinator": ("borders", "projects", "reports", "jurisdictions"),
+}
+"""The pages each role sees, its first page first (the one it lands on)."""
+ROLE_NAMES = {"supervisor": "Supervisor", "street_office": "Street office", "coordinator": "Coordinator"}
+
+
+def current_user() -> User | None:
+    """The signed-in user of this browser session, if any."""
+    user = st.session_state.get(USER_KEY)
+    return user if isinstance(user, User) and user.role in ROLES else None
+
+
+def require_user() -> User:
+    """The signed-in user; a page called without one stops with a message."""
+    user = current_user()
+    if user is None:
+        st.warning("Please sign in.")
+        st.stop()
+    return user
+
+
+def login() -> None:
+    """The sign-in page: name and password, checked against the users stored in PostGIS."""
+    st.title("📣 Whistle")
+    st.caption("Beijing 12345 hotline · respond as soon as a complaint comes in")
+    with st.form("login", clear_on_submit=False):
+        username = st.text_input("User name", key="login_username", max_chars=32)
+        password = st.text_input("Password", type="password", key="login_password", max_chars=200)
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        try:
+            user = authenticate(data.engine(), username, password, now=data.now())
+        except WhistleError as exc:
+            st.error(str(exc))
+            return
+        if user is None:
+            # One message for an unknown name, a wrong password, a disabled or a locked user.
+            st.error("The user name or the password is wrong, or the user is locked for a while. "
+                     "After 5 failures in a row a name is refused for 15 minutes.")
+            return
+        st.session_state[USER_KEY] = user
+        st.rerun()
+    st.info("The demo (`make run`) has one user per role: **supervisor**, **guanganmenwai** (a street "
+            "office) and **coordinator**; their passwords are in the README.", icon="🔑")
+
+
+def sidebar(user: User) -> None:
+    """Who is signed in, and the sign-out button."""
+    with st.sidebar:
+        st.markdown("### 📣 Whistle")
+        where = ""
+        if user.township_code:
+            where = f" · {data.township_names().get(user.township_code, user.township_code)}"
+        st.caption(f"{user.display_name} · {ROLE_NAMES[user.role]}{where}")
+        if st.button("Sign out", key="sign_out", icon="🚪"):
+            st.session_state.pop(USER_KEY, None)
+            st.rerun()

@@ -1,0 +1,141 @@
+"""My township, for street offices: its hot spots, trend, place in the ranking and complaints."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import streamlit as st
+
+from geo.categories import categories, departments
+from geo.errors import WhistleError
+from geo.governance import RATES
+from geo.projects import ProjectSpec
+from geo.store.dashboard import open_proactive_project
+from layers.base import frame_bounds
+from layers.cells import emerging_layer, emerging_legend, gi_layer, gi_legend, heat_layer, heat_legend
+from layers.governance import LABEL_NAMES
+from layers.jurisdictions import district_layer
+from views import data, filters, maps
+from views.overview import RATE_NAMES, key_figures, trend
+from views.session import require_user
+
+HOT = ("new hot spot", "consecutive hot spot", "intensifying hot spot", "persistent hot spot")
+
+
+def render() -> None:
+    """The street office's page; city-wide users pick the township."""
+    user = require_user()
+    towns = data.jurisdictions("township")
+    names = dict(zip(towns["code"], towns["name"], strict=True))
+    if user.city_wide:
+        code = st.sidebar.selectbox("Township", sorted(names, key=lambda c: (names[c], c)), key="township_code",
+                                    format_func=lambda c: f"{names[c]} ({c})")
+    else:
+        code = user.township_code
+    st.title(f"{'My township' if not user.city_wide else 'Township'}: {names.get(code, code)}")
+    days = data.days()
+    if days is None or code not in names:
+        st.warning("No complaints are stored yet, or the township's boundary is not loaded.")
+        return
+    selection, resolution = filters.selection(days, key="township", resolution=9)
+    key_figures(user, selection, code)
+
+    outline = towns[towns["code"] == code]
+    cells = data.cell_volumes(user, selection, resolution, code, None)
+    gi_run, emerging_run = data.latest_run("gi"), data.latest_run("emerging")
+    gi = data.hotspot_cells(user, gi_run["id"], code) if gi_run else pd.DataFrame()
+    emerging = data.hotspot_cells(user, emerging_run["id"], code) if emerging_run else pd.DataFrame()
+    fmap = maps.new_map(frame_bounds(outline))
+    if len(cells):
+        heat_layer(cells, name="Complaints of the township").add_to(fmap)
+        heat_legend(cells, resolution).add_to(fmap)
+    if len(gi):
+        gi_layer(gi[gi["bin"] != 0]).add_to(fmap)
+        gi_legend().add_to(fmap)
+    if len(emerging):
+        emerging_layer(emerging, show=False).add_to(fmap)
+        emerging_legend(list(emerging["pattern"].unique())).add_to(fmap)
+    district_layer(outline, name="Township boundary").add_to(fmap)
+    maps.show(fmap, key=f"township_map_{code}", height=560)
+    st.caption("Hot spots inside the township are solid; the ring of cells around it is dashed and faint, "
+               "without counts (they hold other townships' complaints).")
+
+    left, right = st.columns(2)
+    with left:
+        trend(user, selection, code)
+    with right:
+        _place_in_ranking(code)
+    hot = _hotspots(gi, emerging)
+    st.subheader("Hot spots in the township")
+    if hot.empty:
+        st.caption("No significant hot spot in the township in the latest run.")
+    else:
+        st.dataframe(hot, hide_index=True, width="stretch")
+        _open_project(user, code, hot, selection)
+    st.subheader("Complaints")
+    complaints = data.township_complaints(user, code, selection)
+    st.caption(f"The newest {len(complaints):,} of the period; callers' phones are masked.")
+    st.dataframe(complaints.drop(columns=["lon", "lat"]), hide_index=True, width="stretch")
+
+
+def _place_in_ranking(code: str) -> None:
+    ranked = data.ranking()
+    st.subheader("Place in the ranking")
+    row = ranked[ranked["township_code"] == code]
+    if row.empty:
+        st.caption("Not classified yet.")
+        return
+    row = row.iloc[0]
+    month = pd.Timestamp(row["month"]).strftime("%B %Y")
+    rank = "unranked (too few answers)" if pd.isna(row["composite_rank"]) else \
+        f"{int(row['composite_rank'])} of {int(ranked['composite_rank'].notna().sum())}"
+    st.metric(f"Composite rank, {month}", rank)
+    st.markdown(f"**Class:** {LABEL_NAMES.get(row['label'], row['label'])} · **volume rank** "
+                f"{int(row['volume_rank'])} of {len(ranked)}")
+    st.dataframe(pd.DataFrame({"rate": [RATE_NAMES[r] for r in RATES],
+                               "value": [row[r] for r in RATES]}), hide_index=True, width="stretch",
+                 column_config={"value": st.column_config.NumberColumn(format="percent")})
+
+
+def _hotspots(gi: pd.DataFrame, emerging: pd.DataFrame) -> pd.DataFrame:
+    """The township's own hot cells: Gi* hot bins, with their emerging pattern."""
+    if gi.empty:
+        return pd.DataFrame()
+    own = gi[gi["inside"] & (gi["bin"] > 0)][["h3", "count", "z", "bin"]]
+    if len(emerging):
+        own = own.merge(emerging[["h3", "pattern"]], on="h3", how="left")
+    own = own.assign(cell=[format(int(c), "x") for c in own["h3"]], z=own["z"].round(2))
+    return own.sort_values(["bin", "z"], ascending=False)[["cell", "count", "z", "bin", "pattern"]] \
+        .reset_index(drop=True)
+
+
+def _open_project(user, code: str, hot: pd.DataFrame, selection) -> None:
+    """A form that opens a proactive project (主动治理) on one of the township's hot spots."""
+    cats = categories()
+    top = data.category_volumes(user, selection, code)["category"].head(3).tolist()
+    with st.expander("🛠️ Open a proactive project on a hot spot", expanded=False), \
+            st.form("open_project", clear_on_submit=True):
+        cell = st.selectbox("Hot spot (H3 cell)", hot["cell"], key="project_cell")
+        wanted = st.multiselect("Categories", sorted(cats), default=top, key="project_categories",
+                                format_func=lambda c: cats[c].name_en)
+        depts = departments()
+        lead = st.selectbox("Lead department", sorted(depts), key="project_lead",
+                            format_func=lambda d: f"{depts[d][1]} ({depts[d][0]})")
+        title = st.text_input("Title", value="Proactive work on a hot spot", max_chars=200, key="project_title")
+        today = data.now().date()
+        ends = st.date_input("Ends on", value=today + timedelta(days=90), min_value=today + timedelta(days=1),
+                             key="project_ends")
+        target = st.number_input("Target: fewer complaints by (%)", 1, 100, 30, key="project_target")
+        if st.form_submit_button("Open the project", type="primary"):
+            spec = ProjectSpec(kind="proactive", title=title, lead_department=lead, categories=wanted,
+                               starts_on=today, ends_on=ends, cells=[int(cell, 16)],
+                               targets={"reduction_pct": float(target)},
+                               tasks=[{"title": "Inspect the hot spot on site", "owner": user.username,
+                                       "due_on": today + timedelta(days=7)}])
+            try:
+                project_id = open_proactive_project(data.engine(), user, code, spec, now=data.now())
+            except WhistleError as exc:
+                st.error(str(exc))
+            else:
+                st.success(f"Project {project_id} is open; it is listed under Projects.")
