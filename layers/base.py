@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import html
 
+import branca.element
 import folium
 import geopandas as gpd
+import jinja2
 import numpy as np
 import pandas as pd
 import shapely
@@ -19,6 +22,12 @@ PLAIN_BACKGROUND = "#eef1f4"
 BEIJING_BOUNDS = [[39.44, 115.42], [41.06, 117.51]]  # [[south, west], [north, east]]
 
 
+# branca compiles a Jinja template for every element made from a string (each script and
+# style link of every layer, on every render): the same few strings, compiled again and again,
+# were a quarter of a map's render time. Compiled templates are immutable, so one per string.
+branca.element.Template = functools.lru_cache(maxsize=1024)(jinja2.Template)
+
+
 class WhistleMap(folium.Map):
     """A folium map whose scripts and styles come from this project, never from a CDN.
 
@@ -26,10 +35,16 @@ class WhistleMap(folium.Map):
     bring a CDN link back.
     """
 
+    whistle_bounds: list[list[float]] | None = None
+
     def render(self, **kwargs) -> None:
         """Localise every element's assets, then render as folium does."""
         localize(self)
         super().render(**kwargs)
+
+    def get_bounds(self) -> list[list[float]]:
+        """The bounds the map was fitted to: folium would walk every coordinate in Python."""
+        return self.whistle_bounds or super().get_bounds()
 
 
 def base_map(
@@ -64,6 +79,7 @@ def base_map(
         folium.TileLayer(tiles=tiles_url, attr=tiles_attribution or "tiles", name="Base map",
                          control=False).add_to(fmap)
     fmap.fit_bounds(bounds)
+    fmap.whistle_bounds = bounds
     return fmap
 
 

@@ -114,12 +114,18 @@ def test_a_page_without_a_signed_in_user_shows_nothing(city):
 
 def test_the_overview_draws_every_layer_and_the_ranking(city):
     at = run_page("overview", SUPERVISOR)
-    drawn = maps(at)
-    assert len(drawn) == 1
-    for css in ("whistle-hex", "whistle-gi", "whistle-emerging", "whistle-class"):
-        assert css in drawn[0], css
-    assert "Getis-Ord Gi*" in drawn[0]
-    assert "Township class" in drawn[0]
+    layers = {"Complaints": ("whistle-hex", "Complaints per H3 cell"),
+              "Gi* hot spots": ("whistle-gi", "Getis-Ord Gi*"),
+              "Emerging hot spots": ("whistle-emerging", "Emerging hot spots"),
+              "Township classes": ("whistle-class", "Township class")}
+    for overlay, (css, legend) in layers.items():
+        at.radio(key="overview_overlay").set_value(overlay).run()
+        assert not at.exception
+        drawn = maps(at)
+        assert len(drawn) == 1
+        assert css in drawn[0], overlay
+        assert legend in drawn[0], overlay
+        assert all(other not in drawn[0] for other, _ in layers.values() if other != css)
     assert [m.label for m in at.metric] == ["Complaints", "Response rate", "Resolution rate", "Satisfaction rate"]
     ranking = at.dataframe[-1].value
     assert len(ranking) > 300

@@ -80,26 +80,39 @@ def test_a_street_office_sees_its_own_complaints_and_nothing_else(engine):
     assert set(listed["source_id"]) <= mine
     for ask in (lambda: dashboard.cell_volumes(engine, OFFICE, WEEK, resolution=9, township=TAIPINGQIAO),
                 lambda: dashboard.township_complaints(engine, OFFICE, TAIPINGQIAO, WEEK),
-                lambda: dashboard.daily_counts(engine, OFFICE, WEEK, township=TAIPINGQIAO),
-                lambda: dashboard.category_volumes(engine, OFFICE, WEEK, township=TAIPINGQIAO),
+                lambda: dashboard.period_counts(engine, OFFICE, WEEK, township=TAIPINGQIAO),
                 lambda: dashboard.hotspot_cells(engine, OFFICE, 1, township=TAIPINGQIAO)):
         with pytest.raises(AccessError, match="may not see township 110106002"):
             ask()
 
 
 def test_daily_counts_are_the_townships_and_the_city(engine):
-    city = dashboard.daily_counts(engine, SUPERVISOR, WEEK)
-    own = dashboard.daily_counts(engine, OFFICE, WEEK)
+    city = dashboard.daily_counts(dashboard.period_counts(engine, SUPERVISOR, WEEK), WEEK)
+    counts = dashboard.period_counts(engine, OFFICE, WEEK)
+    own = dashboard.daily_counts(counts, WEEK)
     with engine.connect() as conn:
         by_day = pd.read_sql(sa.text(
             "SELECT (received_at AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*) AS n, "
-            "count(*) FILTER (WHERE township_code = :t) AS own, count(DISTINCT township_code) AS towns "
-            "FROM complaint WHERE township_code IS NOT NULL GROUP BY 1"), conn, params={"t": GUANGANMENWAI})
+            "count(*) FILTER (WHERE township_code = :t) AS own FROM complaint WHERE township_code IS NOT NULL "
+            "GROUP BY 1"), conn, params={"t": GUANGANMENWAI})
+        towns = conn.execute(sa.text("SELECT count(*) FROM jurisdiction WHERE level = 'township' "
+                                     "AND valid_to IS NULL")).scalar()
     by_day = by_day.set_index("day").loc[list(city["day"])]
     assert list(city["volume"]) == list(by_day["n"])
     assert list(own["volume"]) == list(by_day["own"])
-    np.testing.assert_allclose(own["city_per_township"], by_day["n"] / by_day["towns"])
+    np.testing.assert_allclose(own["city_per_township"], by_day["n"] / towns)
     assert len(city) == 7
+    before = dashboard.daily_counts(counts, WEEK.before())
+    assert list(before["day"]) == list(pd.date_range("2026-11-08", "2026-11-14").date)
+    cats = dashboard.category_volumes(counts, WEEK)
+    with engine.connect() as conn:
+        reference = dict(conn.execute(sa.text(
+            "SELECT category, count(*) FROM complaint WHERE township_code = :t AND (received_at AT TIME ZONE "
+            "'Asia/Shanghai')::date BETWEEN :a AND :b GROUP BY 1"), {"t": GUANGANMENWAI, "a": WEEK.first,
+                                                                      "b": WEEK.last}).all())
+    assert dict(zip(cats["category"], cats["volume"], strict=True)) == {
+        **dict.fromkeys(cats["category"], 0), **reference}
+    assert cats["volume"].is_monotonic_decreasing
 
 
 def test_a_townships_hot_spots_hold_its_cells_and_the_ring_around_them(engine, townships):
@@ -168,3 +181,13 @@ def test_the_selection_refuses_nonsense():
     with pytest.raises(ValidationError, match="not both"):
         Selection(date(2026, 11, 1), date(2026, 11, 2), category="gas_leak", theme="utilities")
     assert WEEK.before() == Selection(date(2026, 11, 8), date(2026, 11, 14))
+
+
+def test_call_counts_are_those_of_the_calls_the_user_may_see(engine):
+    now = datetime(2026, 11, 21, 16, 10, tzinfo=UTC)
+    everyone = dashboard.call_queue(engine, COORDINATOR, now=now, state="raised", limit=100_000)
+    counts = dashboard.call_counts(engine, COORDINATOR, now=now)
+    assert counts == {"open": len(everyone), "emergencies": int((everyone["kind"] == "emergency").sum()),
+                      "late": int((everyone["late"] > 0).sum())}
+    mine = dashboard.call_counts(engine, OFFICE, now=now)
+    assert mine["open"] == int(everyone["townships"].map(lambda t: GUANGANMENWAI in t).sum())

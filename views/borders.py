@@ -45,11 +45,11 @@ def render() -> None:
     if queue.empty:
         st.info("No whistle call here. Calls are raised from border cases with `python -m geo whistle raise`.")
         return
-    open_calls = queue[queue["state"] == "raised"]
+    counts = dashboard.call_counts(data.engine(), user, now=now)
     columns = st.columns(4)
-    columns[0].metric("Calls listed", f"{len(queue):,}")
-    columns[1].metric("Open emergencies", f"{int((open_calls['kind'] == 'emergency').sum()):,}")
-    columns[2].metric("Open with late addressees", f"{int((open_calls['late'] > 0).sum()):,}")
+    columns[0].metric("Open calls", f"{counts['open']:,}")
+    columns[1].metric("Open emergencies", f"{counts['emergencies']:,}")
+    columns[2].metric("Open with late addressees", f"{counts['late']:,}")
     columns[3].metric("Clock", f"{now.astimezone(data.BEIJING):%d %b %H:%M}")
 
     table = queue.assign(
@@ -66,7 +66,7 @@ def render() -> None:
         call_layer(gpd.GeoDataFrame(shown, geometry="geom", crs=4326)).add_to(fmap)
         call_legend().add_to(fmap)
         maps.show(fmap, key=f"borders_map_{state}", height=420)
-    st.subheader("Queue, most urgent first")
+    st.subheader(f"Queue, most urgent first ({len(queue):,} shown)")
     st.dataframe(table[["id", "kind", "state", "townships", "complaints", "addressees", "pending", "late",
                         "deadline", "level"]], hide_index=True, width="stretch")
 

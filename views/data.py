@@ -91,15 +91,21 @@ def cell_volumes(user: User, selection: Selection, resolution: int, township: st
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def daily_counts(user: User, selection: Selection, township: str | None) -> pd.DataFrame:
-    """Daily counts of the area and the city (see :func:`geo.store.dashboard.daily_counts`)."""
-    return dashboard.daily_counts(engine(), user, selection, township=township)
+def period_counts(user: User, selection: Selection, township: str | None) -> pd.DataFrame:
+    """Counts per day and category over the selection and the period before (one scan)."""
+    return dashboard.period_counts(engine(), user, selection, township=township)
 
 
-@st.cache_data(ttl=300, show_spinner=False)
+def daily_counts(user: User, selection: Selection, township: str | None, *, before: bool = False) -> pd.DataFrame:
+    """Daily counts of the area and the city (see :func:`geo.store.dashboard.daily_counts`),
+    of the selection or of the period before it."""
+    counts = period_counts(user, selection, township)
+    return dashboard.daily_counts(counts, selection.before() if before else selection)
+
+
 def category_volumes(user: User, selection: Selection, township: str | None) -> pd.DataFrame:
     """Complaints per category against the period before."""
-    return dashboard.category_volumes(engine(), user, selection, township=township)
+    return dashboard.category_volumes(period_counts(user, selection, township), selection)
 
 
 @st.cache_data(ttl=600, show_spinner=False)

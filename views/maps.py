@@ -19,4 +19,5 @@ def show(fmap: WhistleMap, *, key: str, height: int = 600, layer_control: bool =
     """Draw the map; the page reruns on no map event (``returned_objects`` empty)."""
     if layer_control:
         folium.LayerControl(collapsed=False).add_to(fmap)
-    st_folium(fmap, key=key, height=height, use_container_width=True, returned_objects=[])
+    # render=False: st_folium would render the whole figure and then the map again.
+    st_folium(fmap, key=key, height=height, use_container_width=True, returned_objects=[], render=False)

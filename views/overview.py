@@ -6,14 +6,16 @@ import pandas as pd
 import streamlit as st
 
 from geo.governance import COUNTS, RATES, GovernanceRules, rates
-from layers.base import frame_bounds
 from layers.cells import emerging_layer, emerging_legend, gi_layer, gi_legend, heat_layer, heat_legend
 from layers.governance import LABEL_NAMES, class_layer, class_legend
 from views import data, filters, maps
 from views.session import require_user
 
-MAX_CELLS = 4_000
+MAX_CELLS = 2_500
 """The most hexagons a heat map sends; a larger selection is drawn at a coarser resolution."""
+OVERLAYS = {"Complaints": "heat", "Gi* hot spots": "gi", "Emerging hot spots": "emerging",
+            "Township classes": "classes"}
+"""The overview map's layers, one at a time, and the map key of each."""
 RATE_NAMES = {"response_rate": "Response rate", "resolution_rate": "Resolution rate",
               "satisfaction_rate": "Satisfaction rate"}
 
@@ -29,32 +31,33 @@ def render() -> None:
     selection, resolution = filters.selection(days, key="overview", resolution=8)
     key_figures(user, selection)
 
-    cells = data.cell_volumes(user, selection, resolution, None, MAX_CELLS)
-    shown_resolution = cells.attrs.get("resolution", resolution)
-    if shown_resolution != resolution:
-        st.caption(f"{len(cells):,} cells at resolution {shown_resolution}: the selection is drawn "
-                   f"{resolution - shown_resolution} level(s) coarser than asked to keep the page light.")
+    overlay = st.radio("Map", list(OVERLAYS), horizontal=True, key="overview_overlay",
+                       help="One layer at a time keeps the page light; each has its legend.")
     gi_run, emerging_run = data.latest_run("gi"), data.latest_run("emerging")
-    towns = data.jurisdictions("township")
     ranked = data.ranking()
-    fmap = maps.new_map(frame_bounds(towns) if len(towns) else None)
-    if len(cells):
-        heat_layer(cells).add_to(fmap)
-        heat_legend(cells, shown_resolution).add_to(fmap)
-    if gi_run is not None:
-        gi_layer(data.hotspot_cells(user, gi_run["id"], None).query("bin != 0"), show=False).add_to(fmap)
+    fmap = maps.new_map()
+    if overlay == "Complaints":
+        cells = data.cell_volumes(user, selection, resolution, None, MAX_CELLS)
+        shown_resolution = cells.attrs.get("resolution", resolution)
+        if shown_resolution != resolution:
+            st.caption(f"{len(cells):,} cells at resolution {shown_resolution}: the selection is drawn "
+                       f"{resolution - shown_resolution} level(s) coarser than asked to keep the page light.")
+        if len(cells):
+            heat_layer(cells).add_to(fmap)
+            heat_legend(cells, shown_resolution).add_to(fmap)
+    elif overlay == "Gi* hot spots" and gi_run is not None:
+        gi_layer(data.hotspot_cells(user, gi_run["id"], None).query("bin != 0")).add_to(fmap)
         gi_legend().add_to(fmap)
-    emerging = pd.DataFrame()
-    if emerging_run is not None:
+    elif overlay == "Emerging hot spots" and emerging_run is not None:
         emerging = data.hotspot_cells(user, emerging_run["id"], None)
-        emerging_layer(emerging, show=False).add_to(fmap)
+        emerging_layer(emerging).add_to(fmap)
         emerging_legend(list(emerging["pattern"].unique())).add_to(fmap)
-    if len(ranked) and len(towns):
+    elif overlay == "Township classes" and len(ranked) and len(towns := data.jurisdictions("township")):
         month = pd.Timestamp(ranked["month"].iloc[0]).strftime("%B %Y")
         classed = towns.merge(ranked.drop(columns=["name"]), left_on="code", right_on="township_code", how="left")
-        class_layer(classed, show=False).add_to(fmap)
+        class_layer(classed).add_to(fmap)
         class_legend(month).add_to(fmap)
-    maps.show(fmap, key="overview_map", height=620)
+    maps.show(fmap, key=f"overview_map_{OVERLAYS[overlay]}", height=620, layer_control=False)
     _runs_caption(gi_run, emerging_run)
 
     left, right = st.columns(2)
@@ -62,6 +65,7 @@ def render() -> None:
         trend(user, selection)
     with right:
         st.subheader("Emerging hot spots")
+        emerging = data.hotspot_cells(user, emerging_run["id"], None) if emerging_run else pd.DataFrame()
         if len(emerging):
             counts = (emerging[emerging["pattern"] != "no pattern"].groupby("pattern").size()
                       .rename("cells").sort_values(ascending=False).reset_index())
@@ -80,7 +84,7 @@ def render() -> None:
 def key_figures(user, selection, township: str | None = None) -> None:
     """Complaints and the three rates of the selection, against the period before."""
     now = data.daily_counts(user, selection, township)
-    before = data.daily_counts(user, selection.before(), township)
+    before = data.daily_counts(user, selection, township, before=True)
     rules = GovernanceRules.load()
     totals = pd.DataFrame([now[list(COUNTS)].sum(), before[list(COUNTS)].sum()])
     found = rates(totals, rules)
@@ -104,7 +108,11 @@ def trend(user, selection, township: str | None = None) -> None:
     chart = daily.set_index("day")[["volume"]].rename(columns={"volume": "complaints"})
     if township is not None:
         chart["city mean per township"] = daily.set_index("day")["city_per_township"].round(1)
-    st.line_chart(chart, height=260)
+    st.line_chart(chart, height=240)
+    found = rates(daily.set_index("day")[list(COUNTS)], GovernanceRules.load())
+    st.caption("The three rates per day (a day with too few answers is left out)")
+    st.line_chart((100 * found[list(RATES)]).rename(columns=RATE_NAMES).round(1), height=200,
+                  y_label="%")
 
 
 def ranking_table(ranked: pd.DataFrame) -> None:
@@ -131,4 +139,4 @@ def _runs_caption(gi_run: dict | None, emerging_run: dict | None) -> None:
     if emerging_run is not None:
         parts.append(f"emerging hot spots over {emerging_run['steps']} {emerging_run['step']}s")
     if parts:
-        st.caption("Layers: " + "; ".join(parts) + ". Switch them on in the layer list of the map.")
+        st.caption("Hot-spot layers: " + "; ".join(parts) + ".")

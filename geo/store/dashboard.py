@@ -18,13 +18,14 @@ import pandas as pd
 import shapely
 import sqlalchemy as sa
 
+from geo.categories import categories
 from geo.errors import AccessError, ValidationError
 from geo.governance import COUNTS
 from geo.locate import DEFAULT_RESOLUTION, cell_centres, cell_ring, cell_to_parent
 from geo.projects import ProjectSpec
 from geo.store.engine import Bind, transaction
 from geo.store.projects import ProjectDetail, create_project, project_detail, projects, set_task
-from geo.store.whistle import CallDetail, call_detail, calls
+from geo.store.whistle import CallDetail, call_detail, calls, late_sql
 from geo.users import User
 
 MIN_RESOLUTION = 4
@@ -151,28 +152,51 @@ def _coarsen(frame: pd.DataFrame, resolution: int, wanted: int) -> pd.DataFrame:
     return out.sort_values(["volume", "h3"], ascending=[False, True], ignore_index=True)
 
 
-def daily_counts(bind: Bind, user: User, selection: Selection, *, township: str | None = None) -> pd.DataFrame:
-    """Per day: the counts behind the three rates, for the user's area and for the city.
+def period_counts(bind: Bind, user: User, selection: Selection, *, township: str | None = None) -> pd.DataFrame:
+    """Per day and category, over the selection and the period before it: one scan of the tally.
 
     Returns
     -------
     pandas.DataFrame
-        ``day``, the :data:`geo.governance.COUNTS` of the area (the city, or one township), and
-        ``city_per_township``, the city's volume divided by the townships that had complaints
-        that day, so that one township's trend reads against the city's.
+        ``day, category``, the :data:`geo.governance.COUNTS` of the area (the city, or one
+        township) and ``city_volume``; :func:`daily_counts` and :func:`category_volumes` read it.
     """
     town = scope(user, township)
     sums = ", ".join(f"sum({c}) FILTER (WHERE CAST(:town AS text) IS NULL OR township_code = :town) AS {c}"
                      for c in COUNTS)
-    sql = (f"SELECT day, {sums}, sum(volume)::float / count(DISTINCT township_code) AS city_per_township "
-           f"FROM township_day WHERE day BETWEEN :first AND :last AND {_FILTER} GROUP BY day ORDER BY day")
+    sql = (f"SELECT day, category, {sums}, sum(volume) AS city_volume FROM township_day "
+           f"WHERE day BETWEEN :before AND :last AND {_FILTER} GROUP BY day, category ORDER BY day, category")
     with transaction(bind) as conn:
-        frame = pd.read_sql(sa.text(sql), conn, params=_params(selection, town=town))
-    frame[list(COUNTS)] = frame[list(COUNTS)].fillna(0).astype(np.int64)
+        frame = pd.read_sql(sa.text(sql), conn, params=_params(selection, town=town, before=selection.before().first))
+        towns = conn.execute(sa.text("SELECT count(*) FROM jurisdiction WHERE level = 'township' "
+                                     "AND valid_to IS NULL")).scalar()
+    columns = [*COUNTS, "city_volume"]
+    frame[columns] = frame[columns].fillna(0).astype(np.int64)
+    frame.attrs["townships"] = int(towns) or 1
     return frame
 
 
-def category_volumes(bind: Bind, user: User, selection: Selection, *, township: str | None = None) -> pd.DataFrame:
+def daily_counts(counts: pd.DataFrame, selection: Selection) -> pd.DataFrame:
+    """Per day of the selection: the counts behind the three rates, and the city's mean per township.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        From :func:`period_counts`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``day``, the :data:`geo.governance.COUNTS` and ``city_per_township`` (the city's
+        volume over its townships), so that one township's trend reads against the city's.
+    """
+    inside = counts[(counts["day"] >= selection.first) & (counts["day"] <= selection.last)]
+    daily = inside.groupby("day", as_index=False)[[*COUNTS, "city_volume"]].sum()
+    daily["city_per_township"] = daily.pop("city_volume") / counts.attrs.get("townships", 1)
+    return daily
+
+
+def category_volumes(counts: pd.DataFrame, selection: Selection) -> pd.DataFrame:
     """Complaints per category in the selection and in the period before, most first.
 
     Returns
@@ -180,18 +204,13 @@ def category_volumes(bind: Bind, user: User, selection: Selection, *, township: 
     pandas.DataFrame
         ``category, name, theme, volume, before, change_pct``.
     """
-    town = scope(user, township)
-    before = selection.before()
-    sql = (f"SELECT t.category, c.name_en AS name, c.theme, "
-           "sum(volume) FILTER (WHERE day >= :first) AS volume, "
-           "sum(volume) FILTER (WHERE day < :first) AS before "
-           f"FROM township_day t JOIN category c ON c.code = t.category "
-           f"WHERE day BETWEEN :before AND :last AND (CAST(:town AS text) IS NULL OR township_code = :town) "
-           f"AND {_filter('t.category')} "
-           "GROUP BY 1, 2, 3")
-    with transaction(bind) as conn:
-        frame = pd.read_sql(sa.text(sql), conn, params=_params(selection, town=town, before=before.first))
-    frame[["volume", "before"]] = frame[["volume", "before"]].fillna(0).astype(np.int64)
+    now = counts["day"] >= selection.first
+    frame = pd.DataFrame({"volume": counts[now].groupby("category")["volume"].sum(),
+                          "before": counts[~now].groupby("category")["volume"].sum()}).fillna(0).astype(np.int64)
+    frame = frame[(frame["volume"] > 0) | (frame["before"] > 0)].reset_index(names="category")
+    known = categories()
+    frame.insert(1, "name", [known[c].name_en if c in known else c for c in frame["category"]])
+    frame.insert(2, "theme", [known[c].theme if c in known else "" for c in frame["category"]])
     with np.errstate(divide="ignore", invalid="ignore"):
         frame["change_pct"] = np.where(frame["before"] > 0, 100 * (frame["volume"] / frame["before"] - 1), np.nan)
     return frame.sort_values(["volume", "category"], ascending=[False, True], ignore_index=True)
@@ -362,3 +381,18 @@ def tick_task(bind: Bind, user: User, project_id: int, task_id: int, *, done: bo
     if task_id not in set(detail.tasks["id"]):
         raise ValidationError(f"task {task_id} is not a task of project {project_id}")
     set_task(bind, task_id, done=done, actor=user.username, now=now, expected_version=expected_version)
+
+
+def call_counts(bind: Bind, user: User, *, now: datetime) -> dict[str, int]:
+    """How many calls the user may see are open, open emergencies, and open with a late addressee."""
+    town = scope(user)
+    with transaction(bind) as conn:
+        row = conn.execute(sa.text(f"""
+            SELECT count(*) AS open,
+                   count(*) FILTER (WHERE c.kind = 'emergency') AS emergencies,
+                   count(*) FILTER (WHERE EXISTS (SELECT 1 FROM whistle_addressee a WHERE a.call_id = c.id
+                                                  AND {late_sql(':now')})) AS late
+            FROM whistle_call c WHERE c.state = 'raised'
+              AND (CAST(:town AS text) IS NULL OR c.townships @> ARRAY[CAST(:town AS varchar)])"""),
+            {"now": now, "town": town}).mappings().one()
+    return {key: int(value) for key, value in row.items()}
