@@ -57,17 +57,19 @@ def received_bytes(browser) -> int:
     return total
 
 
+_LEGEND_JS = """
+const frame = document.querySelector("iframe[title*='folium']");
+const doc = frame && frame.contentDocument;
+return doc ? Array.from(doc.querySelectorAll('.whistle-legend')).map(e => e.innerText).join('\\n') : '';
+"""
+
+
 def legend_text(browser) -> str:
-    frames = browser.find_elements(By.CSS_SELECTOR, "iframe[title*='folium']")
-    if not frames:
-        return ""
+    """The legends of the page's first map, read in one round trip (the map's frame is same-origin)."""
     try:
-        browser.switch_to.frame(frames[0])
-        return "\n".join(e.text for e in browser.find_elements(By.CSS_SELECTOR, ".whistle-legend"))
+        return browser.execute_script(_LEGEND_JS) or ""
     except WebDriverException:  # the map was being replaced: not drawn yet
         return ""
-    finally:
-        browser.switch_to.default_content()
 
 
 def choose(browser, label: str, option: str) -> float:

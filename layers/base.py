@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import html
+import json
 
 import branca.element
 import folium
@@ -141,18 +142,22 @@ def geojson_layer(
         raise ValueError(f"styles has {len(styles)} entries but the frame has {len(frame)} rows")
     rounded = shapely.transform(frame.geometry.values, lambda xy: np.round(xy, decimals))
     records = frame[tooltip_fields].to_dict("records")
+    # What every feature's style shares is sent once, not with each of thousands of features.
+    common = {k: v for k, v in (styles[0] if styles else {}).items() if all(s.get(k) == v for s in styles)}
+    own = [{k: v for k, v in style.items() if k not in common} for style in styles]
     features = [
         {"type": "Feature", "geometry": shapely.geometry.mapping(geom),
          "properties": {**{k: _plain(v) for k, v in record.items()}, "style": style}}
-        for geom, record, style in zip(rounded, records, styles, strict=True)
+        for geom, record, style in zip(rounded, records, own, strict=True)
     ]
     data = {"type": "FeatureCollection", "features": features}
+    style = f"Object.assign({{}}, {json.dumps(common)}, feature.properties.style)"
     return folium.GeoJson(
         data,
         name=name,
         show=show,
-        style=JsCode("function (feature) { return feature.properties.style; }"),
-        on_each_feature=JsCode(_HIGHLIGHT % highlight_weight),
+        style=JsCode(f"function (feature) {{ return {style}; }}"),
+        on_each_feature=JsCode(_HIGHLIGHT % (highlight_weight, style)),
         tooltip=folium.GeoJsonTooltip(fields=tooltip_fields, aliases=tooltip_aliases, sticky=True),
         marker=folium.CircleMarker(radius=point_radius) if point_radius else None,
     )
@@ -161,7 +166,7 @@ def geojson_layer(
 _HIGHLIGHT = """function (feature, layer) {
     layer.on({
         mouseover: function (e) { e.target.setStyle({weight: %s}); e.target.bringToFront(); },
-        mouseout: function (e) { e.target.setStyle(feature.properties.style); }
+        mouseout: function (e) { e.target.setStyle(%s); }
     });
 }"""
 

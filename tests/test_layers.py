@@ -91,7 +91,10 @@ def test_styles_travel_in_feature_properties():
     features = layer.data["features"]
     colours = district_colours(DISTRICTS)
     assert [f["properties"]["style"]["fillColor"] for f in features] == [colours["110101"], colours["110102"]]
-    assert all(f["properties"]["style"]["className"] == TOWNSHIP_CLASS for f in features)
+    assert all("className" not in f["properties"]["style"] for f in features)
+    script = folium.Map().add_child(layer).get_root().render()
+    # What all features share is written once for the layer: in its style and its highlight's reset.
+    assert script.count(f'"className": "{TOWNSHIP_CLASS}"') == 2
     assert features[0]["properties"]["district"] == "东城区"
     assert features[0]["properties"]["boundary"] == "approximate"
     assert "_styler" not in folium.Map().add_child(layer).get_root().render()

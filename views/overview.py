@@ -8,7 +8,7 @@ import streamlit as st
 from geo.governance import COUNTS, RATES, GovernanceRules, rates
 from layers.cells import emerging_layer, emerging_legend, gi_layer, gi_legend, heat_layer, heat_legend
 from layers.governance import LABEL_NAMES, class_layer, class_legend
-from views import data, filters, maps
+from views import charts, data, filters, maps
 from views.session import require_user
 
 MAX_CELLS = 2_500
@@ -108,11 +108,10 @@ def trend(user, selection, township: str | None = None) -> None:
     chart = daily.set_index("day")[["volume"]].rename(columns={"volume": "complaints"})
     if township is not None:
         chart["city mean per township"] = daily.set_index("day")["city_per_township"].round(1)
-    st.line_chart(chart, height=240)
+    charts.line_chart(chart, height=240, y_title="complaints")
     found = rates(daily.set_index("day")[list(COUNTS)], GovernanceRules.load())
     st.caption("The three rates per day (a day with too few answers is left out)")
-    st.line_chart((100 * found[list(RATES)]).rename(columns=RATE_NAMES).round(1), height=200,
-                  y_label="%")
+    charts.line_chart((100 * found[list(RATES)]).rename(columns=RATE_NAMES).round(1), height=200, y_title="%")
 
 
 def ranking_table(ranked: pd.DataFrame) -> None:
