@@ -39,7 +39,7 @@ from geo.store import dashboard
 from geo.store.engine import database_url
 from geo.users import User
 from layers.cells import heat_layer
-from tests.browser import chromium, map_shapes, open_page, served_app, sign_in, wait_for_title
+from tests.browser import choose, chromium, map_shapes, open_page, served_app, sign_in, wait_for_title
 from views.overview import MAX_CELLS
 
 PASSWORD = "whistle-supervisor"
@@ -70,17 +70,6 @@ def legend_text(browser) -> str:
         return browser.execute_script(_LEGEND_JS) or ""
     except WebDriverException:  # the map was being replaced: not drawn yet
         return ""
-
-
-def choose(browser, label: str, option: str) -> float:
-    """Pick an option of a Streamlit selectbox by its label; return the moment it was clicked."""
-    box = browser.find_element(By.XPATH, f"//label[.//p[text()='{label}']]/following-sibling::div//input")
-    box.click()
-    item = WebDriverWait(browser, 30).until(lambda b: [o for o in b.find_elements(By.CSS_SELECTOR, "[role='option']")
-                                                       if o.text.strip() == option])[0]
-    clicked = time.perf_counter()
-    item.click()
-    return clicked
 
 
 def overview_drawn(browser) -> None:

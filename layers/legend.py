@@ -36,7 +36,15 @@ class Legend(MacroElement):
                 L.DomEvent.disableScrollPropagation(div);
                 return div;
             };
-            legend.addTo({{ this._parent.get_name() }});
+            var parent = {{ this._parent.get_name() }};
+            if (parent instanceof L.Map) {
+                legend.addTo(parent);
+            } else {
+                // In a layer group (a map's swappable overlay): shown while the group is.
+                parent.on('add', function () { legend.addTo(parent._map); });
+                parent.on('remove', function () { legend.remove(); });
+                if (parent._map) { legend.addTo(parent._map); }
+            }
         })();
         {% endmacro %}
     """)

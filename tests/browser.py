@@ -152,3 +152,14 @@ def map_shapes(browser: webdriver.Chrome, css: str, *, index: int = 0, minimum: 
         return len(browser.find_elements(By.CSS_SELECTOR, f".{css}"))
     finally:
         browser.switch_to.default_content()
+
+
+def choose(browser, label: str, option: str) -> float:
+    """Pick an option of a Streamlit selectbox by its label; return the moment it was clicked."""
+    box = browser.find_element(By.XPATH, f"//label[.//p[text()='{label}']]/following-sibling::div//input")
+    box.click()
+    item = WebDriverWait(browser, 30).until(lambda b: [o for o in b.find_elements(By.CSS_SELECTOR, "[role='option']")
+                                                       if o.text.strip() == option])[0]
+    clicked = time.perf_counter()
+    item.click()
+    return clicked

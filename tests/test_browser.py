@@ -7,6 +7,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser import (
+    choose,
     chromium,
     chromium_available,
     link_text,
@@ -90,3 +91,31 @@ def test_each_role_signs_in_and_works_on_its_pages(app_city, username, tmp_path)
 
 EXTRA_LINKS = {"supervisor": {"My township", "Jurisdictions", "Data intake"}, "guanganmenwai": set(),
                "coordinator": {"Jurisdictions"}}
+
+
+_MAP_STATE = """const d = document.querySelector("iframe[title*='folium']").contentDocument;
+return [d.querySelectorAll('.whistle-legend').length, d.querySelectorAll('.whistle-hex').length,
+        d.querySelectorAll('.whistle-gi').length,
+        Array.from(d.querySelectorAll('.whistle-legend')).map(e => e.innerText).join(' ')];"""
+
+
+def test_a_filter_change_swaps_the_overview_layer_in_place(app_city):
+    from tests.conftest import DEMO_PASSWORDS
+
+    with served_app({"DATABASE_URL": app_city[0], "WHISTLE_CLOCK": "data"}) as url, chromium() as browser:
+        sign_in(browser, url, "supervisor", DEMO_PASSWORDS["supervisor"])
+        wait_for_title(browser, "Overview")
+        map_shapes(browser, "whistle-hex", minimum=10)
+        legends, hexes, _, before = browser.execute_script(_MAP_STATE)
+        assert legends == 1
+        choose(browser, "Period", "Last day")
+        wait = WebDriverWait(browser, 90)
+        wait.until(lambda b: b.execute_script(_MAP_STATE)[3] != before)
+        legends, fewer, gi, _ = browser.execute_script(_MAP_STATE)
+        assert (legends, gi) == (1, 0)
+        assert 0 < fewer < hexes
+        browser.find_element(By.XPATH, "//label[.//p[text()='Gi* hot spots']]").click()
+        wait.until(lambda b: "Getis-Ord" in b.execute_script(_MAP_STATE)[3])
+        legends, hexes, gi, _ = browser.execute_script(_MAP_STATE)
+        assert (legends, hexes) == (1, 0)
+        assert gi > 0

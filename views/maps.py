@@ -15,9 +15,16 @@ def new_map(bounds: list[list[float]] | None = None) -> WhistleMap:
     return base_map(bounds=bounds, tiles_url=settings.tiles_url, tiles_attribution=settings.tiles_attribution)
 
 
-def show(fmap: WhistleMap, *, key: str, height: int = 600, layer_control: bool = True) -> None:
-    """Draw the map; the page reruns on no map event (``returned_objects`` empty)."""
+def show(fmap: WhistleMap, *, key: str, height: int = 600, layer_control: bool = True,
+         overlay: folium.FeatureGroup | None = None) -> None:
+    """Draw the map; the page reruns on no map event (``returned_objects`` empty).
+
+    An ``overlay`` (its layers and legends) is swapped on the map the browser already shows
+    when only it changes, instead of the whole map being built again: a filter change stays
+    quick. The map itself must then stay the same from one run to the next.
+    """
     if layer_control:
         folium.LayerControl(collapsed=False).add_to(fmap)
     # render=False: st_folium would render the whole figure and then the map again.
-    st_folium(fmap, key=key, height=height, use_container_width=True, returned_objects=[], render=False)
+    st_folium(fmap, key=key, height=height, use_container_width=True, returned_objects=[], render=False,
+              feature_group_to_add=overlay)

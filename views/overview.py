@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import folium
 import pandas as pd
 import streamlit as st
 
@@ -13,9 +14,8 @@ from views.session import require_user
 
 MAX_CELLS = 2_500
 """The most hexagons a heat map sends; a larger selection is drawn at a coarser resolution."""
-OVERLAYS = {"Complaints": "heat", "Gi* hot spots": "gi", "Emerging hot spots": "emerging",
-            "Township classes": "classes"}
-"""The overview map's layers, one at a time, and the map key of each."""
+OVERLAYS = ("Complaints", "Gi* hot spots", "Emerging hot spots", "Township classes")
+"""The overview map's layers, shown one at a time."""
 RATE_NAMES = {"response_rate": "Response rate", "resolution_rate": "Resolution rate",
               "satisfaction_rate": "Satisfaction rate"}
 
@@ -36,6 +36,7 @@ def render() -> None:
     gi_run, emerging_run = data.latest_run("gi"), data.latest_run("emerging")
     ranked = data.ranking()
     fmap = maps.new_map()
+    layer = folium.FeatureGroup(name=overlay)
     if overlay == "Complaints":
         cells = data.cell_volumes(user, selection, resolution, None, MAX_CELLS)
         shown_resolution = cells.attrs.get("resolution", resolution)
@@ -43,21 +44,21 @@ def render() -> None:
             st.caption(f"{len(cells):,} cells at resolution {shown_resolution}: the selection is drawn "
                        f"{resolution - shown_resolution} level(s) coarser than asked to keep the page light.")
         if len(cells):
-            heat_layer(cells).add_to(fmap)
-            heat_legend(cells, shown_resolution).add_to(fmap)
+            heat_layer(cells).add_to(layer)
+            heat_legend(cells, shown_resolution).add_to(layer)
     elif overlay == "Gi* hot spots" and gi_run is not None:
-        gi_layer(data.hotspot_cells(user, gi_run["id"], None).query("bin != 0")).add_to(fmap)
-        gi_legend().add_to(fmap)
+        gi_layer(data.hotspot_cells(user, gi_run["id"], None).query("bin != 0")).add_to(layer)
+        gi_legend().add_to(layer)
     elif overlay == "Emerging hot spots" and emerging_run is not None:
         emerging = data.hotspot_cells(user, emerging_run["id"], None)
-        emerging_layer(emerging).add_to(fmap)
-        emerging_legend(list(emerging["pattern"].unique())).add_to(fmap)
+        emerging_layer(emerging).add_to(layer)
+        emerging_legend(list(emerging["pattern"].unique())).add_to(layer)
     elif overlay == "Township classes" and len(ranked) and len(towns := data.jurisdictions("township")):
         month = pd.Timestamp(ranked["month"].iloc[0]).strftime("%B %Y")
         classed = towns.merge(ranked.drop(columns=["name"]), left_on="code", right_on="township_code", how="left")
-        class_layer(classed).add_to(fmap)
-        class_legend(month).add_to(fmap)
-    maps.show(fmap, key=f"overview_map_{OVERLAYS[overlay]}", height=620, layer_control=False)
+        class_layer(classed).add_to(layer)
+        class_legend(month).add_to(layer)
+    maps.show(fmap, key="overview_map", height=620, layer_control=False, overlay=layer)
     _runs_caption(gi_run, emerging_run)
 
     left, right = st.columns(2)
