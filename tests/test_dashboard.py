@@ -118,7 +118,7 @@ def test_daily_counts_are_the_townships_and_the_city(engine):
 def test_a_townships_hot_spots_hold_its_cells_and_the_ring_around_them(engine, townships):
     run = dashboard.latest_run(engine, "gi")
     polygon = townships.set_index("code").geometry[GUANGANMENWAI]
-    cells = dashboard.hotspot_cells(engine, OFFICE, run["id"], township_polygon=polygon, significant_only=False)
+    cells = dashboard.hotspot_cells(engine, OFFICE, run["id"], significant_only=False)
     centres = np.array([h3.cell_to_latlng(h3.int_to_str(int(c))) for c in cells["h3"]])
     inside = shapely.contains_xy(polygon, centres[:, 1], centres[:, 0])
     assert (inside == cells["inside"].to_numpy()).all()

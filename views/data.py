@@ -117,14 +117,7 @@ def latest_run(kind: str) -> dict | None:
 @st.cache_data(ttl=600, show_spinner=False)
 def hotspot_cells(user: User, run_id: int, township: str | None) -> pd.DataFrame:
     """A run's cells, for the city or around one township."""
-    polygon = None
-    if township is not None:
-        towns = jurisdictions("township")
-        match = towns[towns["code"] == township]
-        polygon = match.geometry.iloc[0] if len(match) else None
-        if polygon is None:
-            return pd.DataFrame(columns=["h3", "count", "z", "p", "bin", "pattern", "trend_z", "inside"])
-    return dashboard.hotspot_cells(engine(), user, run_id, township=township, township_polygon=polygon)
+    return dashboard.hotspot_cells(engine(), user, run_id, township=township)
 
 
 @st.cache_data(ttl=300, show_spinner=False)

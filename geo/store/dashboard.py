@@ -25,6 +25,7 @@ from geo.locate import DEFAULT_RESOLUTION, cell_centres, cell_ring, cell_to_pare
 from geo.projects import ProjectSpec
 from geo.store.engine import Bind, transaction
 from geo.store.projects import ProjectDetail, create_project, project_detail, projects, set_task
+from geo.store.tally import PERIOD
 from geo.store.whistle import CallDetail, call_detail, calls, late_sql
 from geo.users import User
 
@@ -85,17 +86,8 @@ def data_days(bind: Bind) -> tuple[date, date] | None:
     return None if first is None else (first, last)
 
 
-
-
-def _filter(column: str = "category") -> str:
-    return (f"(CAST(:category AS text) IS NULL OR {column} = :category) AND (CAST(:theme AS text) IS NULL "
-            f"OR {column} IN (SELECT code FROM category WHERE theme = :theme))")
-
-
-_FILTER = _filter()
-# The selection's Beijing days as a range of instants, so that the township index serves.
-_WINDOW = ("received_at >= (CAST(:first AS timestamp) AT TIME ZONE 'Asia/Shanghai') AND received_at < "
-           "((CAST(:last AS timestamp) + interval '1 day') AT TIME ZONE 'Asia/Shanghai')")
+_FILTER = ("(CAST(:category AS text) IS NULL OR category = :category) AND (CAST(:theme AS text) IS NULL "
+           "OR category IN (SELECT code FROM category WHERE theme = :theme))")
 
 
 def _params(selection: Selection, **extra) -> dict:
@@ -132,7 +124,7 @@ def cell_volumes(bind: Bind, user: User, selection: Selection, *, resolution: in
                "GROUP BY h3")
     else:
         sql = (f"SELECT h3, count(*) AS volume FROM complaint WHERE township_code = :town AND h3 IS NOT NULL "
-               f"AND {_WINDOW} AND {_FILTER} GROUP BY h3")
+               f"AND {PERIOD} AND {_FILTER} GROUP BY h3")
     with transaction(bind) as conn:
         frame = pd.read_sql(sa.text(sql), conn, params=_params(selection, town=town))
     out = _coarsen(frame, DEFAULT_RESOLUTION, resolution)
@@ -228,10 +220,10 @@ def latest_run(bind: Bind, kind: str) -> dict | None:
 
 
 def hotspot_cells(bind: Bind, user: User, run_id: int, *, township: str | None = None,
-                  township_polygon: shapely.Geometry | None = None, significant_only: bool = True) -> pd.DataFrame:
+                  significant_only: bool = True) -> pd.DataFrame:
     """The cells of a stored Gi* or emerging run, for the city or around one township.
 
-    For a township (its polygon given), the cells whose centre lies in it (``inside``) and the
+    For a township, the cells whose centre lies in its polygon (``inside``) and the
     ring of cells around them (``inside`` false, their count withheld: they hold another
     township's complaints).
 
@@ -246,12 +238,11 @@ def hotspot_cells(bind: Bind, user: User, run_id: int, *, township: str | None =
     with transaction(bind) as conn:
         frame = pd.read_sql(sa.text(f"SELECT h3, count, z, p, bin, pattern, trend_z FROM hotspot_cell WHERE {where}"),
                             conn, params={"run": run_id})
-    if town is None:
-        return frame.assign(inside=True)
-    if township_polygon is None:
-        raise ValidationError("a township's hot spots need its polygon")
+        if town is None:
+            return frame.assign(inside=True)
+        polygon = _township_polygon(conn, town)
     cells = frame["h3"].to_numpy(dtype=np.int64)
-    inside = shapely.contains_xy(township_polygon, *cell_centres(cells))
+    inside = shapely.contains_xy(polygon, *cell_centres(cells))
     keep = inside | np.isin(cells, cell_ring(cells[inside]))
     out = frame[keep].assign(inside=inside[keep]).reset_index(drop=True)
     out.loc[~out["inside"], "count"] = np.nan
@@ -273,7 +264,7 @@ def township_complaints(bind: Bind, user: User, township: str, selection: Select
     if town is None:
         raise ValidationError("name the township whose complaints to list")
     sql = ("SELECT source_id, received_at, category, precision, address, phone_masked AS phone, text, lon, lat "
-           f"FROM complaint WHERE township_code = :town AND {_WINDOW} "
+           f"FROM complaint WHERE township_code = :town AND {PERIOD} "
            f"AND {_FILTER} ORDER BY received_at DESC, id DESC LIMIT :limit")
     with transaction(bind) as conn:
         return pd.read_sql(sa.text(sql), conn, params=_params(selection, town=town, limit=limit))
@@ -313,6 +304,16 @@ def shared_lines(bind: Bind, townships: list[str]) -> gpd.GeoDataFrame:
             conn, geom_col="geom", params={"t": list(townships)})
 
 
+def _township_polygon(conn, code: str) -> shapely.Geometry:
+    """The township's exact current polygon: the one complaints were located in, not its display outline."""
+    wkb = conn.execute(sa.text(
+        "SELECT ST_AsBinary(geom) FROM jurisdiction WHERE code = :t AND level = 'township' AND valid_to IS NULL"),
+        {"t": code}).scalar()
+    if wkb is None:
+        raise ValidationError(f"township {code} is unknown")
+    return shapely.from_wkb(bytes(wkb))
+
+
 def open_proactive_project(bind: Bind, user: User, township: str, spec: ProjectSpec, *, now: datetime) -> int:
     """Open a proactive project on hot-spot cells of a township the user answers for.
 
@@ -334,12 +335,7 @@ def open_proactive_project(bind: Bind, user: User, township: str, spec: ProjectS
         raise ValidationError("a proactive project from a hot spot targets H3 cells")
     lon, lat = cell_centres(np.asarray(spec.cells, dtype=np.int64))
     with transaction(bind) as conn:
-        polygon = conn.execute(sa.text(
-            "SELECT ST_AsBinary(geom) FROM jurisdiction WHERE code = :t AND level = 'township' AND valid_to IS NULL"),
-            {"t": town}).scalar()
-        if polygon is None:
-            raise ValidationError(f"township {town} is unknown")
-        outside = ~shapely.contains_xy(shapely.from_wkb(bytes(polygon)), lon, lat)
+        outside = ~shapely.contains_xy(_township_polygon(conn, town), lon, lat)
         if outside.any():
             raise ValidationError(f"cell {int(np.asarray(spec.cells)[outside][0]):x} is not in township {town}")
         return create_project(conn, spec, actor=user.username, now=now)

@@ -43,8 +43,10 @@ def half_sql(day: str) -> str:
 
 # A date AT TIME ZONE is read as midnight in the session's zone first; a timestamp is the
 # wall time in the named zone, which is what a Beijing day means.
-_PERIOD = ("received_at >= (CAST(:first AS timestamp) AT TIME ZONE 'Asia/Shanghai') "
+PERIOD = ("received_at >= (CAST(:first AS timestamp) AT TIME ZONE 'Asia/Shanghai') "
            "AND received_at < ((CAST(:last AS date) + 1)::timestamp AT TIME ZONE 'Asia/Shanghai')")
+"""SQL: a complaint received in the Beijing days ``:first`` to ``:last`` (a range of instants,
+so that an index on ``received_at`` serves)."""
 
 _REFRESH = {
     "township_day": [
@@ -58,12 +60,12 @@ _REFRESH = {
                count(*) FILTER (WHERE resolved),
                count(*) FILTER (WHERE satisfaction IS NOT NULL),
                count(*) FILTER (WHERE satisfaction IN ('satisfied', 'basically_satisfied'))
-        FROM complaint WHERE {_PERIOD} AND township_code IS NOT NULL
+        FROM complaint WHERE {PERIOD} AND township_code IS NOT NULL
         GROUP BY 1, 2, 3"""],
     "cell_day": [
         "DELETE FROM cell_day WHERE day BETWEEN :first AND :last",
         f"""INSERT INTO cell_day (day, h3, category, volume)
-        SELECT {LOCAL_DAY}, h3, category, count(*) FROM complaint WHERE {_PERIOD} AND h3 IS NOT NULL
+        SELECT {LOCAL_DAY}, h3, category, count(*) FROM complaint WHERE {PERIOD} AND h3 IS NOT NULL
         GROUP BY 1, 2, 3"""],
     # Summed from the daily tally, whole half-months at a time: a refreshed day changes its half.
     "township_half": [
