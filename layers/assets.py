@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import folium
 from branca.element import Element
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -30,6 +31,17 @@ LOCAL_ASSETS: dict[str, str] = {
 # Icon fonts for marker glyphs: megabytes that no Whistle layer uses. Dropped rather than
 # fetched; a marker without a glyph still draws.
 DROPPED_ASSETS = frozenset({"glyphicons_css", "awesome_markers_font_css", "awesome_rotate_css"})
+# folium's map loads these for popups (jQuery) and icons (Bootstrap, awesome-markers), which
+# Whistle's layers do not use: streamlit-folium loads a map's scripts one after another, and
+# these three were a quarter of a second before the first shape was drawn. A map that holds a
+# popup or an icon keeps them.
+ASSETS_FOR = {
+    "jquery": (folium.Popup,),
+    "bootstrap": (folium.Icon,),
+    "bootstrap_css": (folium.Icon,),
+    "awesome_markers": (folium.Icon,),
+    "awesome_markers_css": (folium.Icon,),
+}
 
 
 def local_url(name: str, static_url: str = STATIC_URL) -> str:
@@ -37,8 +49,9 @@ def local_url(name: str, static_url: str = STATIC_URL) -> str:
     return f"{static_url}/{LOCAL_ASSETS[name]}"
 
 
-def localize(root: Element, static_url: str = STATIC_URL) -> Element:
-    """Point every element under ``root`` at the local copies of its scripts and styles.
+def localize(root: Element, static_url: str = STATIC_URL, *, also: tuple[Element, ...] = ()) -> Element:
+    """Point every element under ``root`` at the local copies of its scripts and styles, and
+    leave out the ones no element needs (:data:`ASSETS_FOR`).
 
     Parameters
     ----------
@@ -46,6 +59,9 @@ def localize(root: Element, static_url: str = STATIC_URL) -> Element:
         A folium map (or any element); changed in place.
     static_url : str
         Where ``static/`` is served.
+    also : tuple of Element
+        Layers that will be added to the map after it is rendered (streamlit-folium's
+        feature group): their elements count as needing assets too.
 
     Returns
     -------
@@ -58,18 +74,22 @@ def localize(root: Element, static_url: str = STATIC_URL) -> Element:
         If an element needs a remote asset that has no local copy: add the file to
         ``static/vendor`` and to ``LOCAL_ASSETS`` rather than let the page fetch it.
     """
-    for element in _walk(root):
+    elements = list(_walk(root))
+    present = tuple({type(e) for tree in (elements, *map(_walk, also)) for e in tree})
+    unused = {name for name, users in ASSETS_FOR.items() if not any(issubclass(t, users) for t in present)}
+    for element in elements:
         for attribute in ("default_js", "default_css"):
             assets = getattr(element, attribute, None)
             if assets:
-                setattr(element, attribute, _local_list(assets, element, static_url))
+                setattr(element, attribute, _local_list(assets, element, static_url, DROPPED_ASSETS | unused))
     return root
 
 
-def _local_list(assets: list[tuple[str, str]], element: Element, static_url: str) -> list[tuple[str, str]]:
+def _local_list(assets: list[tuple[str, str]], element: Element, static_url: str,
+                dropped: frozenset[str] | set[str]) -> list[tuple[str, str]]:
     local = []
     for name, url in assets:
-        if name in DROPPED_ASSETS:
+        if name in dropped:
             continue
         if name in LOCAL_ASSETS:
             local.append((name, local_url(name, static_url)))

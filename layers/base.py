@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-import html
 import json
+import types
 
 import branca.element
 import folium
@@ -17,16 +17,40 @@ from branca.element import Element
 from folium.utilities import JsCode
 
 from layers.assets import localize
+from layers.escape import text
 
 # Shown where no tile server answers (offline, or none configured): a plain, quiet ground.
 PLAIN_BACKGROUND = "#eef1f4"
 BEIJING_BOUNDS = [[39.44, 115.42], [41.06, 117.51]]  # [[south, west], [north, east]]
 
 
-# branca compiles a Jinja template for every element made from a string (each script and
-# style link of every layer, on every render): the same few strings, compiled again and again,
-# were a quarter of a map's render time. Compiled templates are immutable, so one per string.
-branca.element.Template = functools.lru_cache(maxsize=1024)(jinja2.Template)
+class _Literal:
+    """What a Jinja template with no Jinja syntax renders to: its text (less one trailing
+    newline, as Jinja drops it)."""
+
+    module = types.SimpleNamespace()  # no macros: branca finds no header, html or script
+
+    def __init__(self, source: str) -> None:
+        self.source = source.removesuffix("\n")
+
+    def render(self, *args, **kwargs) -> str:
+        return self.source
+
+
+_compiled = functools.lru_cache(maxsize=1024)(jinja2.Template)
+
+
+def _template(source: str) -> jinja2.Template | _Literal:
+    # branca makes a template of every element's rendered output, a layer's script and all
+    # its data included: compiling 0.7 MB of hexagons took a tenth of a second on each rerun.
+    # Text on a map has its braces escaped (layers.escape), so output without Jinja's markers
+    # is returned as it is; the few strings with them are compiled once each.
+    if "{{" in source or "{%" in source or "{#" in source:
+        return _compiled(source)
+    return _Literal(source)
+
+
+branca.element.Template = _template
 
 
 class WhistleMap(folium.Map):
@@ -37,11 +61,17 @@ class WhistleMap(folium.Map):
     """
 
     whistle_bounds: list[list[float]] | None = None
+    whistle_overlays: tuple[Element, ...] = ()
 
     def render(self, **kwargs) -> None:
         """Localise every element's assets, then render as folium does."""
-        localize(self)
+        localize(self, also=self.whistle_overlays)
         super().render(**kwargs)
+
+    def carry(self, *overlays: Element) -> None:
+        """Note layers added only after the map is rendered (streamlit-folium's feature group),
+        so that the map loads the scripts they need."""
+        self.whistle_overlays = (*self.whistle_overlays, *overlays)
 
     def get_bounds(self) -> list[list[float]]:
         """The bounds the map was fitted to: folium would walk every coordinate in Python."""
@@ -146,9 +176,9 @@ def geojson_layer(
     common = {k: v for k, v in (styles[0] if styles else {}).items() if all(s.get(k) == v for s in styles)}
     own = [{k: v for k, v in style.items() if k not in common} for style in styles]
     features = [
-        {"type": "Feature", "geometry": shapely.geometry.mapping(geom),
+        {"type": "Feature", "geometry": json.loads(geom),
          "properties": {**{k: _plain(v) for k, v in record.items()}, "style": style}}
-        for geom, record, style in zip(rounded, records, own, strict=True)
+        for geom, record, style in zip(shapely.to_geojson(rounded), records, own, strict=True)
     ]
     data = {"type": "FeatureCollection", "features": features}
     style = f"Object.assign({{}}, {json.dumps(common)}, feature.properties.style)"
@@ -173,11 +203,12 @@ _HIGHLIGHT = """function (feature, layer) {
 
 def _plain(value: object) -> object:
     # numpy and pandas scalars are not JSON; tooltips want plain text and numbers. folium's
-    # tooltip writes the properties as HTML, so text is escaped here: hostile text shows as text.
+    # tooltip writes the properties as HTML and branca renders them as a template, so text is
+    # escaped for both here: hostile text shows as text.
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, int | float | bool):
         return value
-    return html.escape(str(value))
+    return text(value)

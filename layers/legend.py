@@ -6,11 +6,12 @@ this legend is plain HTML inside a Leaflet control.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 from branca.element import MacroElement
 from jinja2 import Template
+
+from layers.escape import text
 
 
 @dataclass(frozen=True)
@@ -82,9 +83,9 @@ def legend(title: str, items: list[LegendItem], *, note: str | None = None,
         Add it to a map with ``.add_to(map)``.
     """
     rows = "".join(_row(item) for item in items)
-    foot = f'<div style="margin-top:6px;font-style:italic">{html.escape(note)}</div>' if note else ""
+    foot = f'<div style="margin-top:6px;font-style:italic">{text(note)}</div>' if note else ""
     inner = (f'<div style="{_BOX}"><div style="font-weight:bold;margin-bottom:4px">'
-             f"{html.escape(title)}</div>{rows}{foot}</div>")
+             f"{text(title)}</div>{rows}{foot}</div>")
     return Legend(inner, position=position)
 
 
@@ -97,4 +98,4 @@ def _row(item: LegendItem) -> str:
                   "height: 12px; border: 1px solid #555;")
     return (f'<div style="display:flex;gap:6px;align-items:flex-start">'
             f'<span style="display:inline-block;width:18px;flex:none;{swatch}"></span>'
-            f"<span>{html.escape(item.label)}</span></div>")
+            f"<span>{text(item.label)}</span></div>")

@@ -29,25 +29,48 @@ def engine(app_city):
     return app_city[1]
 
 
-def _reference(engine, where: str = "TRUE", **params) -> pd.DataFrame:
+def _reference(engine, where: str = "TRUE", selection: Selection = WEEK, **params) -> pd.DataFrame:
     # Straight from the complaints, by Beijing day: the independent count.
     with engine.connect() as conn:
         return pd.read_sql(sa.text(
             "SELECT h3, count(*) AS n FROM complaint WHERE h3 IS NOT NULL AND (received_at AT TIME ZONE "
             f"'Asia/Shanghai')::date BETWEEN :a AND :b AND {where} GROUP BY h3"),
-            conn, params={"a": WEEK.first, "b": WEEK.last, **params})
+            conn, params={"a": selection.first, "b": selection.last, **params})
 
 
-def test_city_cells_match_the_complaints_and_h3_parents(engine):
-    cells = dashboard.cell_volumes(engine, SUPERVISOR, WEEK, resolution=9)
-    reference = _reference(engine)
+# Sunday to Saturday (no whole week: the daily tally only); Wednesday to Thursday three weeks
+# on (two whole weeks from the weekly tally, days on both sides); exactly two whole weeks.
+PERIODS = [WEEK, Selection(date(2026, 10, 28), date(2026, 11, 19)), Selection(date(2026, 11, 2), date(2026, 11, 15))]
+
+
+@pytest.mark.parametrize("selection", PERIODS, ids=["days", "weeks-and-days", "weeks"])
+def test_city_cells_match_the_complaints_and_h3_parents(engine, selection):
+    cells = dashboard.cell_volumes(engine, SUPERVISOR, selection, resolution=9)
+    reference = _reference(engine, selection=selection)
     assert dict(zip(cells["h3"], cells["volume"], strict=True)) == dict(zip(reference["h3"], reference["n"],
                                                                            strict=True))
-    coarse = dashboard.cell_volumes(engine, SUPERVISOR, WEEK, resolution=7)
-    parents = reference.assign(p=[h3.str_to_int(h3.cell_to_parent(h3.int_to_str(int(c)), 7))
-                                  for c in reference["h3"]]).groupby("p")["n"].sum()
-    assert dict(zip(coarse["h3"], coarse["volume"], strict=True)) == parents.to_dict()
-    assert coarse.attrs["resolution"] == 7
+    for resolution in (4, 6, 7, 8):
+        coarse = dashboard.cell_volumes(engine, SUPERVISOR, selection, resolution=resolution)
+        parents = reference.assign(p=[h3.str_to_int(h3.cell_to_parent(h3.int_to_str(int(c)), resolution))
+                                      for c in reference["h3"]]).groupby("p")["n"].sum()
+        assert dict(zip(coarse["h3"], coarse["volume"], strict=True)) == parents.to_dict()
+        assert coarse.attrs["resolution"] == resolution
+    themed = dashboard.cell_volumes(engine, SUPERVISOR, Selection(selection.first, selection.last, theme="transport"),
+                                    resolution=8)
+    assert themed["volume"].sum() == _reference(
+        engine, "category IN (SELECT code FROM category WHERE theme = 'transport')", selection)["n"].sum() > 0
+    with engine.connect() as conn:
+        weekly = conn.execute(sa.text("SELECT count(*) FROM cell_week WHERE week >= :a AND week + 6 <= :b"),
+                              {"a": selection.first, "b": selection.last}).scalar()
+    assert (weekly > 0) == (selection is not WEEK)
+
+
+def test_h3_parents_in_sql_refuse_a_bad_resolution():
+    assert dashboard.parent_sql("h3", 9) == "h3"
+    with pytest.raises(ValidationError, match="resolution"):
+        dashboard.parent_sql("h3", 10)
+    with pytest.raises(ValidationError, match="resolution"):
+        dashboard.parent_sql("h3", "8; DROP TABLE cell_day")
 
 
 def test_a_large_selection_is_drawn_coarser(engine):

@@ -259,10 +259,28 @@ def test_the_tally_matches_the_complaints_and_reruns_change_nothing(three_months
             "'2026-09-17+08' AND h3 IS NOT NULL GROUP BY 1 ORDER BY 1")).all()
         cell_days = conn.execute(sa.text(
             "SELECT h3, sum(volume) FROM cell_day WHERE day = '2026-09-16' GROUP BY 1 ORDER BY 1")).all()
+        # The weekly cell tally counts the complaints of a Beijing Monday to Sunday (14-20 Sept).
+        week = conn.execute(sa.text(
+            "SELECT h3, count(*) FROM complaint WHERE received_at >= '2026-09-14+08' AND received_at < "
+            "'2026-09-21+08' AND h3 IS NOT NULL GROUP BY 1 ORDER BY 1")).all()
+        cell_week = conn.execute(sa.text("SELECT h3, volume FROM cell_week WHERE week = '2026-09-14' ORDER BY 1")).all()
+        weeks = conn.execute(sa.text("SELECT DISTINCT extract(isodow FROM week) FROM cell_week")).scalars().all()
+        # The city's tally sums every township's, count by count.
+        city = conn.execute(sa.text(
+            "SELECT day, category, volume, dispatched, on_time, outcomes, resolved, callbacks, satisfied "
+            "FROM city_day ORDER BY 1, 2")).all()
+        townships = conn.execute(sa.text(
+            "SELECT day, category, sum(volume), sum(dispatched), sum(on_time), sum(outcomes), sum(resolved), "
+            "sum(callbacks), sum(satisfied) FROM township_day GROUP BY 1, 2 ORDER BY 1, 2")).all()
     assert halves == summed
     assert len(halves) > 0
     assert cells == cell_days
     assert len(cells) > 0
+    assert cell_week == week
+    assert len(week) > len(cells)
+    assert weeks == [1]
+    assert city == townships
+    assert len(city) > 0
     with pytest.raises(ValueError, match="unknown tallies"), engine.begin() as conn:
         refresh_days(conn, date(2026, 9, 1), date(2026, 9, 2), tables=["township_week"])
     run_governance(engine, rebuild=True)

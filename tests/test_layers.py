@@ -70,6 +70,46 @@ def test_streamlit_folium_gets_only_local_links():
     assert all(url.startswith("/app/static/") for url in links), links
 
 
+def _assets(fmap: folium.Map) -> set[str]:
+    fmap.render()
+    return {name for name, _ in fmap.default_js + fmap.default_css}
+
+
+def test_a_map_loads_jquery_bootstrap_and_icons_only_when_an_element_needs_them():
+    assert _assets(full_map()) == {"leaflet", "leaflet_css"}
+    with_popup = full_map()
+    folium.Marker([39.91, 116.39], popup="东华门").add_to(with_popup)
+    assert _assets(with_popup) == {"leaflet", "leaflet_css", "jquery"}
+    # An overlay that streamlit-folium adds after the map is rendered counts too.
+    carrying = base_map()
+    overlay = folium.FeatureGroup(name="calls")
+    folium.Marker([39.91, 116.39], icon=folium.Icon(color="red")).add_to(overlay)
+    carrying.carry(overlay)
+    assert _assets(carrying) == {"leaflet", "leaflet_css", "bootstrap", "bootstrap_css", "awesome_markers",
+                                 "awesome_markers_css"}
+    html = full_map().get_root().render()
+    assert "jquery" not in html
+    assert "bootstrap" not in html
+
+
+SSTI = '{{ "whis" ~ "tle-ssti" }} {% if true %}whistle-if{% endif %}'
+
+
+def test_text_on_a_map_is_never_run_as_a_template():
+    # branca renders each element's output again as a Jinja template: text with Jinja syntax
+    # in a tooltip or a legend would be evaluated on the server.
+    towns = TOWNSHIPS.assign(name=[SSTI, "<b>bold</b>"])
+    fmap = base_map()
+    township_layer(towns, DISTRICTS).add_to(fmap)
+    legend(SSTI, [LegendItem(SSTI, "#ff0000")], note=SSTI).add_to(fmap)
+    html = fmap.get_root().render()
+    assert "whistle-ssti" not in html  # what the expression would have made
+    # The text is still there, as text, in the tooltip data and the legend's title, item and note.
+    assert html.count("#123;\\u0026#123; \\u0026quot;whis\\u0026quot; ~ \\u0026quot;tle-ssti") == 4
+    assert html.count("whistle-if\\u0026#123;% endif %\\u0026#125;") == 4
+    assert "<b>bold</b>" not in html
+
+
 def test_a_remote_asset_without_local_copy_is_refused():
     class Plugin(MacroElement):
         default_js: ClassVar = [("fancy", "https://cdn.example.org/fancy.js")]

@@ -25,6 +25,8 @@ def show(fmap: WhistleMap, *, key: str, height: int = 600, layer_control: bool =
     """
     if layer_control:
         folium.LayerControl(collapsed=False).add_to(fmap)
+    if overlay is not None:
+        fmap.carry(overlay)
     # render=False: st_folium would render the whole figure and then the map again.
     st_folium(fmap, key=key, height=height, use_container_width=True, returned_objects=[], render=False,
               feature_group_to_add=overlay)

@@ -29,7 +29,8 @@ def render() -> None:
         st.warning("No complaints are stored yet. Load some with `python -m geo ingest` or `python -m geo demo`.")
         return
     selection, resolution = filters.selection(days, key="overview", resolution=8)
-    key_figures(user, selection)
+    # The map goes to the browser first, its slowest part to draw; the figures fill in above it.
+    figures = st.container()
 
     overlay = st.radio("Map", list(OVERLAYS), horizontal=True, key="overview_overlay",
                        help="One layer at a time keeps the page light; each has its legend.")
@@ -60,6 +61,8 @@ def render() -> None:
         class_legend(month).add_to(layer)
     maps.show(fmap, key="overview_map", height=620, layer_control=False, overlay=layer)
     _runs_caption(gi_run, emerging_run)
+    with figures:
+        key_figures(user, selection)
 
     left, right = st.columns(2)
     with left:

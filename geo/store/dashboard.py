@@ -25,7 +25,7 @@ from geo.locate import DEFAULT_RESOLUTION, cell_centres, cell_ring, cell_to_pare
 from geo.projects import ProjectSpec
 from geo.store.engine import Bind, transaction
 from geo.store.projects import ProjectDetail, create_project, project_detail, projects, set_task
-from geo.store.tally import PERIOD
+from geo.store.tally import PERIOD, week_start
 from geo.store.whistle import CallDetail, call_detail, calls, late_sql
 from geo.users import User
 
@@ -53,6 +53,16 @@ class Selection:
     def days(self) -> int:
         """How many days the period covers."""
         return (self.last - self.first).days + 1
+
+    @property
+    def filtered(self) -> bool:
+        """Whether a category or a theme narrows the complaints."""
+        return bool(self.category or self.theme)
+
+    def whole_weeks(self) -> tuple[date, date]:
+        """The Mondays of the first whole week inside the period and of the week after the last
+        one: ``first <= week < end`` are the whole weeks (none when ``end <= first``)."""
+        return self.first + timedelta(days=-self.first.weekday() % 7), week_start(self.last + timedelta(days=1))
 
     def before(self) -> Selection:
         """The period of the same length just before this one."""
@@ -91,16 +101,42 @@ _FILTER = ("(CAST(:category AS text) IS NULL OR category = :category) AND (CAST(
 
 
 def _params(selection: Selection, **extra) -> dict:
+    weeks_from, weeks_to = selection.whole_weeks()
     return {"first": selection.first, "last": selection.last, "category": selection.category,
-            "theme": selection.theme, **extra}
+            "theme": selection.theme, "weeks_from": weeks_from, "weeks_to": weeks_to, **extra}
+
+
+# A period of every category reads its whole weeks from the weekly tally and only the days
+# around them from the daily one: three months are 12 weekly rows a cell and a few daily ones.
+_CITY_CELLS = ("SELECT h3, volume FROM cell_week WHERE week >= :weeks_from AND week < :weeks_to UNION ALL "
+               "SELECT h3, volume FROM cell_day WHERE day BETWEEN :first AND :last "
+               "AND (day < :weeks_from OR day >= :weeks_to)")
+_CITY_FILTERED_CELLS = f"SELECT h3, volume FROM cell_day WHERE day BETWEEN :first AND :last AND {_FILTER}"
+
+
+def parent_sql(column: str, resolution: int) -> str:
+    """SQL for the ancestor at ``resolution`` of the H3 cells (int64) of a column or expression.
+
+    The same as :func:`geo.locate.cell_to_parent`, in the database: an H3 index keeps its
+    resolution in bits 52-55 and one 3-bit digit per finer resolution below, 7 when unused.
+    PostgreSQL gives every bit operator the same precedence, hence the parentheses.
+    """
+    if not isinstance(resolution, int) or not 0 <= resolution <= DEFAULT_RESOLUTION:
+        raise ValidationError(f"resolution {resolution!r} must be an integer from 0 to {DEFAULT_RESOLUTION}")
+    if resolution == DEFAULT_RESOLUTION:
+        return column
+    unused = (1 << (3 * (15 - resolution))) - 1
+    return f"((({column}) & ~(15::bigint << 52)) | ({resolution}::bigint << 52) | {unused}::bigint)"
 
 
 def cell_volumes(bind: Bind, user: User, selection: Selection, *, resolution: int,
                  township: str | None = None, max_cells: int | None = None) -> pd.DataFrame:
     """Complaints per H3 cell in the selection, at ``resolution`` (at most the base one).
 
-    The city comes from the ``cell_day`` tally; one township from its own complaints, so that
-    a cell on its edge counts only that township's complaints.
+    The city comes from the tallies (``cell_week`` for the whole weeks of a period of every
+    category, ``cell_day`` for the rest); one township from its own complaints, so that a cell
+    on its edge counts only that township's complaints. Cells are merged to ``resolution`` in
+    the database.
 
     Parameters
     ----------
@@ -119,15 +155,16 @@ def cell_volumes(bind: Bind, user: User, selection: Selection, *, resolution: in
     if not MIN_RESOLUTION <= resolution <= DEFAULT_RESOLUTION:
         raise ValidationError(f"resolution {resolution} must be from {MIN_RESOLUTION} to {DEFAULT_RESOLUTION}")
     town = scope(user, township)
+    cell = parent_sql("h3", resolution)
     if town is None:
-        sql = (f"SELECT h3, sum(volume) AS volume FROM cell_day WHERE day BETWEEN :first AND :last AND {_FILTER} "
-               "GROUP BY h3")
+        cells = _CITY_FILTERED_CELLS if selection.filtered else _CITY_CELLS
+        sql = f"SELECT {cell} AS h3, sum(volume) AS volume FROM ({cells}) AS c GROUP BY 1"
     else:
-        sql = (f"SELECT h3, count(*) AS volume FROM complaint WHERE township_code = :town AND h3 IS NOT NULL "
-               f"AND {PERIOD} AND {_FILTER} GROUP BY h3")
+        sql = (f"SELECT {cell} AS h3, count(*) AS volume FROM complaint WHERE township_code = :town "
+               f"AND h3 IS NOT NULL AND {PERIOD} AND {_FILTER} GROUP BY 1")
     with transaction(bind) as conn:
         frame = pd.read_sql(sa.text(sql), conn, params=_params(selection, town=town))
-    out = _coarsen(frame, DEFAULT_RESOLUTION, resolution)
+    out = _coarsen(frame, resolution, resolution)
     while max_cells is not None and len(out) > max_cells and resolution > MIN_RESOLUTION:
         resolution -= 1
         out = _coarsen(out, resolution + 1, resolution)
@@ -154,10 +191,16 @@ def period_counts(bind: Bind, user: User, selection: Selection, *, township: str
         township) and ``city_volume``; :func:`daily_counts` and :func:`category_volumes` read it.
     """
     town = scope(user, township)
-    sums = ", ".join(f"sum({c}) FILTER (WHERE CAST(:town AS text) IS NULL OR township_code = :town) AS {c}"
-                     for c in COUNTS)
-    sql = (f"SELECT day, category, {sums}, sum(volume) AS city_volume FROM township_day "
-           f"WHERE day BETWEEN :before AND :last AND {_FILTER} GROUP BY day, category ORDER BY day, category")
+    if town is None:
+        sql = (f"SELECT day, category, {', '.join(COUNTS)}, volume AS city_volume FROM city_day "
+               f"WHERE day BETWEEN :before AND :last AND {_FILTER} ORDER BY day, category")
+    else:
+        # Every day and category of the city, with the township's counts where it has some.
+        own = ", ".join(f"t.{c}" for c in COUNTS)
+        sql = (f"SELECT c.day, c.category, {own}, c.volume AS city_volume "
+               f"FROM (SELECT day, category, volume FROM city_day WHERE day BETWEEN :before AND :last AND {_FILTER}) "
+               "AS c LEFT JOIN township_day AS t ON t.day = c.day AND t.category = c.category "
+               "AND t.township_code = :town ORDER BY c.day, c.category")
     with transaction(bind) as conn:
         frame = pd.read_sql(sa.text(sql), conn, params=_params(selection, town=town, before=selection.before().first))
         towns = conn.execute(sa.text("SELECT count(*) FROM jurisdiction WHERE level = 'township' "

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -459,6 +460,16 @@ class TownshipDay(_RateCounts, Base):
     category: Mapped[str] = mapped_column(String(48), primary_key=True)
 
 
+class CityDay(_RateCounts, Base):
+    """The daily tallies of every township summed per category: the city's key figures and
+    trend read a few dozen rows a day instead of thousands."""
+
+    __tablename__ = "city_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    category: Mapped[str] = mapped_column(String(48), primary_key=True)
+
+
 class TownshipHalf(_RateCounts, Base):
     """The daily tallies of a township and category summed per half-month (the 1st to the
     15th, the 16th to the month's end): derived data, refreshed with them."""
@@ -477,11 +488,25 @@ class CellDay(Base):
     refreshed by every ingest (:mod:`geo.store.tally`)."""
 
     __tablename__ = "cell_day"
-    __table_args__ = (Index("ix_cell_day_cell", "h3", "category", "day", postgresql_include=["volume"]),)
+    __table_args__ = (PrimaryKeyConstraint("day", "h3", "category", name="cell_day_pkey",
+                                           postgresql_include=["volume"]),
+                      Index("ix_cell_day_cell", "h3", "category", "day", postgresql_include=["volume"]))
 
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    h3: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    category: Mapped[str] = mapped_column(String(48), primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    h3: Mapped[int] = mapped_column(BigInteger)
+    category: Mapped[str] = mapped_column(String(48))
+    volume: Mapped[int] = mapped_column(Integer)
+
+
+class CellWeek(Base):
+    """Complaints of one week (from a Monday, Beijing time) in a res-9 H3 cell, all categories:
+    summed from ``cell_day``, so that a long period's heat map reads a seventh of the rows."""
+
+    __tablename__ = "cell_week"
+    __table_args__ = (PrimaryKeyConstraint("week", "h3", name="cell_week_pkey", postgresql_include=["volume"]),)
+
+    week: Mapped[date] = mapped_column(Date)
+    h3: Mapped[int] = mapped_column(BigInteger)
     volume: Mapped[int] = mapped_column(Integer)
 
 

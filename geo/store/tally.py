@@ -1,14 +1,18 @@
 """Tallies of the stored complaints: what rankings, projects, reports and pages read.
 
-A month of raw complaints takes seconds to aggregate (2.5 s for 900,000 rows here), so three
+A month of raw complaints takes seconds to aggregate (2.5 s for 900,000 rows here), so five
 derived tables hold the counts instead:
 
 - ``township_day``: one row per day, township and category with the counts behind the three
   rates (the ranking, a township's page);
+- ``city_day``: the same summed over the townships, per day and category (the city's key
+  figures and trend: a year is 15,000 rows instead of 2.4 million);
 - ``township_half``: the same summed per half-month (projects measure their effect per
   half-month; two years of one township-category pair are 48 rows instead of 730);
 - ``cell_day``: one row per day, res-9 H3 cell and category (cell projects and heat maps read
-  a few hundred cells over two years without touching the complaints).
+  a few hundred cells over two years without touching the complaints);
+- ``cell_week``: the same summed per week (from a Monday) over every category: a heat map of
+  three months reads its whole weeks here, a seventh of the daily rows or fewer.
 
 Every ingest refreshes the days its rows fall on, in the same transaction, and
 :func:`refresh_tally` rebuilds any period (after changing ``response_hours`` in
@@ -18,7 +22,7 @@ Every ingest refreshes the days its rows fall on, in the same transaction, and
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import sqlalchemy as sa
@@ -29,7 +33,17 @@ from geo.store.engine import Bind, transaction
 LOCAL_DAY = "(received_at AT TIME ZONE 'Asia/Shanghai')::date"
 """A complaint's day in Beijing time, as the tallies count it."""
 
-TABLES = ("township_day", "cell_day", "township_half")
+TABLES = ("township_day", "city_day", "cell_day", "township_half", "cell_week")
+
+
+def week_sql(day: str) -> str:
+    """SQL for the week (its Monday) of a date expression; the same as :func:`week_start`."""
+    return f"date_trunc('week', {day})::date"
+
+
+def week_start(day: date) -> date:
+    """The Monday of a day's week."""
+    return day - timedelta(days=day.weekday())
 
 
 def half_sql(day: str) -> str:
@@ -62,6 +76,11 @@ _REFRESH = {
                count(*) FILTER (WHERE satisfaction IN ('satisfied', 'basically_satisfied'))
         FROM complaint WHERE {PERIOD} AND township_code IS NOT NULL
         GROUP BY 1, 2, 3"""],
+    "city_day": [
+        "DELETE FROM city_day WHERE day BETWEEN :first AND :last",
+        f"""INSERT INTO city_day (day, category, {', '.join(COUNTS)})
+        SELECT day, category, {', '.join(f'sum({c})' for c in COUNTS)} FROM township_day
+        WHERE day BETWEEN :first AND :last GROUP BY 1, 2"""],
     "cell_day": [
         "DELETE FROM cell_day WHERE day BETWEEN :first AND :last",
         f"""INSERT INTO cell_day (day, h3, category, volume)
@@ -76,6 +95,13 @@ _REFRESH = {
         WHERE day >= {half_sql(':first')} AND day < {half_sql(':last')} + 16
           AND {half_sql('day')} <= {half_sql(':last')}
         GROUP BY 1, 2, 3"""],
+    # Summed from the daily cell tally, whole weeks at a time: a refreshed day changes its week.
+    "cell_week": [
+        f"DELETE FROM cell_week WHERE week BETWEEN {week_sql(':first')} AND {week_sql(':last')}",
+        f"""INSERT INTO cell_week (week, h3, volume)
+        SELECT {week_sql('day')}, h3, sum(volume) FROM cell_day
+        WHERE day >= {week_sql(':first')} AND day < {week_sql(':last')} + 7
+        GROUP BY 1, 2"""],
 }
 
 
@@ -95,8 +121,9 @@ def refresh_days(conn: sa.Connection, first: date, last: date, rules: Governance
     rules : GovernanceRules, optional
         For ``response_hours``; read from ``geo/data/governance.toml`` by default.
     tables : iterable of str
-        Which tallies, in the order given; ``township_half`` sums ``township_day``, so it comes
-        after it. All three by default.
+        Which tallies, in the order given; ``city_day`` and ``township_half`` sum
+        ``township_day`` and ``cell_week`` sums ``cell_day``, so each comes after the one it
+        sums. All five by default.
     """
     tables = list(tables)
     unknown = sorted(set(tables) - set(TABLES))
@@ -109,7 +136,7 @@ def refresh_days(conn: sa.Connection, first: date, last: date, rules: Governance
 
 
 def refresh_tally(bind: Bind, first: date | None = None, last: date | None = None,
-                  rules: GovernanceRules | None = None) -> int:
+                  rules: GovernanceRules | None = None, *, tables: Iterable[str] = TABLES) -> int:
     """Rebuild every tally of a period, all of it by default.
 
     Parameters
@@ -119,6 +146,8 @@ def refresh_tally(bind: Bind, first: date | None = None, last: date | None = Non
         The first and last day (Beijing time); the stored complaints' first and last by default.
     rules : GovernanceRules, optional
         For ``response_hours``; read from ``geo/data/governance.toml`` by default.
+    tables : iterable of str
+        Which tallies (see :func:`refresh_days`); all of them by default.
 
     Returns
     -------
@@ -131,7 +160,7 @@ def refresh_tally(bind: Bind, first: date | None = None, last: date | None = Non
             if low is None:
                 return 0
             first, last = first or low, last or high
-        refresh_days(conn, first, last, rules)
+        refresh_days(conn, first, last, rules, tables=tables)
         return int(conn.execute(sa.text("SELECT count(*) FROM township_day WHERE day BETWEEN :f AND :l"),
                                 {"f": first, "l": last}).scalar_one())
 
