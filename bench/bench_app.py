@@ -40,7 +40,7 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from bench.common import header, timed
+from bench.common import header, median_timed
 from geo.governance import COUNTS
 from geo.locate import cell_to_parent
 from geo.store import dashboard
@@ -99,7 +99,8 @@ def server_side(url: str) -> list[tuple[str, str, str]]:
     selection = dashboard.Selection(days[1] - timedelta(days=29), days[1])
     user = User(0, "bench", "bench", "supervisor", None)
     quarter = dashboard.Selection(max(days[0], days[1] - timedelta(days=89)), days[1])
-    ours_s, cells = timed(lambda: dashboard.cell_volumes(engine, user, selection, resolution=8, max_cells=MAX_CELLS))
+    ours_s, cells = median_timed(lambda: dashboard.cell_volumes(engine, user, selection, resolution=8,
+                                                                max_cells=MAX_CELLS))
     plain_sql = ("SELECT h3, count(*) AS volume FROM complaint WHERE h3 IS NOT NULL AND received_at >= "
                  "(CAST(:a AS timestamp) AT TIME ZONE 'Asia/Shanghai') AND received_at < "
                  "((CAST(:b AS timestamp) + interval '1 day') AT TIME ZONE 'Asia/Shanghai') GROUP BY h3")
@@ -108,14 +109,14 @@ def server_side(url: str) -> list[tuple[str, str, str]]:
     townships_sql = (f"SELECT day, category, {', '.join(f'sum({c})' for c in COUNTS)} FROM township_day "
                      "WHERE day BETWEEN :a AND :b GROUP BY 1, 2")
     with engine.connect() as conn:
-        plain_s, plain = timed(lambda: conn.execute(sa.text(plain_sql), {"a": selection.first, "b": selection.last})
-                               .all())
-        quarter_s, quarter_cells = timed(lambda: dashboard.cell_volumes(engine, user, quarter, resolution=8,
+        plain_s, plain = median_timed(lambda: conn.execute(sa.text(plain_sql), {
+            "a": selection.first, "b": selection.last}).all())
+        quarter_s, quarter_cells = median_timed(lambda: dashboard.cell_volumes(engine, user, quarter, resolution=8,
                                                                         max_cells=MAX_CELLS))
-        daily_s, _ = timed(lambda: cell_to_parent(np.array(conn.execute(
+        daily_s, _ = median_timed(lambda: cell_to_parent(np.array(conn.execute(
             sa.text(daily_sql), {"a": quarter.first, "b": quarter.last}).all(), dtype=np.int64)[:, 0], 8))
-        counts_s, counts = timed(lambda: dashboard.period_counts(engine, user, quarter))
-        townships_s, _ = timed(lambda: conn.execute(sa.text(townships_sql), {
+        counts_s, counts = median_timed(lambda: dashboard.period_counts(engine, user, quarter))
+        townships_s, _ = median_timed(lambda: conn.execute(sa.text(townships_sql), {
             "a": quarter.before().first, "b": quarter.last}).all())
     plain_cells = pd.DataFrame(plain, columns=["h3", "volume"])
     ours_bytes = len(json.dumps(heat_layer(cells).data))

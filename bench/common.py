@@ -23,6 +23,16 @@ def timed(step):
     return time.perf_counter() - start, result
 
 
+def median_timed(step, runs: int = 3):
+    """Run ``step()`` ``runs`` times; return the median seconds and the last result (the first
+    run may pay for cold caches, which a median leaves out)."""
+    times, result = [], None
+    for _ in range(runs):
+        seconds, result = timed(step)
+        times.append(seconds)
+    return sorted(times)[len(times) // 2], result
+
+
 def header() -> str:
     """The line that starts every benchmark's output: date and machine."""
     return f"# {date.today()} · {platform.node()} · {platform.processor() or platform.machine()}"

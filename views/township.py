@@ -39,7 +39,7 @@ def render() -> None:
         st.warning("No complaints are stored yet, or the township's boundary is not loaded.")
         return
     selection, resolution = filters.selection(days, key="township", resolution=9)
-    key_figures(user, selection, code)
+    figures = st.container()  # filled after the map, which goes to the browser first (as on the overview)
 
     outline = towns[towns["code"] == code]
     cells = data.cell_volumes(user, selection, resolution, code, None)
@@ -58,6 +58,8 @@ def render() -> None:
         emerging_legend(list(emerging["pattern"].unique())).add_to(fmap)
     district_layer(outline, name="Township boundary").add_to(fmap)
     maps.show(fmap, key=f"township_map_{code}", height=560)
+    with figures:
+        key_figures(user, selection, code)
     st.caption("Hot spots inside the township are solid; the ring of cells around it is dashed and faint, "
                "without counts (they hold other townships' complaints).")
 
