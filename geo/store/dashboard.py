@@ -61,8 +61,12 @@ class Selection:
 
     def whole_weeks(self) -> tuple[date, date]:
         """The Mondays of the first whole week inside the period and of the week after the last
-        one: ``first <= week < end`` are the whole weeks (none when ``end <= first``)."""
-        return self.first + timedelta(days=-self.first.weekday() % 7), week_start(self.last + timedelta(days=1))
+        one: the whole weeks are ``start <= week < end``, the days before ``start`` and from
+        ``end`` on are the rest. With no whole week both are the day after the period."""
+        start, end = self.first + timedelta(days=-self.first.weekday() % 7), week_start(self.last + timedelta(days=1))
+        if end <= start:
+            return (self.last + timedelta(days=1),) * 2
+        return start, end
 
     def before(self) -> Selection:
         """The period of the same length just before this one."""
@@ -108,9 +112,10 @@ def _params(selection: Selection, **extra) -> dict:
 
 # A period of every category reads its whole weeks from the weekly tally and only the days
 # around them from the daily one: three months are 12 weekly rows a cell and a few daily ones.
+# Each part is one range of a covering key: three index-only scans.
 _CITY_CELLS = ("SELECT h3, volume FROM cell_week WHERE week >= :weeks_from AND week < :weeks_to UNION ALL "
-               "SELECT h3, volume FROM cell_day WHERE day BETWEEN :first AND :last "
-               "AND (day < :weeks_from OR day >= :weeks_to)")
+               "SELECT h3, volume FROM cell_day WHERE day >= :first AND day < :weeks_from UNION ALL "
+               "SELECT h3, volume FROM cell_day WHERE day >= :weeks_to AND day <= :last")
 _CITY_FILTERED_CELLS = f"SELECT h3, volume FROM cell_day WHERE day BETWEEN :first AND :last AND {_FILTER}"
 
 
