@@ -84,12 +84,15 @@ def page_state(browser) -> dict:
         return {"title": "", "hexes": 0, "legend": ""}
 
 
-def overview_drawn(browser) -> dict:
+def _overview_on_screen(browser) -> bool:
+    state = page_state(browser)
+    return (state["title"].startswith("Overview") and state["hexes"] >= 100
+            and "Complaints per H3 cell" in state["legend"])
+
+
+def overview_drawn(browser) -> None:
     """Wait until the overview's title, its hexagons and its heat-map legend are on screen."""
-    return WebDriverWait(browser, 60, poll_frequency=POLL).until(lambda b: (state := page_state(b))["title"]
-                                                                 .startswith("Overview") and state["hexes"] >= 100
-                                                                 and "Complaints per H3 cell" in state["legend"]
-                                                                 and state)
+    WebDriverWait(browser, 60, poll_frequency=POLL).until(_overview_on_screen)
 
 
 def server_side(url: str) -> list[tuple[str, str, str]]:

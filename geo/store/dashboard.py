@@ -105,9 +105,8 @@ _FILTER = ("(CAST(:category AS text) IS NULL OR category = :category) AND (CAST(
 
 
 def _params(selection: Selection, **extra) -> dict:
-    weeks_from, weeks_to = selection.whole_weeks()
     return {"first": selection.first, "last": selection.last, "category": selection.category,
-            "theme": selection.theme, "weeks_from": weeks_from, "weeks_to": weeks_to, **extra}
+            "theme": selection.theme, **extra}
 
 
 # A period of every category reads its whole weeks from the weekly tally and only the days
@@ -167,8 +166,10 @@ def cell_volumes(bind: Bind, user: User, selection: Selection, *, resolution: in
     else:
         sql = (f"SELECT {cell} AS h3, count(*) AS volume FROM complaint WHERE township_code = :town "
                f"AND h3 IS NOT NULL AND {PERIOD} AND {_FILTER} GROUP BY 1")
+    weeks_from, weeks_to = selection.whole_weeks()
     with transaction(bind) as conn:
-        frame = pd.read_sql(sa.text(sql), conn, params=_params(selection, town=town))
+        frame = pd.read_sql(sa.text(sql), conn, params=_params(selection, town=town, weeks_from=weeks_from,
+                                                              weeks_to=weeks_to))
     out = _coarsen(frame, resolution, resolution)
     while max_cells is not None and len(out) > max_cells and resolution > MIN_RESOLUTION:
         resolution -= 1
