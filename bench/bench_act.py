@@ -28,12 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import header, scratch_engine, timed
 from boundaries.shipped import load_shipped
-from geo.projects import ProjectSpec, ring_cells
+from geo.act.governance_db import run_governance
+from geo.act.projects import ProjectSpec, ring_cells
+from geo.act.projects_db import create_project, effects
+from geo.demo.synth import CATEGORY_WEIGHTS
 from geo.store.bulk import copy_table
-from geo.store.governance import run_governance
-from geo.store.projects import create_project, effects
 from geo.store.tally import refresh_days
-from geo.synth import CATEGORY_WEIGHTS
 
 TZ = ZoneInfo("Asia/Shanghai")
 FIRST, LAST = date(2024, 11, 1), date(2026, 10, 31)

@@ -41,11 +41,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from bench.common import header, median_timed
-from geo.governance import COUNTS
-from geo.locate import cell_to_parent
-from geo.store import dashboard
+from geo.act.governance import COUNTS
+from geo.act.users import User
+from geo.locate.cells import cell_to_parent
+from geo.show import dashboard_db as dashboard
 from geo.store.engine import database_url
-from geo.users import User
 from layers.cells import heat_layer
 from tests.browser import choose, chromium, map_shapes, open_page, served_app, sign_in, wait_for_title
 from views.overview import MAX_CELLS

@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.bench_locate import draw_points
 from bench.common import header, scratch_engine, timed
 from boundaries.build import TOWNSHIPS_FILE
-from geo.borders import BorderLines, ping_pong, straddling_clusters
-from geo.locate import CellTable, assign, h3_cells
+from geo.detect.borders import BorderLines, ping_pong, straddling_clusters
+from geo.locate.cells import CellTable, assign, h3_cells
 from geo.store.bulk import copy_table
 
 SIZE = 1_000_000

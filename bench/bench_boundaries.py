@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import header, scratch_engine, timed
 from boundaries import build
 from boundaries.shipped import load_shipped
-from geo.store.jurisdictions import current_jurisdictions
+from geo.locate.jurisdictions_db import current_jurisdictions
 from layers.base import base_map
 from layers.jurisdictions import district_layer, township_layer
 

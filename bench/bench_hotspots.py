@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import header, timed
 from boundaries.build import TOWNSHIPS_FILE
-from geo.borders import BorderLines
-from geo.hotspots import emerging_hot_spots, gi_star, neighbours
-from geo.locate import CellTable
+from geo.detect.borders import BorderLines
+from geo.detect.hotspots import emerging_hot_spots, gi_star, neighbours
+from geo.locate.cells import CellTable
 
 
 def main() -> None:

@@ -20,11 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import header, scratch_engine, timed
 from boundaries.shipped import load_shipped
-from geo import synth
-from geo.ingest import Mapping, ingest_file
-from geo.ingest.boundaries import BoundaryIndex
+from geo.demo import synth
+from geo.ingest.run_db import Mapping, ingest_file
+from geo.locate.boundaries_db import boundary_index
+from geo.locate.jurisdictions_db import current_jurisdictions
 from geo.settings import load_settings
-from geo.store.jurisdictions import current_jurisdictions
 
 PER_DAY = 30_000
 
@@ -48,7 +48,7 @@ def main() -> None:
     load_shipped(engine)
     towns = current_jurisdictions(engine, "township", display=False)
     cache = load_settings().home / "var" / "cache"
-    BoundaryIndex.from_database(engine, cache_dir=cache).locate(
+    boundary_index(engine, cache_dir=cache).locate(
         pd.Series([116.4]).to_numpy(), pd.Series([39.9]).to_numpy(), pd.Series([pd.Timestamp.now(tz="UTC")]))
     mapping = Mapping(dict(synth.MAPPING))
     with tempfile.TemporaryDirectory() as tmp:

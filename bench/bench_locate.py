@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import header, timed
 from boundaries.build import DISTRICTS_FILE, TOWNSHIPS_FILE
-from geo.gazetteer import COMMUNITIES_FILE
+from geo.locate.gazetteer import COMMUNITIES_FILE
 
 
 def draw_points(size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -52,7 +52,7 @@ def peak_gb() -> float:
 
 
 def run_whistle(points: Path, out: Path) -> dict:
-    from geo.locate import CellTable, assign, h3_cells
+    from geo.locate.cells import CellTable, assign, h3_cells
 
     data = np.load(points)
     lon, lat = data["lon"], data["lat"]

@@ -23,13 +23,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import header, scratch_engine, timed
 from boundaries.shipped import load_shipped
-from geo import synth
-from geo.ingest import Mapping, ingest_file
-from geo.score import score_borders, score_emerging
-from geo.store.borders import run_borders
+from geo.demo import synth
+from geo.demo.score import score_emerging
+from geo.demo.score_db import score_borders
+from geo.detect.borders_db import run_borders
+from geo.detect.hotspots_db import run_emerging
+from geo.ingest.run_db import Mapping, ingest_file
+from geo.locate.jurisdictions_db import current_jurisdictions
 from geo.store.engine import database_url
-from geo.store.hotspots import run_emerging
-from geo.store.jurisdictions import current_jurisdictions
 
 NAME = "whistle_score"
 

@@ -35,6 +35,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.settings import load_settings
+
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
@@ -42,7 +44,7 @@ SOURCES = HERE / "sources"
 TOWNSHIPS_FILE = HERE / "townships.geojson"
 DISTRICTS_FILE = HERE / "districts.geojson"
 REPORT_FILE = HERE / "build_report.json"
-METRIC_CRS = "EPSG:32650"
+METRIC_CRS = load_settings().metric_crs  # the platform's metric CRS (WHISTLE_METRIC_CRS)
 WGS84 = "EPSG:4326"
 
 TOWNSHIP_SOURCE = (

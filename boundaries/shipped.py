@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 import geopandas as gpd
 
 from boundaries.build import DISTRICT_SOURCE, DISTRICTS_FILE, TOWNSHIP_SOURCE, TOWNSHIPS_FILE
-from geo.jurisdictions import prepare_boundaries
+from geo.locate.jurisdictions import prepare_boundaries
+from geo.locate.jurisdictions_db import LoadedSet, has_boundaries, load_boundaries
 from geo.settings import Settings, load_settings
 from geo.store.engine import Bind
-from geo.store.jurisdictions import LoadedSet, has_boundaries, load_boundaries
 
 # The shipped sets stand for all time until an official set replaces them, so that
 # complaints of any date can be located before official polygons arrive.

@@ -10,6 +10,12 @@ import tomllib
 from pathlib import Path
 
 from geo.errors import ValidationError
+from geo.settings import load_settings
+
+
+def rules_path(name: str) -> Path:
+    """Where the rules file ``name`` is read from: ``WHISTLE_RULES_DIR`` (``geo/data`` by default)."""
+    return load_settings().rules_dir / name
 
 
 def read_rules(path: Path | str, what: str) -> dict:

@@ -29,8 +29,11 @@ variable                    meaning                                 default
                             clock) or ``data`` (replay: starts at
                             the newest stored complaint when the
                             app starts and runs on from there)
+``WHISTLE_RULES_DIR``       the folder of the rules files          ``geo/data``
+                            (``detect.toml``, ``whistle.toml``,
+                            ``governance.toml``, ``projects.toml``)
 ``WHISTLE_PHONE_KEY``       the key of the callers' phone hashes    a random key kept in
-                            (see ``geo/privacy.py``)                ``var/phone.key``
+                            (see ``geo/ingest/privacy.py``)                ``var/phone.key``
 =========================== ======================================= =====================
 """
 
@@ -43,6 +46,10 @@ from pathlib import Path
 from geo.errors import ValidationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The shipped data and rules files (categories, departments, the rules of each stage).
+DATA_DIR = PROJECT_ROOT / "geo" / "data"
+# The zone in which days, weeks and months are cut and times without a zone are read.
+DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,7 @@ class Settings:
     gap_tolerance_m2: float
     metric_crs: str
     clock: str = "system"
+    rules_dir: Path = DATA_DIR
 
     @property
     def uses_local_cluster(self) -> bool:
@@ -113,6 +121,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         gap_tolerance_m2=_float(env, "WHISTLE_GAP_TOLERANCE_M2", 10000.0),
         metric_crs=env.get("WHISTLE_METRIC_CRS") or "EPSG:32650",
         clock=_choice(env, "WHISTLE_CLOCK", ("system", "data"), "system"),
+        rules_dir=Path(env.get("WHISTLE_RULES_DIR") or DATA_DIR).resolve(),
     )
 
 

@@ -7,7 +7,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.locate import cell_polygons
+from geo.locate.cells import cell_polygons
 from layers.base import geojson_layer
 from layers.legend import Legend, LegendItem, legend
 

@@ -153,15 +153,15 @@ def complaints_engine(complaints_db_url: str) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def boundary_index(boundaries_engine: Engine, tmp_path_factory: pytest.TempPathFactory):
     """The shipped boundary sets with their cell tables, built once for the session."""
-    from geo.ingest.boundaries import BoundaryIndex
+    from geo.locate.boundaries_db import boundary_index
 
-    return BoundaryIndex.from_database(boundaries_engine, cache_dir=tmp_path_factory.mktemp("cells"))
+    return boundary_index(boundaries_engine, cache_dir=tmp_path_factory.mktemp("cells"))
 
 
 @pytest.fixture(scope="session")
 def townships(boundaries_engine: Engine):
     """The exact township polygons of the shipped set."""
-    from geo.store.jurisdictions import current_jurisdictions
+    from geo.locate.jurisdictions_db import current_jurisdictions
 
     return current_jurisdictions(boundaries_engine, "township", display=False)
 
@@ -173,8 +173,8 @@ def demo_database(cluster: LocalCluster, template: str, boundary_index, township
 
     Yields the database's URL, an engine on it and the demo's truth.
     """
-    from geo import synth
-    from geo.ingest import Mapping, ingest_file
+    from geo.demo import synth
+    from geo.ingest.run_db import Mapping, ingest_file
 
     url = create_database(cluster, template)
     engine = sa.create_engine(url)
@@ -200,8 +200,8 @@ def app_city(pg_cluster, boundaries_template, boundary_index, townships,
     the city the app's tests sign in to. Yields its URL and an engine."""
     from datetime import date
 
-    from geo.projects import ProjectSpec
-    from geo.store.projects import create_project
+    from geo.act.projects import ProjectSpec
+    from geo.act.projects_db import create_project
     from tests.test_cli import geo
 
     with demo_database(pg_cluster, boundaries_template, boundary_index, townships,

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from geo.users import User
+from geo.act.users import User
 from tests.conftest import DEMO_PASSWORDS, ROOT
 
 APP = str(ROOT / "app.py")
@@ -283,7 +283,7 @@ def _load(url: str, tmp_path, rows: list[dict]) -> None:
     import pandas as pd
     import sqlalchemy as sa
 
-    from geo.ingest import ingest_file
+    from geo.ingest.run_db import ingest_file
 
     path = tmp_path / "export.csv"
     pd.DataFrame(rows).to_csv(path, index=False)

@@ -8,7 +8,7 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from geo.borders import BorderLines, ping_pong, shared_lines, straddling_clusters
+from geo.detect.borders import BorderLines, ping_pong, shared_lines, straddling_clusters
 from geo.errors import ValidationError
 
 PAIR = ("110102020", "110106002")  # Guang'anmenwai (Xicheng) and Taipingqiao (Fengtai)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -13,10 +14,12 @@ import shapely
 import sqlalchemy as sa
 from pyproj import Transformer
 
-from geo.borders import BorderLines, shared_lines
+from geo.demo.score_db import score_borders
+from geo.detect.borders import BorderLines, shared_lines
+from geo.detect.borders_db import border_cases, run_borders
+from geo.detect.cases import cluster_windows
+from geo.detect.rules import detect_rules
 from geo.errors import ValidationError
-from geo.score import score_borders
-from geo.store.borders import BorderParams, border_cases, cluster_windows, run_borders
 from tests.conftest import demo_database
 from tests.test_cli import geo
 
@@ -111,7 +114,7 @@ def test_windows_and_bad_parameters(demo_db):
     assert windows[0][0] == datetime(2026, 9, 1, tzinfo=TZ)
     assert all(b == c for (_, b), (c, _) in itertools.pairwise(windows))
     with pytest.raises(ValidationError, match="distance_m"):
-        run_borders(engine, START, END, params=BorderParams(distance_m=-5))
+        run_borders(engine, START, END, params=dataclasses.replace(detect_rules().borders, distance_m=-5))
     with pytest.raises(ValidationError, match="before its end"):
         run_borders(engine, END, START)
     with pytest.raises(ValidationError, match="unknown"):

@@ -10,7 +10,7 @@ import pytest
 import shapely
 
 from boundaries import build
-from geo.jurisdictions import find_overlaps
+from geo.locate.jurisdictions import find_overlaps
 
 METRIC = "EPSG:32650"
 

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from boundaries.build import SOURCES
-from geo.coords import (
+from geo.errors import ValidationError
+from geo.locate.coords import (
     bd09_to_gcj02,
     coordinate_system,
     gcj02_to_bd09,
@@ -16,7 +17,6 @@ from geo.coords import (
     to_wgs84,
     wgs84_to_gcj02,
 )
-from geo.errors import ValidationError
 
 METRIC = "EPSG:32650"
 

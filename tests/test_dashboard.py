@@ -11,11 +11,11 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
+from geo.act.projects import ProjectSpec
+from geo.act.users import User
 from geo.errors import AccessError, ValidationError
-from geo.projects import ProjectSpec
-from geo.store import dashboard
-from geo.store.dashboard import Selection
-from geo.users import User
+from geo.show import dashboard_db as dashboard
+from geo.show.dashboard_db import Selection
 
 GUANGANMENWAI, TAIPINGQIAO = "110102020", "110106002"
 SUPERVISOR = User(1, "supervisor", "Supervisor", "supervisor", None)

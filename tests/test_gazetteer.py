@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from geo.gazetteer import COMMUNITIES_FILE, geocode
+from geo.locate.gazetteer import COMMUNITIES_FILE, geocode
 
 
 def one(address):

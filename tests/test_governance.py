@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from geo.act.governance import COUNTS, RULES_FILE, GovernanceRules, classify, rates
+from geo.act.governance_db import ranking, run_governance, township_history
 from geo.errors import ValidationError
-from geo.governance import COUNTS, RULES_FILE, GovernanceRules, classify, rates
-from geo.store.governance import ranking, run_governance, township_history
 from geo.store.tally import refresh_days, refresh_tally
 from tests.conftest import demo_database
 from tests.test_cli import assert_one_line_error, geo

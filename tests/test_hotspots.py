@@ -8,8 +8,7 @@ from esda import G_Local
 from libpysal.weights import W
 from scipy import stats
 
-from geo.errors import ValidationError
-from geo.hotspots import (
+from geo.detect.hotspots import (
     bh_significant,
     confidence_bins,
     emerging_categories,
@@ -19,7 +18,8 @@ from geo.hotspots import (
     mann_kendall,
     neighbours,
 )
-from geo.locate import h3_cells
+from geo.errors import ValidationError
+from geo.locate.cells import h3_cells
 
 
 @pytest.fixture(scope="module")

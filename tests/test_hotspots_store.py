@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from geo import synth
+from geo.demo import synth
+from geo.demo.score import score_emerging
+from geo.detect.hotspots_db import run_hotspots, service_cells
 from geo.errors import ValidationError
-from geo.ingest import Mapping, ingest_file
-from geo.locate import cell_to_parent
-from geo.score import score_emerging
-from geo.store.hotspots import run_hotspots, service_cells
+from geo.ingest.run_db import Mapping, ingest_file
+from geo.locate.cells import cell_to_parent
 from tests.test_cli import geo
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -83,9 +83,9 @@ def test_the_command_line_runs_and_stores(complaints_db_url, loaded):
 
 def test_emerging_patterns_recover_the_planted_hotspots(complaints_engine, boundary_index, townships, tmp_path):
     """12 weekly steps of the demo at resolution 8: every planted spot is recovered with its
-    family, and the cells labelled with a family lie at planted spots of it (see geo/score.py
+    family, and the cells labelled with a family lie at planted spots of it (see geo/demo/score.py
     for how precision is measured)."""
-    from geo.store.hotspots import run_emerging
+    from geo.detect.hotspots_db import run_emerging
 
     demo = synth.generate(townships, days=84, per_day=3000, seed=7, end="2026-11-22")
     data, _ = synth.write(demo, tmp_path)

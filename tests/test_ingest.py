@@ -10,10 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
-from geo.coords import gcj02_to_bd09, wgs84_to_gcj02
 from geo.errors import ValidationError
-from geo.ingest import Mapping, ingest_file, load_mapping
-from geo.ingest.rejected import export_rejected, rejected_rows
+from geo.ingest.rejected_db import export_rejected, rejected_rows
+from geo.ingest.run_db import Mapping, ingest_file, load_mapping
+from geo.locate.coords import gcj02_to_bd09, wgs84_to_gcj02
 
 NOW = pd.Timestamp("2026-11-22T12:00:00+08:00")
 POINT = (116.3400, 39.8850)  # Guang'anmenwai, Xicheng

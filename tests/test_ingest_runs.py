@@ -17,11 +17,11 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from geo import synth
-from geo.ingest import Mapping, ingest_file
-from geo.ingest.boundaries import BoundaryIndex
-from geo.jurisdictions import prepare_boundaries
-from geo.store.jurisdictions import current_jurisdictions, load_boundaries
+from geo.demo import synth
+from geo.ingest.run_db import Mapping, ingest_file
+from geo.locate.boundaries_db import boundary_index
+from geo.locate.jurisdictions import prepare_boundaries
+from geo.locate.jurisdictions_db import current_jurisdictions, load_boundaries
 from tests.conftest import ROOT
 from tests.test_cli import geo
 from tests.test_ingest import NOW, POINT, row, table, write_csv
@@ -39,7 +39,7 @@ def test_complaints_are_located_against_the_boundaries_of_their_time(complaints_
     load_boundaries(complaints_engine, prepared, source="test", approximate=True,
                     valid_from=datetime(2026, 10, 1, tzinfo=ZoneInfo("Asia/Shanghai")))
     rows = [row(id="OLD", received_at="2026-09-30 23:59:59"), row(id="NEW", received_at="2026-10-01 00:00:00")]
-    index = BoundaryIndex.from_database(complaints_engine, cache_dir=tmp_path)
+    index = boundary_index(complaints_engine, cache_dir=tmp_path)
     ingest_file(complaints_engine, write_csv(tmp_path / "v.csv", rows), now=NOW, boundaries=index)
     got = table(complaints_engine, "SELECT source_id, township_code, boundary_set_id FROM complaint ORDER BY 1")
     assert got["township_code"].tolist() == ["110102999", "110102020"]

@@ -12,7 +12,7 @@ import shapely
 from shapely.geometry import Point, Polygon, box
 
 from geo.errors import BoundaryError
-from geo.jurisdictions import (
+from geo.locate.jurisdictions import (
     assign_parents,
     display_outlines,
     find_gaps,

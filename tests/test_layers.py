@@ -166,7 +166,7 @@ def test_legend_escapes_labels_and_names_approximate_boundaries():
 def test_city_map_ships_display_outlines_not_megabytes(connection):
     from streamlit_folium import _get_map_string
 
-    from geo.store.jurisdictions import current_jurisdictions
+    from geo.locate.jurisdictions_db import current_jurisdictions
 
     townships = current_jurisdictions(connection, "township")
     districts = current_jurisdictions(connection, "district")

@@ -9,7 +9,7 @@ import pytest
 import shapely
 
 from geo.errors import ValidationError
-from geo.locate import CellTable, assign, cell_to_parent, h3_cells
+from geo.locate.cells import CellTable, assign, cell_to_parent, h3_cells
 
 
 def _reference(polygons: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -12,9 +12,8 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from geo.errors import ConflictError, ValidationError
-from geo.projects import EffectRules, ProjectSpec, check_spec, effect, half_month, half_months
-from geo.store.projects import (
+from geo.act.projects import EffectRules, ProjectSpec, check_spec, effect, half_month, half_months
+from geo.act.projects_db import (
     create_project,
     effects,
     project_detail,
@@ -22,6 +21,7 @@ from geo.store.projects import (
     set_task,
     update_project,
 )
+from geo.errors import ConflictError, ValidationError
 from geo.store.tally import refresh_days, refresh_tally
 from tests.test_cli import assert_one_line_error, geo
 
@@ -221,7 +221,7 @@ def test_a_cell_project_on_a_drawn_polygon(complaints_engine):
     rng = np.random.default_rng(9)
     area = check_spec(spec(townships=[], area=POLYGON), townships=TOWNS, categories=["illegal_construction"],
                       departments=["city_enforcement"]).cells
-    from geo.projects import ring_cells
+    from geo.act.projects import ring_cells
 
     around = ring_cells(area, RULES.control_ring)
     days = pd.date_range("2025-10-01", "2026-10-31", freq="D", tz=TZ)

@@ -15,9 +15,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from geo.errors import ValidationError
-from geo.projects import ProjectSpec
-from geo.reports import (
+from geo.act.governance_db import run_governance
+from geo.act.projects import ProjectSpec
+from geo.act.projects_db import create_project
+from geo.act.reports import (
     Period,
     Report,
     Section,
@@ -28,11 +29,10 @@ from geo.reports import (
     to_html,
     to_markdown,
 )
-from geo.store.governance import run_governance
-from geo.store.projects import create_project
-from geo.store.reports import build_report, write_report
+from geo.act.reports_db import build_report, write_report
+from geo.act.whistle_db import raise_calls
+from geo.errors import ValidationError
 from geo.store.tally import refresh_days
-from geo.store.whistle import raise_calls
 from tests.test_cli import assert_one_line_error, geo
 from tests.test_whistle import GUANGANMENWAI, T0, add_case, db  # noqa: F401  (db is a fixture)
 

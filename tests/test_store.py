@@ -11,8 +11,8 @@ from shapely.geometry import Point, box
 
 from boundaries.shipped import SHIPPED_VALID_FROM, load_shipped
 from geo.errors import BoundaryError
-from geo.jurisdictions import prepare_boundaries
-from geo.store.jurisdictions import (
+from geo.locate.jurisdictions import prepare_boundaries
+from geo.locate.jurisdictions_db import (
     boundary_sets,
     current_jurisdictions,
     has_boundaries,

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from geo.act.users import User, check_role, check_username, hash_password, verify_password
+from geo.act.users_db import LOCKOUT, MAX_FAILURES, authenticate, create_user, set_active, users
 from geo.errors import ValidationError
-from geo.store.users import LOCKOUT, MAX_FAILURES, authenticate, create_user, set_active, users
-from geo.users import User, check_role, check_username, hash_password, verify_password
 from tests.test_cli import assert_one_line_error, geo
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

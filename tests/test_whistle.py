@@ -14,9 +14,16 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from geo.categories import categories
-from geo.errors import ConflictError, ValidationError
-from geo.store.whistle import (
+from geo.act.categories import categories
+from geo.act.whistle import (
+    RULES_FILE,
+    TransitionError,
+    WhistleRules,
+    addressees,
+    call_kind,
+    escalation_due,
+)
+from geo.act.whistle_db import (
     call_detail,
     calls,
     check_in,
@@ -26,14 +33,7 @@ from geo.store.whistle import (
     raise_calls,
     resolve,
 )
-from geo.whistle import (
-    RULES_FILE,
-    TransitionError,
-    WhistleRules,
-    addressees,
-    call_kind,
-    escalation_due,
-)
+from geo.errors import ConflictError, ValidationError
 from tests.test_cli import assert_one_line_error, geo
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -9,11 +9,11 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+from geo.act.users import User
+from geo.act.whistle import LEVELS
+from geo.act.whistle_db import check_in, close, escalate, resolve
 from geo.errors import WhistleError
-from geo.store import dashboard
-from geo.store.whistle import check_in, close, escalate, resolve
-from geo.users import User
-from geo.whistle import LEVELS
+from geo.show import dashboard_db as dashboard
 from layers.base import frame_bounds
 from layers.borders import call_layer, call_legend, case_legend, complaint_layer, line_layer, sides_layer
 from views import data, maps

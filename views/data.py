@@ -12,17 +12,17 @@ import sqlalchemy as sa
 import streamlit as st
 from sqlalchemy.engine import Engine
 
+from geo.act.governance_db import ranking as governance_ranking
+from geo.act.users import User
+from geo.act.whistle_db import replay_clock
+from geo.clock import system_clock
 from geo.errors import ValidationError
-from geo.ingest.mapping import DEFAULT_TIMEZONE
-from geo.ingest.rejected import rejected_rows
-from geo.settings import load_settings
-from geo.store import dashboard
-from geo.store.dashboard import Selection
+from geo.ingest.rejected_db import rejected_rows
+from geo.locate.jurisdictions_db import boundary_sets, current_jurisdictions
+from geo.settings import DEFAULT_TIMEZONE, load_settings
+from geo.show import dashboard_db as dashboard
+from geo.show.dashboard_db import Selection
 from geo.store.engine import make_engine
-from geo.store.governance import ranking as governance_ranking
-from geo.store.jurisdictions import boundary_sets, current_jurisdictions
-from geo.store.whistle import replay_clock, system_clock
-from geo.users import User
 
 BEIJING = ZoneInfo(DEFAULT_TIMEZONE)
 
@@ -85,7 +85,7 @@ def days() -> tuple[date, date] | None:
 @st.cache_data(ttl=300, show_spinner="Counting complaints per cell…")
 def cell_volumes(user: User, selection: Selection, resolution: int, township: str | None,
                  max_cells: int | None) -> pd.DataFrame:
-    """Complaints per cell (see :func:`geo.store.dashboard.cell_volumes`)."""
+    """Complaints per cell (see :func:`geo.show.dashboard_db.cell_volumes`)."""
     return dashboard.cell_volumes(engine(), user, selection, resolution=resolution, township=township,
                                   max_cells=max_cells)
 
@@ -97,7 +97,7 @@ def period_counts(user: User, selection: Selection, township: str | None) -> pd.
 
 
 def daily_counts(user: User, selection: Selection, township: str | None, *, before: bool = False) -> pd.DataFrame:
-    """Daily counts of the area and the city (see :func:`geo.store.dashboard.daily_counts`),
+    """Daily counts of the area and the city (see :func:`geo.show.dashboard_db.daily_counts`),
     of the selection or of the period before it."""
     counts = period_counts(user, selection, township)
     return dashboard.daily_counts(counts, selection.before() if before else selection)
@@ -128,7 +128,7 @@ def ranking(month: date | None = None) -> pd.DataFrame:
 
 @st.cache_data(ttl=60, show_spinner=False)
 def township_complaints(user: User, township: str, selection: Selection) -> pd.DataFrame:
-    """One township's complaints, masked (see :func:`geo.store.dashboard.township_complaints`)."""
+    """One township's complaints, masked (see :func:`geo.show.dashboard_db.township_complaints`)."""
     return dashboard.township_complaints(engine(), user, township, selection)
 
 

@@ -6,9 +6,9 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from geo.categories import categories
-from geo.locate import DEFAULT_RESOLUTION
-from geo.store.dashboard import MIN_RESOLUTION, Selection
+from geo.act.categories import categories
+from geo.locate.cells import DEFAULT_RESOLUTION
+from geo.show.dashboard_db import MIN_RESOLUTION, Selection
 
 PERIODS = {"Last day": 1, "Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90}
 ALL = "All complaints"

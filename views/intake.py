@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from geo.errors import WhistleError
-from geo.ingest import IngestSummary, Mapping, ingest_file
+from geo.ingest.run_db import IngestSummary, Mapping, ingest_file
 from views import data
 
 ALL = "every reason"

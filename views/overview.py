@@ -6,7 +6,8 @@ import folium
 import pandas as pd
 import streamlit as st
 
-from geo.governance import COUNTS, RATES, GovernanceRules, rates
+from geo.act.governance import COUNTS, RATES, GovernanceRules, rates
+from geo.detect.rules import detect_rules
 from layers.cells import emerging_layer, emerging_legend, gi_layer, gi_legend, heat_layer, heat_legend
 from layers.governance import LABEL_NAMES, class_layer, class_legend
 from views import charts, data, filters, maps
@@ -28,7 +29,7 @@ def render() -> None:
     if days is None:
         st.warning("No complaints are stored yet. Load some with `python -m geo ingest` or `python -m geo demo`.")
         return
-    selection, resolution = filters.selection(days, key="overview", resolution=8)
+    selection, resolution = filters.selection(days, key="overview", resolution=detect_rules().hotspots.resolution)
     # The map goes to the browser first, its slowest part to draw; the figures fill in above it.
     figures = st.container()
 

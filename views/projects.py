@@ -11,7 +11,7 @@ import shapely
 import streamlit as st
 
 from geo.errors import WhistleError
-from geo.store import dashboard
+from geo.show import dashboard_db as dashboard
 from layers.base import frame_bounds
 from layers.cells import cells_frame
 from layers.projects import project_layer, project_legend

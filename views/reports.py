@@ -7,9 +7,9 @@ import zipfile
 
 import streamlit as st
 
+from geo.act.reports import to_csv, to_html, to_markdown
+from geo.act.reports_db import build_report
 from geo.errors import WhistleError
-from geo.reports import to_csv, to_html, to_markdown
-from geo.store.reports import build_report
 from views import data
 from views.session import require_user
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from geo.act.users import ROLES, User
+from geo.act.users_db import authenticate
 from geo.errors import WhistleError
-from geo.store.users import authenticate
-from geo.users import ROLES, User
 from views import data
 
 USER_KEY = "user"

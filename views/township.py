@@ -7,11 +7,11 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from geo.categories import categories, departments
+from geo.act.categories import categories, departments
+from geo.act.governance import RATES
+from geo.act.projects import ProjectSpec
 from geo.errors import WhistleError
-from geo.governance import RATES
-from geo.projects import ProjectSpec
-from geo.store.dashboard import open_proactive_project
+from geo.show.dashboard_db import open_proactive_project
 from layers.base import frame_bounds
 from layers.cells import emerging_layer, emerging_legend, gi_layer, gi_legend, heat_layer, heat_legend
 from layers.governance import LABEL_NAMES

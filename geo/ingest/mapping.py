@@ -23,8 +23,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from geo.coords import coordinate_system
 from geo.errors import ValidationError
+from geo.locate.coords import coordinate_system
+from geo.settings import DEFAULT_TIMEZONE
 
 FIELDS: dict[str, str] = {
     "id": "the complaint's id in the source system (required)",
@@ -44,7 +45,6 @@ FIELDS: dict[str, str] = {
     "resolved_at": "when it was resolved",
     "satisfaction": "satisfied, basically satisfied or unsatisfied",
 }
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,14 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 import shapely
 
-from geo.categories import UNCLASSIFIED, classify
-from geo.coords import coordinate_systems, to_wgs84
-from geo.gazetteer import geocode
-from geo.ingest.boundaries import BoundaryIndex
+from geo.act.categories import UNCLASSIFIED, classify
 from geo.ingest.mapping import Mapping
+from geo.ingest.privacy import hash_phones, mask_phones
 from geo.ingest.readers import Batch
-from geo.privacy import hash_phones, mask_phones
-from geo.timeparse import parse_moments
+from geo.ingest.timeparse import parse_moments
+from geo.locate.boundaries import BoundaryIndex
+from geo.locate.coords import coordinate_systems, to_wgs84
+from geo.locate.gazetteer import geocode
 
 CHANNELS = {
     "phone": "phone", "电话": "phone", "12345": "phone", "hotline": "phone",

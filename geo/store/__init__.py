@@ -1,1 +1,4 @@
-"""Storage: the embedded PostGIS cluster, engines, models, migrations and queries."""
+"""Stage 5, store: the embedded PostGIS cluster, engines, tables (models), migrations, COPY and tallies.
+
+Domain decisions live in the stages; this package only keeps and counts.
+"""

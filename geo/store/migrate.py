@@ -42,7 +42,7 @@ def upgrade(bind: Bind, revision: str = "head") -> str:
         reached = current_revision(conn) or ""
         if reached >= "0002":
             # Reference data ships with the code, so it follows every upgrade.
-            from geo.categories import sync_categories
+            from geo.act.categories_db import sync_categories
 
             sync_categories(conn)
         return reached

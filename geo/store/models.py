@@ -314,7 +314,7 @@ class Project(Base):
     """A remediation project: a problem of the month, a governance-class plan or a proactive one.
 
     Its target area is any of townships, H3 cells and a drawn polygon; its effect is measured
-    on complaints of its categories in that area (``geo/projects.py``).
+    on complaints of its categories in that area (``geo/act/projects.py``).
     """
 
     __tablename__ = "project"
@@ -437,7 +437,7 @@ class WhistleEvent(Base):
 
 
 class _RateCounts:
-    """The counts behind the three rates (:data:`geo.governance.COUNTS`)."""
+    """The counts behind the three rates (:data:`geo.act.governance.COUNTS`)."""
 
     volume: Mapped[int] = mapped_column(Integer)
     dispatched: Mapped[int] = mapped_column(Integer)
@@ -511,7 +511,7 @@ class CellWeek(Base):
 
 
 class GovernanceMonth(_RateCounts, Base):
-    """A township's month on the exam paper: counts, rates, ranks and classes (:mod:`geo.governance`)."""
+    """A township's month on the exam paper: counts, rates, ranks and classes (:mod:`geo.act.governance`)."""
 
     __tablename__ = "governance_month"
 
@@ -544,7 +544,7 @@ class GovernanceMonth(_RateCounts, Base):
 
 
 class AppUser(Base):
-    """A user of the app (:mod:`geo.users`): a role and, for a street office, its township."""
+    """A user of the app (:mod:`geo.act.users`): a role and, for a street office, its township."""
 
     __tablename__ = "app_user"
     __table_args__ = (
@@ -564,7 +564,7 @@ class AppUser(Base):
 
 
 class LoginEvent(Base):
-    """One sign-in attempt, kept to slow down guessing (:func:`geo.store.users.authenticate`)."""
+    """One sign-in attempt, kept to slow down guessing (:func:`geo.act.users_db.authenticate`)."""
 
     __tablename__ = "login_event"
     __table_args__ = (Index("ix_login_event_username", "username", "at"),)

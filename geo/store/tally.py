@@ -27,7 +27,7 @@ from datetime import date, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
-from geo.governance import COUNTS, GovernanceRules
+from geo.act.governance import COUNTS, GovernanceRules
 from geo.store.engine import Bind, transaction
 
 LOCAL_DAY = "(received_at AT TIME ZONE 'Asia/Shanghai')::date"
@@ -49,7 +49,7 @@ def week_start(day: date) -> date:
 def half_sql(day: str) -> str:
     """SQL for the half-month (its first day, the 1st or the 16th) of a date expression.
 
-    The same as :func:`geo.projects.half_month`.
+    The same as :func:`geo.act.projects.half_month`.
     """
     return (f"(date_trunc('month', {day}) + CASE WHEN extract(day FROM {day}) >= 16 "
             "THEN interval '15 days' ELSE interval '0 days' END)::date")

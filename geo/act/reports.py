@@ -1,0 +1,250 @@
+"""The daily bulletin, weekly summary and monthly analysis: periods, rising categories, rendering.
+
+Pure: :mod:`geo.act.reports_db` gathers the sections from the database. A report is a list of
+sections, each a few sentences and a table; it renders to Markdown (the source), to HTML
+(from that Markdown, raw HTML refused, so hostile text in a project title or a note shows as
+text) and to one CSV per section (cells that a spreadsheet would run as a formula are quoted).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from markdown_it import MarkdownIt
+
+KINDS = ("daily", "weekly", "monthly")
+RISING_Z = 3.0
+"""A category rises when its count lies this many Poisson standard deviations above the baseline..."""
+RISING_SHARE = 0.2
+"""... and at least this share above it ..."""
+RISING_MIN = 10
+"""... with at least this many complaints (a jump from 1 to 4 is not news)."""
+BASELINE_PERIODS = 4
+"""The periods before the report's that make a category's baseline."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """A report's days (Beijing time), both ends included."""
+
+    kind: str
+    first: date
+    last: date
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    @property
+    def label(self) -> str:
+        if self.kind == "daily":
+            return f"{self.first:%Y-%m-%d}"
+        if self.kind == "weekly":
+            year, week, _ = self.first.isocalendar()
+            return f"{year}-W{week:02d}"
+        return f"{self.first:%Y-%m}"
+
+    def shifted(self, steps: int) -> Period:
+        """The period ``steps`` before this one (``-1`` is the one before), of the same kind."""
+        if self.kind == "monthly":
+            first = (pd.Timestamp(self.first) + pd.DateOffset(months=steps)).date()
+            return Period(self.kind, first, (pd.Timestamp(first) + pd.offsets.MonthEnd(0)).date())
+        span = timedelta(days=7 if self.kind == "weekly" else 1) * steps
+        return Period(self.kind, self.first + span, self.last + span)
+
+
+def report_period(kind: str, day: date) -> Period:
+    """The period of a report of ``kind`` holding ``day``.
+
+    Parameters
+    ----------
+    kind : {"daily", "weekly", "monthly"}
+        The day itself; its ISO week (Monday to Sunday); its calendar month.
+    day : datetime.date
+
+    Returns
+    -------
+    Period
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown report {kind!r}; use daily, weekly or monthly")
+    if kind == "daily":
+        return Period(kind, day, day)
+    if kind == "weekly":
+        monday = day - timedelta(days=day.weekday())
+        return Period(kind, monday, monday + timedelta(days=6))
+    first = day.replace(day=1)
+    return Period(kind, first, (pd.Timestamp(first) + pd.offsets.MonthEnd(0)).date())
+
+
+def baseline_periods(period: Period) -> list[Period]:
+    """The periods a category's baseline comes from: for a day, the same weekday of the four
+    weeks before (weekdays differ); otherwise the four weeks or months before."""
+    if period.kind == "daily":
+        return [Period("daily", period.first - timedelta(days=7 * i), period.last - timedelta(days=7 * i))
+                for i in range(1, BASELINE_PERIODS + 1)]
+    return [period.shifted(-i) for i in range(1, BASELINE_PERIODS + 1)]
+
+
+def rising_categories(current: pd.Series, baseline: pd.Series, baseline_days: int, days: int) -> pd.DataFrame:
+    """Compare each category's count with its baseline rate.
+
+    Parameters
+    ----------
+    current : pandas.Series
+        Complaints per category in the report's period.
+    baseline : pandas.Series
+        Complaints per category over the baseline periods together.
+    baseline_days, days : int
+        The days the baseline and the period cover; the baseline is scaled to the period.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``category, complaints, expected, change_pct, z, rising``, most surprising first. ``z``
+        is the Poisson score ``(x - e) / sqrt(e)``; ``rising`` needs :data:`RISING_Z`,
+        :data:`RISING_SHARE` and :data:`RISING_MIN`. Without a baseline every ``expected`` is
+        NaN and nothing rises.
+    """
+    if baseline_days < 0 or days <= 0:
+        raise ValueError("the baseline and the period need a positive number of days")
+    names = sorted(set(current.index) | set(baseline.index))
+    x = current.reindex(names, fill_value=0).astype(float).to_numpy()
+    if baseline_days == 0:
+        expected = np.full(len(names), np.nan)
+    else:
+        expected = baseline.reindex(names, fill_value=0).astype(float).to_numpy() * days / baseline_days
+    # A category never seen before gets half a complaint as its expectation: finite, and large.
+    e = np.where(expected > 0, expected, 0.5)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(np.isnan(expected), np.nan, (x - e) / np.sqrt(e))
+        change = np.where(expected > 0, 100 * (x / expected - 1), np.nan)
+    rising = (z >= RISING_Z) & (x >= RISING_MIN) & ((x / e - 1) >= RISING_SHARE)
+    frame = pd.DataFrame({"category": names, "complaints": x.astype(np.int64), "expected": expected,
+                          "change_pct": change, "z": z, "rising": rising})
+    return frame.sort_values(["rising", "z", "complaints"], ascending=False, na_position="last",
+                             ignore_index=True)
+
+
+@dataclass
+class Section:
+    """One part of a report: a title, a few sentences, and (usually) a table."""
+
+    key: str
+    title: str
+    lines: list[str] = field(default_factory=list)
+    table: pd.DataFrame | None = None
+    shown: int = 30
+    """Rows of the table shown in the Markdown and HTML; the CSV has them all."""
+
+
+@dataclass
+class Report:
+    """A rendered-on-demand report: its period, when it was made, and its sections."""
+
+    period: Period
+    generated_at: datetime
+    sections: list[Section]
+
+    @property
+    def title(self) -> str:
+        name = {"daily": "Daily bulletin", "weekly": "Weekly summary", "monthly": "Monthly analysis"}
+        return f"{name[self.period.kind]} {self.period.label}"
+
+    @property
+    def stem(self) -> str:
+        return f"whistle-{self.period.kind}-{self.period.label}"
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+
+
+def md_escape(value: object) -> str:
+    """Text as Markdown that shows it literally (one line; markup characters escaped)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    text = " ".join(str(value).split())
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float | np.floating):
+        if math.isnan(value):
+            return ""
+        return f"{value:,.0f}" if float(value).is_integer() and abs(value) >= 1000 else f"{value:,.1f}"
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else ""
+    if isinstance(value, list | tuple | np.ndarray):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, pd.Timestamp | datetime):
+        return f"{value:%Y-%m-%d %H:%M}"
+    return "" if value is None or value is pd.NaT or value is pd.NA else str(value)
+
+
+def to_markdown(report: Report) -> str:
+    """The report as Markdown: a heading, then each section's sentences and table."""
+    out = [f"# {md_escape(report.title)}", "",
+           f"{report.period.first:%Y-%m-%d} to {report.period.last:%Y-%m-%d} (Beijing time), "
+           f"{report.period.days} day{'s' if report.period.days > 1 else ''}. Made "
+           f"{report.generated_at:%Y-%m-%d %H:%M %Z} by Whistle.", ""]
+    for section in report.sections:
+        out += [f"## {md_escape(section.title)}", ""]
+        out += [*section.lines, ""] if section.lines else []
+        if section.table is not None and len(section.table):
+            shown = section.table.head(section.shown)
+            out.append("| " + " | ".join(md_escape(c) for c in shown.columns) + " |")
+            out.append("|" + "|".join("---" for _ in shown.columns) + "|")
+            out += ["| " + " | ".join(md_escape(_cell(v)) for v in row) + " |"
+                    for row in shown.itertuples(index=False)]
+            if len(section.table) > section.shown:
+                out.append(f"\n{section.shown} of {len(section.table)} rows; all of them in "
+                           f"`{report.stem}-{section.key}.csv`.")
+            out.append("")
+    return "\n".join(out)
+
+
+_STYLE = """
+body { font-family: "Noto Sans CJK SC", "Helvetica Neue", Arial, sans-serif; margin: 2rem auto; max-width: 72rem;
+       color: #1f2933; line-height: 1.45; padding: 0 1rem; }
+h1 { border-bottom: 3px solid #c0392b; padding-bottom: .3rem; }
+h2 { margin-top: 2rem; color: #7b241c; }
+table { border-collapse: collapse; font-size: .9rem; margin: .5rem 0 1rem; }
+th, td { border: 1px solid #d5d8dc; padding: .25rem .5rem; text-align: left; }
+th { background: #f4f6f7; }
+tr:nth-child(even) td { background: #fbfcfc; }
+"""
+
+
+def to_html(report: Report) -> str:
+    """The report as one self-contained HTML page, rendered from its Markdown."""
+    # Raw HTML is off: whatever a user typed (a title, a note) arrives as text.
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(to_markdown(report))
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>{html.escape(report.title)}</title><style>{_STYLE}</style></head>"
+            f"<body>\n{body}</body></html>\n")
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def to_csv(table: pd.DataFrame) -> str:
+    """A section's table as CSV; text a spreadsheet would run as a formula gets a leading quote."""
+    safe = table.copy()
+    for name in safe.columns:
+        if safe[name].dtype == object or pd.api.types.is_string_dtype(safe[name]):
+            safe[name] = [_csv_text(v) for v in safe[name]]
+    return safe.to_csv(index=False)
+
+
+def _csv_text(value: object) -> object:
+    if isinstance(value, list | tuple | np.ndarray):
+        value = ";".join(str(v) for v in value)
+    if isinstance(value, str) and value.startswith(_FORMULA):
+        return "'" + value
+    return value

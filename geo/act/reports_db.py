@@ -1,0 +1,322 @@
+"""Gather a report's sections from what the stages stored.
+
+Every section reads stored results and tallies (``township_day``, Gi* and emerging runs,
+border cases, whistle calls, ``governance_month``, projects), never the city's raw
+complaints, so a monthly report takes about as long as a daily one. Calls and projects are
+shown as they stand when the report is made; a call's addressee counts as late if it was
+pending past its deadline at the end of the period.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import h3
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from geo.act.categories import categories, departments
+from geo.act.governance import COUNTS, GovernanceRules, rates
+from geo.act.projects_db import projects
+from geo.act.reports import (
+    KINDS,
+    Period,
+    Report,
+    Section,
+    baseline_periods,
+    report_period,
+    rising_categories,
+    to_csv,
+    to_html,
+    to_markdown,
+)
+from geo.act.whistle_db import late_sql
+from geo.errors import ValidationError
+from geo.settings import DEFAULT_TIMEZONE
+from geo.store.engine import Bind, transaction
+from geo.store.tally import tallied_days
+
+TZ = ZoneInfo(DEFAULT_TIMEZONE)
+NEW_PATTERNS = ("new hot spot", "consecutive hot spot", "intensifying hot spot")
+"""The emerging patterns a bulletin calls new: hot only lately, or hotter step by step."""
+
+
+def build_report(bind: Bind, kind: str, day: date | None = None, *, now: datetime | None = None) -> Report:
+    """Gather a report.
+
+    Parameters
+    ----------
+    bind : Engine or Connection
+    kind : {"daily", "weekly", "monthly"}
+    day : datetime.date, optional
+        A day of the period (see :func:`geo.act.reports.report_period`); the last tallied day by
+        default.
+    now : datetime, optional
+        When the report is made (timezone-aware); the wall clock by default.
+
+    Returns
+    -------
+    Report
+    """
+    if kind not in KINDS:
+        raise ValidationError(f"unknown report {kind!r}; use daily, weekly or monthly")
+    if now is not None and now.tzinfo is None:
+        raise ValidationError("the report's time needs a time zone")
+    with transaction(bind) as conn:
+        days = tallied_days(conn)
+        if day is None:
+            if not len(days):
+                raise ValidationError("no complaints are stored yet: there is nothing to report")
+            day = days[-1].date()
+        period = report_period(kind, day)
+        names = _names(conn)
+        sections = [_figures(conn, period, days), _categories(conn, period, days),
+                    _hotspots(conn, period, names), _border_cases(conn, period, names),
+                    _calls(conn, period, names), *_ranking(conn, period), _projects(conn, period)]
+    return Report(period, now or datetime.now(TZ), sections)
+
+
+def write_report(report: Report, folder: Path | str) -> list[Path]:
+    """Write the report's Markdown, HTML and one CSV per section into ``folder``.
+
+    Returns
+    -------
+    list of Path
+        The files written, the Markdown first.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [folder / f"{report.stem}.md", folder / f"{report.stem}.html"]
+    written[0].write_text(to_markdown(report), encoding="utf-8")
+    written[1].write_text(to_html(report), encoding="utf-8")
+    for section in report.sections:
+        if section.table is not None:
+            path = folder / f"{report.stem}-{section.key}.csv"
+            path.write_text(to_csv(section.table), encoding="utf-8")
+            written.append(path)
+    return written
+
+
+def _start(day: date) -> datetime:
+    return datetime.combine(day, time(), TZ)
+
+
+def _end(period: Period) -> datetime:
+    return _start(period.last + timedelta(days=1))
+
+
+def _names(conn) -> dict[str, str]:
+    """Display names of townships, districts and departments by code."""
+    rows = conn.execute(sa.text("SELECT code, name FROM jurisdiction WHERE valid_to IS NULL")).all()
+    names = dict(rows)
+    names.update({code: en for code, (_zh, en) in departments().items()})
+    return names
+
+
+def _covered(days: pd.DatetimeIndex, period: Period) -> int:
+    return int(((days >= pd.Timestamp(period.first)) & (days <= pd.Timestamp(period.last))).sum())
+
+
+def _sums(conn, period: Period) -> pd.Series:
+    sums = ", ".join(f"coalesce(sum({c}), 0)::bigint AS {c}" for c in COUNTS)
+    row = conn.execute(sa.text(f"SELECT {sums} FROM township_day WHERE day BETWEEN :f AND :l"),
+                       {"f": period.first, "l": period.last}).mappings().one()
+    return pd.Series(dict(row))
+
+
+def _figures(conn, period: Period, days: pd.DatetimeIndex) -> Section:
+    before = baseline_periods(period)[0]
+    counts = pd.DataFrame([_sums(conn, period), _sums(conn, before)], index=["now", "before"])
+    found = rates(counts, GovernanceRules.load())
+    have, had = _covered(days, period), _covered(days, before)
+    volume = counts["volume"]
+    rows = [("complaints", volume["now"], volume["before"]),
+            ("complaints a day", volume["now"] / max(have, 1), volume["before"] / max(had, 1)),
+            *[(name.replace("_", " ") + " %", 100 * found.at["now", name], 100 * found.at["before", name])
+              for name in ("response_rate", "resolution_rate", "satisfaction_rate")]]
+    table = pd.DataFrame(rows, columns=["measure", "this_period", "period_before"]).astype(
+        {"this_period": float, "period_before": float})
+    # Counts change in percent, rates in points.
+    counted = table["measure"].str.startswith("complaints")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = 100 * (table["this_period"] / table["period_before"] - 1)
+    table["change"] = np.where(counted, relative, table["this_period"] - table["period_before"]).round(1)
+    table["change_in"] = np.where(counted, "%", "points")
+    compared = "the same weekday a week before" if period.kind == "daily" else "the period before"
+    lines = [f"Compared with {compared} ({before.first:%Y-%m-%d} to {before.last:%Y-%m-%d}). Rates are in "
+             "percent: responded within the deadline of those dispatched, resolved of those with an outcome, "
+             "satisfied or basically satisfied of those called back."]
+    if have < period.days:
+        lines.append(f"**Data for {have} of the period's {period.days} days.**")
+    return Section("figures", "Key figures", lines, table)
+
+
+def _per_category(conn, first: date, last: date) -> pd.Series:
+    rows = conn.execute(sa.text("SELECT category, sum(volume) FROM township_day WHERE day BETWEEN :f AND :l "
+                                "GROUP BY 1"), {"f": first, "l": last}).all()
+    return pd.Series({c: int(n) for c, n in rows}, dtype="int64")
+
+
+def _categories(conn, period: Period, days: pd.DatetimeIndex) -> Section:
+    current = _per_category(conn, period.first, period.last)
+    # Only whole baseline periods count: a half-loaded week would make everything look risen.
+    whole = [p for p in baseline_periods(period) if _covered(days, p) == p.days]
+    parts = [_per_category(conn, p.first, p.last) for p in whole]
+    baseline = pd.concat(parts).groupby(level=0).sum() if parts else pd.Series(dtype="int64")
+    table = rising_categories(current, baseline, sum(p.days for p in whole), period.days)
+    known = categories()
+    table.insert(1, "name", [known[c].name_en if c in known else c for c in table["category"]])
+    risen = table[table["rising"]]
+    if not whole:
+        lines = ["No whole baseline period before this one: rising categories need history."]
+    elif risen.empty:
+        lines = [f"No category rose above its baseline (the {len(whole)} period{'s' if len(whole) > 1 else ''} "
+                 "before) this period."]
+    else:
+        lines = [f"{len(risen)} categor{'y' if len(risen) == 1 else 'ies'} rose clearly above the baseline of "
+                 f"the {len(whole)} period{'s' if len(whole) > 1 else ''} before: " + ", ".join(
+                     f"{row.name} ({row.complaints:,}, {row.change_pct:+.0f} %)" for row in risen.itertuples()) + "."]
+    return Section("categories", "Categories rising", lines, table, shown=15)
+
+
+def _hotspots(conn, period: Period, names: dict[str, str]) -> Section:
+    run = conn.execute(sa.text(
+        "SELECT id, period_start, period_end, resolution, step, steps FROM hotspot_run WHERE kind = 'emerging' "
+        "AND category IS NULL AND theme IS NULL AND period_start < :end ORDER BY period_end DESC, id DESC LIMIT 1"),
+        {"end": _end(period)}).mappings().first()
+    gi = conn.execute(sa.text(
+        "SELECT r.id, r.period_start, r.period_end, r.resolution, "
+        "(SELECT count(*) FROM hotspot_cell c WHERE c.run_id = r.id AND c.bin = 3) AS hot99 "
+        "FROM hotspot_run r WHERE kind = 'gi' AND category IS NULL AND theme IS NULL AND period_start < :end "
+        "ORDER BY period_end DESC, id DESC LIMIT 1"), {"end": _end(period)}).mappings().first()
+    lines = []
+    if gi:
+        lines.append(f"Gi* run {gi['id']} ({gi['period_start']:%Y-%m-%d} to {gi['period_end']:%Y-%m-%d}, "
+                     f"resolution {gi['resolution']}): {gi['hot99']:,} hot cells at 99 % confidence.")
+    if not run:
+        lines.append("No emerging hot spot run covers this period yet (`python -m geo detect emerging`).")
+        return Section("hotspots", "New and emerging hot spots", lines, None)
+    cells = pd.read_sql(sa.text(
+        "SELECT h3, pattern, count, z, trend_z FROM hotspot_cell WHERE run_id = :id AND pattern = ANY(:patterns) "
+        "ORDER BY array_position(CAST(:patterns AS text[]), CAST(pattern AS text)), z DESC"), conn,
+        params={"id": run["id"], "patterns": list(NEW_PATTERNS)})
+    cells["township"] = _townships_of(conn, cells["h3"].tolist(), names)
+    cells.insert(0, "cell", [h3.int_to_str(int(c)) for c in cells.pop("h3")])
+    counted = cells["pattern"].value_counts()
+    lines.append(f"Emerging run {run['id']} ({run['period_start']:%Y-%m-%d} to {run['period_end']:%Y-%m-%d}, "
+                 f"{run['steps']} {run['step']} steps, resolution {run['resolution']}): "
+                 + (", ".join(f"{counted[p]} {p}s" for p in NEW_PATTERNS if p in counted) or "no new hot spot") + ".")
+    return Section("hotspots", "New and emerging hot spots", lines, cells.round(2))
+
+
+def _townships_of(conn, cells: list[int], names: dict[str, str]) -> list[str]:
+    """The township holding each cell's centre."""
+    if not cells:
+        return []
+    centres = [h3.cell_to_latlng(h3.int_to_str(int(c))) for c in cells]
+    rows = conn.execute(sa.text(
+        "SELECT p.i, j.code FROM unnest(CAST(:lon AS float8[]), CAST(:lat AS float8[])) WITH ORDINALITY "
+        "AS p(lon, lat, i) JOIN jurisdiction j ON j.level = 'township' AND j.valid_to IS NULL "
+        "AND ST_Contains(j.geom, ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326))"),
+        {"lon": [lon for _, lon in centres], "lat": [lat for lat, _ in centres]}).all()
+    found = {int(i): code for i, code in rows}
+    return [names.get(found.get(i + 1, ""), "outside the townships") for i in range(len(cells))]
+
+
+def _border_cases(conn, period: Period, names: dict[str, str]) -> Section:
+    table = pd.read_sql(sa.text(
+        "SELECT id, kind, townships, category, complaints, first_seen, last_seen, round(distance_m) AS distance_m, "
+        "first_seen >= :start AS new FROM border_case WHERE last_seen >= :start AND first_seen < :end "
+        "ORDER BY new DESC, complaints DESC, id"), conn, params={"start": _start(period.first), "end": _end(period)})
+    _readable(table, names, ("first_seen", "last_seen"))
+    new = int(table["new"].sum()) if len(table) else 0
+    lines = [f"{len(table)} border case{'s' if len(table) != 1 else ''} had complaints in the period, "
+             f"{new} of them new."]
+    return Section("border_cases", "Border cases", lines, table)
+
+
+def _readable(table: pd.DataFrame, names: dict[str, str], times: tuple[str, ...]) -> None:
+    """Township codes as names, and times as Beijing wall time, in place."""
+    table["townships"] = [" / ".join(names.get(t, t) for t in ts) for ts in table["townships"]]
+    for name in times:
+        table[name] = pd.to_datetime(table[name], utc=True).dt.tz_convert(TZ).dt.tz_localize(None)
+
+
+def _calls(conn, period: Period, names: dict[str, str]) -> Section:
+    table = pd.read_sql(sa.text(f"""
+        SELECT c.id, c.kind, c.state, c.townships, c.categories, c.complaints, c.raised_at, c.deadline_at,
+               c.escalation,
+               count(a.id) AS addressees,
+               count(a.id) FILTER (WHERE {late_sql(':end')}) AS late,
+               coalesce(array_agg(a.code ORDER BY a.code) FILTER (WHERE {late_sql(':end')}), '{{}}')
+                   AS late_addressees,
+               coalesce(sum(a.times_late), 0) AS times_late
+        FROM whistle_call c JOIN whistle_addressee a ON a.call_id = c.id
+        WHERE c.raised_at < :end AND (c.raised_at >= :start OR c.state = 'raised'
+                                      OR coalesce(c.closed_at, c.resolved_at) >= :start)
+        GROUP BY c.id ORDER BY (c.state = 'closed'), (c.kind = 'emergency') DESC, late DESC, c.deadline_at, c.id"""),
+        conn, params={"start": _start(period.first), "end": _end(period)})
+    _readable(table, names, ("raised_at", "deadline_at"))
+    table["late_addressees"] = [", ".join(names.get(t, t) for t in ts) for ts in table["late_addressees"]]
+    raised = int((table["raised_at"] >= pd.Timestamp(period.first)).sum()) if len(table) else 0
+    late = int((table["late"] > 0).sum()) if len(table) else 0
+    lines = [f"{raised} call{'s' if raised != 1 else ''} raised in the period; {len(table)} shown (raised, still open, "
+             f"or settled in the period); {late} with late addressees."]
+    return Section("whistle_calls", "Whistle calls", lines, table)
+
+
+def _ranking(conn, period: Period) -> list[Section]:
+    month = conn.execute(sa.text("SELECT max(month) FROM governance_month WHERE month <= :m"),
+                         {"m": period.last.replace(day=1)}).scalar()
+    if month is None:
+        return [Section("ranking", "Ranking and classes",
+                        ["No month is classified yet (`python -m geo governance run`)."], None)]
+    table = pd.read_sql(sa.text("""
+        SELECT g.composite_rank, j.name AS township, g.township_code, d.name AS district, g.volume, g.volume_rank,
+               round(100 * g.response_rate::numeric, 1) AS response_pct,
+               round(100 * g.resolution_rate::numeric, 1) AS resolution_pct,
+               round(100 * g.satisfaction_rate::numeric, 1) AS satisfaction_pct,
+               round(g.composite::numeric, 1) AS composite, g.label, g.performance, g.rebound,
+               g.bottom_ten AS talk_list
+        FROM governance_month g
+        LEFT JOIN jurisdiction j ON j.code = g.township_code AND j.valid_to IS NULL
+        LEFT JOIN jurisdiction d ON d.code = j.parent_code AND d.valid_to IS NULL
+        WHERE g.month = :m ORDER BY g.composite_rank NULLS LAST, g.volume_rank"""), conn, params={"m": month})
+    labels = table["label"].value_counts()
+    partial = "" if month == period.last.replace(day=1) else " (the last classified month)"
+    lines = [f"{month:%Y-%m}{partial}: {len(table)} townships, {int(table['composite_rank'].notna().sum())} ranked "
+             "by composite; " + ", ".join(f"{labels[n]} {n.replace('_', ' ')}" for n in labels.index if n != "none")
+             + f"; {int(table['talk_list'].sum())} on the talk list."]
+    # The townships a supervisor acts on: the volume classes first, then the talk list.
+    order = {"governance": 0, "early_warning": 1, "watch": 2}
+    flagged = table[table["label"].isin(list(order)) | table["talk_list"]].copy()
+    flagged["order"] = [order.get(label, 3) for label in flagged["label"]]
+    flagged = flagged.sort_values(["order", "volume_rank", "composite_rank"]).drop(columns="order")
+    classes = Section("classes", "Governance classes and the talk list",
+                      [f"{month:%Y-%m}: governance-class (top ten by volume three times in six months), early "
+                       "warning (top ten this month), watched after an exit (a rebound is marked), and the bottom "
+                       "ten by composite."],
+                      flagged[["township", "township_code", "district", "label", "rebound", "volume", "volume_rank",
+                               "composite", "composite_rank", "talk_list"]], shown=40)
+    return [classes, Section("ranking", "Ranking and rates", lines, table, shown=40)]
+
+
+def _projects(conn, period: Period) -> Section:
+    found = projects(conn, today=period.last)
+    if found.empty:
+        return Section("projects", "Projects", ["No remediation project is open."], None)
+    table = pd.DataFrame({
+        "id": found["id"], "kind": found["kind"], "title": found["title"], "state": found["state"],
+        "starts_on": found["starts_on"], "ends_on": found["ends_on"],
+        "progress_pct": (100 * found["progress"].astype(float)).round(0), "verdict": found["verdict"],
+        "did_pct": found["did_pct"].astype(float).round(1), "did_low": found["did_low"].astype(float).round(1),
+        "did_high": found["did_high"].astype(float).round(1), "on_target": found["on_target"]})
+    verdicts = table["verdict"].value_counts()
+    lines = [f"{len(table)} projects, {int((table['state'] == 'active').sum())} active; "
+             + ", ".join(f"{verdicts[v]} {v}" for v in verdicts.index)
+             + ". The effect is a difference-in-differences against untreated neighbours, in percent, with its "
+             "95 % interval."]
+    return Section("projects", "Projects", lines, table)

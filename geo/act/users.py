@@ -1,0 +1,90 @@
+"""Who uses Whistle: roles, usernames, passwords (bcrypt), and what each role may see.
+
+Pure: :mod:`geo.act.users_db` stores the users. Three roles:
+
+- ``supervisor``: the whole city;
+- ``street_office``: one township, named with the user; it sees that township's complaints,
+  cells and cases and nothing of another township's complaints;
+- ``coordinator``: border cases and whistle calls city-wide.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import bcrypt
+
+from geo.errors import ValidationError
+
+ROLES = ("supervisor", "street_office", "coordinator")
+ROLE_NAMES = {"supervisor": "Supervisor", "street_office": "Street office", "coordinator": "Coordinator"}
+MIN_PASSWORD = 10
+"""Characters; bcrypt reads at most 72 bytes, so longer passwords are refused rather than cut."""
+MAX_PASSWORD_BYTES = 72
+_USERNAME = re.compile(r"[a-z][a-z0-9_.-]{1,31}")
+_COST = 12
+# Checked against when the username is unknown, so that a wrong name and a wrong password
+# take the same time and cannot be told apart.
+_DUMMY = bcrypt.hashpw(b"no such user", bcrypt.gensalt(_COST))
+
+
+@dataclass(frozen=True)
+class User:
+    """A signed-in user: what the pages need to know about them."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    township_code: str | None
+
+    @property
+    def city_wide(self) -> bool:
+        """Whether the user may see every township's complaints."""
+        return self.role != "street_office"
+
+
+def check_username(value: object) -> str:
+    """A username: 2 to 32 characters, lower-case letters, digits, ``_ . -``, starting with a letter."""
+    text = str(value or "").strip().lower()
+    if not _USERNAME.fullmatch(text):
+        raise ValidationError(f"username {str(value)[:40]!r} must be 2 to 32 characters: a letter, then letters, "
+                              "digits, '_', '.' or '-'")
+    return text
+
+
+def check_role(role: object, township_code: str | None) -> tuple[str, str | None]:
+    """A role and its township: a street office needs one, the other roles have none."""
+    if role not in ROLES:
+        raise ValidationError(f"role {role!r} is unknown; use one of {', '.join(ROLES)}")
+    if role == "street_office" and not township_code:
+        raise ValidationError("a street-office user needs the township it works for (--township CODE)")
+    if role != "street_office" and township_code:
+        raise ValidationError(f"a {role} sees the whole city; a township is only for street-office users")
+    return str(role), township_code or None
+
+
+def hash_password(password: str) -> str:
+    """The bcrypt hash of a password that is long enough and not too long.
+
+    Raises
+    ------
+    ValidationError
+        If the password is shorter than :data:`MIN_PASSWORD` characters or longer than 72 bytes.
+    """
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise ValidationError(f"a password needs at least {MIN_PASSWORD} characters")
+    encoded = password.encode("utf-8")
+    if len(encoded) > MAX_PASSWORD_BYTES:
+        raise ValidationError(f"a password may have at most {MAX_PASSWORD_BYTES} bytes (bcrypt ignores the rest)")
+    return bcrypt.hashpw(encoded, bcrypt.gensalt(_COST)).decode("ascii")
+
+
+def verify_password(password: str, hashed: str | None) -> bool:
+    """Whether ``password`` matches ``hashed``; None (no such user) takes as long and is False."""
+    encoded = (password or "").encode("utf-8")[:MAX_PASSWORD_BYTES]
+    if hashed is None:
+        bcrypt.checkpw(encoded, _DUMMY)
+        return False
+    return bcrypt.checkpw(encoded, hashed.encode("ascii"))

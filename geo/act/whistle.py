@@ -1,0 +1,197 @@
+"""Cross-jurisdiction whistle calls (街乡吹哨、部门报到): rules, addressees, states, deadlines.
+
+Pure functions and small value types; :mod:`geo.act.whistle_db` keeps the calls in PostGIS.
+
+- A border case raises a call of one kind (:func:`call_kind`): **emergency** when any of its
+  categories is an emergency one (a single complaint is enough), **key work** when a category
+  is the target of an active problem-of-the-month project, **enforcement** when a category
+  needs enforcement on site and the case has enough complaints within the window. The
+  thresholds and deadlines are data (``geo/data/whistle.toml``).
+- A call is addressed to every township of the case and to every department its categories
+  need (:func:`addressees`; the township offices are the townships themselves).
+- The life of a call: ``raised -> resolved -> closed``, and back to ``raised`` when new
+  complaints arrive (:data:`CALL_MOVES`); of an addressee: ``pending -> reported -> done``
+  (:data:`ADDRESSEE_MOVES`). :func:`check_move` refuses anything else with a clear error.
+- An addressee still pending at its deadline is late and escalated to the district, then to the
+  city (:func:`escalation_due`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from geo.act.categories import Category
+from geo.errors import ValidationError
+from geo.rules import positive, read_rules, rules_path, section
+from geo.settings import DATA_DIR
+
+RULES_FILE = DATA_DIR / "whistle.toml"
+"""The shipped rules; the ones in use are read from ``WHISTLE_RULES_DIR`` (this folder by default)."""
+KINDS = ("emergency", "key_work", "enforcement")
+"""Call kinds, most urgent first: a case with categories of several kinds takes the first."""
+CALL_MOVES = {"raised": {"resolved"}, "resolved": {"closed", "raised"}, "closed": {"raised"}}
+ADDRESSEE_MOVES = {"pending": {"reported"}, "reported": {"done"}, "done": set()}
+LEVELS = ("township", "district", "city")
+TOWNSHIP_OFFICE = "township_office"
+
+
+class TransitionError(ValidationError):
+    """An action that the call's (or addressee's) state does not allow."""
+
+
+@dataclass(frozen=True)
+class KindRule:
+    """When a kind of call is raised and how long its addressees have to report."""
+
+    deadline: timedelta
+    min_complaints: int
+    window: timedelta
+
+
+@dataclass(frozen=True)
+class WhistleRules:
+    """The rules of whistle calls; :meth:`load` reads ``geo/data/whistle.toml``."""
+
+    kinds: Mapping[str, KindRule]
+    city_after: timedelta
+    reopen: timedelta
+
+    @classmethod
+    def load(cls, path: Path | str | None = None) -> WhistleRules:
+        """Read and check the rules file.
+
+        Raises
+        ------
+        ValidationError
+            Naming the file, the key and the value that cannot be used.
+        """
+        path = Path(path) if path else rules_path("whistle.toml")
+        raw = read_rules(path, "whistle rules")
+        kinds = {}
+        for kind in KINDS:
+            table, where = section(raw, f"kinds.{kind}", path), f"{path} [kinds.{kind}]"
+            kinds[kind] = KindRule(deadline=timedelta(minutes=positive(table, "deadline_minutes", where)),
+                                   min_complaints=int(positive(table, "min_complaints", where)),
+                                   window=timedelta(days=positive(table, "window_days", where)))
+        return cls(kinds=kinds,
+                   city_after=timedelta(minutes=positive(raw.get("escalation"), "city_after_minutes",
+                                                         f"{path} [escalation]")),
+                   reopen=timedelta(days=positive(raw.get("lifecycle"), "reopen_days", f"{path} [lifecycle]")))
+
+    def deadline(self, kind: str) -> timedelta:
+        """The time an addressee of a ``kind`` call has to report."""
+        return self.kinds[check_kind(kind)].deadline
+
+
+def check_kind(kind: str) -> str:
+    """Return ``kind`` if it is a call kind, else raise naming the kinds."""
+    if kind not in KINDS:
+        raise ValidationError(f"unknown call kind {kind!r}; use one of {', '.join(KINDS)}")
+    return kind
+
+
+def call_kind(categories: Iterable[str], recent: int | Mapping[str, int], table: Mapping[str, Category],
+              key_work: Iterable[str], rules: WhistleRules) -> str | None:
+    """The kind of call a border case raises, or None.
+
+    Parameters
+    ----------
+    categories : iterable of str
+        The categories of the case's complaints.
+    recent : int or mapping
+        How many of its complaints arrived within each kind's window (``{kind: count}``), or
+        one count for every kind.
+    table : mapping
+        The category table (:func:`geo.act.categories.categories`).
+    key_work : iterable of str
+        Categories of the problem-of-the-month projects active now.
+    rules : WhistleRules
+
+    Returns
+    -------
+    str or None
+        ``"emergency"``, ``"key_work"``, ``"enforcement"`` or None (no call).
+    """
+    counts = recent if isinstance(recent, Mapping) else dict.fromkeys(KINDS, recent)
+    found = [table[c] for c in set(categories) if c in table]
+    focus = set(key_work)
+    wants = {"emergency": any(c.emergency for c in found),
+             "key_work": any(c.code in focus for c in found),
+             "enforcement": any(c.enforcement for c in found)}
+    for kind in KINDS:
+        if wants[kind] and counts[kind] >= rules.kinds[kind].min_complaints:
+            return kind
+    return None
+
+
+def addressees(townships: Iterable[str], categories: Iterable[str],
+               table: Mapping[str, Category]) -> list[tuple[str, str]]:
+    """Who a call goes to: ``(kind, code)`` for every township, then every department needed.
+
+    The township office named by a category is each township itself, so it is not a separate
+    addressee. Sorted, so that the same case always gives the same list.
+    """
+    towns = sorted(set(townships))
+    if len(towns) < 2:
+        raise ValidationError(f"a cross-jurisdiction call needs two townships or more, got {towns}")
+    needed = {d for c in set(categories) if c in table for d in table[c].departments} - {TOWNSHIP_OFFICE}
+    return [("township", t) for t in towns] + [("department", d) for d in sorted(needed)]
+
+
+def check_move(what: str, ident: object, current: str, wanted: str) -> None:
+    """Refuse a move that the state machine does not allow.
+
+    Parameters
+    ----------
+    what : str
+        ``"call"`` or ``"addressee"``.
+    ident : object
+        Named in the error (the call id, or the addressee's code).
+    current, wanted : str
+        The states.
+
+    Raises
+    ------
+    TransitionError
+        Naming the object, both states and the moves allowed from the current one.
+    """
+    moves = CALL_MOVES if what == "call" else ADDRESSEE_MOVES
+    if wanted not in moves.get(current, set()):
+        allowed = ", ".join(sorted(moves.get(current, set()))) or "nothing"
+        raise TransitionError(f"{what} {ident} is {current}; it cannot become {wanted} (from {current}: {allowed})")
+
+
+def escalation_due(deadline: datetime, now: datetime, rules: WhistleRules) -> int:
+    """The escalation level a still-pending addressee has reached: 0, 1 (district) or 2 (city)."""
+    if now <= deadline:
+        return 0
+    return 2 if now > deadline + rules.city_after else 1
+
+
+def call_decision(state: str | None, closed_at: datetime | None, kind: str | None, now: datetime,
+                  rules: WhistleRules) -> str:
+    """What a case's new complaints do: join its latest call, raise a new one, or nothing.
+
+    Parameters
+    ----------
+    state, closed_at : str and datetime, or None
+        The case's latest call (None when it has had none).
+    kind : str or None
+        The kind of call the rules give the case now (None: the rules raise none).
+    now : datetime
+        The moment of deciding.
+    rules : WhistleRules
+        Gives how long a closed call may be reopened.
+
+    Returns
+    -------
+    str
+        ``"join"`` (a call still open, or closed less than ``reopen`` ago, takes them and is
+        reopened when not raised), ``"raise"`` or ``"none"``.
+    """
+    if state is not None and (state != "closed" or (closed_at is not None and closed_at > now - rules.reopen)):
+        return "join"
+    return "none" if kind is None else "raise"

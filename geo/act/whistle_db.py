@@ -1,0 +1,444 @@
+"""Whistle calls in PostGIS: raised from border cases, acted on by people, escalated by the clock.
+
+Every function takes ``now`` (the injected clock: tests and replays pass a time; the command
+line and the app pass the wall clock) and every change writes a ``whistle_event`` row with who,
+when, what and a note.
+
+Two people acting on one call cannot both win: each action locks the call's row
+(``SELECT ... FOR UPDATE``), re-checks the state under the lock and bumps ``version``. An action
+that names the version it was shown (``expected_version``, as the app does) is refused with
+:class:`geo.errors.ConflictError` when someone acted in between. Raising takes a transaction
+advisory lock, so two raisers never open two calls for one case (a partial unique index backs
+that up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+import sqlalchemy as sa
+
+from geo.act.categories import categories
+from geo.act.whistle import (
+    KINDS,
+    LEVELS,
+    TransitionError,
+    WhistleRules,
+    addressees,
+    call_decision,
+    call_kind,
+    check_move,
+    escalation_due,
+)
+from geo.clock import Clock, replay_from
+from geo.errors import ValidationError
+from geo.store.engine import Bind, lock_versioned, transaction
+
+
+def late_sql(at: str) -> str:
+    """SQL: addressee ``a`` is late at the moment ``at`` (a bind name): marked late, or still
+    pending past its deadline."""
+    return f"(a.late OR (a.state = 'pending' AND a.deadline_at < {at}))"
+
+
+# Marks an addressee late when :late is true, counting the lateness once per round of the call.
+MARK_LATE = "times_late = times_late + CASE WHEN :late AND NOT late THEN 1 ELSE 0 END, late = late OR :late"
+RAISE_LOCK = 0x57484953  # "WHIS": the advisory lock that serialises raising
+SYSTEM = "rules"
+
+
+def latest_complaint(bind: Bind) -> datetime:
+    """When the newest stored complaint came in: the clock for replaying a loaded dataset."""
+    with transaction(bind) as conn:
+        moment = conn.execute(sa.text("SELECT max(received_at) FROM complaint")).scalar()
+    if moment is None:
+        raise ValidationError("no complaints are stored yet: there is no latest complaint to set the clock by")
+    return moment
+
+
+def replay_clock(bind: Bind) -> Clock:
+    """A clock that starts at the newest stored complaint and runs on at the wall clock's pace.
+
+    The demo's calls were raised at the data's last moment: on this clock their deadlines
+    count down as they would have, instead of all being long past on the wall clock.
+    """
+    return replay_from(latest_complaint(bind))
+
+
+@dataclass(frozen=True)
+class RaiseResult:
+    """What one pass of the rules did."""
+
+    raised: int
+    joined: int
+    reopened: int
+    complaints: int
+    """Complaints newly attached to calls."""
+
+
+def raise_calls(bind: Bind, *, now: datetime, rules: WhistleRules | None = None,
+                actor: str = SYSTEM) -> RaiseResult:
+    """Raise a call for every border case the rules pick; join new complaints to open calls.
+
+    Parameters
+    ----------
+    bind : Engine or Connection
+    now : datetime
+        The clock: complaints received after it are not seen.
+    rules : WhistleRules, optional
+        ``geo/data/whistle.toml`` when omitted.
+    actor : str
+        Who the events name.
+
+    Returns
+    -------
+    RaiseResult
+
+    Notes
+    -----
+    Idempotent: a second pass at the same time changes nothing. A case with an open call
+    (raised or resolved) adds its new complaints to it, and a resolved call goes back to
+    raised. A call closed less than the reopen period ago is reopened by new complaints;
+    after that they raise a new call.
+    """
+    _check_now(now)
+    rules = rules or WhistleRules.load()
+    with transaction(bind) as conn:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": RAISE_LOCK})
+        focus = _key_work(conn, now)
+        cases = _candidates(conn, now, rules, list(focus))
+        table = categories()
+        counts = {"raised": 0, "joined": 0, "reopened": 0, "complaints": 0}
+        # A case whose every complaint is on a call already has nothing to join or raise: a new
+        # call (after the reopen period) needs new complaints.
+        for case in cases[cases["unjoined"] > 0].itertuples(index=False):
+            recent = {kind: int(getattr(case, f"recent_{kind}")) for kind in KINDS}
+            kind = call_kind(case.categories, recent, table, focus, rules)
+            _apply(conn, case, kind, focus, now, rules, actor, table, counts)
+    return RaiseResult(**counts)
+
+
+def _check_now(now: datetime) -> None:
+    if not isinstance(now, datetime) or now.tzinfo is None:
+        raise ValidationError(f"the clock must give a timezone-aware datetime, got {now!r}")
+
+
+def _key_work(conn, now: datetime) -> dict[str, int]:
+    rows = conn.execute(sa.text(
+        "SELECT unnest(categories) AS category, min(id) AS project FROM project "
+        "WHERE kind = 'problem_of_month' AND starts_on <= CAST(:now AS date) AND ends_on > CAST(:now AS date) "
+        "GROUP BY 1"), {"now": now}).all()
+    return {r.category: r.project for r in rows}
+
+
+def _candidates(conn, now: datetime, rules: WhistleRules, focus: list[str]) -> pd.DataFrame:
+    reach = max(max(rule.window for rule in rules.kinds.values()), rules.reopen)
+    recent = ", ".join(f"count(*) FILTER (WHERE c.received_at > :since_{k}) AS recent_{k}" for k in KINDS)
+    # Only cases holding a category that can raise a call, seen lately, or with a call already.
+    return pd.DataFrame(conn.execute(sa.text(f"""
+        SELECT b.id AS case_id, b.townships, b.districts,
+               array_agg(DISTINCT c.category ORDER BY c.category) AS categories, {recent},
+               count(*) FILTER (WHERE j.complaint_id IS NULL) AS unjoined
+        FROM border_case b
+        JOIN border_case_complaint l ON l.case_id = b.id
+        JOIN complaint c ON c.id = l.complaint_id AND c.received_at <= :now
+        LEFT JOIN (SELECT k.case_id, w.complaint_id FROM whistle_call k
+                   JOIN whistle_call_complaint w ON w.call_id = k.id) j ON j.case_id = b.id AND j.complaint_id = c.id
+        WHERE b.last_seen > :reach
+          AND EXISTS (SELECT 1 FROM border_case_complaint l2 JOIN complaint c2 ON c2.id = l2.complaint_id
+                      JOIN category k ON k.code = c2.category
+                      WHERE l2.case_id = b.id AND c2.received_at <= :now
+                        AND (k.emergency OR k.enforcement OR k.code = ANY(:focus)))
+        GROUP BY b.id ORDER BY b.id"""),
+        {"now": now, "reach": now - reach, "focus": focus,
+         **{f"since_{k}": now - rule.window for k, rule in rules.kinds.items()}}).mappings().all(),
+        columns=["case_id", "townships", "districts", "categories", *(f"recent_{k}" for k in KINDS), "unjoined"])
+
+
+def _apply(conn, case, kind: str | None, focus: Mapping[str, int], now: datetime, rules: WhistleRules,
+           actor: str, table, counts: dict) -> None:
+    latest = conn.execute(sa.text(
+        "SELECT id, state, closed_at, kind FROM whistle_call WHERE case_id = :c ORDER BY id DESC LIMIT 1 FOR UPDATE"),
+        {"c": case.case_id}).first()
+    decision = call_decision(latest.state if latest else None, latest.closed_at if latest else None, kind, now, rules)
+    if decision == "join":
+        new = _join(conn, latest.id, case.case_id, now, since=latest.closed_at if latest.state == "closed" else None)
+        if not new:
+            return
+        counts["joined"] += 1
+        counts["complaints"] += new
+        _event(conn, latest.id, None, now, actor, "joined", None, None, f"{new} new complaint(s)")
+        if latest.state != "raised":
+            _reopen(conn, latest.id, latest.state, latest.kind, now, rules, actor)
+            counts["reopened"] += 1
+        _bump(conn, latest.id)
+        return
+    if decision == "none":
+        return
+    since = latest.closed_at if latest is not None else None
+    project = next((focus[c] for c in case.categories if c in focus), None) if kind == "key_work" else None
+    deadline = now + rules.deadline(kind)
+    call_id = conn.execute(sa.text("""
+        INSERT INTO whistle_call (case_id, kind, state, categories, townships, districts, project_id, complaints,
+                                  raised_at, deadline_at)
+        VALUES (:case, :kind, 'raised', :cats, :towns, :districts, :project, 0, :now, :deadline) RETURNING id"""),
+        {"case": case.case_id, "kind": kind, "cats": list(case.categories), "towns": list(case.townships),
+         "districts": sorted(set(case.districts)), "project": project, "now": now, "deadline": deadline}).scalar_one()
+    conn.execute(sa.text(
+        "INSERT INTO whistle_addressee (call_id, kind, code, state, deadline_at) "
+        "VALUES (:call, :kind, :code, 'pending', :deadline)"),
+        [{"call": call_id, "kind": k, "code": code, "deadline": deadline}
+         for k, code in addressees(case.townships, case.categories, table)])
+    new = _join(conn, call_id, case.case_id, now, since=since)
+    _event(conn, call_id, None, now, actor, "raised", None, "raised",
+           f"{kind} call: {new} complaint(s), categories {', '.join(case.categories)}")
+    counts["raised"] += 1
+    counts["complaints"] += new
+
+
+def _join(conn, call_id: int, case_id: int, now: datetime, since: datetime | None) -> int:
+    joined = conn.execute(sa.text("""
+        INSERT INTO whistle_call_complaint (call_id, complaint_id, joined_at)
+        SELECT :call, l.complaint_id, :now FROM border_case_complaint l JOIN complaint c ON c.id = l.complaint_id
+        WHERE l.case_id = :case AND c.received_at <= :now
+          AND (CAST(:since AS timestamptz) IS NULL OR c.received_at > :since)
+          AND NOT EXISTS (SELECT 1 FROM whistle_call_complaint w JOIN whistle_call k ON k.id = w.call_id
+                          WHERE k.case_id = :case AND w.complaint_id = l.complaint_id)
+        ON CONFLICT DO NOTHING"""), {"call": call_id, "case": case_id, "now": now, "since": since}).rowcount
+    if joined:
+        conn.execute(sa.text("UPDATE whistle_call SET complaints = complaints + :n WHERE id = :id"),
+                     {"n": joined, "id": call_id})
+    return joined
+
+
+def _reopen(conn, call_id: int, state: str, kind: str, now: datetime, rules: WhistleRules, actor: str) -> None:
+    check_move("call", call_id, state, "raised")
+    deadline = now + rules.deadline(kind)
+    conn.execute(sa.text(
+        "UPDATE whistle_call SET state = 'raised', reopened = reopened + 1, deadline_at = :d, resolved_at = NULL, "
+        "closed_at = NULL, escalation = 0 WHERE id = :id"), {"d": deadline, "id": call_id})
+    conn.execute(sa.text(
+        "UPDATE whistle_addressee SET state = 'pending', deadline_at = :d, reported_at = NULL, done_at = NULL, "
+        "late = false, escalation = 0, escalated_at = NULL WHERE call_id = :id"), {"d": deadline, "id": call_id})
+    _event(conn, call_id, None, now, actor, "reopened", state, "raised", "new complaints after the call was " + state)
+
+
+def _event(conn, call_id: int, addressee_id: int | None, now: datetime, actor: str, action: str,
+           before: str | None, after: str | None, note: str | None) -> None:
+    conn.execute(sa.text(
+        "INSERT INTO whistle_event (call_id, addressee_id, at, actor, action, from_state, to_state, note) "
+        "VALUES (:c, :a, :at, :actor, :action, :f, :t, :note)"),
+        {"c": call_id, "a": addressee_id, "at": now, "actor": actor, "action": action, "f": before, "t": after,
+         "note": note})
+
+
+def _lock(conn, call_id: int, expected_version: int | None):
+    return lock_versioned(conn, "whistle_call", call_id, expected_version, "whistle call")
+
+
+def _lock_raised(conn, call_id: int, expected_version: int | None, why: str):
+    row = _lock(conn, call_id, expected_version)
+    if row.state != "raised":
+        raise ValidationError(f"call {call_id} is {row.state}; {why}")
+    return row
+
+
+def _check_actor(actor: str, note: str | None) -> None:
+    if not isinstance(actor, str) or not actor.strip():
+        raise ValidationError("every action needs the name of who acts (--as)")
+    if note is not None and len(note) > 2000:
+        raise ValidationError(f"the note has {len(note)} characters; keep it under 2,000")
+
+
+def check_in(bind: Bind, call_id: int, code: str, *, actor: str, now: datetime, done: bool = False,
+             note: str | None = None, expected_version: int | None = None) -> int:
+    """An addressee reports (checks in); with ``done``, it reports its part done.
+
+    Parameters
+    ----------
+    bind : Engine or Connection
+    call_id : int
+    code : str
+        The township or department code of the addressee.
+    actor : str
+        Who acts (stored on the event).
+    now : datetime
+        The clock.
+    done : bool
+        ``reported -> done`` instead of ``pending -> reported``.
+    note : str, optional
+    expected_version : int, optional
+        The call's version the actor was shown; a different one refuses the action.
+
+    Returns
+    -------
+    int
+        The call's new version.
+    """
+    _check_now(now)
+    _check_actor(actor, note)
+    with transaction(bind) as conn:
+        _lock_raised(conn, call_id, expected_version, "addressees act only on a raised call")
+        who = conn.execute(sa.text("SELECT * FROM whistle_addressee WHERE call_id = :c AND code = :code"),
+                           {"c": call_id, "code": code}).first()
+        if who is None:
+            names = conn.execute(sa.text("SELECT string_agg(code, ', ' ORDER BY code) FROM whistle_addressee "
+                                         "WHERE call_id = :c"), {"c": call_id}).scalar()
+            raise ValidationError(f"{code!r} is not an addressee of call {call_id}; they are {names}")
+        wanted = "done" if done else "reported"
+        check_move("addressee", code, who.state, wanted)
+        late = not done and now > who.deadline_at
+        conn.execute(sa.text(
+            f"UPDATE whistle_addressee SET state = :s, {'done_at' if done else 'reported_at'} = :now, {MARK_LATE} "
+            "WHERE id = :id"), {"s": wanted, "now": now, "late": late, "id": who.id})
+        _event(conn, call_id, who.id, now, actor, "done" if done else "reported", who.state, wanted,
+               note if not late else f"late by {_minutes(now - who.deadline_at)} min" + (f"; {note}" if note else ""))
+        return _bump(conn, call_id)
+
+
+def _minutes(delta) -> int:
+    return int(delta.total_seconds() // 60)
+
+
+def _bump(conn, call_id: int) -> int:
+    return conn.execute(sa.text("UPDATE whistle_call SET version = version + 1 WHERE id = :id RETURNING version"),
+                        {"id": call_id}).scalar_one()
+
+
+def resolve(bind: Bind, call_id: int, *, actor: str, now: datetime, note: str | None = None,
+            expected_version: int | None = None) -> int:
+    """Mark a raised call resolved; every addressee must have reported its part done.
+
+    Returns the call's new version; raises :class:`geo.act.whistle.TransitionError` naming the
+    addressees still at work.
+    """
+    return _move(bind, call_id, "resolved", actor=actor, now=now, note=note, expected_version=expected_version)
+
+
+def close(bind: Bind, call_id: int, *, actor: str, now: datetime, note: str | None = None,
+          expected_version: int | None = None) -> int:
+    """Close a resolved call. Returns its new version."""
+    return _move(bind, call_id, "closed", actor=actor, now=now, note=note, expected_version=expected_version)
+
+
+def _move(bind: Bind, call_id: int, wanted: str, *, actor: str, now: datetime, note: str | None,
+          expected_version: int | None) -> int:
+    _check_now(now)
+    _check_actor(actor, note)
+    with transaction(bind) as conn:
+        call = _lock(conn, call_id, expected_version)
+        check_move("call", call_id, call.state, wanted)
+        if wanted == "resolved":
+            busy = conn.execute(sa.text("SELECT string_agg(code || ' (' || state || ')', ', ' ORDER BY code) "
+                                        "FROM whistle_addressee WHERE call_id = :c AND state <> 'done'"),
+                                {"c": call_id}).scalar()
+            if busy:
+                raise TransitionError(f"call {call_id} cannot be resolved: not done yet: {busy}")
+        stamp = "resolved_at" if wanted == "resolved" else "closed_at"
+        conn.execute(sa.text(f"UPDATE whistle_call SET state = :s, {stamp} = :now WHERE id = :id"),
+                     {"s": wanted, "now": now, "id": call_id})
+        _event(conn, call_id, None, now, actor, wanted, call.state, wanted, note)
+        return _bump(conn, call_id)
+
+
+def escalate(bind: Bind, call_id: int, *, actor: str, now: datetime, note: str | None = None,
+             expected_version: int | None = None) -> int:
+    """A coordinator escalates a raised call one level (district, then city) by hand."""
+    _check_now(now)
+    _check_actor(actor, note)
+    with transaction(bind) as conn:
+        call = _lock_raised(conn, call_id, expected_version, "only a raised call can be escalated")
+        if call.escalation >= len(LEVELS) - 1:
+            raise ValidationError(f"call {call_id} is already with the city; it cannot go higher")
+        level = call.escalation + 1
+        conn.execute(sa.text("UPDATE whistle_call SET escalation = :l WHERE id = :id"), {"l": level, "id": call_id})
+        _event(conn, call_id, None, now, actor, "escalated", LEVELS[call.escalation], LEVELS[level], note)
+        return _bump(conn, call_id)
+
+
+def escalate_due(bind: Bind, *, now: datetime, rules: WhistleRules | None = None, actor: str = "clock") -> int:
+    """Escalate every addressee still pending past its deadline; returns how many moved up.
+
+    At the deadline an addressee is late (counted once per round of the call) and goes to the
+    district; ``city_after`` later, to the city. The call's level is its highest addressee's.
+    """
+    _check_now(now)
+    rules = rules or WhistleRules.load()
+    with transaction(bind) as conn:
+        rows = conn.execute(sa.text(
+            "SELECT a.id, a.call_id, a.code, a.deadline_at, a.escalation FROM whistle_addressee a "
+            "JOIN whistle_call c ON c.id = a.call_id WHERE a.state = 'pending' AND c.state = 'raised' "
+            "AND a.deadline_at < :now ORDER BY a.call_id, a.id FOR UPDATE OF a, c"), {"now": now}).all()
+        moved = 0
+        for row in rows:
+            level = escalation_due(row.deadline_at, now, rules)
+            if level <= row.escalation:
+                continue
+            conn.execute(sa.text(
+                f"UPDATE whistle_addressee SET escalation = :l, escalated_at = :now, {MARK_LATE} WHERE id = :id"),
+                {"l": level, "now": now, "late": True, "id": row.id})
+            conn.execute(sa.text("UPDATE whistle_call SET escalation = greatest(escalation, :l), version = version + 1 "
+                                 "WHERE id = :c"), {"l": level, "c": row.call_id})
+            _event(conn, row.call_id, row.id, now, actor, "escalated", LEVELS[row.escalation], LEVELS[level],
+                   f"{row.code} has not reported; {_minutes(now - row.deadline_at)} min past the deadline")
+            moved += 1
+    return moved
+
+
+def calls(bind: Bind, *, now: datetime, state: str | None = None, township: str | None = None,
+          limit: int = 500) -> pd.DataFrame:
+    """Calls, most urgent first: emergencies, then late addressees, then the nearest deadline.
+
+    ``township`` keeps the calls addressed to that township; ``state`` one state.
+    """
+    if state is not None and state not in ("raised", "resolved", "closed"):
+        raise ValidationError(f"unknown call state {state!r}; use raised, resolved or closed")
+    with transaction(bind) as conn:
+        return pd.DataFrame(conn.execute(sa.text(f"""
+            SELECT c.id, c.case_id, c.kind, c.state, c.townships, c.categories, c.complaints, c.raised_at,
+                   c.deadline_at, c.escalation, c.version,
+                   count(a.id) AS addressees,
+                   count(a.id) FILTER (WHERE a.state = 'pending') AS pending,
+                   count(a.id) FILTER (WHERE {late_sql(':now')}) AS late
+            FROM whistle_call c JOIN whistle_addressee a ON a.call_id = c.id
+            WHERE (CAST(:state AS text) IS NULL OR c.state = :state)
+              AND (CAST(:town AS text) IS NULL OR c.townships @> ARRAY[CAST(:town AS varchar)])
+            GROUP BY c.id
+            ORDER BY (c.state = 'closed'), (c.kind = 'emergency') DESC,
+                     count(a.id) FILTER (WHERE a.state = 'pending' AND a.deadline_at < :now) DESC,
+                     c.deadline_at, c.id
+            LIMIT :limit"""), {"now": now, "state": state, "town": township, "limit": limit}).mappings().all(),
+            columns=["id", "case_id", "kind", "state", "townships", "categories", "complaints", "raised_at",
+                     "deadline_at", "escalation", "version", "addressees", "pending", "late"])
+
+
+@dataclass(frozen=True)
+class CallDetail:
+    """One call with who it is addressed to, its complaints and its history."""
+
+    call: dict
+    addressees: pd.DataFrame
+    complaints: pd.DataFrame
+    events: pd.DataFrame
+
+
+def call_detail(bind: Bind, call_id: int) -> CallDetail:
+    """Everything about one call (complaints with the masked phone only)."""
+    with transaction(bind) as conn:
+        call = conn.execute(sa.text("SELECT c.*, ST_AsText(b.geom) AS case_wkt, b.kind AS case_kind "
+                                    "FROM whistle_call c JOIN border_case b ON b.id = c.case_id WHERE c.id = :id"),
+                            {"id": call_id}).mappings().first()
+        if call is None:
+            raise ValidationError(f"there is no whistle call {call_id}")
+        frames = [pd.DataFrame(conn.execute(sa.text(sql), {"id": call_id}).mappings().all()) for sql in (
+            "SELECT id, kind, code, state, deadline_at, reported_at, done_at, late, escalation FROM whistle_addressee "
+            "WHERE call_id = :id ORDER BY kind DESC, code",
+            "SELECT c.source_id, c.received_at, c.category, c.township_code, c.lon, c.lat, c.phone_masked, c.text "
+            "FROM whistle_call_complaint w JOIN complaint c ON c.id = w.complaint_id WHERE w.call_id = :id "
+            "ORDER BY c.received_at",
+            "SELECT at, actor, action, from_state, to_state, note FROM whistle_event WHERE call_id = :id "
+            "ORDER BY at, id")]
+    return CallDetail(dict(call), *frames)

@@ -1,0 +1,1 @@
+"""The synthetic demo city with its planted truth (``synth``), and scoring against it (``score``)."""

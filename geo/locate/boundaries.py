@@ -1,0 +1,169 @@
+"""The boundary sets that complaints are located against, with their cell tables.
+
+Read from the database by :func:`geo.locate.boundaries_db.boundary_index`.
+
+Boundaries are versioned: a complaint is located against the set that was valid when it was
+received. Each set's :class:`~geo.locate.cells.CellTable` takes a second or two to build, so it is
+kept on disk under ``var/cache`` keyed by the set and a digest of its polygons: a day's
+ingest in a fresh process then starts in milliseconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.errors import ValidationError
+from geo.locate.cells import DEFAULT_RESOLUTION, CellTable, assign, h3_cells
+
+LEVELS = ("township", "district")
+FAR_FUTURE = pd.Timestamp("2262-01-01", tz="UTC")
+
+
+@dataclass
+class Version:
+    """One boundary set of one level."""
+
+    set_id: int
+    level: str
+    valid_from: pd.Timestamp
+    valid_to: pd.Timestamp
+    codes: np.ndarray
+    polygons: np.ndarray
+    parents: dict[str, str | None]
+    _table: CellTable | None = field(default=None, repr=False)
+
+    def table(self, resolution: int, cache_dir: Path | None) -> CellTable:
+        """Return the cell table of this set, from the disk cache when it is there."""
+        if self._table is None or self._table.resolution != resolution:
+            self._table = _cached_table(self, resolution, cache_dir)
+        return self._table
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where each point is: cell, township, district, edge flag and the township set used."""
+
+    h3: np.ndarray
+    township_code: np.ndarray
+    district_code: np.ndarray
+    on_boundary: np.ndarray
+    boundary_set_id: np.ndarray
+
+
+class BoundaryIndex:
+    """Every boundary set of the database, ready to locate points received at any time.
+
+    Parameters
+    ----------
+    versions : dict
+        ``{"township": [Version, ...], "district": [...]}``.
+    resolution : int
+        The base H3 resolution.
+    cache_dir : Path, optional
+        Where built cell tables are kept; none when omitted.
+    """
+
+    def __init__(self, versions: dict[str, list[Version]], resolution: int = DEFAULT_RESOLUTION,
+                 cache_dir: Path | None = None) -> None:
+        for level in LEVELS:
+            if not versions.get(level):
+                raise ValidationError(f"no {level} boundaries are loaded: run `python -m geo boundaries "
+                                      "load-shipped` or `boundaries import` first")
+        self.versions = versions
+        self.resolution = resolution
+        self.cache_dir = cache_dir
+
+    def _version_of(self, level: str, received: pd.Series) -> np.ndarray:
+        """Per moment, the position of the set valid then (the earliest set before any)."""
+        starts = np.array([v.valid_from.value for v in self.versions[level]], dtype=np.int64)
+        moments = received.dt.tz_convert("UTC").array.asi8 if len(received) else np.empty(0, np.int64)
+        return np.clip(np.searchsorted(starts, moments, side="right") - 1, 0, len(starts) - 1)
+
+    def locate(self, lon: np.ndarray, lat: np.ndarray, received: pd.Series) -> Located:
+        """Locate points received at the given moments.
+
+        Parameters
+        ----------
+        lon, lat : numpy.ndarray
+            WGS84 coordinates, all finite.
+        received : pandas.Series of datetime64[ns, UTC]
+            When each complaint was received.
+
+        Returns
+        -------
+        Located
+            Codes are None for a point outside every polygon of the set.
+        """
+        cells = h3_cells(lon, lat, self.resolution)
+        found = {}
+        for level in LEVELS:
+            which = self._version_of(level, received)
+            codes = np.full(lon.size, None, dtype=object)
+            edge = np.zeros(lon.size, dtype=bool)
+            set_ids = np.zeros(lon.size, dtype=np.int64)
+            for position in np.unique(which):
+                version = self.versions[level][position]
+                rows = np.flatnonzero(which == position)
+                table = version.table(self.resolution, self.cache_dir)
+                result = assign(table, lon[rows], lat[rows], cells[rows])
+                codes[rows] = result.codes(table)
+                edge[rows] = result.on_boundary
+                set_ids[rows] = version.set_id
+            found[level] = (codes, edge, set_ids)
+        township, district = found["township"], found["district"]
+        return Located(cells, township[0], district[0], township[1] | district[1], township[2])
+
+    def township_districts(self, townships: np.ndarray, received: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Return the district of each township code (None when unknown) and the set used."""
+        which = self._version_of("township", received)
+        districts = np.full(len(townships), None, dtype=object)
+        set_ids = np.zeros(len(townships), dtype=np.int64)
+        for position in np.unique(which):
+            version = self.versions["township"][position]
+            rows = np.flatnonzero(which == position)
+            districts[rows] = [version.parents.get(code) for code in townships[rows]]
+            set_ids[rows] = version.set_id
+        return districts, set_ids
+
+
+def _digest(version: Version, resolution: int) -> str:
+    digest = hashlib.sha1(f"{version.set_id}:{resolution}:".encode())
+    digest.update("\0".join(version.codes).encode())
+    for wkb in shapely.to_wkb(version.polygons):
+        digest.update(wkb)
+    return digest.hexdigest()[:20]
+
+
+def _cached_table(version: Version, resolution: int, cache_dir: Path | None) -> CellTable:
+    if cache_dir is None:
+        return CellTable.build(version.codes, version.polygons, resolution)
+    path = cache_dir / f"cells-{version.level}-{_digest(version, resolution)}.npz"
+    if path.is_file():
+        try:
+            return _load_table(path, version)
+        except (OSError, ValueError, KeyError):
+            path.unlink(missing_ok=True)  # a torn or stale file: rebuild it
+    table = CellTable.build(version.codes, version.polygons, resolution)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".tmp.npz")
+    np.savez(partial, codes=table.codes, cells=table.cells, value=table.value, offsets=table.offsets,
+             candidates=table.candidates, highs=table.highs, lut=table.lut,
+             resolution=np.array(resolution))
+    partial.replace(path)  # atomic: a concurrent reader never sees half a file
+    return table
+
+
+def _load_table(path: Path, version: Version) -> CellTable:
+    with np.load(path, allow_pickle=False) as data:
+        codes = data["codes"]
+        order = {code: i for i, code in enumerate(version.codes)}
+        polygons = version.polygons[[order[str(code)] for code in codes]]
+        shapely.prepare(polygons)
+        return CellTable(codes.astype(object).astype(str), polygons, int(data["resolution"]), data["cells"],
+                         data["value"], data["offsets"], data["candidates"], data["highs"], data["lut"])

@@ -1,0 +1,443 @@
+"""What the app's pages read, with the access rules of the signed-in user.
+
+Every function takes the :class:`geo.act.users.User` who asks. A street office is limited to its
+own township: asking for another one raises :class:`geo.errors.AccessError`, so the rule holds
+in the queries and not only in the pages. City-wide figures come from the tallies
+(``cell_day``, ``township_day``) and stored results (Gi* and emerging runs, calls); raw
+complaints are read only for one township at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+
+from geo.act.categories import categories
+from geo.act.governance import COUNTS
+from geo.act.projects import ProjectSpec
+from geo.act.projects_db import ProjectDetail, create_project, project_detail, projects, set_task
+from geo.act.users import User
+from geo.act.whistle_db import CallDetail, call_detail, calls, late_sql
+from geo.errors import AccessError, ValidationError
+from geo.locate.cells import DEFAULT_RESOLUTION, cell_centres, cell_ring, cell_to_parent
+from geo.store.engine import Bind, transaction
+from geo.store.tally import PERIOD, week_start
+
+MIN_RESOLUTION = 4
+COMPLAINT_LIMIT = 2_000
+"""The most complaints a township page lists at once (newest first)."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The sidebar's filters: a period of whole Beijing days and a category or a theme."""
+
+    first: date
+    last: date
+    category: str | None = None
+    theme: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.last < self.first:
+            raise ValidationError(f"the period ends ({self.last}) before it starts ({self.first})")
+        if self.category and self.theme:
+            raise ValidationError("filter by a category or by a theme, not both")
+
+    @property
+    def days(self) -> int:
+        """How many days the period covers."""
+        return (self.last - self.first).days + 1
+
+    @property
+    def filtered(self) -> bool:
+        """Whether a category or a theme narrows the complaints."""
+        return bool(self.category or self.theme)
+
+    def whole_weeks(self) -> tuple[date, date]:
+        """The Mondays of the first whole week inside the period and of the week after the last
+        one: the whole weeks are ``start <= week < end``, the days before ``start`` and from
+        ``end`` on are the rest. With no whole week both are the day after the period."""
+        start, end = self.first + timedelta(days=-self.first.weekday() % 7), week_start(self.last + timedelta(days=1))
+        if end <= start:
+            return (self.last + timedelta(days=1),) * 2
+        return start, end
+
+    def before(self) -> Selection:
+        """The period of the same length just before this one."""
+        return Selection(self.first - timedelta(days=self.days), self.first - timedelta(days=1),
+                         self.category, self.theme)
+
+
+def scope(user: User, township: str | None = None) -> str | None:
+    """The township a query is limited to, or None for the whole city.
+
+    A city-wide user gets ``township`` as asked; a street office always gets its own and is
+    refused another one.
+
+    Raises
+    ------
+    AccessError
+        When a street office asks for another township.
+    """
+    if user.city_wide:
+        return township
+    if township is not None and township != user.township_code:
+        raise AccessError(f"{user.username} works for township {user.township_code} and may not see "
+                          f"township {township}")
+    return user.township_code
+
+
+def data_days(bind: Bind) -> tuple[date, date] | None:
+    """The first and last day of the daily tally (None when nothing is stored)."""
+    with transaction(bind) as conn:
+        first, last = conn.execute(sa.text("SELECT min(day), max(day) FROM township_day")).one()
+    return None if first is None else (first, last)
+
+
+_FILTER = ("(CAST(:category AS text) IS NULL OR category = :category) AND (CAST(:theme AS text) IS NULL "
+           "OR category IN (SELECT code FROM category WHERE theme = :theme))")
+
+
+def _params(selection: Selection, **extra) -> dict:
+    return {"first": selection.first, "last": selection.last, "category": selection.category,
+            "theme": selection.theme, **extra}
+
+
+# A period of every category reads its whole weeks from the weekly tally and only the days
+# around them from the daily one: three months are 12 weekly rows a cell and a few daily ones.
+# Each part is one range of a covering key: three index-only scans.
+_CITY_CELLS = ("SELECT h3, volume FROM cell_week WHERE week >= :weeks_from AND week < :weeks_to UNION ALL "
+               "SELECT h3, volume FROM cell_day WHERE day >= :first AND day < :weeks_from UNION ALL "
+               "SELECT h3, volume FROM cell_day WHERE day >= :weeks_to AND day <= :last")
+_CITY_FILTERED_CELLS = f"SELECT h3, volume FROM cell_day WHERE day BETWEEN :first AND :last AND {_FILTER}"
+
+
+def parent_sql(column: str, resolution: int) -> str:
+    """SQL for the ancestor at ``resolution`` of the H3 cells (int64) of a column or expression.
+
+    The same as :func:`geo.locate.cells.cell_to_parent`, in the database: an H3 index keeps its
+    resolution in bits 52-55 and one 3-bit digit per finer resolution below, 7 when unused.
+    PostgreSQL gives every bit operator the same precedence, hence the parentheses.
+    """
+    if not isinstance(resolution, int) or not 0 <= resolution <= DEFAULT_RESOLUTION:
+        raise ValidationError(f"resolution {resolution!r} must be an integer from 0 to {DEFAULT_RESOLUTION}")
+    if resolution == DEFAULT_RESOLUTION:
+        return column
+    unused = (1 << (3 * (15 - resolution))) - 1
+    return f"((({column}) & ~(15::bigint << 52)) | ({resolution}::bigint << 52) | {unused}::bigint)"
+
+
+def cell_volumes(bind: Bind, user: User, selection: Selection, *, resolution: int,
+                 township: str | None = None, max_cells: int | None = None) -> pd.DataFrame:
+    """Complaints per H3 cell in the selection, at ``resolution`` (at most the base one).
+
+    The city comes from the tallies (``cell_week`` for the whole weeks of a period of every
+    category, ``cell_day`` for the rest); one township from its own complaints, so that a cell
+    on its edge counts only that township's complaints. Cells are merged to ``resolution`` in
+    the database.
+
+    Parameters
+    ----------
+    resolution : int
+        The resolution wanted, from :data:`MIN_RESOLUTION` to the base resolution.
+    max_cells : int, optional
+        When more cells than this hold complaints, the cells are merged into their parents,
+        one resolution at a time, until they fit (a light page for a large selection).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``h3`` (int64) and ``volume``, largest first; ``attrs["resolution"]`` is the
+        resolution the cells are at.
+    """
+    if not MIN_RESOLUTION <= resolution <= DEFAULT_RESOLUTION:
+        raise ValidationError(f"resolution {resolution} must be from {MIN_RESOLUTION} to {DEFAULT_RESOLUTION}")
+    town = scope(user, township)
+    cell = parent_sql("h3", resolution)
+    if town is None:
+        cells = _CITY_FILTERED_CELLS if selection.filtered else _CITY_CELLS
+        sql = f"SELECT {cell} AS h3, sum(volume) AS volume FROM ({cells}) AS c GROUP BY 1"
+    else:
+        sql = (f"SELECT {cell} AS h3, count(*) AS volume FROM complaint WHERE township_code = :town "
+               f"AND h3 IS NOT NULL AND {PERIOD} AND {_FILTER} GROUP BY 1")
+    weeks_from, weeks_to = selection.whole_weeks()
+    with transaction(bind) as conn:
+        frame = pd.read_sql(sa.text(sql), conn, params=_params(selection, town=town, weeks_from=weeks_from,
+                                                              weeks_to=weeks_to))
+    out = _coarsen(frame, resolution, resolution)
+    while max_cells is not None and len(out) > max_cells and resolution > MIN_RESOLUTION:
+        resolution -= 1
+        out = _coarsen(out, resolution + 1, resolution)
+    out.attrs["resolution"] = resolution
+    return out
+
+
+def _coarsen(frame: pd.DataFrame, resolution: int, wanted: int) -> pd.DataFrame:
+    cells = frame["h3"].to_numpy(dtype=np.int64)
+    if wanted < resolution and len(cells):
+        cells = cell_to_parent(cells, wanted)
+    out = (pd.DataFrame({"h3": cells, "volume": frame["volume"].to_numpy(dtype=np.int64)})
+           .groupby("h3", as_index=False)["volume"].sum())
+    return out.sort_values(["volume", "h3"], ascending=[False, True], ignore_index=True)
+
+
+def period_counts(bind: Bind, user: User, selection: Selection, *, township: str | None = None) -> pd.DataFrame:
+    """Per day and category, over the selection and the period before it: one scan of the tally.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``day, category``, the :data:`geo.act.governance.COUNTS` of the area (the city, or one
+        township) and ``city_volume``; :func:`daily_counts` and :func:`category_volumes` read it.
+    """
+    town = scope(user, township)
+    if town is None:
+        sql = (f"SELECT day, category, {', '.join(COUNTS)}, volume AS city_volume FROM city_day "
+               f"WHERE day BETWEEN :before AND :last AND {_FILTER} ORDER BY day, category")
+    else:
+        # Every day and category of the city, with the township's counts where it has some.
+        own = ", ".join(f"t.{c}" for c in COUNTS)
+        sql = (f"SELECT c.day, c.category, {own}, c.volume AS city_volume "
+               f"FROM (SELECT day, category, volume FROM city_day WHERE day BETWEEN :before AND :last AND {_FILTER}) "
+               "AS c LEFT JOIN township_day AS t ON t.day = c.day AND t.category = c.category "
+               "AND t.township_code = :town ORDER BY c.day, c.category")
+    with transaction(bind) as conn:
+        frame = pd.read_sql(sa.text(sql), conn, params=_params(selection, town=town, before=selection.before().first))
+        towns = conn.execute(sa.text("SELECT count(*) FROM jurisdiction WHERE level = 'township' "
+                                     "AND valid_to IS NULL")).scalar()
+    columns = [*COUNTS, "city_volume"]
+    frame[columns] = frame[columns].fillna(0).astype(np.int64)
+    frame.attrs["townships"] = int(towns) or 1
+    return frame
+
+
+def daily_counts(counts: pd.DataFrame, selection: Selection) -> pd.DataFrame:
+    """Per day of the selection: the counts behind the three rates, and the city's mean per township.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        From :func:`period_counts`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``day``, the :data:`geo.act.governance.COUNTS` and ``city_per_township`` (the city's
+        volume over its townships), so that one township's trend reads against the city's.
+    """
+    inside = counts[(counts["day"] >= selection.first) & (counts["day"] <= selection.last)]
+    daily = inside.groupby("day", as_index=False)[[*COUNTS, "city_volume"]].sum()
+    daily["city_per_township"] = daily.pop("city_volume") / counts.attrs.get("townships", 1)
+    return daily
+
+
+def category_volumes(counts: pd.DataFrame, selection: Selection) -> pd.DataFrame:
+    """Complaints per category in the selection and in the period before, most first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``category, name, theme, volume, before, change_pct``.
+    """
+    now = counts["day"] >= selection.first
+    frame = pd.DataFrame({"volume": counts[now].groupby("category")["volume"].sum(),
+                          "before": counts[~now].groupby("category")["volume"].sum()}).fillna(0).astype(np.int64)
+    frame = frame[(frame["volume"] > 0) | (frame["before"] > 0)].reset_index(names="category")
+    known = categories()
+    frame.insert(1, "name", [known[c].name_en if c in known else c for c in frame["category"]])
+    frame.insert(2, "theme", [known[c].theme if c in known else "" for c in frame["category"]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frame["change_pct"] = np.where(frame["before"] > 0, 100 * (frame["volume"] / frame["before"] - 1), np.nan)
+    return frame.sort_values(["volume", "category"], ascending=[False, True], ignore_index=True)
+
+
+def latest_run(bind: Bind, kind: str) -> dict | None:
+    """The newest city-wide Gi* (``"gi"``) or emerging (``"emerging"``) run with no filter."""
+    if kind not in ("gi", "emerging"):
+        raise ValidationError(f"unknown run kind {kind!r}; use gi or emerging")
+    with transaction(bind) as conn:
+        row = conn.execute(sa.text(
+            "SELECT * FROM hotspot_run WHERE kind = :kind AND category IS NULL AND theme IS NULL "
+            "ORDER BY id DESC LIMIT 1"), {"kind": kind}).mappings().first()
+    return None if row is None else dict(row)
+
+
+def hotspot_cells(bind: Bind, user: User, run_id: int, *, township: str | None = None,
+                  significant_only: bool = True) -> pd.DataFrame:
+    """The cells of a stored Gi* or emerging run, for the city or around one township.
+
+    For a township, the cells whose centre lies in its polygon (``inside``) and the
+    ring of cells around them (``inside`` false, their count withheld: they hold another
+    township's complaints).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``h3, count, z, p, bin, pattern, trend_z, inside``.
+    """
+    town = scope(user, township)
+    where = "run_id = :run" + (" AND (significant OR coalesce(pattern, 'no pattern') <> 'no pattern')"
+                               if significant_only and town is None else "")
+    with transaction(bind) as conn:
+        frame = pd.read_sql(sa.text(f"SELECT h3, count, z, p, bin, pattern, trend_z FROM hotspot_cell WHERE {where}"),
+                            conn, params={"run": run_id})
+        if town is None:
+            return frame.assign(inside=True)
+        polygon = _township_polygon(conn, town)
+    cells = frame["h3"].to_numpy(dtype=np.int64)
+    inside = shapely.contains_xy(polygon, *cell_centres(cells))
+    keep = inside | np.isin(cells, cell_ring(cells[inside]))
+    out = frame[keep].assign(inside=inside[keep]).reset_index(drop=True)
+    out.loc[~out["inside"], "count"] = np.nan
+    if significant_only:
+        out = out[(out["bin"] != 0) | ~out["pattern"].fillna("no pattern").eq("no pattern")]
+    return out.reset_index(drop=True)
+
+
+def township_complaints(bind: Bind, user: User, township: str, selection: Selection, *,
+                        limit: int = COMPLAINT_LIMIT) -> pd.DataFrame:
+    """One township's complaints in the selection, newest first, with the phone masked.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``source_id, received_at, category, precision, address, phone, text, lon, lat``.
+    """
+    town = scope(user, township)
+    if town is None:
+        raise ValidationError("name the township whose complaints to list")
+    sql = ("SELECT source_id, received_at, category, precision, address, phone_masked AS phone, text, lon, lat "
+           f"FROM complaint WHERE township_code = :town AND {PERIOD} "
+           f"AND {_FILTER} ORDER BY received_at DESC, id DESC LIMIT :limit")
+    with transaction(bind) as conn:
+        return pd.read_sql(sa.text(sql), conn, params=_params(selection, town=town, limit=limit))
+
+
+def call_queue(bind: Bind, user: User, *, now, state: str | None = None, limit: int = 500) -> pd.DataFrame:
+    """The whistle calls the user may see, most urgent first (see :func:`geo.act.whistle_db.calls`)."""
+    return calls(bind, now=now, state=state, township=scope(user), limit=limit)
+
+
+def call_for(bind: Bind, user: User, call_id: int) -> CallDetail:
+    """One call, if the user may see it: a street office only the calls addressed to it.
+
+    Raises
+    ------
+    AccessError
+        When a street office opens a call that is not addressed to its township.
+    """
+    detail = call_detail(bind, call_id)
+    detail = CallDetail(detail.call, detail.addressees,
+                        detail.complaints.rename(columns={"phone_masked": "phone"}), detail.events)
+    town = scope(user)
+    if town is not None and town not in detail.call["townships"]:
+        raise AccessError(f"call {call_id} is not addressed to township {town}")
+    if town is not None:
+        mine = detail.complaints["township_code"] == town
+        detail = CallDetail(detail.call, detail.addressees, detail.complaints[mine].reset_index(drop=True),
+                            detail.events)
+    return detail
+
+
+def shared_lines(bind: Bind, townships: list[str]) -> gpd.GeoDataFrame:
+    """The lines that the given townships share with one another (WGS84)."""
+    with transaction(bind) as conn:
+        return gpd.read_postgis(sa.text(
+            "SELECT a, b, length_m, geom FROM border_line WHERE a = ANY(:t) AND b = ANY(:t) ORDER BY a, b"),
+            conn, geom_col="geom", params={"t": list(townships)})
+
+
+def _township_polygon(conn, code: str) -> shapely.Geometry:
+    """The township's exact current polygon: the one complaints were located in, not its display outline."""
+    wkb = conn.execute(sa.text(
+        "SELECT ST_AsBinary(geom) FROM jurisdiction WHERE code = :t AND level = 'township' AND valid_to IS NULL"),
+        {"t": code}).scalar()
+    if wkb is None:
+        raise ValidationError(f"township {code} is unknown")
+    return shapely.from_wkb(bytes(wkb))
+
+
+def open_proactive_project(bind: Bind, user: User, township: str, spec: ProjectSpec, *, now: datetime) -> int:
+    """Open a proactive project on hot-spot cells of a township the user answers for.
+
+    Every cell's centre must lie in the township, so that a street office cannot open a
+    project on its neighbour's ground. Returns the project's id.
+
+    Raises
+    ------
+    AccessError
+        When a street office names another township.
+    ValidationError
+        When the project is not proactive, has no cells, or a cell lies outside the township
+        (and for anything :func:`geo.act.projects_db.create_project` refuses).
+    """
+    town = scope(user, township)
+    if town is None:
+        raise ValidationError("name the township the project is for")
+    if spec.kind != "proactive" or not spec.cells:
+        raise ValidationError("a proactive project from a hot spot targets H3 cells")
+    lon, lat = cell_centres(np.asarray(spec.cells, dtype=np.int64))
+    with transaction(bind) as conn:
+        outside = ~shapely.contains_xy(_township_polygon(conn, town), lon, lat)
+        if outside.any():
+            raise ValidationError(f"cell {int(np.asarray(spec.cells)[outside][0]):x} is not in township {town}")
+        return create_project(conn, spec, actor=user.username, now=now)
+
+
+def call_places(bind: Bind, user: User, call_ids: list[int]) -> gpd.GeoDataFrame:
+    """Where each of the given calls is: its border case's geometry (WGS84), for the calls the user may see."""
+    town = scope(user)
+    with transaction(bind) as conn:
+        return gpd.read_postgis(sa.text(
+            "SELECT c.id, b.geom FROM whistle_call c JOIN border_case b ON b.id = c.case_id "
+            "WHERE c.id = ANY(:ids) AND b.geom IS NOT NULL "
+            "AND (CAST(:town AS text) IS NULL OR c.townships @> ARRAY[CAST(:town AS varchar)]) ORDER BY c.id"),
+            conn, geom_col="geom", params={"ids": [int(i) for i in call_ids], "town": town})
+
+
+def project_list(bind: Bind, user: User, *, today: date) -> pd.DataFrame:
+    """The projects the user may see (a street office: those on its township), with progress and effect."""
+    return projects(bind, today=today, township=scope(user))
+
+
+def project_for(bind: Bind, user: User, project_id: int, *, today: date) -> ProjectDetail:
+    """One project, if the user may see it.
+
+    Raises
+    ------
+    AccessError
+        When a street office opens a project that is not on its township.
+    """
+    if not user.city_wide and project_id not in set(project_list(bind, user, today=today)["id"]):
+        raise AccessError(f"project {project_id} is not on township {user.township_code}")
+    return project_detail(bind, project_id)
+
+
+def tick_task(bind: Bind, user: User, project_id: int, task_id: int, *, done: bool, now: datetime,
+              expected_version: int | None = None) -> None:
+    """Tick a task of a project the user may see off (or back on)."""
+    detail = project_for(bind, user, project_id, today=now.date())
+    if task_id not in set(detail.tasks["id"]):
+        raise ValidationError(f"task {task_id} is not a task of project {project_id}")
+    set_task(bind, task_id, done=done, actor=user.username, now=now, expected_version=expected_version)
+
+
+def call_counts(bind: Bind, user: User, *, now: datetime) -> dict[str, int]:
+    """How many calls the user may see are open, open emergencies, and open with a late addressee."""
+    town = scope(user)
+    with transaction(bind) as conn:
+        row = conn.execute(sa.text(f"""
+            SELECT count(*) AS open,
+                   count(*) FILTER (WHERE c.kind = 'emergency') AS emergencies,
+                   count(*) FILTER (WHERE EXISTS (SELECT 1 FROM whistle_addressee a WHERE a.call_id = c.id
+                                                  AND {late_sql(':now')})) AS late
+            FROM whistle_call c WHERE c.state = 'raised'
+              AND (CAST(:town AS text) IS NULL OR c.townships @> ARRAY[CAST(:town AS varchar)])"""),
+            {"now": now, "town": town}).mappings().one()
+    return {key: int(value) for key, value in row.items()}
