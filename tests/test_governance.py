@@ -101,7 +101,7 @@ def test_governance_class_enters_exits_is_watched_and_rebounds(small):
     assert month4["top"].sum() == 2
     # Every rate is too few: nobody ranked by composite, nobody on the talk list.
     assert result["composite_rank"].isna().all()
-    assert not result["bottom_ten"].any()
+    assert not result["talk_list"].any()
     assert result["performance"].isna().all()
 
 
@@ -150,10 +150,10 @@ def test_performance_classes_ties_and_too_few_by_hand(small):
     assert jan["composite"].round(2).tolist()[:5] == [87.5, 77.5, 67.5, 57.5, 47.5]
     assert jan["performance"].fillna("-").tolist() == ["advanced", "advanced", "-", "rectification",
                                                        "rectification", "-"]
-    assert jan["bottom_ten"].tolist() == [False, False, False, False, True, False]
+    assert jan["talk_list"].tolist() == [False, False, False, False, True, False]
     # February: T 92.5, P 87.5, S 85, Q 67.5 = R 67.5 (a tie: both rank 4, both at the bottom).
     assert feb["composite_rank"].tolist() == [2, 4, 4, 3, 1, pd.NA]
-    assert feb["bottom_ten"].tolist() == [False, True, True, False, False, False]
+    assert feb["talk_list"].tolist() == [False, True, True, False, False, False]
     # S rose from position 0.6 to 0.4 (a fifth of the ranking) and by 27.5 points.
     assert feb.loc["S", "rank_shift"] == pytest.approx(0.2)
     assert feb["performance"].fillna("-").tolist() == ["advanced", "rectification", "rectification", "improving",
@@ -209,7 +209,7 @@ def test_the_demo_planted_townships_become_governance_class_and_rates_are_recove
     # others are "too few" at 800 complaints a day, and never ranked).
     poor = october[october.index.isin(truth["bottom_townships"])]
     assert poor["composite"].notna().sum() >= 5
-    assert poor["bottom_ten"].sum() == poor["composite"].notna().sum()
+    assert poor["talk_list"].sum() == poor["composite"].notna().sum()
     assert poor.loc[poor["callbacks"] < small_sample(), "composite_rank"].isna().all()
     planted = pd.DataFrame(truth["rates"]).T
     # The response rate recovers the planted one. Rates are planted by the community a complaint

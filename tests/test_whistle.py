@@ -84,6 +84,9 @@ def db(complaints_engine):
         conn.execute(sa.text("INSERT INTO ingest_run (id, source, sha256) VALUES (1, 'hand', repeat('0', 64))"))
         conn.execute(sa.text("INSERT INTO border_run (id, period_start, period_end) VALUES (1, :a, :b)"),
                      {"a": T0 - timedelta(days=60), "b": T0 + timedelta(days=60)})
+        # Runs added later (a detection run from the command line) take the next ids.
+        conn.execute(sa.text("SELECT setval(pg_get_serial_sequence('border_run', 'id'), 1), "
+                             "setval(pg_get_serial_sequence('ingest_run', 'id'), 1)"))
     return complaints_engine
 
 

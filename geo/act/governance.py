@@ -169,7 +169,7 @@ def classify(counts: pd.DataFrame, rules: GovernanceRules, previous: pd.DataFram
     pandas.DataFrame
         One row per township and month (sorted), with the counts, :func:`rates`,
         ``volume_rank``, ``top``, ``composite_rank``, ``bottom_rank``, ``position`` (0 best,
-        towards 1 worst), ``bottom_ten``, ``performance``, ``governance``, ``entered``,
+        towards 1 worst), ``talk_list``, ``performance``, ``governance``, ``entered``,
         ``exited``, ``watched``, ``rebound``, ``early_warning``, ``top_count``, ``calm``,
         ``watch_left``, ``last_exit`` and ``label``.
     """
@@ -231,7 +231,7 @@ def _rank(out: pd.DataFrame, rules: GovernanceRules) -> None:
     out["composite_rank"] = scored.rank(method="min", ascending=False).astype("Int64")
     out["bottom_rank"] = scored.rank(method="min", ascending=True).astype("Int64")
     out["position"] = (out["composite_rank"].astype(float) - 1) / max(len(scored), 1)
-    out["bottom_ten"] = (out["bottom_rank"] <= rules.bottom).fillna(False).astype(bool)
+    out["talk_list"] = (out["bottom_rank"] <= rules.bottom).fillna(False).astype(bool)
 
 
 def _before(history: pd.DataFrame, month: pd.Period, townships: pd.Index) -> pd.DataFrame:
@@ -293,3 +293,10 @@ def _tops_in_window(history: pd.DataFrame, month: pd.Period, townships: pd.Index
 def _ordinal(month: object) -> float:
     # A month as a number; no exit at all is before every month.
     return float(month.ordinal) if isinstance(month, pd.Period) else -np.inf
+
+
+def class_rules_text(rules: GovernanceRules) -> str:
+    """The classes in words, from the rules in use (a report never states a rule it does not apply)."""
+    return (f"governance-class (top {rules.top} by volume {rules.times} times in {rules.window_months} months), "
+            f"early warning (top {rules.top} this month), watched after an exit (a rebound is marked), and the "
+            f"talk list (bottom {rules.bottom} by composite).")

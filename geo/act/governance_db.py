@@ -20,7 +20,7 @@ from geo.errors import ValidationError
 from geo.store.engine import Bind, transaction
 
 STORED = ["month", "township_code", *COUNTS, "response_rate", "resolution_rate", "satisfaction_rate", "composite",
-          "position", "rank_shift", "volume_rank", "composite_rank", "bottom_rank", "top", "bottom_ten",
+          "position", "rank_shift", "volume_rank", "composite_rank", "bottom_rank", "top", "talk_list",
           "governance", "entered", "exited", "watched", "rebound", "early_warning", "performance", "top_count",
           "calm", "watch_left", "last_exit", "label"]
 

@@ -19,7 +19,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from geo.act.categories import categories, departments
-from geo.act.governance import COUNTS, GovernanceRules, rates
+from geo.act.governance import COUNTS, GovernanceRules, class_rules_text, rates
 from geo.act.projects_db import projects
 from geo.act.reports import (
     KINDS,
@@ -269,6 +269,7 @@ def _calls(conn, period: Period, names: dict[str, str]) -> Section:
 
 
 def _ranking(conn, period: Period) -> list[Section]:
+    rules = GovernanceRules.load()
     month = conn.execute(sa.text("SELECT max(month) FROM governance_month WHERE month <= :m"),
                          {"m": period.last.replace(day=1)}).scalar()
     if month is None:
@@ -280,7 +281,7 @@ def _ranking(conn, period: Period) -> list[Section]:
                round(100 * g.resolution_rate::numeric, 1) AS resolution_pct,
                round(100 * g.satisfaction_rate::numeric, 1) AS satisfaction_pct,
                round(g.composite::numeric, 1) AS composite, g.label, g.performance, g.rebound,
-               g.bottom_ten AS talk_list
+               g.talk_list
         FROM governance_month g
         LEFT JOIN jurisdiction j ON j.code = g.township_code AND j.valid_to IS NULL
         LEFT JOIN jurisdiction d ON d.code = j.parent_code AND d.valid_to IS NULL
@@ -296,9 +297,7 @@ def _ranking(conn, period: Period) -> list[Section]:
     flagged["order"] = [order.get(label, 3) for label in flagged["label"]]
     flagged = flagged.sort_values(["order", "volume_rank", "composite_rank"]).drop(columns="order")
     classes = Section("classes", "Governance classes and the talk list",
-                      [f"{month:%Y-%m}: governance-class (top ten by volume three times in six months), early "
-                       "warning (top ten this month), watched after an exit (a rebound is marked), and the bottom "
-                       "ten by composite."],
+                      [f"{month:%Y-%m}: {class_rules_text(rules)}"],
                       flagged[["township", "township_code", "district", "label", "rebound", "volume", "volume_rank",
                                "composite", "composite_rank", "talk_list"]], shown=40)
     return [classes, Section("ranking", "Ranking and rates", lines, table, shown=40)]

@@ -53,7 +53,7 @@ def show_command(month: Month = None,
                      str(row.volume_rank), _rate(row.response_rate), _rate(row.resolution_rate),
                      _rate(row.satisfaction_rate), "too few" if row.composite != row.composite else
                      f"{row.composite:.1f}", row.label + (" (rebound)" if row.rebound else ""),
-                     "yes" if row.bottom_ten else "")
+                     "yes" if row.talk_list else "")
     out.print(grid)
 
 

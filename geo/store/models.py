@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -143,6 +144,8 @@ class Complaint(Base):
 
     __tablename__ = "complaint"
     __table_args__ = (
+        # The ping-pong detection reads only complaints handed back at least twice.
+        Index("ix_complaint_returned", "received_at", postgresql_where=text("returned_count >= 2")),
         CheckConstraint("precision IN ('point', 'community', 'township')", name="ck_complaint_precision"),
         CheckConstraint("channel IN ('phone', 'web', 'wechat', 'weibo', 'app', 'other')",
                         name="ck_complaint_channel"),
@@ -220,8 +223,8 @@ class HotspotRun(Base):
     kind: Mapped[str] = mapped_column(String(16))
     period_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     period_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    resolution: Mapped[int] = mapped_column(Integer)
-    k: Mapped[int] = mapped_column(Integer)
+    resolution: Mapped[int] = mapped_column(SmallInteger)
+    k: Mapped[int] = mapped_column(SmallInteger)
     alpha: Mapped[float] = mapped_column(Float)
     category: Mapped[str | None] = mapped_column(String(48))
     theme: Mapped[str | None] = mapped_column(String(48))
@@ -229,7 +232,7 @@ class HotspotRun(Base):
     complaints: Mapped[int] = mapped_column(Integer)
     params: Mapped[dict] = mapped_column(JSONB, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    steps: Mapped[int | None] = mapped_column(Integer)
+    steps: Mapped[int | None] = mapped_column(SmallInteger)
     step: Mapped[str | None] = mapped_column(String(16))
 
 
@@ -243,7 +246,7 @@ class HotspotCell(Base):
     count: Mapped[int] = mapped_column(Integer)
     z: Mapped[float] = mapped_column(Float)
     p: Mapped[float] = mapped_column(Float)
-    bin: Mapped[int] = mapped_column(Integer)
+    bin: Mapped[int] = mapped_column(SmallInteger)
     significant: Mapped[bool] = mapped_column(Boolean)
     # Emerging runs only: the pattern over the steps, and the trend of the z-scores.
     pattern: Mapped[str | None] = mapped_column(String(32))
@@ -255,6 +258,9 @@ class BorderLine(Base):
     """The line two neighbouring townships share (of the current boundary set)."""
 
     __tablename__ = "border_line"
+    __table_args__ = (
+        Index("ix_border_line_geom", "geom", postgresql_using="gist"),
+    )
 
     a: Mapped[str] = mapped_column(String(32), primary_key=True)
     b: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -283,6 +289,11 @@ class BorderCase(Base):
     """
 
     __tablename__ = "border_case"
+    __table_args__ = (
+        Index("ix_border_case_geom", "geom", postgresql_using="gist"),
+        Index("ix_border_case_last_seen", "last_seen"),
+        Index("ix_border_case_townships", "townships", postgresql_using="gin"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     key: Mapped[str] = mapped_column(Text, unique=True)
@@ -304,6 +315,9 @@ class BorderCaseComplaint(Base):
     """A complaint of a border case (with its distance to the line, for the first kind)."""
 
     __tablename__ = "border_case_complaint"
+    __table_args__ = (
+        Index("ix_border_case_complaint_complaint", "complaint_id"),
+    )
 
     case_id: Mapped[int] = mapped_column(ForeignKey("border_case.id", ondelete="CASCADE"), primary_key=True)
     complaint_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -318,6 +332,9 @@ class Project(Base):
     """
 
     __tablename__ = "project"
+    __table_args__ = (
+        Index("ix_project_area", "area", postgresql_using="gist"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(24))
@@ -340,6 +357,9 @@ class ProjectTask(Base):
     """A task of a project: its owner, due date and when (and by whom) it was done."""
 
     __tablename__ = "project_task"
+    __table_args__ = (
+        Index("ix_project_task_project", "project_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
@@ -354,6 +374,9 @@ class ProjectEvent(Base):
     """Every change to a project or its tasks: who, when, what."""
 
     __tablename__ = "project_event"
+    __table_args__ = (
+        Index("ix_project_event_project", "project_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
@@ -372,6 +395,12 @@ class WhistleCall(Base):
     """
 
     __tablename__ = "whistle_call"
+    __table_args__ = (
+        # One open call per case: new complaints join it instead of raising another.
+        Index("ux_whistle_call_open_case", "case_id", unique=True, postgresql_where=text("state <> 'closed'")),
+        Index("ix_whistle_call_state", "state", "deadline_at"),
+        Index("ix_whistle_call_townships", "townships", postgresql_using="gin"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("border_case.id", ondelete="CASCADE"))
@@ -395,6 +424,10 @@ class WhistleAddressee(Base):
     """A township or department a call is addressed to, and whether it reported in time."""
 
     __tablename__ = "whistle_addressee"
+    __table_args__ = (
+        UniqueConstraint("call_id", "kind", "code", name="uq_whistle_addressee"),
+        Index("ix_whistle_addressee_due", "deadline_at", postgresql_where=text("state = 'pending'")),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("whistle_call.id", ondelete="CASCADE"))
@@ -424,6 +457,9 @@ class WhistleEvent(Base):
     """Every transition of a call or an addressee: who, when, what, and a note."""
 
     __tablename__ = "whistle_event"
+    __table_args__ = (
+        Index("ix_whistle_event_call", "call_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("whistle_call.id", ondelete="CASCADE"))
@@ -527,7 +563,7 @@ class GovernanceMonth(_RateCounts, Base):
     composite_rank: Mapped[int | None] = mapped_column(Integer)
     bottom_rank: Mapped[int | None] = mapped_column(Integer)
     top: Mapped[bool] = mapped_column(Boolean)
-    bottom_ten: Mapped[bool] = mapped_column(Boolean)
+    talk_list: Mapped[bool] = mapped_column(Boolean)
     governance: Mapped[bool] = mapped_column(Boolean)
     entered: Mapped[bool] = mapped_column(Boolean)
     exited: Mapped[bool] = mapped_column(Boolean)
