@@ -8,14 +8,36 @@ from zoneinfo import ZoneInfo
 import geopandas as gpd
 
 from boundaries.build import DISTRICT_SOURCE, DISTRICTS_FILE, TOWNSHIP_SOURCE, TOWNSHIPS_FILE
-from geo.locate.jurisdictions import prepare_boundaries
+from geo.locate.jurisdictions import PreparedBoundaries, prepare_boundaries
 from geo.locate.jurisdictions_db import LoadedSet, has_boundaries, load_boundaries
-from geo.settings import Settings, load_settings
+from geo.settings import DEFAULT_TIMEZONE, Settings, load_settings
 from geo.store.engine import Bind
 
 # The shipped sets stand for all time until an official set replaces them, so that
 # complaints of any date can be located before official polygons arrive.
-SHIPPED_VALID_FROM = datetime(2000, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
+SHIPPED_VALID_FROM = datetime(2000, 1, 1, tzinfo=ZoneInfo(DEFAULT_TIMEZONE))
+
+
+SHIPPED = {"district": (DISTRICTS_FILE, DISTRICT_SOURCE, False), "township": (TOWNSHIPS_FILE, TOWNSHIP_SOURCE, True)}
+"""Per level: the shipped file, its source and whether its polygons are approximate."""
+
+
+def prepare_shipped(level: str, settings: Settings | None = None) -> PreparedBoundaries:
+    """The shipped set of ``level`` read from its file and checked, as it is loaded (no database).
+
+    Parameters
+    ----------
+    level : str
+        ``district`` or ``township``.
+    settings : Settings, optional
+        Tolerances and the metric CRS; read from the environment when omitted.
+    """
+    settings = settings or load_settings()
+    frame = gpd.read_file(SHIPPED[level][0])
+    keep = ["code", "name", "geometry"] + (["parent_code"] if "parent_code" in frame else [])
+    return prepare_boundaries(frame[keep], level=level, metric_crs=settings.metric_crs,
+                              overlap_tolerance_m2=settings.overlap_tolerance_m2,
+                              display_tolerance_m=settings.display_tolerance_m)
 
 
 def load_shipped(bind: Bind, *, settings: Settings | None = None, only_if_empty: bool = True
@@ -38,20 +60,11 @@ def load_shipped(bind: Bind, *, settings: Settings | None = None, only_if_empty:
     """
     settings = settings or load_settings()
     loaded = []
-    for level, path, source, approximate in (
-        ("district", DISTRICTS_FILE, DISTRICT_SOURCE, False),
-        ("township", TOWNSHIPS_FILE, TOWNSHIP_SOURCE, True),
-    ):
+    for level, (_path, source, approximate) in SHIPPED.items():
         present = has_boundaries(bind, level)
         if only_if_empty and present:
             continue
-        frame = gpd.read_file(path)
-        keep = ["code", "name", "geometry"] + (["parent_code"] if "parent_code" in frame else [])
-        prepared = prepare_boundaries(
-            frame[keep], level=level, metric_crs=settings.metric_crs,
-            overlap_tolerance_m2=settings.overlap_tolerance_m2,
-            display_tolerance_m=settings.display_tolerance_m,
-        )
+        prepared = prepare_shipped(level, settings)
         loaded.append(load_boundaries(bind, prepared, source=source, approximate=approximate,
                                       valid_from=None if present else SHIPPED_VALID_FROM,
                                       settings=settings))

@@ -31,6 +31,14 @@ ROOT = Path(__file__).resolve().parent.parent
 _names = itertools.count()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that reaches the session's PostGIS cluster ``db``, so that the fast lane
+    (``pytest -m "not db and not browser"``) is exactly the tests that need no database."""
+    for item in items:
+        if "pg_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
+
+
 @pytest.fixture(scope="session")
 def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     """A PostGIS cluster that lives as long as the test session."""
@@ -159,11 +167,13 @@ def boundary_index(boundaries_engine: Engine, tmp_path_factory: pytest.TempPathF
 
 
 @pytest.fixture(scope="session")
-def townships(boundaries_engine: Engine):
-    """The exact township polygons of the shipped set."""
-    from geo.locate.jurisdictions_db import current_jurisdictions
+def townships():
+    """The exact township polygons of the shipped set, read from its file as they are loaded
+    (no database: the pure tests of lines and clusters run in the fast lane)."""
+    from boundaries.shipped import prepare_shipped
 
-    return current_jurisdictions(boundaries_engine, "township", display=False)
+    frame = prepare_shipped("township").frame
+    return frame[["code", "name", "parent_code", "geometry"]].sort_values("code").reset_index(drop=True)
 
 
 @contextmanager

@@ -12,6 +12,10 @@ import sqlalchemy as sa
 from geo.errors import ClusterError
 from geo.store.cluster import LocalCluster
 
+# Each test here runs PostgreSQL's own binaries.
+pytestmark = pytest.mark.db
+
+
 
 def _wait_gone(pid: int, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout

@@ -20,6 +20,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from geo.errors import BoundaryError
+from geo.settings import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -195,9 +196,9 @@ def prepare_boundaries(
     frame: gpd.GeoDataFrame,
     *,
     level: str,
-    metric_crs: str = "EPSG:32650",
-    overlap_tolerance_m2: float = 1000.0,
-    display_tolerance_m: float = 40.0,
+    metric_crs: str | None = None,
+    overlap_tolerance_m2: float | None = None,
+    display_tolerance_m: float | None = None,
 ) -> PreparedBoundaries:
     """Check a frame of jurisdictions and prepare it for loading.
 
@@ -228,6 +229,10 @@ def prepare_boundaries(
         geometry that is not a polygon or cannot be repaired, or an overlap above the
         tolerance. The message names the offending rows.
     """
+    settings = load_settings()
+    metric_crs = metric_crs or settings.metric_crs
+    overlap_tolerance_m2 = settings.overlap_tolerance_m2 if overlap_tolerance_m2 is None else overlap_tolerance_m2
+    display_tolerance_m = settings.display_tolerance_m if display_tolerance_m is None else display_tolerance_m
     if level not in LEVELS:
         raise BoundaryError(f"level was {level!r} but is expected to be one of {LEVELS}")
     if frame.crs is None:
