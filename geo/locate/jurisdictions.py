@@ -376,8 +376,8 @@ def find_gaps(
     children: gpd.GeoDataFrame,
     parents: gpd.GeoDataFrame,
     *,
-    metric_crs: str = "EPSG:32650",
-    tolerance_m2: float = 10000.0,
+    metric_crs: str | None = None,
+    tolerance_m2: float | None = None,
 ) -> list[dict]:
     """Return the area of each parent that its children leave uncovered.
 
@@ -387,16 +387,19 @@ def find_gaps(
         Units with ``parent_code``.
     parents : geopandas.GeoDataFrame
         Units with ``code``.
-    metric_crs : str
-        Projected CRS in which areas are measured.
-    tolerance_m2 : float
-        Gaps up to this area are not reported.
+    metric_crs : str, optional
+        Projected CRS in which areas are measured (``WHISTLE_METRIC_CRS`` by default).
+    tolerance_m2 : float, optional
+        Gaps up to this area are not reported (``WHISTLE_GAP_TOLERANCE_M2`` by default).
 
     Returns
     -------
     list of dict
         ``{"parent_code", "area_m2", "share"}`` per parent with a gap above the tolerance.
     """
+    settings = load_settings()
+    metric_crs = metric_crs or settings.metric_crs
+    tolerance_m2 = settings.gap_tolerance_m2 if tolerance_m2 is None else tolerance_m2
     kids = children.to_crs(metric_crs)
     dads = parents.to_crs(metric_crs).set_index("code")
     gaps = []
