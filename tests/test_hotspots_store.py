@@ -34,10 +34,11 @@ def test_planted_hotspots_are_hot_and_every_cell_is_in_the_run(complaints_engine
     cells = result.cells.set_index("h3")
     assert len(cells) == len(service_cells(boundary_index, 9))
     assert (cells["count"] == 0).mean() > 0.5  # the zeros are in
-    for spot in loaded["hotspots"]:
-        if spot["kind"] in ("persistent", "diminishing"):
-            centre = max(spot["cells"], key=lambda c: cells.loc[c, "count"] if c in cells.index else 0)
-            assert cells.loc[centre, "bin"] == 3, spot
+    steady = [spot for spot in loaded["hotspots"] if spot["kind"] in ("persistent", "diminishing")]
+    assert steady  # the demo plants them; the check below must judge some
+    for spot in steady:
+        centre = max(spot["cells"], key=lambda c: cells.loc[c, "count"] if c in cells.index else 0)
+        assert cells.loc[centre, "bin"] == 3, spot
     with complaints_engine.connect() as conn:
         stored = conn.execute(sa.text("SELECT cells, complaints FROM hotspot_run WHERE id = :r"),
                               {"r": result.run_id}).one()
