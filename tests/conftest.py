@@ -233,3 +233,15 @@ def app_city(pg_cluster, boundaries_template, boundary_index, townships,
             categories=["outdoor_business_noise"], starts_on=date(2026, 11, 1), ends_on=date(2027, 1, 31),
             townships=["110106002"], tasks=[]), actor="supervisor", now=datetime(2026, 11, 1, 9, tzinfo=UTC))
         yield url, engine
+
+
+@pytest.fixture(scope="session")
+def office(app_city):
+    """The demo street office (Guang'anmenwai) as it signs in: its organisation and townships."""
+    from geo.act.users_db import authenticate
+
+    user = authenticate(app_city[1], "guanganmenwai", DEMO_PASSWORDS["guanganmenwai"],
+                        now=datetime.now(UTC))
+    assert user is not None
+    assert user.townships == ("110102020",)
+    return user

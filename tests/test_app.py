@@ -14,10 +14,10 @@ from geo.act.users import User
 from tests.conftest import DEMO_PASSWORDS, ROOT
 
 APP = str(ROOT / "app.py")
-SUPERVISOR = User(1, "supervisor", "Supervisor", "supervisor", None)
-OFFICE = User(2, "guanganmenwai", "Guang'anmenwai street office", "street_office", "110102020")
-COORDINATOR = User(3, "coordinator", "Coordinator", "coordinator", None)
-USERS = {"supervisor": SUPERVISOR, "street_office": OFFICE, "coordinator": COORDINATOR}
+# City-wide users see the whole city whatever their organisation; the street office is the demo's
+# own (the ``office`` fixture), signed in, with its organisation and townships.
+SUPERVISOR = User(1, "supervisor", "Supervisor", "supervisor", 0, "City")
+COORDINATOR = User(3, "coordinator", "Coordinator", "coordinator", 0, "City")
 PAGES = {"supervisor": ["overview", "township", "borders", "projects", "reports", "jurisdictions", "intake"],
          "street_office": ["township", "borders", "projects"],
          "coordinator": ["borders", "projects", "reports", "jurisdictions"]}
@@ -95,9 +95,10 @@ def test_each_role_is_routed_to_its_own_pages():
 
 
 @pytest.mark.parametrize("role", PAGES)
-def test_every_page_of_every_role_renders_on_the_demo(city, role):
+def test_every_page_of_every_role_renders_on_the_demo(city, office, role):
+    users = {"supervisor": SUPERVISOR, "street_office": office, "coordinator": COORDINATOR}
     for name in PAGES[role]:
-        at = run_page(name, USERS[role])
+        at = run_page(name, users[role])
         assert not at.exception, (role, name, [e.value for e in at.exception])
         assert not at.error, (role, name, [e.value for e in at.error])
         assert at.title, (role, name)
@@ -137,8 +138,8 @@ def test_the_overview_draws_every_layer_and_the_ranking(city):
     assert narrowed < int(at.metric[0].value.replace(",", ""))
 
 
-def test_the_street_office_sees_its_township_only(city):
-    at = run_page("township", OFFICE)
+def test_the_street_office_sees_its_township_only(office, city):
+    at = run_page("township", office)
     assert at.title[0].value == "My township: 广安门外街道"
     assert not at.sidebar.selectbox or "township_code" not in [s.key for s in at.sidebar.selectbox]
     complaints = at.dataframe[-1].value
@@ -152,14 +153,14 @@ def test_the_street_office_sees_its_township_only(city):
     assert "Township boundary" in drawn
     # Someone who tampers with the session to ask for another township gets nothing.
     at = AppTest.from_function(_page, kwargs={"name": "township"}, default_timeout=180)
-    at.session_state["user"] = OFFICE
+    at.session_state["user"] = office
     at.session_state["township_code"] = "110106002"
     at.run()
     assert at.title[0].value == "My township: 广安门外街道"
 
 
-def test_a_street_office_opens_a_project_from_a_hot_spot(city):
-    at = run_page("township", OFFICE)
+def test_a_street_office_opens_a_project_from_a_hot_spot(office, city):
+    at = run_page("township", office)
     # The demo city plants hot spots in this township: the form always has cells to offer.
     assert at.selectbox(key="project_cell").options
     at.text_input(key="project_title").input("Pavement parking <script>alert(1)</script>")
@@ -195,8 +196,8 @@ def test_coordinator_acts_on_a_call_and_the_next_run_shows_it(city):
     assert stored == ["coordinator"]
 
 
-def test_street_office_checks_in_for_itself_only(city):
-    at = run_page("borders", OFFICE)
+def test_street_office_checks_in_for_itself_only(office, city):
+    at = run_page("borders", office)
     call_id = at.selectbox(key="borders_call").value
     assert at.selectbox(key="call_addressee").options == ["110102020 · 广安门外街道"]
     labels = [b.label for b in at.button]
@@ -213,8 +214,8 @@ def test_street_office_checks_in_for_itself_only(city):
     assert "reported" in set(at.dataframe[-1].value["to_state"])
 
 
-def test_a_task_ticked_off_is_stored_with_who_did_it(city):
-    at = run_page("projects", OFFICE)
+def test_a_task_ticked_off_is_stored_with_who_did_it(office, city):
+    at = run_page("projects", office)
     assert len(at.dataframe[0].value) == 1
     project_id = at.selectbox(key="projects_id").value
     task = next(c for c in at.checkbox if c.key.startswith("task_"))
@@ -300,7 +301,7 @@ def test_intake_page_lists_runs_and_rejected_rows_as_text(monkeypatch, complaint
         {"id": "C", "received_at": "never", "lon": 116.34, "lat": 39.885, "text": "x"},
     ])
     monkeypatch.setenv("DATABASE_URL", complaints_db_url)
-    at = AppTest.from_function(_intake_page, default_timeout=120).run()
+    at = run_page("intake", SUPERVISOR)
     assert not at.exception
     assert [m.value for m in at.metric] == ["1", "1", "2"]
     rejected = at.dataframe[1].value
@@ -310,18 +311,12 @@ def test_intake_page_lists_runs_and_rejected_rows_as_text(monkeypatch, complaint
     assert list(at.dataframe[1].value["source_id"]) == [hostile]
 
 
-def _intake_page() -> None:
-    from views import intake
-
-    intake.render()
-
-
 def test_an_upload_is_ingested_and_a_bad_one_stores_nothing(monkeypatch, complaints_db_url):
     from views import intake
 
     monkeypatch.setenv("DATABASE_URL", complaints_db_url)
     good = b"id,received_at,lon,lat\nU1,2026-11-01 08:00,116.34,39.885\n"
-    summary = intake.ingest_upload("../../etc/passwd.csv", good, "wgs84", "utf-8")
+    summary = intake.ingest_upload(SUPERVISOR, "../../etc/passwd.csv", good, "wgs84", "utf-8")
     assert (summary.inserted, summary.source) == (1, "passwd.csv")
     with pytest.raises(Exception, match="binary"):
-        intake.ingest_upload("x.csv", b"\x00\x01" * 100, "wgs84", "utf-8")
+        intake.ingest_upload(SUPERVISOR, "x.csv", b"\x00\x01" * 100, "wgs84", "utf-8")

@@ -69,3 +69,42 @@ def test_the_flow_reads_in_the_engine_folder():
     flat = sorted(path.name for path in (ROOT / "geo").glob("*.py"))
     # Only what every stage shares sits beside the stage packages.
     assert flat == ["__init__.py", "__main__.py", "clock.py", "errors.py", "rules.py", "settings.py"]
+
+
+# What the pages may read without a user: boundary data and the clock, nothing derived from complaints.
+PUBLIC = {"jurisdictions", "boundary_set_list", "shared_lines", "app_clock"}
+
+
+def test_every_query_of_the_app_passes_the_access_hook():
+    """Each function of geo/show/dashboard_db.py that reaches the database takes the user and
+    calls the one hook (geo.show.access.restrict), directly or through a function that does."""
+    tree = ast.parse((ROOT / "geo" / "show" / "dashboard_db.py").read_text(encoding="utf-8"))
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    public = {name: node for name, node in functions.items() if not name.startswith("_")
+              and "bind" in {a.arg for a in node.args.args}}
+    assert len(public) > 15
+
+    def calls(node: ast.FunctionDef) -> set[str]:
+        return {c.func.id for c in ast.walk(node) if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)}
+
+    unchecked = {name for name, node in public.items() if name not in PUBLIC
+                 and ("user" not in {a.arg for a in node.args.args} or not calls(node) & {"restrict", *public})}
+    # A function calling another public query is checked by that one only if that one checks.
+    hooked = {name for name in public if "restrict" in calls(public[name])}
+    through = {name for name in public if name not in hooked and calls(public[name]) & hooked}
+    assert unchecked == set()
+    assert set(public) - PUBLIC <= hooked | through
+
+
+def test_pages_read_the_database_only_through_the_hooked_queries():
+    # The queries, the sign-in itself, and the engine they are handed.
+    allowed = {"geo.show.dashboard_db", "geo.act.users_db", "geo.store.engine"}
+    offenders = {}
+    for path, names in imported_modules(ROOT / "views").items():
+        bad = {n for n in _reaches_database(names) if n.rsplit(".", 1)[0] not in allowed and n not in allowed
+               and not n.startswith("sqlalchemy.engine")}
+        if bad:
+            offenders[path] = sorted(bad)
+    assert offenders == {}
+    for path in (ROOT / "views").glob("*.py"):
+        assert "sa.text(" not in path.read_text(encoding="utf-8"), path

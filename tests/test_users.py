@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from geo.act.users import User, check_role, check_username, hash_password, verify_password
+from geo.act.users import check_role, check_username, hash_password, verify_password
 from geo.act.users_db import LOCKOUT, MAX_FAILURES, authenticate, create_user, set_active, users
 from geo.errors import ValidationError
 from tests.test_cli import assert_one_line_error, geo
@@ -51,7 +51,13 @@ def test_sign_in_roles_and_lockout(complaints_engine):
         stored = conn.execute(sa.text("SELECT password_hash FROM app_user WHERE id = :i"), {"i": office}).scalar()
     assert PASSWORD not in stored
     user = authenticate(complaints_engine, "Office", PASSWORD, now=NOW)
-    assert user == User(office, "office", "Guang'anmenwai", "street_office", GUANGANMENWAI)
+    assert (user.id, user.username, user.display_name, user.role, user.townships) == \
+        (office, "office", "Guang'anmenwai", "street_office", (GUANGANMENWAI,))
+    with complaints_engine.connect() as conn:
+        org = conn.execute(sa.text("SELECT o.code, o.kind, o.name FROM organisation o JOIN app_user u "
+                                   "ON u.organisation_id = o.id WHERE u.id = :i"), {"i": office}).one()
+    # A street-office user works for the organisation that answers for its township, not for a code.
+    assert tuple(org) == (f"so-{GUANGANMENWAI}", "street_office", user.organisation)
     assert not user.city_wide
     assert authenticate(complaints_engine, "boss", PASSWORD, now=NOW).city_wide
     assert authenticate(complaints_engine, "office", "not the password", now=NOW) is None

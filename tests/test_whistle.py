@@ -149,9 +149,9 @@ def test_key_work_follows_the_problem_of_the_month(db):
     with db.begin() as conn:
         conn.execute(sa.text(
             "INSERT INTO project (kind, title, lead_department, categories, starts_on, ends_on, created_by, "
-            "created_at) VALUES ('problem_of_month', 'Property management', 'housing', '{property_management}', "
-            ":s, :e, 'city', :now)"), {"s": T0.date() - timedelta(days=5), "e": T0.date() + timedelta(days=25),
-                                         "now": T0})
+            "created_at, owner_id) VALUES ('problem_of_month', 'Property management', 'housing', "
+            "'{property_management}', :s, :e, 'city', :now, (SELECT id FROM organisation WHERE code = 'city'))"),
+            {"s": T0.date() - timedelta(days=5), "e": T0.date() + timedelta(days=25), "now": T0})
     assert raise_calls(db, now=T0).raised == 1
     call = calls(db, now=T0).iloc[0]
     assert call["kind"] == "key_work"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 import geopandas as gpd
@@ -11,7 +10,6 @@ import streamlit as st
 
 from geo.act.users import User
 from geo.act.whistle import LEVELS
-from geo.act.whistle_db import check_in, close, escalate, resolve
 from geo.errors import WhistleError
 from geo.show import dashboard_db as dashboard
 from layers.base import frame_bounds
@@ -107,7 +105,7 @@ def _call(user: User, detail, now: datetime, names: dict[str, str]) -> None:
     maps.show(fmap, key=f"call_map_{call['id']}", height=460)
 
     addressees = detail.addressees.assign(
-        name=[names.get(c, c) for c in detail.addressees["code"]],
+        name=detail.addressees["organisation"],
         countdown=[countdown(d, now) if s == "pending" else s
                    for d, s in zip(detail.addressees["deadline_at"], detail.addressees["state"], strict=True)])
     st.markdown("**Addressees**")
@@ -122,7 +120,7 @@ def _call(user: User, detail, now: datetime, names: dict[str, str]) -> None:
 
 def _actions(user: User, call: dict, addressees: pd.DataFrame) -> None:
     """Check in for an addressee; resolve, escalate or close the call. Each is an event with the user."""
-    mine = addressees if user.city_wide else addressees[addressees["code"] == user.township_code]
+    mine = addressees if user.city_wide else addressees[addressees["organisation_id"] == user.organisation_id]
     with st.form(f"call_actions_{call['id']}", clear_on_submit=True):
         note = st.text_input("Note (optional)", max_chars=2000, key="call_note")
         who = st.selectbox("Addressee", mine["code"].tolist(), key="call_addressee",
@@ -137,15 +135,9 @@ def _actions(user: User, call: dict, addressees: pd.DataFrame) -> None:
     action = next((name for name, hit in pressed.items() if hit), None)
     if action is None:
         return
-    common = {"actor": user.username, "now": data.now(), "note": note or None, "expected_version": call["version"]}
-    steps: dict[str, Callable[[], int]] = {
-        "check in": lambda: check_in(data.engine(), call["id"], who, done=done, **common),
-        "resolve": lambda: resolve(data.engine(), call["id"], **common),
-        "escalate": lambda: escalate(data.engine(), call["id"], **common),
-        "close": lambda: close(data.engine(), call["id"], **common),
-    }
     try:
-        steps[action]()
+        dashboard.act_on_call(data.engine(), user, call["id"], action, now=data.now(), addressee=who, done=done,
+                              note=note or None, expected_version=call["version"])
     except WhistleError as exc:
         st.error(str(exc))
         return

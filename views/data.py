@@ -1,4 +1,8 @@
-"""What the pages read, cached: the engine once per process, query results for a while."""
+"""What the pages read, cached: the engine once per process, query results for a while.
+
+Every read goes through :mod:`geo.show.dashboard_db`, whose functions restrict their rows for the
+signed-in user (:func:`geo.show.access.restrict`); the pages hold no SQL of their own.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,10 @@ from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import pandas as pd
-import sqlalchemy as sa
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from geo.act.governance_db import ranking as governance_ranking
 from geo.act.users import User
-from geo.act.whistle_db import replay_clock
-from geo.clock import system_clock
-from geo.errors import ValidationError
-from geo.ingest.rejected_db import rejected_rows
-from geo.locate.jurisdictions_db import boundary_sets, current_jurisdictions
 from geo.settings import DEFAULT_TIMEZONE, load_settings
 from geo.show import dashboard_db as dashboard
 from geo.show.dashboard_db import Selection
@@ -36,39 +33,31 @@ def engine() -> Engine:
 @st.cache_data(ttl=600, show_spinner=False)
 def jurisdictions(level: str) -> gpd.GeoDataFrame:
     """The current districts or townships, with their display outlines."""
-    return current_jurisdictions(engine(), level, display=True)
+    return dashboard.jurisdictions(engine(), level)
 
 
 @st.cache_data(ttl=600, show_spinner=False)
 def sets() -> pd.DataFrame:
     """Every boundary set, for the provenance table."""
-    return boundary_sets(engine())
+    return dashboard.boundary_set_list(engine())
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def ingest_runs() -> pd.DataFrame:
+def ingest_runs(user: User) -> pd.DataFrame:
     """The ingest runs, newest first."""
-    with engine().connect() as conn:
-        return pd.read_sql(sa.text(
-            "SELECT id, source, started_at, finished_at, rows, inserted, updated, unchanged, rejected "
-            "FROM ingest_run ORDER BY id DESC"), conn)
+    return dashboard.ingest_runs(engine(), user)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def rejected() -> pd.DataFrame:
+def rejected(user: User) -> pd.DataFrame:
     """The rejected rows still waiting to be fixed (at most 5,000, newest first)."""
-    return rejected_rows(engine(), limit=5_000)
+    return dashboard.rejected_for(engine(), user, limit=5_000)
 
 
 @st.cache_resource(show_spinner=False)
 def clock() -> Callable[[], datetime]:
     """The app's clock (``WHISTLE_CLOCK``): the wall clock, or a replay from the data's end."""
-    if load_settings().clock == "data":
-        try:
-            return replay_clock(engine())
-        except ValidationError:
-            pass  # nothing stored yet: nothing to replay
-    return system_clock
+    return dashboard.app_clock(engine(), load_settings().clock)
 
 
 def now() -> datetime:
@@ -77,9 +66,9 @@ def now() -> datetime:
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def days() -> tuple[date, date] | None:
+def days(user: User) -> tuple[date, date] | None:
     """The first and last day with complaints."""
-    return dashboard.data_days(engine())
+    return dashboard.data_days(engine(), user)
 
 
 @st.cache_data(ttl=300, show_spinner="Counting complaints per cell…")
@@ -109,9 +98,9 @@ def category_volumes(user: User, selection: Selection, township: str | None) -> 
 
 
 @st.cache_data(ttl=600, show_spinner=False)
-def latest_run(kind: str) -> dict | None:
+def latest_run(user: User, kind: str) -> dict | None:
     """The newest city-wide Gi* or emerging run."""
-    return dashboard.latest_run(engine(), kind)
+    return dashboard.latest_run(engine(), user, kind)
 
 
 @st.cache_data(ttl=600, show_spinner=False)
@@ -121,9 +110,9 @@ def hotspot_cells(user: User, run_id: int, township: str | None) -> pd.DataFrame
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def ranking(month: date | None = None) -> pd.DataFrame:
-    """A month's ranking (the last classified one by default)."""
-    return governance_ranking(engine(), month)
+def ranking(user: User, month: date | None = None) -> pd.DataFrame:
+    """A month's ranking (the last classified one by default); a street office's own rows only."""
+    return dashboard.ranking_for(engine(), user, month)
 
 
 @st.cache_data(ttl=60, show_spinner=False)

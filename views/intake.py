@@ -8,15 +8,19 @@ from pathlib import Path
 
 import streamlit as st
 
+from geo.act.users import User
 from geo.errors import WhistleError
-from geo.ingest.run_db import IngestSummary, Mapping, ingest_file
+from geo.ingest.mapping import Mapping
+from geo.show import dashboard_db as dashboard
+from geo.show.dashboard_db import IngestSummary
 from views import data
+from views.session import require_user
 
 ALL = "every reason"
 UPLOAD_TYPES = ["csv", "parquet", "jsonl", "ndjson", "json"]
 
 
-def ingest_upload(name: str, content: bytes, crs: str, encoding: str) -> IngestSummary:
+def ingest_upload(user: User, name: str, content: bytes, crs: str, encoding: str) -> IngestSummary:
     """Ingest an uploaded file: written under a safe name in a temporary folder, then loaded.
 
     The uploaded name is kept only as the file's suffix and its shown source name; a path in
@@ -26,27 +30,28 @@ def ingest_upload(name: str, content: bytes, crs: str, encoding: str) -> IngestS
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / safe
         path.write_bytes(content)
-        return ingest_file(data.engine(), path, Mapping(crs=crs), encoding=encoding)
+        return dashboard.ingest_for(data.engine(), user, path, Mapping(crs=crs), encoding=encoding)
 
 
 def render() -> None:
     """Show the ingest runs and the rejected rows, and take a new export."""
+    user = require_user()
     st.title("Data intake")
-    runs = data.ingest_runs()
+    runs = data.ingest_runs(user)
     left, middle, right = st.columns(3)
     left.metric("Ingest runs", f"{len(runs):,}")
     middle.metric("Rows accepted", f"{int((runs['inserted']).sum()):,}" if len(runs) else "0")
     right.metric("Rows rejected", f"{int(runs['rejected'].sum()):,}" if len(runs) else "0")
-    _upload()
+    _upload(user)
     st.subheader("Ingest runs")
     if runs.empty:
         st.info("Nothing ingested yet: load an export above, or run `python -m geo ingest FILE`.")
     else:
         st.dataframe(runs, hide_index=True, width="stretch")
-    _rejected()
+    _rejected(user)
 
 
-def _upload() -> None:
+def _upload(user: User) -> None:
     with st.form("intake_upload", clear_on_submit=True):
         st.markdown("**Load an export** (CSV, Parquet or JSON Lines, with the platform's field names; "
                     "other column names: `python -m geo ingest FILE --mapping M`).")
@@ -61,7 +66,7 @@ def _upload() -> None:
         st.warning("Choose a file first.")
         return
     try:
-        summary = ingest_upload(upload.name, upload.getvalue(), crs, encoding)
+        summary = ingest_upload(user, upload.name, upload.getvalue(), crs, encoding)
     except WhistleError as exc:
         st.error(f"Nothing was stored: {exc}")
         return
@@ -71,9 +76,9 @@ def _upload() -> None:
                f"{summary.unchanged:,} unchanged, {summary.rejected:,} rejected.")
 
 
-def _rejected() -> None:
+def _rejected(user: User) -> None:
     st.subheader("Rejected rows")
-    rows = data.rejected()
+    rows = data.rejected(user)
     if rows.empty:
         st.success("No rejected rows are waiting to be fixed.")
         return

@@ -25,7 +25,7 @@ def render() -> None:
     """The supervisor's page."""
     user = require_user()
     st.title("Overview")
-    days = data.days()
+    days = data.days(user)
     if days is None:
         st.warning("No complaints are stored yet. Load some with `python -m geo ingest` or `python -m geo demo`.")
         return
@@ -35,8 +35,8 @@ def render() -> None:
 
     overlay = st.radio("Map", list(OVERLAYS), horizontal=True, key="overview_overlay",
                        help="One layer at a time keeps the page light; each has its legend.")
-    gi_run, emerging_run = data.latest_run("gi"), data.latest_run("emerging")
-    ranked = data.ranking()
+    gi_run, emerging_run = data.latest_run(user, "gi"), data.latest_run(user, "emerging")
+    ranked = data.ranking(user)
     fmap = maps.new_map()
     layer = folium.FeatureGroup(name=overlay)
     if overlay == "Complaints":

@@ -8,8 +8,9 @@ import zipfile
 import streamlit as st
 
 from geo.act.reports import to_csv, to_html, to_markdown
-from geo.act.reports_db import build_report
+from geo.act.users import User
 from geo.errors import WhistleError
+from geo.show import dashboard_db as dashboard
 from views import data
 from views.session import require_user
 
@@ -17,15 +18,15 @@ KINDS = {"Daily": "daily", "Weekly": "weekly", "Monthly": "monthly"}
 
 
 @st.cache_data(ttl=300, show_spinner="Gathering the report…")
-def _report(kind: str, day):
-    return build_report(data.engine(), kind, day, now=data.now())
+def _report(user: User, kind: str, day):
+    return dashboard.report_for(data.engine(), user, kind, day, now=data.now())
 
 
 def render() -> None:
     """Pick a report; read it here or download it as Markdown, HTML or CSV tables."""
-    require_user()
+    user = require_user()
     st.title("Reports")
-    days = data.days()
+    days = data.days(user)
     if days is None:
         st.warning("No complaints are stored yet: there is nothing to report.")
         return
@@ -33,7 +34,7 @@ def render() -> None:
     day = st.date_input("A day of the period", value=days[1], min_value=days[0], max_value=days[1],
                         key="reports_day")
     try:
-        report = _report(kind, day)
+        report = _report(user, kind, day)
     except WhistleError as exc:
         st.error(str(exc))
         return

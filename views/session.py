@@ -63,9 +63,7 @@ def sidebar(user: User) -> None:
     """Who is signed in, and the sign-out button."""
     with st.sidebar:
         st.markdown("### 📣 Whistle")
-        where = ""
-        if user.township_code:
-            where = f" · {data.township_names().get(user.township_code, user.township_code)}"
+        where = f" · {user.organisation}" if user.organisation and not user.city_wide else ""
         st.caption(f"{user.display_name} · {ROLE_NAMES[user.role]}{where}")
         if st.button("Sign out", key="sign_out", icon="🚪"):
             st.session_state.pop(USER_KEY, None)

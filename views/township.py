@@ -10,6 +10,7 @@ import streamlit as st
 from geo.act.categories import categories, departments
 from geo.act.governance import RATES
 from geo.act.projects import ProjectSpec
+from geo.act.users import User
 from geo.errors import WhistleError
 from geo.show.dashboard_db import open_proactive_project
 from layers.base import frame_bounds
@@ -31,10 +32,14 @@ def render() -> None:
     if user.city_wide:
         code = st.sidebar.selectbox("Township", sorted(names, key=lambda c: (names[c], c)), key="township_code",
                                     format_func=lambda c: f"{names[c]} ({c})")
+    elif len(user.townships) > 1:
+        # An office whose township was split answers for each piece.
+        code = st.sidebar.selectbox("Township", list(user.townships), key="township_code",
+                                    format_func=lambda c: f"{names.get(c, c)} ({c})")
     else:
         code = user.township_code
     st.title(f"{'My township' if not user.city_wide else 'Township'}: {names.get(code, code)}")
-    days = data.days()
+    days = data.days(user)
     if days is None or code not in names:
         st.warning("No complaints are stored yet, or the township's boundary is not loaded.")
         return
@@ -43,7 +48,7 @@ def render() -> None:
 
     outline = towns[towns["code"] == code]
     cells = data.cell_volumes(user, selection, resolution, code, None)
-    gi_run, emerging_run = data.latest_run("gi"), data.latest_run("emerging")
+    gi_run, emerging_run = data.latest_run(user, "gi"), data.latest_run(user, "emerging")
     gi = data.hotspot_cells(user, gi_run["id"], code) if gi_run else pd.DataFrame()
     emerging = data.hotspot_cells(user, emerging_run["id"], code) if emerging_run else pd.DataFrame()
     fmap = maps.new_map(frame_bounds(outline))
@@ -67,7 +72,7 @@ def render() -> None:
     with left:
         trend(user, selection, code)
     with right:
-        _place_in_ranking(code)
+        _place_in_ranking(user, code)
     hot = _hotspots(gi, emerging)
     st.subheader("Hot spots in the township")
     if hot.empty:
@@ -81,8 +86,8 @@ def render() -> None:
     st.dataframe(complaints.drop(columns=["lon", "lat"]), hide_index=True, width="stretch")
 
 
-def _place_in_ranking(code: str) -> None:
-    ranked = data.ranking()
+def _place_in_ranking(user: User, code: str) -> None:
+    ranked = data.ranking(user)
     st.subheader("Place in the ranking")
     row = ranked[ranked["township_code"] == code]
     if row.empty:

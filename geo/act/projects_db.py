@@ -13,11 +13,14 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import shapely
 import sqlalchemy as sa
 
 from geo.act.categories import categories, departments
+from geo.act.organisations import DEPARTMENT_PREFIX
+from geo.act.organisations_db import department_organisations, office_of
 from geo.act.projects import (
     Effect,
     EffectRules,
@@ -33,6 +36,7 @@ from geo.act.projects import (
     ring_cells,
 )
 from geo.errors import ValidationError
+from geo.locate.cells import cell_centres
 from geo.store.engine import Bind, lock_versioned, transaction
 from geo.store.tally import half_sql, tallied_days
 
@@ -51,8 +55,13 @@ class ProjectDetail:
     effect: Effect
 
 
-def create_project(bind: Bind, spec: ProjectSpec, *, actor: str, now: datetime) -> int:
+def create_project(bind: Bind, spec: ProjectSpec, *, actor: str, now: datetime, owner: int | None = None) -> int:
     """Validate and store a project with its tasks; return its id.
+
+    The project belongs to ``owner`` (an organisation id; the lead department's organisation
+    when omitted) and to the organisations it names: its lead and partner departments and the
+    street offices of its townships, of the township holding each cell's centre and of the
+    townships its drawn area crosses. Only those see it among the street offices.
 
     Raises
     ------
@@ -66,19 +75,40 @@ def create_project(bind: Bind, spec: ProjectSpec, *, actor: str, now: datetime) 
         spec = check_spec(spec, townships=towns, categories=categories(), departments=departments())
         area = None if spec.area is None else shapely.MultiPolygon(
             [spec.area] if isinstance(spec.area, shapely.Polygon) else spec.area.geoms).wkt
+        if owner is None:
+            owner = department_organisations(conn, [spec.lead_department])[spec.lead_department]
         project_id = conn.execute(sa.text(
             "INSERT INTO project (kind, title, lead_department, partners, townships, cells, area, categories, "
-            "starts_on, ends_on, targets, created_by, created_at) VALUES (:kind, :title, :lead, :partners, "
-            ":townships, :cells, ST_GeomFromText(:area, 4326), :categories, :starts, :ends, "
-            "CAST(:targets AS jsonb), :actor, :now) RETURNING id"),
+            "starts_on, ends_on, targets, created_by, created_at, owner_id) VALUES (:kind, :title, :lead, "
+            ":partners, :townships, :cells, ST_GeomFromText(:area, 4326), :categories, :starts, :ends, "
+            "CAST(:targets AS jsonb), :actor, :now, :owner) RETURNING id"),
             {"kind": spec.kind, "title": spec.title, "lead": spec.lead_department, "partners": spec.partners,
              "townships": spec.townships, "cells": spec.cells, "area": area, "categories": spec.categories,
              "starts": spec.starts_on, "ends": spec.ends_on, "targets": _json(spec.targets), "actor": actor,
-             "now": now}).scalar_one()
+             "now": now, "owner": owner}).scalar_one()
+        _name_organisations(conn, project_id, spec.cells)
         _event(conn, project_id, None, now, actor, "created", spec.title)
         for task in spec.tasks:
             _insert_task(conn, project_id, task, now, actor)
     return int(project_id)
+
+
+def _name_organisations(conn, project_id: int, cells: list[int]) -> None:
+    """Store the organisations a project names (see :func:`create_project`)."""
+    lon, lat = cell_centres(np.asarray(cells, dtype=np.int64))
+    conn.execute(sa.text("""
+        UPDATE project p SET organisations = ARRAY(
+            SELECT DISTINCT x FROM unnest(ARRAY[p.owner_id] || ARRAY(
+                SELECT o.id FROM organisation o
+                WHERE o.code = ANY(ARRAY(SELECT :dept || d FROM unnest(p.lead_department || p.partners) d))) || ARRAY(
+                SELECT a.organisation_id FROM organisation_area a
+                JOIN jurisdiction j ON j.set_id = a.set_id AND j.code = a.code AND j.valid_to IS NULL
+                    AND j.level = 'township'
+                WHERE j.code = ANY(p.townships) OR ST_Intersects(j.geom, p.area)
+                   OR EXISTS (SELECT 1 FROM unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[])) AS c(lon, lat)
+                              WHERE ST_Contains(j.geom, ST_SetSRID(ST_MakePoint(c.lon, c.lat), 4326))))) x
+            ORDER BY x)
+        WHERE p.id = :id"""), {"id": project_id, "dept": DEPARTMENT_PREFIX, "lons": lon.tolist(), "lats": lat.tolist()})
 
 
 def _json(value: dict) -> str:
@@ -161,21 +191,25 @@ def update_project(bind: Bind, project_id: int, *, actor: str, now: datetime, no
                                 {"id": project_id}).scalar_one())
 
 
-def projects(bind: Bind, *, today: date, township: str | None = None, kind: str | None = None,
-             with_effect: bool = True) -> pd.DataFrame:
+def projects(bind: Bind, *, today: date, township: str | None = None, organisation: int | None = None,
+             kind: str | None = None, with_effect: bool = True) -> pd.DataFrame:
     """Projects with task progress, state and (by default) effect, newest start first.
 
-    ``township`` keeps the projects that target it, by code or by a cell inside it.
+    ``organisation`` keeps the projects that organisation owns or that name it (see
+    :func:`create_project`); ``township`` those of the office answering for that township now.
     """
     with transaction(bind) as conn:
+        if township is not None:
+            found = office_of(conn, "township", [township])
+            if township not in found:
+                raise ValidationError(f"township {township!r} is not a current township code")
+            organisation = found[township]
         frame = pd.read_sql(sa.text(
             f"SELECT {PROJECT_COLUMNS}, (SELECT count(*) FROM project_task t WHERE t.project_id = p.id) AS tasks, "
             "(SELECT count(*) FROM project_task t WHERE t.project_id = p.id AND t.done_at IS NOT NULL) AS done "
-            "FROM project p WHERE (CAST(:kind AS text) IS NULL OR kind = :kind) AND (CAST(:town AS text) IS NULL "
-            "OR :town = ANY(townships) OR EXISTS (SELECT 1 FROM jurisdiction j WHERE j.code = :town "
-            "AND j.level = 'township' AND j.valid_to IS NULL AND ST_Intersects(j.geom, p.area)) "
-            "OR EXISTS (SELECT 1 FROM complaint c WHERE c.h3 = ANY(p.cells) AND c.township_code = :town)) "
-            "ORDER BY starts_on DESC, id DESC"), conn, params={"kind": kind, "town": township})
+            "FROM project p WHERE (CAST(:kind AS text) IS NULL OR kind = :kind) "
+            "AND (CAST(:org AS integer) IS NULL OR p.owner_id = :org OR :org = ANY(p.organisations)) "
+            "ORDER BY starts_on DESC, id DESC"), conn, params={"kind": kind, "org": organisation})
         frame["progress"] = [progress(d, t) for d, t in zip(frame["done"], frame["tasks"], strict=True)]
         frame["state"] = ["planned" if s > today else "active" if e >= today else "ended"
                           for s, e in zip(frame["starts_on"], frame["ends_on"], strict=True)]

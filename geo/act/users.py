@@ -3,8 +3,9 @@
 Pure: :mod:`geo.act.users_db` stores the users. Three roles:
 
 - ``supervisor``: the whole city;
-- ``street_office``: one township, named with the user; it sees that township's complaints,
-  cells and cases and nothing of another township's complaints;
+- ``street_office``: works for a street office (an organisation, :mod:`geo.act.organisations`)
+  and sees the townships that office answers for now, and nothing of another township's
+  complaints;
 - ``coordinator``: border cases and whistle calls city-wide.
 """
 
@@ -37,12 +38,21 @@ class User:
     username: str
     display_name: str
     role: str
-    township_code: str | None
+    organisation_id: int
+    organisation: str = ""
+    """The name of the organisation the user works for."""
+    townships: tuple[str, ...] = ()
+    """The current township codes the user's street office answers for (none for the other roles)."""
 
     @property
     def city_wide(self) -> bool:
         """Whether the user may see every township's complaints."""
         return self.role != "street_office"
+
+    @property
+    def township_code(self) -> str | None:
+        """The office's first township (an office whose township was split answers for several)."""
+        return self.townships[0] if self.townships else None
 
 
 def check_username(value: object) -> str:
@@ -54,13 +64,14 @@ def check_username(value: object) -> str:
     return text
 
 
-def check_role(role: object, township_code: str | None) -> tuple[str, str | None]:
-    """A role and its township: a street office needs one, the other roles have none."""
+def check_role(role: object, township_code: str | None, organisation: str | None = None) -> tuple[str, str | None]:
+    """A role and its township: a street office needs one (or its organisation), the others none."""
     if role not in ROLES:
         raise ValidationError(f"role {role!r} is unknown; use one of {', '.join(ROLES)}")
-    if role == "street_office" and not township_code:
-        raise ValidationError("a street-office user needs the township it works for (--township CODE)")
-    if role != "street_office" and township_code:
+    if role == "street_office" and not (township_code or organisation):
+        raise ValidationError("a street-office user needs the township it works for (--township CODE) "
+                              "or its organisation (--organisation CODE)")
+    if role != "street_office" and (township_code or organisation):
         raise ValidationError(f"a {role} sees the whole city; a township is only for street-office users")
     return str(role), township_code or None
 

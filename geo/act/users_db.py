@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
+from geo.act.organisations import CITY
+from geo.act.organisations_db import office_of, organisation_id
 from geo.act.projects import clean_text
 from geo.act.users import User, check_role, check_username, hash_password, verify_password
 from geo.errors import ValidationError
@@ -19,37 +21,50 @@ from geo.store.engine import Bind, transaction
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
-_FIELDS = ("id", "username", "display_name", "role", "township_code")
-_COLUMNS = ", ".join(_FIELDS)
+# A user with its organisation and the townships that organisation answers for now.
+_USER = """
+    SELECT u.id, u.username, u.display_name, u.role, u.organisation_id, o.code AS organisation_code,
+           o.name AS organisation, u.active, u.created_at, u.last_login_at, u.password_hash,
+           coalesce((SELECT array_agg(a.code ORDER BY a.code) FROM organisation_area a
+                     JOIN boundary_set s ON s.id = a.set_id AND s.valid_to IS NULL AND s.level = 'township'
+                     WHERE a.organisation_id = u.organisation_id), '{}') AS townships
+    FROM app_user u JOIN organisation o ON o.id = u.organisation_id"""
 
 
 def create_user(bind: Bind, username: str, password: str, *, role: str, display_name: str | None = None,
-                township_code: str | None = None, replace: bool = False) -> int:
+                township_code: str | None = None, organisation: str | None = None, replace: bool = False) -> int:
     """Store a user (or, with ``replace``, reset an existing one); return its id.
+
+    A street-office user works for an organisation: the one named by ``organisation`` (its code),
+    or the office that answers for ``township_code`` now. The other roles work for the city.
 
     Raises
     ------
     ValidationError
-        A bad username, role, township or password; a username taken (without ``replace``);
-        a township that is not a current township.
+        A bad username, role, township, organisation or password; a username taken (without
+        ``replace``); a township that is not a current township.
     """
     username = check_username(username)
-    role, township_code = check_role(role, township_code)
+    role, township_code = check_role(role, township_code, organisation)
     name = clean_text(display_name or username, "display name", 100)
     hashed = hash_password(password)
     with transaction(bind) as conn:
-        if township_code is not None and not conn.execute(sa.text(
-                "SELECT 1 FROM jurisdiction WHERE code = :c AND level = 'township' AND valid_to IS NULL"),
-                {"c": township_code}).first():
-            raise ValidationError(f"township {township_code!r} is not a current township code")
-        updated = ", ".join(f"{c} = EXCLUDED.{c}" for c in ("display_name", "role", "township_code",
+        if organisation is not None:
+            org = organisation_id(conn, organisation)
+        elif township_code is not None:
+            org = office_of(conn, "township", [township_code]).get(township_code)
+            if org is None:
+                raise ValidationError(f"township {township_code!r} is not a current township code")
+        else:
+            org = organisation_id(conn, CITY)
+        updated = ", ".join(f"{c} = EXCLUDED.{c}" for c in ("display_name", "role", "organisation_id",
                                                               "password_hash"))
         on_conflict = (f"ON CONFLICT (username) DO UPDATE SET {updated}, active = true" if replace
                        else "ON CONFLICT (username) DO NOTHING")
         found = conn.execute(sa.text(
-            "INSERT INTO app_user (username, display_name, role, township_code, password_hash) "
-            f"VALUES (:u, :n, :r, :t, :h) {on_conflict} RETURNING id"),
-            {"u": username, "n": name, "r": role, "t": township_code, "h": hashed}).scalar()
+            "INSERT INTO app_user (username, display_name, role, organisation_id, password_hash) "
+            f"VALUES (:u, :n, :r, :o, :h) {on_conflict} RETURNING id"),
+            {"u": username, "n": name, "r": role, "o": org, "h": hashed}).scalar()
     if found is None:
         raise ValidationError(f"username {username!r} is taken")
     return int(found)
@@ -72,22 +87,21 @@ def authenticate(bind: Bind, username: str, password: str, *, now: datetime) -> 
         if failures >= MAX_FAILURES:
             raise ValidationError(f"too many failed sign-ins for {name!r}; try again in "
                                   f"{int(LOCKOUT.total_seconds() // 60)} minutes")
-        row = conn.execute(sa.text(f"SELECT {_COLUMNS}, password_hash FROM app_user WHERE username = :u AND active"),
-                           {"u": name}).mappings().first()
+        row = conn.execute(sa.text(f"{_USER} WHERE u.username = :u AND u.active"), {"u": name}).mappings().first()
         ok = verify_password(password, row["password_hash"] if row else None)
         conn.execute(sa.text("INSERT INTO login_event (username, at, ok) VALUES (:u, :at, :ok)"),
                      {"u": name, "at": now, "ok": ok})
         if not ok:
             return None
         conn.execute(sa.text("UPDATE app_user SET last_login_at = :at WHERE id = :id"), {"at": now, "id": row["id"]})
-    return User(**{k: row[k] for k in _FIELDS})
+    return User(row["id"], row["username"], row["display_name"], row["role"], row["organisation_id"],
+                row["organisation"], tuple(row["townships"]) if row["role"] == "street_office" else ())
 
 
 def users(bind: Bind) -> pd.DataFrame:
-    """Every user, without the password hashes."""
+    """Every user with its organisation and current townships, without the password hashes."""
     with transaction(bind) as conn:
-        return pd.read_sql(sa.text(
-            f"SELECT {_COLUMNS}, active, created_at, last_login_at FROM app_user ORDER BY role, username"), conn)
+        return pd.read_sql(sa.text(f"{_USER} ORDER BY u.role, u.username"), conn).drop(columns="password_hash")
 
 
 def set_active(bind: Bind, username: str, active: bool) -> None:

@@ -22,6 +22,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from geo.act.categories import categories
+from geo.act.organisations_db import answering
 from geo.act.whistle import (
     KINDS,
     LEVELS,
@@ -187,11 +188,17 @@ def _apply(conn, case, kind: str | None, focus: Mapping[str, int], now: datetime
         VALUES (:case, :kind, 'raised', :cats, :towns, :districts, :project, 0, :now, :deadline) RETURNING id"""),
         {"case": case.case_id, "kind": kind, "cats": list(case.categories), "towns": list(case.townships),
          "districts": sorted(set(case.districts)), "project": project, "now": now, "deadline": deadline}).scalar_one()
+    wanted = addressees(case.townships, case.categories, table)
+    who = {kind: answering(conn, kind, [code for k, code in wanted if k == kind])
+           for kind in ("township", "department")}
+    unknown = [code for kind, code in wanted if code not in who[kind]]
+    if unknown:
+        raise ValidationError(f"no organisation answers for {', '.join(unknown)}: load the boundaries and "
+                              "run `python -m geo db upgrade` (it syncs the departments)")
     conn.execute(sa.text(
-        "INSERT INTO whistle_addressee (call_id, kind, code, state, deadline_at) "
-        "VALUES (:call, :kind, :code, 'pending', :deadline)"),
-        [{"call": call_id, "kind": k, "code": code, "deadline": deadline}
-         for k, code in addressees(case.townships, case.categories, table)])
+        "INSERT INTO whistle_addressee (call_id, kind, code, organisation_id, state, deadline_at) "
+        "VALUES (:call, :kind, :code, :org, 'pending', :deadline)"),
+        [{"call": call_id, "kind": k, "code": code, "org": who[k][code], "deadline": deadline} for k, code in wanted])
     new = _join(conn, call_id, case.case_id, now, since=since)
     _event(conn, call_id, None, now, actor, "raised", None, "raised",
            f"{kind} call: {new} complaint(s), categories {', '.join(case.categories)}")
@@ -389,10 +396,11 @@ def escalate_due(bind: Bind, *, now: datetime, rules: WhistleRules | None = None
 
 
 def calls(bind: Bind, *, now: datetime, state: str | None = None, township: str | None = None,
-          limit: int = 500) -> pd.DataFrame:
+          organisation: int | None = None, limit: int = 500) -> pd.DataFrame:
     """Calls, most urgent first: emergencies, then late addressees, then the nearest deadline.
 
-    ``township`` keeps the calls addressed to that township; ``state`` one state.
+    ``township`` keeps the calls on that township, ``organisation`` the calls addressed to that
+    organisation (by id); ``state`` one state.
     """
     if state is not None and state not in ("raised", "resolved", "closed"):
         raise ValidationError(f"unknown call state {state!r}; use raised, resolved or closed")
@@ -406,11 +414,14 @@ def calls(bind: Bind, *, now: datetime, state: str | None = None, township: str 
             FROM whistle_call c JOIN whistle_addressee a ON a.call_id = c.id
             WHERE (CAST(:state AS text) IS NULL OR c.state = :state)
               AND (CAST(:town AS text) IS NULL OR c.townships @> ARRAY[CAST(:town AS varchar)])
+              AND (CAST(:org AS integer) IS NULL OR EXISTS (
+                  SELECT 1 FROM whistle_addressee m WHERE m.call_id = c.id AND m.organisation_id = :org))
             GROUP BY c.id
             ORDER BY (c.state = 'closed'), (c.kind = 'emergency') DESC,
                      count(a.id) FILTER (WHERE a.state = 'pending' AND a.deadline_at < :now) DESC,
                      c.deadline_at, c.id
-            LIMIT :limit"""), {"now": now, "state": state, "town": township, "limit": limit}).mappings().all(),
+            LIMIT :limit"""), {"now": now, "state": state, "town": township, "org": organisation,
+                               "limit": limit}).mappings().all(),
             columns=["id", "case_id", "kind", "state", "townships", "categories", "complaints", "raised_at",
                      "deadline_at", "escalation", "version", "addressees", "pending", "late"])
 
@@ -434,8 +445,9 @@ def call_detail(bind: Bind, call_id: int) -> CallDetail:
         if call is None:
             raise ValidationError(f"there is no whistle call {call_id}")
         frames = [pd.DataFrame(conn.execute(sa.text(sql), {"id": call_id}).mappings().all()) for sql in (
-            "SELECT id, kind, code, state, deadline_at, reported_at, done_at, late, escalation FROM whistle_addressee "
-            "WHERE call_id = :id ORDER BY kind DESC, code",
+            "SELECT a.id, a.kind, a.code, a.organisation_id, o.name AS organisation, a.state, a.deadline_at, "
+            "a.reported_at, a.done_at, a.late, a.escalation FROM whistle_addressee a "
+            "JOIN organisation o ON o.id = a.organisation_id WHERE a.call_id = :id ORDER BY a.kind DESC, a.code",
             "SELECT c.source_id, c.received_at, c.category, c.township_code, c.lon, c.lat, c.phone_masked, c.text "
             "FROM whistle_call_complaint w JOIN complaint c ON c.id = w.complaint_id WHERE w.call_id = :id "
             "ORDER BY c.received_at",

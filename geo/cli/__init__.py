@@ -22,7 +22,7 @@ from geo.cli.governance import governance_app
 from geo.cli.projects import project_app
 from geo.cli.reports import report_app
 from geo.cli.shared import err
-from geo.cli.users import users_app
+from geo.cli.users import organisations_app, users_app
 from geo.cli.whistle import whistle_app
 from geo.errors import WhistleError
 
@@ -39,6 +39,7 @@ app.add_typer(governance_app, name="governance")
 app.add_typer(project_app, name="project")
 app.add_typer(report_app, name="report")
 app.add_typer(users_app, name="users")
+app.add_typer(organisations_app, name="organisations")
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from geo.cli.shared import engine as _engine
@@ -72,6 +73,11 @@ def boundaries_import(
     out.print(f"loaded {loaded.features:,} {loaded.level} units as set {loaded.set_id}{replaced}")
     for line in prepared.report.lines()[1:]:
         out.print(f"  {line}")
+    moved = [change for change in loaded.organisations if change.change != "kept"]
+    if moved:
+        out.print(f"organisations: {len(moved)} changed with the new set (the others keep their areas)")
+        for change in moved:
+            out.print(f"  {escape(change.describe())}")
 
 
 @boundaries_app.command("load-shipped")

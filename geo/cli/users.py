@@ -24,7 +24,10 @@ DEMO_USERS = (
 @users_app.command("add")
 def add_command(username: str,
                 role: Annotated[str, typer.Option(help="supervisor, street_office or coordinator.")],
-                township: Annotated[str | None, typer.Option(help="The township code (street offices).")] = None,
+                township: Annotated[str | None, typer.Option(
+                    help="Street offices: the township code whose office the user works for.")] = None,
+                organisation: Annotated[str | None, typer.Option(
+                    help="Street offices: the organisation's code instead (see `organisations list`).")] = None,
                 name: Annotated[str | None, typer.Option(help="The name shown in the app.")] = None,
                 password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
                                                       help="Asked for when not given (10 to 72 bytes).")] = "",
@@ -32,23 +35,24 @@ def add_command(username: str,
     """Add a user (the password is asked for and stored as a bcrypt hash only)."""
     from geo.act.users_db import create_user
 
-    user_id = create_user(_engine(), username, password, role=role, township_code=township, display_name=name,
-                          replace=replace)
+    user_id = create_user(_engine(), username, password, role=role, township_code=township,
+                          organisation=organisation, display_name=name, replace=replace)
     out.print(f"user {escape(username)} ({role}) is number {user_id}")
 
 
 @users_app.command("list")
 def list_command() -> None:
-    """Every user with role, township and last sign-in (never the password)."""
+    """Every user with role, organisation, its townships and last sign-in (never the password)."""
     import pandas as pd
 
     from geo.act.users_db import users
 
-    grid = Table("username", "name", "role", "township", "active", "last sign-in")
+    grid = Table("username", "name", "role", "organisation", "townships", "active", "last sign-in")
     for row in users(_engine()).itertuples(index=False):
         seen = "" if pd.isna(row.last_login_at) else f"{row.last_login_at:%Y-%m-%d %H:%M}"
-        township = "" if pd.isna(row.township_code) else row.township_code
-        grid.add_row(escape(row.username), escape(row.display_name), row.role, township,
+        townships = ", ".join(row.townships) if row.role == "street_office" else ""
+        grid.add_row(escape(row.username), escape(row.display_name), row.role,
+                     f"{escape(row.organisation)} ({escape(row.organisation_code)})", townships,
                      "yes" if row.active else "no", seen)
     out.print(grid)
 
@@ -76,3 +80,19 @@ def demo_command() -> None:
             continue
         create_user(engine, username, password, role=role, township_code=township, display_name=name)
         out.print(f"demo user {username} ({role}) created")
+
+
+organisations_app = typer.Typer(help="Organisations: street offices, district offices, departments, the city.",
+                                no_args_is_help=True)
+
+
+@organisations_app.command("list")
+def organisations_command() -> None:
+    """Every organisation, the areas it answers for now, and how many users work for it."""
+    from geo.act.organisations_db import organisations
+
+    grid = Table("code", "kind", "name", "answers for", "users", "active")
+    for row in organisations(_engine()).itertuples(index=False):
+        grid.add_row(escape(row.code), row.kind, escape(row.name), ", ".join(row.areas), str(row.users),
+                     "yes" if row.active else "no")
+    out.print(grid)

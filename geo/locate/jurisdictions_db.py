@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import geopandas as gpd
@@ -30,6 +30,8 @@ class LoadedSet:
     valid_from: datetime
     replaced_set_id: int | None
     report: dict
+    organisations: list = field(default_factory=list)
+    """What the set changed for organisations (:class:`geo.act.organisations.AreaChange`)."""
 
 
 def load_boundaries(
@@ -105,9 +107,16 @@ def load_boundaries(
         ).scalar_one()
         _insert_units(conn, set_id, frame, source=source, approximate=approximate,
                       valid_from=valid_from)
+        # Who answers for each unit of the new set: its users and calls move with it.
+        from geo.act.organisations_db import sync_areas
+
+        changes = sync_areas(conn, prepared.level, set_id, previous.id if previous is not None else None)
+        stored = {**report.as_dict(), "organisations": [c.describe() for c in changes]}
+        conn.execute(sa.text("UPDATE boundary_set SET report = CAST(:r AS json) WHERE id = :id"),
+                     {"r": json.dumps(stored, ensure_ascii=False), "id": set_id})
     log.info("loaded %s %s units as set %s", f"{len(frame):,}", prepared.level, set_id)
     return LoadedSet(set_id, prepared.level, len(frame), valid_from,
-                     previous.id if previous is not None else None, report.as_dict())
+                     previous.id if previous is not None else None, stored, changes)
 
 
 def _aware(moment: datetime) -> datetime:

@@ -1,16 +1,18 @@
-"""What the app's pages read, with the access rules of the signed-in user.
+"""What the app's pages read and write, each for the signed-in user through one access hook.
 
-Every function takes the :class:`geo.act.users.User` who asks. A street office is limited to its
-own township: asking for another one raises :class:`geo.errors.AccessError`, so the rule holds
-in the queries and not only in the pages. City-wide figures come from the tallies
-(``cell_day``, ``township_day``) and stored results (Gi* and emerging runs, calls); raw
-complaints are read only for one township at a time.
+Every function that returns complaints or anything derived from them takes the
+:class:`geo.act.users.User` who asks and starts with :func:`geo.show.access.restrict`; a street
+office asking for another township gets :class:`geo.errors.AccessError`, so the rule holds in the
+queries and not only in the pages. The pages read nothing else of the database (a test checks).
+City-wide figures come from the tallies (``cell_day``, ``township_day``) and stored results (Gi*
+and emerging runs, calls); raw complaints are read only for one township at a time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -20,15 +22,37 @@ import sqlalchemy as sa
 
 from geo.act.categories import categories
 from geo.act.governance import COUNTS
+from geo.act.governance_db import ranking
 from geo.act.projects import ProjectSpec
 from geo.act.projects_db import ProjectDetail, create_project, project_detail, projects, set_task
+from geo.act.reports import Report
+from geo.act.reports_db import build_report
 from geo.act.users import User
-from geo.act.whistle_db import CallDetail, call_detail, calls, late_sql
+from geo.act.whistle_db import (
+    CallDetail,
+    call_detail,
+    calls,
+    check_in,
+    close,
+    escalate,
+    late_sql,
+    replay_clock,
+    resolve,
+)
+from geo.clock import Clock, system_clock
 from geo.errors import AccessError, ValidationError
+from geo.ingest.mapping import Mapping
+from geo.ingest.rejected_db import rejected_rows
+from geo.ingest.run_db import IngestSummary, ingest_file
 from geo.locate.cells import DEFAULT_RESOLUTION, cell_centres, cell_ring, cell_to_parent
+from geo.locate.jurisdictions_db import boundary_sets, current_jurisdictions
+from geo.show.access import restrict
 from geo.store.engine import Bind, transaction
 from geo.store.tally import PERIOD, week_start
 
+# A call addressed to the scope's organisation (every call when it has none).
+_ADDRESSED = ("(CAST(:org AS integer) IS NULL OR EXISTS (SELECT 1 FROM whistle_addressee m "
+              "WHERE m.call_id = c.id AND m.organisation_id = :org))")
 MIN_RESOLUTION = 4
 COMPLAINT_LIMIT = 2_000
 """The most complaints a township page lists at once (newest first)."""
@@ -74,27 +98,9 @@ class Selection:
                          self.category, self.theme)
 
 
-def scope(user: User, township: str | None = None) -> str | None:
-    """The township a query is limited to, or None for the whole city.
-
-    A city-wide user gets ``township`` as asked; a street office always gets its own and is
-    refused another one.
-
-    Raises
-    ------
-    AccessError
-        When a street office asks for another township.
-    """
-    if user.city_wide:
-        return township
-    if township is not None and township != user.township_code:
-        raise AccessError(f"{user.username} works for township {user.township_code} and may not see "
-                          f"township {township}")
-    return user.township_code
-
-
-def data_days(bind: Bind) -> tuple[date, date] | None:
+def data_days(bind: Bind, user: User) -> tuple[date, date] | None:
     """The first and last day of the daily tally (None when nothing is stored)."""
+    restrict(user)
     with transaction(bind) as conn:
         first, last = conn.execute(sa.text("SELECT min(day), max(day) FROM township_day")).one()
     return None if first is None else (first, last)
@@ -158,7 +164,7 @@ def cell_volumes(bind: Bind, user: User, selection: Selection, *, resolution: in
     """
     if not MIN_RESOLUTION <= resolution <= DEFAULT_RESOLUTION:
         raise ValidationError(f"resolution {resolution} must be from {MIN_RESOLUTION} to {DEFAULT_RESOLUTION}")
-    town = scope(user, township)
+    town = restrict(user, township).township
     cell = parent_sql("h3", resolution)
     if town is None:
         cells = _CITY_FILTERED_CELLS if selection.filtered else _CITY_CELLS
@@ -196,7 +202,7 @@ def period_counts(bind: Bind, user: User, selection: Selection, *, township: str
         ``day, category``, the :data:`geo.act.governance.COUNTS` of the area (the city, or one
         township) and ``city_volume``; :func:`daily_counts` and :func:`category_volumes` read it.
     """
-    town = scope(user, township)
+    town = restrict(user, township).township
     if town is None:
         sql = (f"SELECT day, category, {', '.join(COUNTS)}, volume AS city_volume FROM city_day "
                f"WHERE day BETWEEN :before AND :last AND {_FILTER} ORDER BY day, category")
@@ -257,8 +263,10 @@ def category_volumes(counts: pd.DataFrame, selection: Selection) -> pd.DataFrame
     return frame.sort_values(["volume", "category"], ascending=[False, True], ignore_index=True)
 
 
-def latest_run(bind: Bind, kind: str) -> dict | None:
-    """The newest city-wide Gi* (``"gi"``) or emerging (``"emerging"``) run with no filter."""
+def latest_run(bind: Bind, user: User, kind: str) -> dict | None:
+    """The newest city-wide Gi* (``"gi"``) or emerging (``"emerging"``) run with no filter (its
+    period and parameters; its cells come from :func:`hotspot_cells`)."""
+    restrict(user)
     if kind not in ("gi", "emerging"):
         raise ValidationError(f"unknown run kind {kind!r}; use gi or emerging")
     with transaction(bind) as conn:
@@ -281,7 +289,7 @@ def hotspot_cells(bind: Bind, user: User, run_id: int, *, township: str | None =
     pandas.DataFrame
         ``h3, count, z, p, bin, pattern, trend_z, inside``.
     """
-    town = scope(user, township)
+    town = restrict(user, township).township
     where = "run_id = :run" + (" AND (significant OR coalesce(pattern, 'no pattern') <> 'no pattern')"
                                if significant_only and town is None else "")
     with transaction(bind) as conn:
@@ -309,7 +317,7 @@ def township_complaints(bind: Bind, user: User, township: str, selection: Select
     pandas.DataFrame
         ``source_id, received_at, category, precision, address, phone, text, lon, lat``.
     """
-    town = scope(user, township)
+    town = restrict(user, township).township
     if town is None:
         raise ValidationError("name the township whose complaints to list")
     sql = ("SELECT source_id, received_at, category, precision, address, phone_masked AS phone, text, lon, lat "
@@ -321,25 +329,27 @@ def township_complaints(bind: Bind, user: User, township: str, selection: Select
 
 def call_queue(bind: Bind, user: User, *, now, state: str | None = None, limit: int = 500) -> pd.DataFrame:
     """The whistle calls the user may see, most urgent first (see :func:`geo.act.whistle_db.calls`)."""
-    return calls(bind, now=now, state=state, township=scope(user), limit=limit)
+    return calls(bind, now=now, state=state, organisation=restrict(user).organisation_id, limit=limit)
 
 
 def call_for(bind: Bind, user: User, call_id: int) -> CallDetail:
-    """One call, if the user may see it: a street office only the calls addressed to it.
+    """One call, if the user may see it: a street office only the calls addressed to its
+    organisation, with the complaints of its own townships.
 
     Raises
     ------
     AccessError
-        When a street office opens a call that is not addressed to its township.
+        When a street office opens a call that is not addressed to it.
     """
+    scope = restrict(user)
     detail = call_detail(bind, call_id)
     detail = CallDetail(detail.call, detail.addressees,
                         detail.complaints.rename(columns={"phone_masked": "phone"}), detail.events)
-    town = scope(user)
-    if town is not None and town not in detail.call["townships"]:
-        raise AccessError(f"call {call_id} is not addressed to township {town}")
-    if town is not None:
-        mine = detail.complaints["township_code"] == town
+    if scope.organisation_id is not None:
+        if scope.organisation_id not in set(detail.addressees["organisation_id"]):
+            raise AccessError(f"call {call_id} is not addressed to {user.organisation or user.username} "
+                              f"(the office of township {', '.join(user.townships)})")
+        mine = detail.complaints["township_code"].isin(user.townships)
         detail = CallDetail(detail.call, detail.addressees, detail.complaints[mine].reset_index(drop=True),
                             detail.events)
     return detail
@@ -377,7 +387,8 @@ def open_proactive_project(bind: Bind, user: User, township: str, spec: ProjectS
         When the project is not proactive, has no cells, or a cell lies outside the township
         (and for anything :func:`geo.act.projects_db.create_project` refuses).
     """
-    town = scope(user, township)
+    scope = restrict(user, township)
+    town = scope.township
     if town is None:
         raise ValidationError("name the township the project is for")
     if spec.kind != "proactive" or not spec.cells:
@@ -387,23 +398,24 @@ def open_proactive_project(bind: Bind, user: User, township: str, spec: ProjectS
         outside = ~shapely.contains_xy(_township_polygon(conn, town), lon, lat)
         if outside.any():
             raise ValidationError(f"cell {int(np.asarray(spec.cells)[outside][0]):x} is not in township {town}")
-        return create_project(conn, spec, actor=user.username, now=now)
+        owner = user.organisation_id if scope.organisation_id is not None else None
+        return create_project(conn, spec, actor=user.username, now=now, owner=owner)
 
 
 def call_places(bind: Bind, user: User, call_ids: list[int]) -> gpd.GeoDataFrame:
     """Where each of the given calls is: its border case's geometry (WGS84), for the calls the user may see."""
-    town = scope(user)
+    org = restrict(user).organisation_id
     with transaction(bind) as conn:
         return gpd.read_postgis(sa.text(
-            "SELECT c.id, b.geom FROM whistle_call c JOIN border_case b ON b.id = c.case_id "
-            "WHERE c.id = ANY(:ids) AND b.geom IS NOT NULL "
-            "AND (CAST(:town AS text) IS NULL OR c.townships @> ARRAY[CAST(:town AS varchar)]) ORDER BY c.id"),
-            conn, geom_col="geom", params={"ids": [int(i) for i in call_ids], "town": town})
+            f"SELECT c.id, b.geom FROM whistle_call c JOIN border_case b ON b.id = c.case_id "
+            f"WHERE c.id = ANY(:ids) AND b.geom IS NOT NULL AND {_ADDRESSED} ORDER BY c.id"),
+            conn, geom_col="geom", params={"ids": [int(i) for i in call_ids], "org": org})
 
 
 def project_list(bind: Bind, user: User, *, today: date) -> pd.DataFrame:
-    """The projects the user may see (a street office: those on its township), with progress and effect."""
-    return projects(bind, today=today, township=scope(user))
+    """The projects the user may see (a street office: those its organisation owns or is named in),
+    with progress and effect."""
+    return projects(bind, today=today, organisation=restrict(user).organisation_id)
 
 
 def project_for(bind: Bind, user: User, project_id: int, *, today: date) -> ProjectDetail:
@@ -414,14 +426,16 @@ def project_for(bind: Bind, user: User, project_id: int, *, today: date) -> Proj
     AccessError
         When a street office opens a project that is not on its township.
     """
-    if not user.city_wide and project_id not in set(project_list(bind, user, today=today)["id"]):
-        raise AccessError(f"project {project_id} is not on township {user.township_code}")
+    if not restrict(user).city_wide and project_id not in set(project_list(bind, user, today=today)["id"]):
+        raise AccessError(f"project {project_id} is not a project of {user.organisation or user.username} "
+                          f"(the office of township {', '.join(user.townships)})")
     return project_detail(bind, project_id)
 
 
 def tick_task(bind: Bind, user: User, project_id: int, task_id: int, *, done: bool, now: datetime,
               expected_version: int | None = None) -> None:
     """Tick a task of a project the user may see off (or back on)."""
+    restrict(user)
     detail = project_for(bind, user, project_id, today=now.date())
     if task_id not in set(detail.tasks["id"]):
         raise ValidationError(f"task {task_id} is not a task of project {project_id}")
@@ -430,14 +444,101 @@ def tick_task(bind: Bind, user: User, project_id: int, task_id: int, *, done: bo
 
 def call_counts(bind: Bind, user: User, *, now: datetime) -> dict[str, int]:
     """How many calls the user may see are open, open emergencies, and open with a late addressee."""
-    town = scope(user)
+    org = restrict(user).organisation_id
     with transaction(bind) as conn:
         row = conn.execute(sa.text(f"""
             SELECT count(*) AS open,
                    count(*) FILTER (WHERE c.kind = 'emergency') AS emergencies,
                    count(*) FILTER (WHERE EXISTS (SELECT 1 FROM whistle_addressee a WHERE a.call_id = c.id
                                                   AND {late_sql(':now')})) AS late
-            FROM whistle_call c WHERE c.state = 'raised'
-              AND (CAST(:town AS text) IS NULL OR c.townships @> ARRAY[CAST(:town AS varchar)])"""),
-            {"now": now, "town": town}).mappings().one()
+            FROM whistle_call c WHERE c.state = 'raised' AND {_ADDRESSED}"""),
+            {"now": now, "org": org}).mappings().one()
     return {key: int(value) for key, value in row.items()}
+
+
+def ranking_for(bind: Bind, user: User, month: date | None = None) -> pd.DataFrame:
+    """A month's ranking (the last classified one by default); a street office gets the rows of its
+    own townships, ranks included (its place among the others, not theirs)."""
+    scope = restrict(user)
+    ranked = ranking(bind, month)
+    if scope.organisation_id is not None:
+        ranked = ranked[ranked["township_code"].isin(user.townships)].reset_index(drop=True)
+    return ranked
+
+
+def ingest_runs(bind: Bind, user: User) -> pd.DataFrame:
+    """The ingest runs, newest first (city-wide users only)."""
+    restrict(user, city_wide=True)
+    with transaction(bind) as conn:
+        return pd.read_sql(sa.text(
+            "SELECT id, source, started_at, finished_at, rows, inserted, updated, unchanged, rejected "
+            "FROM ingest_run ORDER BY id DESC"), conn)
+
+
+def rejected_for(bind: Bind, user: User, *, limit: int = 5_000) -> pd.DataFrame:
+    """The rejected rows still waiting to be fixed, newest first (city-wide users only)."""
+    restrict(user, city_wide=True)
+    return rejected_rows(bind, limit=limit)
+
+
+def ingest_for(bind: Bind, user: User, path: Path, mapping: Mapping, *, encoding: str = "utf-8") -> IngestSummary:
+    """Ingest an export on behalf of a city-wide user (the intake page's upload)."""
+    restrict(user, city_wide=True)
+    return ingest_file(bind, path, mapping, encoding=encoding)
+
+
+def report_for(bind: Bind, user: User, kind: str, day: date, *, now: datetime) -> Report:
+    """A daily, weekly or monthly report of the whole city (city-wide users only)."""
+    restrict(user, city_wide=True)
+    return build_report(bind, kind, day, now=now)
+
+
+def act_on_call(bind: Bind, user: User, call_id: int, action: str, *, now: datetime, addressee: str | None = None,
+                done: bool = False, note: str | None = None, expected_version: int | None = None) -> int:
+    """Check in for an addressee, or resolve, escalate or close a call, as ``user``; the call's new version.
+
+    A street office may only check in, for an addressee of its own organisation, on a call
+    addressed to it; the other actions are for city-wide users.
+
+    Raises
+    ------
+    AccessError
+        When the user may not take the action on this call.
+    """
+    scope = restrict(user)
+    common = {"actor": user.username, "now": now, "note": note, "expected_version": expected_version}
+    if action == "check in":
+        detail = call_for(bind, user, call_id)
+        own = detail.addressees
+        if scope.organisation_id is not None:
+            own = own[own["organisation_id"] == scope.organisation_id]
+        if addressee not in set(own["code"]):
+            raise AccessError(f"{addressee!r} is not an addressee of call {call_id} that {user.username} answers for")
+        return check_in(bind, call_id, addressee, done=done, **common)
+    moves = {"resolve": resolve, "escalate": escalate, "close": close}
+    if action not in moves:
+        raise ValidationError(f"unknown action {action!r}; use check in, {', '.join(moves)}")
+    if not scope.city_wide:
+        raise AccessError(f"{user.username} may check in for its office; {action} is for the coordinators")
+    return moves[action](bind, call_id, **common)
+
+
+def jurisdictions(bind: Bind, level: str, *, display: bool = True) -> gpd.GeoDataFrame:
+    """The current districts or townships (public boundary data: no complaint is in it)."""
+    return current_jurisdictions(bind, level, display=display)
+
+
+def boundary_set_list(bind: Bind) -> pd.DataFrame:
+    """Every boundary set with its period and source (public boundary data)."""
+    return boundary_sets(bind)
+
+
+def app_clock(bind: Bind, mode: str) -> Clock:
+    """The app's clock: the wall clock (``system``), or a replay from the newest complaint (``data``;
+    the wall clock while nothing is stored)."""
+    if mode == "data":
+        try:
+            return replay_clock(bind)
+        except ValidationError:
+            pass  # nothing stored yet: nothing to replay
+    return system_clock

@@ -45,6 +45,11 @@ def upgrade(bind: Bind, revision: str = "head") -> str:
             from geo.act.categories_db import sync_categories
 
             sync_categories(conn)
+        if reached >= "0012":
+            # Every department is an organisation that calls and projects can address.
+            from geo.act.organisations_db import sync_departments
+
+            sync_departments(conn)
         return reached
 
 

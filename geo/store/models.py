@@ -334,12 +334,17 @@ class Project(Base):
     __tablename__ = "project"
     __table_args__ = (
         Index("ix_project_area", "area", postgresql_using="gist"),
+        Index("ix_project_organisations", "organisations", postgresql_using="gin"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(24))
     title: Mapped[str] = mapped_column(Text)
     lead_department: Mapped[str] = mapped_column(String(48))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    """The organisation that opened the project (a street office, or the lead department)."""
+    organisations: Mapped[list[int]] = mapped_column(ARRAY(Integer), server_default="{}")
+    """The organisations it names: owner, lead and partners, the offices of its area (who see it)."""
     partners: Mapped[list[str]] = mapped_column(ARRAY(String(48)), default=list)
     townships: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
     cells: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), default=list)
@@ -427,12 +432,15 @@ class WhistleAddressee(Base):
     __table_args__ = (
         UniqueConstraint("call_id", "kind", "code", name="uq_whistle_addressee"),
         Index("ix_whistle_addressee_due", "deadline_at", postgresql_where=text("state = 'pending'")),
+        Index("ix_whistle_addressee_organisation", "organisation_id", "call_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("whistle_call.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
     code: Mapped[str] = mapped_column(String(48))
+    """The township or department code when the call was raised (the organisation is who answers)."""
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     state: Mapped[str] = mapped_column(String(16))
     deadline_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -579,20 +587,55 @@ class GovernanceMonth(_RateCounts, Base):
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class Organisation(Base):
+    """A street office, district office, department or the city: who acts, apart from where.
+
+    Its areas are jurisdiction codes of a boundary set (:class:`OrganisationArea`), so a new set
+    that re-codes or splits a township moves the areas and keeps the organisation, its users,
+    its calls and its projects (:mod:`geo.act.organisations`).
+    """
+
+    __tablename__ = "organisation"
+    __table_args__ = (
+        CheckConstraint("kind IN ('street_office', 'district_office', 'department', 'city')",
+                        name="ck_organisation_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class OrganisationArea(Base):
+    """A jurisdiction of a boundary set that an organisation answers for (one organisation each)."""
+
+    __tablename__ = "organisation_area"
+    __table_args__ = (
+        PrimaryKeyConstraint("organisation_id", "set_id", "code", name="pk_organisation_area"),
+        Index("ix_organisation_area_set_code", "set_id", "code", unique=True),
+    )
+
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    set_id: Mapped[int] = mapped_column(ForeignKey("boundary_set.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(32))
+
+
 class AppUser(Base):
-    """A user of the app (:mod:`geo.act.users`): a role and, for a street office, its township."""
+    """A user of the app (:mod:`geo.act.users`): a role and the organisation it works for."""
 
     __tablename__ = "app_user"
     __table_args__ = (
         CheckConstraint("role IN ('supervisor', 'street_office', 'coordinator')", name="ck_app_user_role"),
-        CheckConstraint("(role = 'street_office') = (township_code IS NOT NULL)", name="ck_app_user_township"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(32), unique=True)
     display_name: Mapped[str] = mapped_column(Text)
     role: Mapped[str] = mapped_column(String(16))
-    township_code: Mapped[str | None] = mapped_column(String(32))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     password_hash: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, server_default=true())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
