@@ -19,7 +19,7 @@ run: setup
 
 test: setup-test
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 setup:
 	bash scripts/bootstrap.sh run

@@ -41,11 +41,18 @@ if [ ! -x .venv/bin/python ]; then
   echo "creating .venv"
   "$python" -m venv .venv
 fi
-stamp=.venv/.requirements.sha256
-wanted=$(sha256sum requirements.txt | cut -d' ' -f1)
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
-  echo "installing the pinned Python packages (requirements.txt)"
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -r requirements.txt
-  echo "$wanted" > "$stamp"
+# The run-time packages always; the test tools (pytest, Selenium, ruff) only for the tests.
+files=(requirements.txt)
+if [ "$purpose" = test ]; then
+  files+=(requirements-test.txt)
 fi
+for file in "${files[@]}"; do
+  stamp=".venv/.${file%.txt}.sha256"
+  wanted=$(cat requirements.txt "$file" | sha256sum | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
+    echo "installing the pinned Python packages ($file)"
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -r "$file"
+    echo "$wanted" > "$stamp"
+  fi
+done

@@ -33,10 +33,16 @@ _names = itertools.count()
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test that reaches the session's PostGIS cluster ``db``, so that the fast lane
-    (``pytest -m "not db and not browser"``) is exactly the tests that need no database."""
+    (``pytest -m "not db and not browser"``) is exactly the tests that need no database; group
+    the tests that share expensive fixtures for the parallel run."""
     for item in items:
-        if "pg_cluster" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "pg_cluster" in fixtures:
             item.add_marker(pytest.mark.db)
+        # With pytest-xdist (make test: -n 2 --dist loadgroup) a module's tests share a worker, so
+        # its module fixtures are built once; the tests of the app's demo city share one worker too.
+        shared = "app_city" if {"app_city", "office"} & set(fixtures) else item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(shared))
 
 
 @pytest.fixture(scope="session")

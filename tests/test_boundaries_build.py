@@ -80,8 +80,14 @@ def test_no_unit_vanishes_silently(townships, unit_list):
     assert report["unplaced_communities"] == []
 
 
-def test_build_from_sources_reproduces_the_shipped_files(townships, districts):
-    result = build.build()
+@pytest.fixture(scope="module")
+def rebuilt():
+    """The build from the sources, once for the module (it reads and tessellates every source)."""
+    return build.build()
+
+
+def test_build_from_sources_reproduces_the_shipped_files(rebuilt, townships, districts):
+    result = rebuilt
     assert list(result.townships["code"]) == list(townships["code"])
     assert list(result.districts["code"]) == list(districts["code"])
     rebuilt = result.townships.geometry.values
@@ -90,9 +96,8 @@ def test_build_from_sources_reproduces_the_shipped_files(townships, districts):
     assert shapely.equals_exact(rebuilt, shipped, tolerance=1e-6).all()
 
 
-def test_communities_join_by_code_then_by_name():
-    result = build.build()
-    joins = result.report["renamed_joins"]
+def test_communities_join_by_code_then_by_name(rebuilt):
+    joins = rebuilt.report["renamed_joins"]
     # 梨园地区 (2016 code 110112006) is 梨园镇 (110112121) today: joined by name.
     assert any(j["from"].startswith("110112006") and j["to"] == "110112121 by name" for j in joins)
     # 宛平城地区 is 宛平街道 under the same code: the names agree, so no note is needed.
