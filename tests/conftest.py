@@ -27,7 +27,6 @@ from boundaries.shipped import load_shipped
 from geo.store.cluster import LocalCluster
 from geo.store.migrate import upgrade
 
-ROOT = Path(__file__).resolve().parent.parent
 _names = itertools.count()
 
 
@@ -218,7 +217,7 @@ def app_city(pg_cluster, boundaries_template, boundary_index, townships,
 
     from geo.act.projects import ProjectSpec
     from geo.act.projects_db import create_project
-    from tests.test_cli import geo
+    from tests.helpers import geo
 
     with demo_database(pg_cluster, boundaries_template, boundary_index, townships,
                        tmp_path_factory.mktemp("app_city"), days=42, per_day=1500, seed=5,

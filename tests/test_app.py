@@ -11,7 +11,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from geo.act.users import User
-from tests.conftest import DEMO_PASSWORDS, ROOT
+from tests.conftest import DEMO_PASSWORDS
+from tests.helpers import ROOT
 
 APP = str(ROOT / "app.py")
 # City-wide users see the whole city whatever their organisation; the street office is the demo's

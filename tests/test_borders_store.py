@@ -21,7 +21,7 @@ from geo.detect.cases import cluster_windows
 from geo.detect.rules import detect_rules
 from geo.errors import ValidationError
 from tests.conftest import demo_database
-from tests.test_cli import geo
+from tests.helpers import geo
 
 TZ = ZoneInfo("Asia/Shanghai")
 START, END = datetime(2026, 10, 23, tzinfo=TZ), datetime(2026, 11, 22, tzinfo=TZ)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,18 +10,7 @@ import sqlalchemy as sa
 from shapely.geometry import Polygon, box
 
 from geo.store.migrate import head_revision
-from tests.conftest import ROOT
-
-
-def geo(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "geo", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=300, input=input, check=False)
-
-
-def assert_one_line_error(done: subprocess.CompletedProcess, pattern: str) -> None:
-    assert done.returncode != 0
-    assert "Traceback" not in done.stderr
-    assert pattern in " ".join(done.stderr.split()), done.stderr
+from tests.helpers import assert_one_line_error, geo
 
 
 def test_help_lists_the_commands():

@@ -15,7 +15,7 @@ from geo.act.governance_db import ranking, run_governance, township_history
 from geo.errors import ValidationError
 from geo.store.tally import refresh_days, refresh_tally
 from tests.conftest import demo_database
-from tests.test_cli import assert_one_line_error, geo
+from tests.helpers import assert_one_line_error, geo
 
 SMALL = {"response_hours": 2, "min_sample": 5, "response": 1, "resolution": 1, "satisfaction": 2, "top": 2,
          "bottom": 1, "times": 2, "window_months": 3, "calm_months": 2, "watch_months": 2, "advanced_share": 0.25,

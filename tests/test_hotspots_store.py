@@ -15,7 +15,7 @@ from geo.detect.hotspots_db import run_hotspots, service_cells
 from geo.errors import ValidationError
 from geo.ingest.run_db import Mapping, ingest_file
 from geo.locate.cells import cell_to_parent
-from tests.test_cli import geo
+from tests.helpers import geo
 
 TZ = ZoneInfo("Asia/Shanghai")
 START, END = datetime(2026, 11, 8, tzinfo=TZ), datetime(2026, 11, 22, tzinfo=TZ)

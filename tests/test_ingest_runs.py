@@ -22,8 +22,7 @@ from geo.ingest.run_db import Mapping, ingest_file
 from geo.locate.boundaries_db import boundary_index
 from geo.locate.jurisdictions import prepare_boundaries
 from geo.locate.jurisdictions_db import current_jurisdictions, load_boundaries
-from tests.conftest import ROOT
-from tests.test_cli import geo
+from tests.helpers import ROOT, geo
 from tests.test_ingest import NOW, POINT, row, table, write_csv
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 STAGES = ("ingest", "locate", "detect", "act", "store", "show")
 DATABASE = {"sqlalchemy", "geoalchemy2", "psycopg", "psycopg2", "alembic", "procrastinate"}

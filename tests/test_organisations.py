@@ -19,7 +19,7 @@ from geo.errors import AccessError, ValidationError
 from geo.locate.jurisdictions_db import current_jurisdictions
 from geo.show import dashboard_db as dashboard
 from geo.show.access import restrict
-from tests.test_cli import geo
+from tests.helpers import geo
 from tests.test_whistle import GUANGANMENWAI, T0, TAIPINGQIAO, add_case, db  # noqa: F401  (db is a fixture)
 
 PASSWORD = "correct horse battery"

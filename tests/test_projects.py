@@ -23,7 +23,7 @@ from geo.act.projects_db import (
 )
 from geo.errors import ConflictError, ValidationError
 from geo.store.tally import refresh_days, refresh_tally
-from tests.test_cli import assert_one_line_error, geo
+from tests.helpers import assert_one_line_error, geo
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 1, 9, tzinfo=TZ)

@@ -33,7 +33,7 @@ from geo.act.reports_db import build_report, write_report
 from geo.act.whistle_db import raise_calls
 from geo.errors import ValidationError
 from geo.store.tally import refresh_days
-from tests.test_cli import assert_one_line_error, geo
+from tests.helpers import assert_one_line_error, geo
 from tests.test_whistle import GUANGANMENWAI, T0, add_case, db  # noqa: F401  (db is a fixture)
 
 DAY = date(2026, 11, 20)

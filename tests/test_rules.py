@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from geo.detect.rules import RULES_FILE, DetectRules, detect_rules
 from geo.errors import ValidationError
 from geo.settings import DATA_DIR
-from tests.test_cli import geo
+from tests.helpers import geo
 from tests.test_reports import city  # noqa: F401  (a fixture)
 from tests.test_whistle import db  # noqa: F401  (a fixture)
 

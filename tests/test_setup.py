@@ -13,7 +13,7 @@ import pytest
 
 from geo.errors import ValidationError
 from geo.settings import load_settings
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="switching to another user needs root")

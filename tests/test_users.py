@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from geo.act.users import check_role, check_username, hash_password, verify_password
 from geo.act.users_db import LOCKOUT, MAX_FAILURES, authenticate, create_user, set_active, users
 from geo.errors import ValidationError
-from tests.test_cli import assert_one_line_error, geo
+from tests.helpers import assert_one_line_error, geo
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 GUANGANMENWAI = "110102020"

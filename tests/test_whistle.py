@@ -34,7 +34,7 @@ from geo.act.whistle_db import (
     resolve,
 )
 from geo.errors import ConflictError, ValidationError
-from tests.test_cli import assert_one_line_error, geo
+from tests.helpers import assert_one_line_error, geo
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=TZ)

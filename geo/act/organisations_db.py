@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from geo.act.organisations import CITY, DEPARTMENT_PREFIX, OFFICE, AreaChange, SuccessionRules, carry_over
 from geo.errors import ValidationError
 from geo.store.engine import Bind, transaction
+from geo.store.models import Organisation, OrganisationArea
+
+# The models serve the plain inserts and selects by code; the area overlaps and the listing with
+# current areas stay SQL (PostGIS functions, and one grouped query).
 
 # The current set of a level, and the areas organisations answer for in it.
 CURRENT_AREAS = ("SELECT a.organisation_id, a.code FROM organisation_area a "
@@ -66,12 +71,12 @@ def sync_areas(conn, level: str, set_id: int, previous_set_id: int | None,
     for org, codes in areas.items():
         if not codes:
             continue
-        ident = conn.execute(sa.text("SELECT id FROM organisation WHERE code = :c"), {"c": org}).scalar()
+        ident = conn.execute(sa.select(Organisation.id).where(Organisation.code == org)).scalar()
         if ident is None:
-            ident = conn.execute(sa.text("INSERT INTO organisation (kind, code, name) VALUES (:k, :c, :n) "
-                                         "RETURNING id"), {"k": kind, "c": org, "n": names[codes[0]]}).scalar_one()
-        conn.execute(sa.text("INSERT INTO organisation_area (organisation_id, set_id, code) VALUES (:o, :s, :c)"),
-                     [{"o": ident, "s": set_id, "c": code} for code in codes])
+            ident = conn.execute(sa.insert(Organisation).values(kind=kind, code=org, name=names[codes[0]])
+                                 .returning(Organisation.id)).scalar_one()
+        conn.execute(sa.insert(OrganisationArea),
+                     [{"organisation_id": ident, "set_id": set_id, "code": code} for code in codes])
     return changes
 
 
@@ -80,8 +85,8 @@ def sync_departments(conn) -> None:
     conn.execute(sa.text(
         f"INSERT INTO organisation (kind, code, name) SELECT 'department', '{DEPARTMENT_PREFIX}' || code, name_zh "
         "FROM department ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name"))
-    conn.execute(sa.text("INSERT INTO organisation (kind, code, name) VALUES ('city', :c, 'City') "
-                         "ON CONFLICT (code) DO NOTHING"), {"c": CITY})
+    conn.execute(pg_insert(Organisation).values(kind="city", code=CITY, name="City")
+                 .on_conflict_do_nothing(index_elements=[Organisation.code]))
 
 
 def office_of(conn, level: str, codes: list[str]) -> dict[str, int]:
@@ -107,7 +112,7 @@ def answering(conn, kind: str, codes: list[str]) -> dict[str, int]:
 
 def organisation_id(conn, code: str) -> int:
     """The id of the organisation with ``code``; raises naming it when there is none."""
-    found = conn.execute(sa.text("SELECT id FROM organisation WHERE code = :c"), {"c": code}).scalar()
+    found = conn.execute(sa.select(Organisation.id).where(Organisation.code == code)).scalar()
     if found is None:
         raise ValidationError(f"there is no organisation {code!r} (see python -m geo organisations list)")
     return int(found)
@@ -115,8 +120,8 @@ def organisation_id(conn, code: str) -> int:
 
 def department_organisations(conn, departments: list[str]) -> dict[str, int]:
     """The organisation of each department code."""
-    rows = conn.execute(sa.text("SELECT code, id FROM organisation WHERE code = ANY(:c)"),
-                        {"c": [DEPARTMENT_PREFIX + d for d in departments]}).all()
+    rows = conn.execute(sa.select(Organisation.code, Organisation.id)
+                        .where(Organisation.code.in_([DEPARTMENT_PREFIX + d for d in departments]))).all()
     return {code.removeprefix(DEPARTMENT_PREFIX): ident for code, ident in rows}
 
 

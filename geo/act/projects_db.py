@@ -38,6 +38,10 @@ from geo.act.projects import (
 from geo.errors import ValidationError
 from geo.locate.cells import cell_centres
 from geo.store.engine import Bind, lock_versioned, transaction
+from geo.store.models import ProjectEvent, ProjectTask
+
+# Events and tasks are plain inserts through the models; the effects stay SQL: grouped sums over
+# the half-monthly tallies, tuned to read each project's area in one statement.
 from geo.store.tally import half_sql, tallied_days
 
 PROJECT_COLUMNS = ("id, kind, title, lead_department, partners, townships, cells, categories, starts_on, ends_on, "
@@ -117,15 +121,14 @@ def _json(value: dict) -> str:
 
 def _event(conn, project_id: int, task_id: int | None, now: datetime, actor: str, action: str,
            note: str | None) -> None:
-    conn.execute(sa.text("INSERT INTO project_event (project_id, task_id, at, actor, action, note) "
-                         "VALUES (:p, :t, :at, :actor, :action, :note)"),
-                 {"p": project_id, "t": task_id, "at": now, "actor": actor, "action": action, "note": note})
+    conn.execute(sa.insert(ProjectEvent).values(project_id=project_id, task_id=task_id, at=now, actor=actor,
+                                                action=action, note=note))
 
 
 def _insert_task(conn, project_id: int, task: dict, now: datetime, actor: str) -> int:
-    task_id = conn.execute(sa.text(
-        "INSERT INTO project_task (project_id, title, owner, due_on) VALUES (:p, :title, :owner, :due) "
-        "RETURNING id"), {"p": project_id, **task, "due": task["due_on"]}).scalar_one()
+    task_id = conn.execute(sa.insert(ProjectTask).values(project_id=project_id, title=task["title"],
+                                                         owner=task["owner"], due_on=task["due_on"])
+                           .returning(ProjectTask.id)).scalar_one()
     _event(conn, project_id, task_id, now, actor, "task added", task["title"])
     return int(task_id)
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from geo.act.organisations import CITY
 from geo.act.organisations_db import office_of, organisation_id
@@ -18,6 +19,10 @@ from geo.act.projects import clean_text
 from geo.act.users import User, check_role, check_username, hash_password, verify_password
 from geo.errors import ValidationError
 from geo.store.engine import Bind, transaction
+from geo.store.models import AppUser, LoginEvent
+
+# The models serve the plain inserts and updates; the sign-in's user query stays SQL (one
+# statement with its organisation's current areas).
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
@@ -57,14 +62,13 @@ def create_user(bind: Bind, username: str, password: str, *, role: str, display_
                 raise ValidationError(f"township {township_code!r} is not a current township code")
         else:
             org = organisation_id(conn, CITY)
-        updated = ", ".join(f"{c} = EXCLUDED.{c}" for c in ("display_name", "role", "organisation_id",
-                                                              "password_hash"))
-        on_conflict = (f"ON CONFLICT (username) DO UPDATE SET {updated}, active = true" if replace
-                       else "ON CONFLICT (username) DO NOTHING")
-        found = conn.execute(sa.text(
-            "INSERT INTO app_user (username, display_name, role, organisation_id, password_hash) "
-            f"VALUES (:u, :n, :r, :o, :h) {on_conflict} RETURNING id"),
-            {"u": username, "n": name, "r": role, "o": org, "h": hashed}).scalar()
+        insert = pg_insert(AppUser).values(username=username, display_name=name, role=role, organisation_id=org,
+                                           password_hash=hashed)
+        fields = ("display_name", "role", "organisation_id", "password_hash")
+        insert = (insert.on_conflict_do_update(index_elements=[AppUser.username],
+                                               set_={**{f: insert.excluded[f] for f in fields}, "active": True})
+                  if replace else insert.on_conflict_do_nothing(index_elements=[AppUser.username]))
+        found = conn.execute(insert.returning(AppUser.id)).scalar()
     if found is None:
         raise ValidationError(f"username {username!r} is taken")
     return int(found)
@@ -89,11 +93,10 @@ def authenticate(bind: Bind, username: str, password: str, *, now: datetime) -> 
                                   f"{int(LOCKOUT.total_seconds() // 60)} minutes")
         row = conn.execute(sa.text(f"{_USER} WHERE u.username = :u AND u.active"), {"u": name}).mappings().first()
         ok = verify_password(password, row["password_hash"] if row else None)
-        conn.execute(sa.text("INSERT INTO login_event (username, at, ok) VALUES (:u, :at, :ok)"),
-                     {"u": name, "at": now, "ok": ok})
+        conn.execute(sa.insert(LoginEvent).values(username=name, at=now, ok=ok))
         if not ok:
             return None
-        conn.execute(sa.text("UPDATE app_user SET last_login_at = :at WHERE id = :id"), {"at": now, "id": row["id"]})
+        conn.execute(sa.update(AppUser).where(AppUser.id == row["id"]).values(last_login_at=now))
     return User(row["id"], row["username"], row["display_name"], row["role"], row["organisation_id"],
                 row["organisation"], tuple(row["townships"]) if row["role"] == "street_office" else ())
 
@@ -107,7 +110,7 @@ def users(bind: Bind) -> pd.DataFrame:
 def set_active(bind: Bind, username: str, active: bool) -> None:
     """Disable (or enable again) a user; a disabled user cannot sign in."""
     with transaction(bind) as conn:
-        done = conn.execute(sa.text("UPDATE app_user SET active = :a WHERE username = :u"),
-                            {"a": active, "u": check_username(username)}).rowcount
+        done = conn.execute(sa.update(AppUser).where(AppUser.username == check_username(username))
+                            .values(active=active)).rowcount
     if not done:
         raise ValidationError(f"there is no user {username!r}")

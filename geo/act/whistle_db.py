@@ -37,6 +37,10 @@ from geo.act.whistle import (
 from geo.clock import Clock, replay_from
 from geo.errors import ValidationError
 from geo.store.engine import Bind, lock_versioned, transaction
+from geo.store.models import WhistleEvent
+
+# Events are plain inserts through the model; raising, joining and escalating stay SQL: they are
+# set-based statements over many rows (INSERT ... SELECT, conditional updates) tuned for the queue.
 
 
 def late_sql(at: str) -> str:
@@ -235,11 +239,8 @@ def _reopen(conn, call_id: int, state: str, kind: str, now: datetime, rules: Whi
 
 def _event(conn, call_id: int, addressee_id: int | None, now: datetime, actor: str, action: str,
            before: str | None, after: str | None, note: str | None) -> None:
-    conn.execute(sa.text(
-        "INSERT INTO whistle_event (call_id, addressee_id, at, actor, action, from_state, to_state, note) "
-        "VALUES (:c, :a, :at, :actor, :action, :f, :t, :note)"),
-        {"c": call_id, "a": addressee_id, "at": now, "actor": actor, "action": action, "f": before, "t": after,
-         "note": note})
+    conn.execute(sa.insert(WhistleEvent).values(call_id=call_id, addressee_id=addressee_id, at=now, actor=actor,
+                                                action=action, from_state=before, to_state=after, note=note))
 
 
 def _lock(conn, call_id: int, expected_version: int | None):
