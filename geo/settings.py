@@ -31,9 +31,10 @@ variable                    meaning                                 default
                             app starts and runs on from there)
 ``WHISTLE_RULES_DIR``       the folder of the rules files          ``geo/data``
                             (``detect.toml``, ``whistle.toml``,
-                            ``governance.toml``, ``projects.toml``)
+                            ``governance.toml``, ``projects.toml``,
+                            ``organisations.toml``)
 ``WHISTLE_PHONE_KEY``       the key of the callers' phone hashes    a random key kept in
-                            (see ``geo/ingest/privacy.py``)                ``var/phone.key``
+                            (see ``geo/ingest/privacy.py``)         ``var/phone.key``
 =========================== ======================================= =====================
 """
 
