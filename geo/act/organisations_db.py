@@ -10,7 +10,15 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from geo.act.organisations import CITY, DEPARTMENT_PREFIX, OFFICE, AreaChange, SuccessionRules, carry_over
+from geo.act.organisations import (
+    CITY,
+    DEPARTMENT_PREFIX,
+    OFFICE,
+    AreaChange,
+    SuccessionRules,
+    carry_over,
+    office_code,
+)
 from geo.errors import ValidationError
 from geo.store.engine import Bind, transaction
 from geo.store.models import Organisation, OrganisationArea
@@ -64,7 +72,7 @@ def sync_areas(conn, level: str, set_id: int, previous_set_id: int | None,
             columns=["old", "new", "share"]).astype({"share": float})
     if not covered:
         # A first set, or one after a set no organisation answered for: one office per unit.
-        areas = {OFFICE[level][1] + code: [code] for code in names}
+        areas = {office_code(level, code): [code] for code in names}
         changes = []
     else:
         areas, changes = carry_over(covered, overlaps, names, level=level, min_share=rules.min_share)

@@ -39,10 +39,10 @@ from geo.errors import ValidationError
 from geo.locate.cells import cell_centres
 from geo.store.engine import Bind, lock_versioned, transaction
 from geo.store.models import ProjectEvent, ProjectTask
+from geo.store.tally import half_sql, tallied_days
 
 # Events and tasks are plain inserts through the models; the effects stay SQL: grouped sums over
 # the half-monthly tallies, tuned to read each project's area in one statement.
-from geo.store.tally import half_sql, tallied_days
 
 PROJECT_COLUMNS = ("id, kind, title, lead_department, partners, townships, cells, categories, starts_on, ends_on, "
                    "targets, created_by, created_at, version, ST_AsGeoJSON(area) AS area")
@@ -198,7 +198,7 @@ def projects(bind: Bind, *, today: date, township: str | None = None, organisati
              kind: str | None = None, with_effect: bool = True) -> pd.DataFrame:
     """Projects with task progress, state and (by default) effect, newest start first.
 
-    ``organisation`` keeps the projects that organisation owns or that name it (see
+    ``organisation`` keeps the projects that name it (the owner is always named; see
     :func:`create_project`); ``township`` those of the office answering for that township now.
     """
     with transaction(bind) as conn:
@@ -211,7 +211,7 @@ def projects(bind: Bind, *, today: date, township: str | None = None, organisati
             f"SELECT {PROJECT_COLUMNS}, (SELECT count(*) FROM project_task t WHERE t.project_id = p.id) AS tasks, "
             "(SELECT count(*) FROM project_task t WHERE t.project_id = p.id AND t.done_at IS NOT NULL) AS done "
             "FROM project p WHERE (CAST(:kind AS text) IS NULL OR kind = :kind) "
-            "AND (CAST(:org AS integer) IS NULL OR p.owner_id = :org OR :org = ANY(p.organisations)) "
+            "AND (CAST(:org AS integer) IS NULL OR p.organisations @> ARRAY[CAST(:org AS integer)]) "
             "ORDER BY starts_on DESC, id DESC"), conn, params={"kind": kind, "org": organisation})
         frame["progress"] = [progress(d, t) for d, t in zip(frame["done"], frame["tasks"], strict=True)]
         frame["state"] = ["planned" if s > today else "active" if e >= today else "ended"

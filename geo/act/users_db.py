@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from geo.act.organisations import CITY
-from geo.act.organisations_db import office_of, organisation_id
+from geo.act.organisations_db import CURRENT_AREAS, office_of, organisation_id
 from geo.act.projects import clean_text
 from geo.act.users import User, check_role, check_username, hash_password, verify_password
 from geo.errors import ValidationError
@@ -27,12 +27,11 @@ from geo.store.models import AppUser, LoginEvent
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 # A user with its organisation and the townships that organisation answers for now.
-_USER = """
+_USER = f"""
     SELECT u.id, u.username, u.display_name, u.role, u.organisation_id, o.code AS organisation_code,
            o.name AS organisation, u.active, u.created_at, u.last_login_at, u.password_hash,
-           coalesce((SELECT array_agg(a.code ORDER BY a.code) FROM organisation_area a
-                     JOIN boundary_set s ON s.id = a.set_id AND s.valid_to IS NULL AND s.level = 'township'
-                     WHERE a.organisation_id = u.organisation_id), '{}') AS townships
+           coalesce((SELECT array_agg(a.code ORDER BY a.code) FROM ({CURRENT_AREAS}) a
+                     WHERE a.organisation_id = u.organisation_id), '{{}}') AS townships
     FROM app_user u JOIN organisation o ON o.id = u.organisation_id"""
 
 
@@ -91,7 +90,8 @@ def authenticate(bind: Bind, username: str, password: str, *, now: datetime) -> 
         if failures >= MAX_FAILURES:
             raise ValidationError(f"too many failed sign-ins for {name!r}; try again in "
                                   f"{int(LOCKOUT.total_seconds() // 60)} minutes")
-        row = conn.execute(sa.text(f"{_USER} WHERE u.username = :u AND u.active"), {"u": name}).mappings().first()
+        row = conn.execute(sa.text(f"{_USER} WHERE u.username = :u AND u.active"),
+                           {"u": name, "level": "township"}).mappings().first()
         ok = verify_password(password, row["password_hash"] if row else None)
         conn.execute(sa.insert(LoginEvent).values(username=name, at=now, ok=ok))
         if not ok:
@@ -104,7 +104,8 @@ def authenticate(bind: Bind, username: str, password: str, *, now: datetime) -> 
 def users(bind: Bind) -> pd.DataFrame:
     """Every user with its organisation and current townships, without the password hashes."""
     with transaction(bind) as conn:
-        return pd.read_sql(sa.text(f"{_USER} ORDER BY u.role, u.username"), conn).drop(columns="password_hash")
+        return pd.read_sql(sa.text(f"{_USER} ORDER BY u.role, u.username"), conn,
+                           params={"level": "township"}).drop(columns="password_hash")
 
 
 def set_active(bind: Bind, username: str, active: bool) -> None:

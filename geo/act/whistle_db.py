@@ -49,6 +49,13 @@ def late_sql(at: str) -> str:
     return f"(a.late OR (a.state = 'pending' AND a.deadline_at < {at}))"
 
 
+def addressed_sql(org: str) -> str:
+    """SQL: call ``c`` is addressed to the organisation whose id is the bind ``org`` (every call
+    when it is NULL)."""
+    return (f"(CAST({org} AS integer) IS NULL OR EXISTS (SELECT 1 FROM whistle_addressee m "
+            f"WHERE m.call_id = c.id AND m.organisation_id = {org}))")
+
+
 # Marks an addressee late when :late is true, counting the lateness once per round of the call.
 MARK_LATE = "times_late = times_late + CASE WHEN :late AND NOT late THEN 1 ELSE 0 END, late = late OR :late"
 RAISE_LOCK = 0x57484953  # "WHIS": the advisory lock that serialises raising
@@ -415,8 +422,7 @@ def calls(bind: Bind, *, now: datetime, state: str | None = None, township: str 
             FROM whistle_call c JOIN whistle_addressee a ON a.call_id = c.id
             WHERE (CAST(:state AS text) IS NULL OR c.state = :state)
               AND (CAST(:town AS text) IS NULL OR c.townships @> ARRAY[CAST(:town AS varchar)])
-              AND (CAST(:org AS integer) IS NULL OR EXISTS (
-                  SELECT 1 FROM whistle_addressee m WHERE m.call_id = c.id AND m.organisation_id = :org))
+              AND {addressed_sql(':org')}
             GROUP BY c.id
             ORDER BY (c.state = 'closed'), (c.kind = 'emergency') DESC,
                      count(a.id) FILTER (WHERE a.state = 'pending' AND a.deadline_at < :now) DESC,

@@ -30,6 +30,7 @@ from geo.act.reports_db import build_report
 from geo.act.users import User
 from geo.act.whistle_db import (
     CallDetail,
+    addressed_sql,
     call_detail,
     calls,
     check_in,
@@ -50,9 +51,6 @@ from geo.show.access import restrict
 from geo.store.engine import Bind, transaction
 from geo.store.tally import PERIOD, week_start
 
-# A call addressed to the scope's organisation (every call when it has none).
-_ADDRESSED = ("(CAST(:org AS integer) IS NULL OR EXISTS (SELECT 1 FROM whistle_addressee m "
-              "WHERE m.call_id = c.id AND m.organisation_id = :org))")
 MIN_RESOLUTION = 4
 COMPLAINT_LIMIT = 2_000
 """The most complaints a township page lists at once (newest first)."""
@@ -347,12 +345,16 @@ def call_for(bind: Bind, user: User, call_id: int) -> CallDetail:
                         detail.complaints.rename(columns={"phone_masked": "phone"}), detail.events)
     if scope.organisation_id is not None:
         if scope.organisation_id not in set(detail.addressees["organisation_id"]):
-            raise AccessError(f"call {call_id} is not addressed to {user.organisation or user.username} "
-                              f"(the office of township {', '.join(user.townships)})")
+            raise AccessError(f"call {call_id} is not addressed to {_office(user)}")
         mine = detail.complaints["township_code"].isin(user.townships)
         detail = CallDetail(detail.call, detail.addressees, detail.complaints[mine].reset_index(drop=True),
                             detail.events)
     return detail
+
+
+def _office(user: User) -> str:
+    """A street office in an error message: its name and its townships."""
+    return f"{user.organisation or user.username} (the office of township {', '.join(user.townships)})"
 
 
 def shared_lines(bind: Bind, townships: list[str]) -> gpd.GeoDataFrame:
@@ -398,8 +400,7 @@ def open_proactive_project(bind: Bind, user: User, township: str, spec: ProjectS
         outside = ~shapely.contains_xy(_township_polygon(conn, town), lon, lat)
         if outside.any():
             raise ValidationError(f"cell {int(np.asarray(spec.cells)[outside][0]):x} is not in township {town}")
-        owner = user.organisation_id if scope.organisation_id is not None else None
-        return create_project(conn, spec, actor=user.username, now=now, owner=owner)
+        return create_project(conn, spec, actor=user.username, now=now, owner=scope.organisation_id)
 
 
 def call_places(bind: Bind, user: User, call_ids: list[int]) -> gpd.GeoDataFrame:
@@ -408,7 +409,7 @@ def call_places(bind: Bind, user: User, call_ids: list[int]) -> gpd.GeoDataFrame
     with transaction(bind) as conn:
         return gpd.read_postgis(sa.text(
             f"SELECT c.id, b.geom FROM whistle_call c JOIN border_case b ON b.id = c.case_id "
-            f"WHERE c.id = ANY(:ids) AND b.geom IS NOT NULL AND {_ADDRESSED} ORDER BY c.id"),
+            f"WHERE c.id = ANY(:ids) AND b.geom IS NOT NULL AND {addressed_sql(':org')} ORDER BY c.id"),
             conn, geom_col="geom", params={"ids": [int(i) for i in call_ids], "org": org})
 
 
@@ -427,15 +428,13 @@ def project_for(bind: Bind, user: User, project_id: int, *, today: date) -> Proj
         When a street office opens a project that is not on its township.
     """
     if not restrict(user).city_wide and project_id not in set(project_list(bind, user, today=today)["id"]):
-        raise AccessError(f"project {project_id} is not a project of {user.organisation or user.username} "
-                          f"(the office of township {', '.join(user.townships)})")
+        raise AccessError(f"project {project_id} is not a project of {_office(user)}")
     return project_detail(bind, project_id)
 
 
 def tick_task(bind: Bind, user: User, project_id: int, task_id: int, *, done: bool, now: datetime,
               expected_version: int | None = None) -> None:
     """Tick a task of a project the user may see off (or back on)."""
-    restrict(user)
     detail = project_for(bind, user, project_id, today=now.date())
     if task_id not in set(detail.tasks["id"]):
         raise ValidationError(f"task {task_id} is not a task of project {project_id}")
@@ -451,7 +450,7 @@ def call_counts(bind: Bind, user: User, *, now: datetime) -> dict[str, int]:
                    count(*) FILTER (WHERE c.kind = 'emergency') AS emergencies,
                    count(*) FILTER (WHERE EXISTS (SELECT 1 FROM whistle_addressee a WHERE a.call_id = c.id
                                                   AND {late_sql(':now')})) AS late
-            FROM whistle_call c WHERE c.state = 'raised' AND {_ADDRESSED}"""),
+            FROM whistle_call c WHERE c.state = 'raised' AND {addressed_sql(':org')}"""),
             {"now": now, "org": org}).mappings().one()
     return {key: int(value) for key, value in row.items()}
 
