@@ -141,3 +141,51 @@ def test_a_set_that_recodes_and_splits_keeps_users_and_calls(db, complaints_db_u
     assert HALVES[0] in listed.stdout
     with db.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM organisation")).scalar_one() == organisations
+
+
+@pytest.mark.slow
+def test_migration_0012_moves_existing_data_across(db):  # noqa: F811
+    """Down to 0011 (users by township code) and up again: every user, addressee and project
+    points at the same organisation as before, as the migration's backfill promises."""
+    from datetime import date
+
+    import h3
+    from alembic import command
+
+    from geo.act.projects import ProjectSpec
+    from geo.act.projects_db import create_project
+    from geo.store.migrate import _config, upgrade
+
+    create_user(db, "gamw", PASSWORD, role="street_office", township_code=GUANGANMENWAI)
+    create_user(db, "boss", PASSWORD, role="supervisor")
+    add_case(db, "gas", [("gas_leak", T0 - timedelta(minutes=5))])
+    raise_calls(db, now=T0)
+    cell = int(h3.latlng_to_cell(39.8895, 116.3512, 9), 16)
+    for spec in (ProjectSpec(kind="proactive", title="cells", lead_department="city_enforcement",
+                             categories=["street_vendor"], starts_on=date(2026, 11, 1), ends_on=date(2026, 12, 31),
+                             cells=[cell]),
+                 ProjectSpec(kind="problem_of_month", title="towns", lead_department="traffic_police",
+                             partners=["urban_management"], categories=["illegal_parking"],
+                             starts_on=date(2026, 11, 1), ends_on=date(2026, 12, 31), townships=[TAIPINGQIAO])):
+        create_project(db, spec, actor="t", now=T0)
+    queries = ("SELECT u.username, o.code FROM app_user u JOIN organisation o ON o.id = u.organisation_id ORDER BY 1",
+               "SELECT a.code, o.code FROM whistle_addressee a JOIN organisation o ON o.id = a.organisation_id "
+               "ORDER BY 1",
+               "SELECT p.title, (SELECT array_agg(o.code ORDER BY o.code) FROM organisation o "
+               "WHERE o.id = ANY(p.organisations)) FROM project p ORDER BY 1")
+
+    def state():
+        with db.connect() as conn:
+            return [conn.execute(sa.text(sql)).all() for sql in queries]
+
+    before = state()
+    assert before[0] == [("boss", "city"), ("gamw", f"so-{GUANGANMENWAI}")]
+    config = _config()
+    with db.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0011")
+    with db.connect() as conn:
+        assert dict(conn.execute(sa.text("SELECT username, township_code FROM app_user")).all()) == \
+            {"boss": None, "gamw": GUANGANMENWAI}
+    assert upgrade(db) == "0012"
+    assert state() == before
