@@ -116,10 +116,12 @@ def demo(townships):
     return synth.generate(townships, days=14, per_day=3000, seed=7, end="2026-11-22")
 
 
-def test_the_demo_is_deterministic(townships, demo):
-    again = synth.generate(townships, days=14, per_day=3000, seed=7, end="2026-11-22")
-    pd.testing.assert_frame_equal(demo.frame, again.frame)
-    assert json.dumps(demo.truth, sort_keys=True) == json.dumps(again.truth, sort_keys=True)
+def test_the_demo_is_deterministic(townships):
+    # Two small draws with one seed: every path of the generator runs in each (a shorter
+    # period than the fixture's keeps this in the fast lane).
+    first, again = (synth.generate(townships, days=3, per_day=1500, seed=7, end="2026-11-22") for _ in range(2))
+    pd.testing.assert_frame_equal(first.frame, again.frame)
+    assert json.dumps(first.truth, sort_keys=True) == json.dumps(again.truth, sort_keys=True)
 
 
 def test_the_demo_exercises_every_path_and_its_truth_holds(complaints_engine, boundary_index, demo, tmp_path):

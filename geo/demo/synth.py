@@ -134,7 +134,9 @@ def generate(townships: gpd.GeoDataFrame, *, days: int = 90, per_day: int = 30_0
     for spot, frame in spots:
         truth_spots.append(spot)
         parts.append(frame)
-    for cluster, frame in _plant_border_clusters(rng, towns, start, days, per_day):
+    # The shared lines feed both the border clusters and the ping-pong cases: built once.
+    lines = _shared_lines(towns)
+    for cluster, frame in _plant_border_clusters(rng, towns, lines, start, days, per_day):
         truth_borders.append(cluster)
         parts.append(frame)
     rows = pd.concat(parts, ignore_index=True)
@@ -142,7 +144,7 @@ def generate(townships: gpd.GeoDataFrame, *, days: int = 90, per_day: int = 30_0
     day = _local(rows["received_at"], "%Y%m%d")
     rows["id"] = "BJ" + day + pd.Series(np.arange(len(rows))).astype(str).str.zfill(8)
     rates = _township_rates(rng, towns)
-    ping_pong = _status(rng, rows, towns, rates, end)
+    ping_pong = _status(rng, rows, towns, lines, rates, end)
     export, bad = _export(rng, rows)
     truth = {
         "seed": seed, "days": days, "per_day": per_day, "start": start.isoformat(), "end": end.isoformat(),
@@ -323,8 +325,7 @@ def _shared_lines(towns: gpd.GeoDataFrame) -> pd.DataFrame:
                          "line": lines.geometry.values, "metres": lines["length_m"].to_numpy()})
 
 
-def _plant_border_clusters(rng, towns, start, days, per_day):
-    lines = _shared_lines(towns)
+def _plant_border_clusters(rng, towns, lines, start, days, per_day):
     names = towns["name"].to_numpy()
     a_name, b_name = DOMAIN_CASE
     domain = lines[((names[lines["a"]] == a_name) & (names[lines["b"]] == b_name))
@@ -362,7 +363,8 @@ def _township_rates(rng, towns) -> pd.DataFrame:
     })
 
 
-def _status(rng, rows: pd.DataFrame, towns, rates: pd.DataFrame, end: pd.Timestamp) -> list[dict]:
+def _status(rng, rows: pd.DataFrame, towns, lines: pd.DataFrame, rates: pd.DataFrame,
+            end: pd.Timestamp) -> list[dict]:
     size = len(rows)
     town = rows["township_hint"].to_numpy()
     rate = rates.set_index("code").reindex(town)
@@ -383,11 +385,10 @@ def _status(rng, rows: pd.DataFrame, towns, rates: pd.DataFrame, end: pd.Timesta
     local = _local(dispatched)
     rows["dispatches"] = ('[{"at": "' + local + '", "unit": "' + pd.Series(town, dtype=str)
                           + '", "action": "dispatched"}]')
-    return _plant_ping_pong(rng, rows, towns, local)
+    return _plant_ping_pong(rng, rows, towns, lines, local)
 
 
-def _plant_ping_pong(rng, rows, towns, local) -> list[dict]:
-    lines = _shared_lines(towns)
+def _plant_ping_pong(rng, rows, towns, lines, local) -> list[dict]:
     lines = lines[lines["metres"] > 800].reset_index(drop=True)
     background = np.flatnonzero((rows["source"] == "background").to_numpy())
     count = min(len(background), max(20, len(rows) // 5_000))
