@@ -14,6 +14,7 @@ from geo.errors import ValidationError
 from geo.ingest.rejected_db import export_rejected, rejected_rows
 from geo.ingest.run_db import Mapping, ingest_file, load_mapping
 from geo.locate.coords import gcj02_to_bd09, wgs84_to_gcj02
+from tests.helpers import geo
 
 NOW = pd.Timestamp("2026-11-22T12:00:00+08:00")
 POINT = (116.3400, 39.8850)  # Guang'anmenwai, Xicheng
@@ -49,7 +50,7 @@ def test_a_good_row_is_located_and_its_phone_only_masked(complaints_engine, boun
     assert (got.township_code, got.district_code, got.precision, got.category) == (
         "110102020", "110102", "point", "illegal_construction")
     assert got.received_at == pd.Timestamp("2026-11-01T00:30:00Z")
-    assert got.phone_masked == "138****5678"
+    assert got.phone_masked == "*******5678"
     assert "12345678" not in got.phone_hash
     assert got.dispatched_at == pd.Timestamp("2026-11-01T00:40:00Z")
     geom = table(complaints_engine, "SELECT ST_X(geom) x, ST_Y(geom) y, ST_SRID(geom) s FROM complaint").iloc[0]
@@ -89,7 +90,7 @@ def test_each_bad_row_is_rejected_with_its_line_and_reason(complaints_engine, bo
     assert words in rejected.reason
     assert rejected.source == "b.csv"
     # The raw row is kept for whoever fixes it, with the phone masked.
-    assert rejected.raw["phone"] == "138****5678"
+    assert rejected.raw["phone"] == "*******5678"
     assert rejected.raw["channel"] == "电话"
 
 
@@ -266,3 +267,64 @@ def test_mapping_errors_are_named(tmp_path):
     bad.write_text("columns: [1, 2]", encoding="utf-8")
     with pytest.raises(ValidationError, match="columns"):
         load_mapping(bad)
+
+
+def test_no_phone_in_full_reaches_storage_or_an_export(complaints_db_url, complaints_engine, boundary_index,
+                                                       tmp_path):
+    # A second phone column the mapping does not name, numbers in the text, phones of every form.
+    rows = [row(id="P1", phone="+86 139-1234-5678", text="请回电 13712345678", 联系电话="010-65123456"),
+            row(id="P2", phone="1234567", 联系电话="13612345678", received_at="not a time",
+                text="=HYPERLINK(\"http://evil.example\",\"click\")"),
+            row(id="P3", phone="13812345678*", 联系电话="@SUM(1+1)", lon=POINT[1], lat=POINT[0],
+                text="+cmd|' /C calc'!A0")]
+    ingest(complaints_engine, write_csv(tmp_path / "p.csv", rows), boundary_index)
+    stored = table(complaints_engine, "SELECT source_id, phone_masked, phone_hash, text FROM complaint")
+    assert stored[["source_id", "phone_masked", "text"]].to_dict("records") == [
+        {"source_id": "P1", "phone_masked": "*******5678", "text": "请回电 *******5678"}]
+    assert len(stored["phone_hash"].iat[0]) == 32
+    everything = json.dumps(table(complaints_engine, "SELECT raw, reason FROM rejected_row").to_dict("records"),
+                            ensure_ascii=False, default=str)
+    for full in ("13912345678", "13712345678", "65123456", "1234567", "13612345678", "13812345678"):
+        assert full not in everything
+    export = tmp_path / "out.csv"
+    done = geo("rejected", "--export", str(export), env={"DATABASE_URL": complaints_db_url})
+    assert done.returncode == 0, done.stderr
+    text = export.read_text(encoding="utf-8")
+    assert not any(full in text for full in ("13612345678", "1234567", "13812345678"))
+    # Formulas are quoted as the reports quote them; a fixed row loses the quote on its way back.
+    for formula in ('=HYPERLINK(', "@SUM(1+1)", "+cmd|"):
+        assert f"'{formula}" in text.replace('""', '"')
+    fixed = pd.read_csv(export, dtype=str)
+    fixed.loc[fixed["id"] == "P2", "received_at"] = "2026-11-01 08:30:00"
+    fixed.loc[fixed["id"] == "P3", ["lon", "lat"]] = fixed.loc[fixed["id"] == "P3", ["lat", "lon"]].to_numpy()
+    fixed.to_csv(export, index=False)
+    assert ingest(complaints_engine, export, boundary_index).inserted == 2
+    back = table(complaints_engine, "SELECT source_id, text, phone_masked, phone_hash FROM complaint "
+                 "WHERE source_id IN ('P2', 'P3') ORDER BY source_id")
+    assert back["text"].tolist() == ['=HYPERLINK("http://evil.example","click")', "+cmd|' /C calc'!A0"]
+    assert back["phone_masked"].tolist() == ["****567", "*******5678"]
+
+
+def test_migration_0013_masks_what_the_old_mask_left(complaints_engine, boundary_index, tmp_path):
+    from alembic import command
+
+    from geo.store.migrate import _config, upgrade
+
+    ingest(complaints_engine, write_csv(tmp_path / "m.csv", [row(id="M1"), row(id="M2", received_at="never")]),
+           boundary_index)
+    with complaints_engine.begin() as conn:
+        # What 0012 stored: the 7-digit mask, and numbers in text and in raw rows in full.
+        conn.execute(sa.text("UPDATE complaint SET phone_masked = '138****5678', text = '请回电13712345678'"))
+        conn.execute(sa.text("UPDATE rejected_row SET raw = raw || '{\"联系电话\": \"13612345678\"}', "
+                             "reason = reason || ' (13512345678)'"))
+    config = _config()
+    with complaints_engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0012")
+    assert upgrade(complaints_engine) == "0013"
+    got = table(complaints_engine, "SELECT phone_masked, text FROM complaint").iloc[0]
+    assert (got.phone_masked, got.text) == ("*******5678", "请回电*******5678")
+    rejected = table(complaints_engine, "SELECT raw, reason FROM rejected_row").iloc[0]
+    assert rejected.raw["联系电话"] == "*******5678"
+    assert rejected.raw["id"] == "M2"
+    assert "*******5678)" in rejected.reason

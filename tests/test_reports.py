@@ -25,13 +25,13 @@ from geo.act.reports import (
     baseline_periods,
     report_period,
     rising_categories,
-    to_csv,
     to_html,
     to_markdown,
 )
 from geo.act.reports_db import build_report, write_report
 from geo.act.whistle_db import raise_calls
 from geo.errors import ValidationError
+from geo.show.downloads import safe_csv
 from geo.store.tally import refresh_days
 from tests.helpers import assert_one_line_error, geo
 from tests.test_whistle import GUANGANMENWAI, T0, add_case, db  # noqa: F401  (db is a fixture)
@@ -87,7 +87,7 @@ def test_hostile_text_is_shown_as_text_everywhere():
     assert "javascript:" not in page.replace("javascript:alert(1))", "")  # shown, never a link
     assert 'href="javascript' not in page
     assert "<b>" not in page
-    csv = to_csv(table)
+    csv = safe_csv(table)
     assert "'=HYPERLINK" in csv
     assert "nan" not in markdown
 

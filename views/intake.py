@@ -13,6 +13,7 @@ from geo.errors import WhistleError
 from geo.ingest.mapping import Mapping
 from geo.show import dashboard_db as dashboard
 from geo.show.dashboard_db import IngestSummary
+from geo.show.downloads import rejected_table, safe_csv
 from views import data
 from views.session import require_user
 
@@ -88,5 +89,5 @@ def _rejected(user: User) -> None:
     # Values are shown as data, never as markup: hostile text stays text.
     table = shown.assign(raw=shown["raw"].map(lambda r: json.dumps(r, ensure_ascii=False)))
     st.dataframe(table[["source", "line", "source_id", "reason", "raw"]], hide_index=True, width="stretch")
-    st.download_button("Download to fix and ingest again", table.to_csv(index=False).encode("utf-8"),
+    st.download_button("Download to fix and ingest again", safe_csv(rejected_table(shown)).encode("utf-8"),
                        file_name="rejected.csv", mime="text/csv", key="intake_download")

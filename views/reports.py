@@ -7,10 +7,11 @@ import zipfile
 
 import streamlit as st
 
-from geo.act.reports import to_csv, to_html, to_markdown
+from geo.act.reports import to_html, to_markdown
 from geo.act.users import User
 from geo.errors import WhistleError
 from geo.show import dashboard_db as dashboard
+from geo.show.downloads import safe_csv
 from views import data
 from views.session import require_user
 
@@ -58,5 +59,5 @@ def _zip(report) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for section in report.sections:
             if section.table is not None:
-                archive.writestr(f"{report.stem}-{section.key}.csv", to_csv(section.table))
+                archive.writestr(f"{report.stem}-{section.key}.csv", safe_csv(section.table))
     return buffer.getvalue()

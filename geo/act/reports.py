@@ -228,23 +228,3 @@ def to_html(report: Report) -> str:
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>{html.escape(report.title)}</title><style>{_STYLE}</style></head>"
             f"<body>\n{body}</body></html>\n")
-
-
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
-def to_csv(table: pd.DataFrame) -> str:
-    """A section's table as CSV; text a spreadsheet would run as a formula gets a leading quote."""
-    safe = table.copy()
-    for name in safe.columns:
-        if safe[name].dtype == object or pd.api.types.is_string_dtype(safe[name]):
-            safe[name] = [_csv_text(v) for v in safe[name]]
-    return safe.to_csv(index=False)
-
-
-def _csv_text(value: object) -> object:
-    if isinstance(value, list | tuple | np.ndarray):
-        value = ";".join(str(v) for v in value)
-    if isinstance(value, str) and value.startswith(_FORMULA):
-        return "'" + value
-    return value

@@ -29,13 +29,13 @@ from geo.act.reports import (
     baseline_periods,
     report_period,
     rising_categories,
-    to_csv,
     to_html,
     to_markdown,
 )
 from geo.act.whistle_db import late_sql
 from geo.errors import ValidationError
 from geo.settings import DEFAULT_TIMEZONE
+from geo.show.downloads import safe_csv
 from geo.store.engine import Bind, transaction
 from geo.store.tally import tallied_days
 
@@ -95,7 +95,7 @@ def write_report(report: Report, folder: Path | str) -> list[Path]:
     for section in report.sections:
         if section.table is not None:
             path = folder / f"{report.stem}-{section.key}.csv"
-            path.write_text(to_csv(section.table), encoding="utf-8")
+            path.write_text(safe_csv(section.table), encoding="utf-8")
             written.append(path)
     return written
 

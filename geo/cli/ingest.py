@@ -118,5 +118,6 @@ def demo(
     with err.status(f"generating {days} days x {per_day:,} complaints (seed {seed})"):
         generated = synth.generate(townships, days=days, per_day=per_day, seed=seed, end=end_day)
         data, truth = synth.write(generated, folder)
-    out.print(f"wrote {len(generated.frame):,} rows to {escape(str(data))} and the truth to {escape(str(truth))}")
+    out.print(f"wrote {len(generated.frame):,} rows to {escape(str(data))} (readable by you only: like a hotline's "
+              f"export it holds callers' numbers in full) and the truth to {escape(str(truth))}")
     _ingest_with_progress(engine, data, Mapping(dict(synth.MAPPING)), now=generated.truth_end)

@@ -29,6 +29,7 @@ Everything is drawn from one seeded generator: the same arguments give the same 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -519,11 +520,17 @@ def _spoil(rng, export: pd.DataFrame, spoilable: np.ndarray) -> tuple[pd.DataFra
 
 
 def write(demo: Demo, folder: Path) -> tuple[Path, Path]:
-    """Write the export as Parquet and the truth as JSON; return both paths."""
+    """Write the export as Parquet and the truth as JSON; return both paths.
+
+    The export holds callers' numbers in full, as a hotline's export does (the ingest masks
+    and hashes them): it is written readable by its owner only (0600).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     data = folder / "complaints.parquet"
     truth = folder / "truth.json"
     table = pa.Table.from_pandas(demo.frame, preserve_index=False)
-    pq.write_table(table, data, compression="zstd")
+    data.unlink(missing_ok=True)
+    with os.fdopen(os.open(data, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
+        pq.write_table(table, handle, compression="zstd")
     truth.write_text(json.dumps(demo.truth, ensure_ascii=False, indent=1), encoding="utf-8")
     return data, truth

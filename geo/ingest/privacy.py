@@ -1,66 +1,173 @@
-"""The key that hashes callers' phone numbers.
+"""Callers' phone numbers: masked everywhere, hashed with a key, found in free text.
 
-A number is stored only masked (``138****5678``) and as a keyed BLAKE2 hash, which links a
-caller's complaints without revealing the number. An unkeyed hash of an 11-digit number can
-be reversed by trying them all; the key prevents that. It comes from ``WHISTLE_PHONE_KEY`` or,
-when unset, from ``var/phone.key`` (created on first use, readable by its owner only).
+The rule: no more than the last 4 digits of any phone-like value (mobile, landline, with +86,
+spaces or dashes) ever reaches storage, a page, a log or an export. A number is stored only
+masked (``*******5678``) and as a keyed BLAKE2 hash, which links a caller's complaints without
+revealing the number. An unkeyed hash of an 11-digit number can be reversed by trying them
+all; the key prevents that. It comes from ``WHISTLE_PHONE_KEY`` or, when unset, from
+``var/phone.key`` (created atomically on first use, readable by its owner only).
+
+Numbers written into other columns (a complaint's text, an address, a second phone column
+that the mapping does not name) are masked in place by :func:`mask_phone_text`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import re
 import secrets
+from pathlib import Path
 
 import pandas as pd
 
+from geo.errors import ValidationError
 from geo.settings import Settings
+
+MIN_KEY_BYTES = 16
+"""A shorter key (an empty file, a typo in ``WHISTLE_PHONE_KEY``) would make the hashes guessable."""
+KEY_BYTES = 64
+"""BLAKE2b takes at most 64 bytes of key."""
+VISIBLE_DIGITS = 4
+"""The most digits of a phone that anything shows: the last ones."""
+
+# A value that holds a run of stars came masked (an exported rejected row, fixed and sent
+# back): its stars stand for digits that are gone, so it is kept masked and not hashed.
+_MASKED = re.compile(r"\*\*")
+_COUNTRY = re.compile(r"^(?:\+|00)?86(?=1[3-9]\d{9}$)")
+# Phone-like text: a mobile (11 digits from 13x–19x), a landline with its area code, or a
+# local number of 7–8 digits, each with optional +86, spaces, dashes or brackets. The
+# guards keep digits that belong to something longer (an id, a coordinate, a longer number).
+_PHONE_TEXT = re.compile(
+    r"(?<![0-9A-Za-z.*])"
+    r"(?:(?:\+|00)86[ -]?)?"
+    r"(?:1[3-9]\d(?:[ -]?\d){8}"
+    r"|(?:\(?0\d{2,3}\)?[ -]?)?[2-9]\d{2,3}[ -]?\d{4})"
+    r"(?![0-9A-Za-z*]|\.\d)")
 
 
 def phone_key(settings: Settings) -> bytes:
-    """Return the phone-hashing key (at most 64 bytes, as BLAKE2b allows)."""
+    """Return the phone-hashing key (at most 64 bytes, as BLAKE2b allows).
+
+    Raises
+    ------
+    ValidationError
+        When the key given or stored is shorter than ``MIN_KEY_BYTES``.
+    """
     given = os.environ.get("WHISTLE_PHONE_KEY")
-    if given:
-        return given.encode()[:64]
+    if given is not None:
+        return _checked(given.encode(), "WHISTLE_PHONE_KEY")
     path = settings.home / "var" / "phone.key"
     if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        _create_key(path)
+    return _checked(path.read_bytes().strip(), str(path))
+
+
+def _create_key(path: Path) -> None:
+    # Many processes may start at once (an ingest, the app, the worker): each writes a whole
+    # key to its own file and links it into place; the first link wins, the others read it.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    own = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(own, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
-    return path.read_text().strip().encode()[:64]
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(own, path)
+    finally:
+        own.unlink(missing_ok=True)
+
+
+def _checked(key: bytes, where: str) -> bytes:
+    if len(key) < MIN_KEY_BYTES:
+        raise ValidationError(f"the phone key in {where} has {len(key)} bytes; it needs at least {MIN_KEY_BYTES} "
+                              "(remove the file to have a new one made, or set a longer WHISTLE_PHONE_KEY)")
+    return key[:KEY_BYTES]
+
+
+def _symbols(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The digits (and, in masked values, the stars) of each value, and which are masked."""
+    text = raw.astype("string")
+    masked = text.str.contains(_MASKED).fillna(False).astype(bool)
+    digits = text.str.replace(r"[^0-9]", "", regex=True).str.replace(_COUNTRY, "", regex=True)
+    kept = text.str.replace(r"[^0-9*]", "", regex=True)
+    return digits.where(~masked, kept).replace("", pd.NA), masked
 
 
 def phone_digits(raw: pd.Series) -> pd.Series:
-    """Keep the digits (and a leading + or masking *) of phone numbers; NA when none remain."""
-    return raw.astype("string").str.replace(r"[^0-9+*]", "", regex=True).replace("", pd.NA)
+    """The digits of phone numbers, without a +86 or 0086 before a mobile; NA when none remain.
+
+    Masked values keep their stars, so that they are told apart from numbers.
+    """
+    return _symbols(raw)[0]
 
 
-def _masked(digits: pd.Series) -> pd.Series:
-    # A value that already holds * came masked (an exported rejected row, fixed and sent back).
-    return digits.str.contains("*", regex=False).fillna(False).astype(bool)
+def _mask(symbols: pd.Series) -> pd.Series:
+    # Half of a short number at most, and never more than VISIBLE_DIGITS: the rest are stars,
+    # one per digit, so that a mobile still looks like one.
+    size = symbols.str.len()
+    keep = (size // 2).clip(upper=VISIBLE_DIGITS)
+    return pd.Series([None if pd.isna(s) else "*" * (len(s) - k) + (s[len(s) - k:] if k else "")
+                      for s, k in zip(symbols, keep.fillna(0).astype(int), strict=True)],
+                     index=symbols.index, dtype=object)
 
 
 def mask_phones(raw: pd.Series) -> pd.Series:
-    """Mask phone numbers: ``13812345678`` becomes ``138****5678`` (short numbers keep 2 digits).
+    """Mask phone numbers: ``13812345678`` and ``+86 138-1234-5678`` become ``*******5678``.
 
-    A value that is already masked (holds ``*``) is kept as it is, so an exported rejected
-    row can be fixed and ingested again.
+    Only the last digits show: 4 of a number of 8 digits or more, half of a shorter one. A
+    value that came masked (holds ``**``) is masked again the same way, so masking twice
+    changes nothing and an exported rejected row can be fixed and ingested again.
     """
-    digits = phone_digits(raw)
-    long = digits.str.len() >= 7
-    masked = (digits.str.slice(0, 3) + "****" + digits.str.slice(-4)).where(long, "****" + digits.str.slice(-2))
-    return masked.where(~_masked(digits), digits).astype(object).where(digits.notna(), None)
+    return _mask(phone_digits(raw))
 
 
 def hash_phones(raw: pd.Series, key: bytes) -> pd.Series:
     """Keyed BLAKE2 hashes of phone numbers (None where missing or already masked).
 
-    The hash links a caller's complaints without storing the number; it is computed once per
-    distinct number, since callers call again.
+    The hash links a caller's complaints without storing the number; ``+86 138 1234 5678``
+    and ``13812345678`` hash alike. It is computed once per distinct number, since callers
+    call again.
     """
-    digits = phone_digits(raw)
-    fresh = digits.notna() & ~_masked(digits)
+    digits, masked = _symbols(raw)
+    fresh = digits.notna() & ~masked
     hashed = {u: hashlib.blake2b(u.encode(), key=key, digest_size=16).hexdigest()
               for u in pd.unique(digits[fresh])}
     return digits.where(fresh).map(hashed).astype(object).where(lambda s: s.notna(), None)
+
+
+def _mask_match(match: re.Match) -> str:
+    return _mask(pd.Series([re.sub(r"[^0-9]", "", _COUNTRY.sub("", re.sub(r"[^0-9+]", "", match.group()))
+                                   )])).iat[0]
+
+
+def mask_phone_text(text: str) -> str:
+    """Mask every phone-like number written in ``text`` (``电话13812345678`` → ``电话*******5678``)."""
+    return _PHONE_TEXT.sub(_mask_match, text) if any(c.isdigit() for c in text) else text
+
+
+def mask_phone_texts(values: pd.Series) -> pd.Series:
+    """:func:`mask_phone_text` over a column of strings (missing values stay missing)."""
+    text = values.astype("string")
+    return text.str.replace(_PHONE_TEXT, _mask_match, regex=True)
+
+
+def mask_phone_values(value):
+    """:func:`mask_phone_text` through a JSON-like value (strings, numbers, lists, dicts).
+
+    A number column read as numbers (Parquet, JSON) holds phones as integers too: such a
+    number comes back as its masked text; any other value comes back as it was.
+    """
+    if isinstance(value, str):
+        return mask_phone_text(value)
+    if isinstance(value, dict):
+        return {key: mask_phone_values(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [mask_phone_values(item) for item in value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        text = mask_phone_text(str(value))
+        return value if text == str(value) else text
+    return value

@@ -8,6 +8,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from geo.errors import ValidationError
+from geo.show.downloads import rejected_table, safe_csv
 from geo.store.engine import Bind, transaction
 
 
@@ -54,13 +55,12 @@ def export_rejected(rows: pd.DataFrame, path: Path | str) -> int:
     """Write rejected rows as a CSV in their own columns, ready to fix and ingest again.
 
     The file's columns are the raw rows' columns, then ``rejected_line`` and
-    ``rejected_reason`` (which a re-ingest ignores). Returns the number of rows written.
+    ``rejected_reason`` (which a re-ingest ignores); text a spreadsheet would run as a formula
+    is quoted (:func:`geo.show.downloads.safe_csv`). Returns the number of rows written.
     """
     path = Path(path)
     if path.suffix.lower() != ".csv":
         raise ValidationError(f"export to a .csv file, not {path.name}")
-    raw = pd.DataFrame(list(rows["raw"])) if len(rows) else pd.DataFrame()
-    raw["rejected_line"] = rows["line"].to_numpy()
-    raw["rejected_reason"] = rows["reason"].to_numpy()
-    raw.to_csv(path, index=False, encoding="utf-8")
-    return len(raw)
+    table = rejected_table(rows)
+    path.write_text(safe_csv(table), encoding="utf-8")
+    return len(table)

@@ -18,9 +18,9 @@ import sqlalchemy as sa
 
 from geo.ingest.load_db import copy_to_stage, create_stage, store_rejected, upsert
 from geo.ingest.mapping import Mapping, load_mapping
-from geo.ingest.privacy import mask_phones, phone_key
+from geo.ingest.privacy import phone_key
 from geo.ingest.readers import read_batches
-from geo.ingest.validate import Context, check_batch, unclassified_count
+from geo.ingest.validate import Context, check_batch, raw_for_storage, unclassified_count
 from geo.locate.boundaries import BoundaryIndex
 from geo.locate.boundaries_db import boundary_index
 from geo.locate.cells import DEFAULT_RESOLUTION
@@ -149,15 +149,8 @@ def _refresh_tallies(conn, updated: bool) -> None:
 
 
 def _raw_rows(batch, positions, mapping: Mapping) -> list[dict]:
-    # The raw row is kept for the person who fixes it, but the caller's number only masked.
-    rows = batch.raw(positions) if len(positions) else []
-    column = mapping.column("phone")
-    phones = [row.get(column) for row in rows]
-    if any(p is not None for p in phones):
-        for row, masked in zip(rows, mask_phones(pd.Series(phones, dtype=object)), strict=True):
-            if column in row:
-                row[column] = masked
-    return rows
+    # The raw row is kept for the person who fixes it, but no caller's number in full.
+    return raw_for_storage(batch.raw(positions) if len(positions) else [], mapping)
 
 
 def _count(summary: IngestSummary, frame: pd.DataFrame, checked) -> None:

@@ -20,12 +20,13 @@ import shapely
 
 from geo.act.categories import UNCLASSIFIED, classify
 from geo.ingest.mapping import Mapping
-from geo.ingest.privacy import hash_phones, mask_phones
+from geo.ingest.privacy import hash_phones, mask_phone_text, mask_phone_texts, mask_phone_values, mask_phones
 from geo.ingest.readers import Batch
 from geo.ingest.timeparse import parse_moments
 from geo.locate.boundaries import BoundaryIndex
 from geo.locate.coords import coordinate_systems, to_wgs84
 from geo.locate.gazetteer import geocode
+from geo.show.downloads import unquote_cells
 
 CHANNELS = {
     "phone": "phone", "电话": "phone", "12345": "phone", "hotline": "phone",
@@ -136,7 +137,8 @@ def check_batch(batch: Batch, context: Context) -> Checked:
     _choices(out, reasons, get("resolved"), "resolved", YES_NO, default=None, strict=True)
     out["category"] = classify(get("category"))
     for name, source in (("category_raw", "category"), ("text", "text"), ("address", "address")):
-        out[name] = _clean_text(get(source))
+        # A caller who writes a number into the text is masked like the phone column.
+        out[name] = mask_phone_texts(_clean_text(get(source)))
     _dispatches(out, reasons, get("dispatches"), context)
     out["phone_masked"] = mask_phones(get("phone"))
     out["phone_hash"] = hash_phones(get("phone"), context.phone_key)
@@ -145,8 +147,57 @@ def check_batch(batch: Batch, context: Context) -> Checked:
     ok = reasons.ok
     rejected = pd.DataFrame({"position": np.flatnonzero(~ok), "line": out["line"].to_numpy()[~ok],
                              "source_id": ids.to_numpy(dtype=object, na_value=None)[~ok],
-                             "reason_code": reasons.code[~ok], "reason": reasons.text[~ok]})
+                             "reason_code": reasons.code[~ok],
+                             # A reason quotes the bad value, which may be a number put in the wrong column.
+                             "reason": [mask_phone_text(t) for t in reasons.text[~ok]]})
     return Checked(out[ok].reset_index(drop=True), rejected)
+
+
+# Fields whose values keep their digits in a rejected raw row: the person who fixes the row
+# needs them as they came, and they are never a caller's number.
+_STRUCTURED = ("id", "received_at", "responded_at", "resolved_at", "lon", "lat")
+
+
+def raw_for_storage(rows: list[dict], mapping: Mapping) -> list[dict]:
+    """Make rejected raw rows safe to keep: phones masked in every column, NUL replaced.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Raw rows as read (:meth:`~geo.ingest.readers.Batch.raw`).
+    mapping : Mapping
+        Names the phone column (masked as a phone) and the structured columns (kept).
+
+    Returns
+    -------
+    list of dict
+        The rows, with every phone-like value in any other column masked
+        (:func:`~geo.ingest.privacy.mask_phone_text`) and NUL, which PostgreSQL cannot store,
+        as U+FFFD.
+    """
+    phone = mapping.column("phone")
+    keep = {mapping.column(name) for name in _STRUCTURED}
+    return [{key: _safe(value, key in keep) if key != phone else _phone(value) for key, value in row.items()}
+            for row in rows]
+
+
+def _phone(value):
+    return None if value is None else mask_phones(pd.Series([str(value)], dtype=object)).iat[0]
+
+
+def _safe(value, keep_digits: bool):
+    value = _without_nul(value)
+    return value if keep_digits else mask_phone_values(value)
+
+
+def _without_nul(value):
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {str(key).replace("\x00", "\ufffd"): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
 
 
 def _show(value, limit: int = 40) -> str:
@@ -156,8 +207,9 @@ def _show(value, limit: int = 40) -> str:
 
 def _clean_text(values: pd.Series) -> pd.Series:
     # PostgreSQL text cannot hold NUL; every other character, however hostile, is kept as is
-    # and escaped where it is shown.
-    return values.astype("string").str.replace("\x00", "\ufffd", regex=False)
+    # and escaped where it is shown. The quote an export put before formula-like text (a
+    # fixed rejected row sent back) comes off.
+    return unquote_cells(values.astype("string").str.replace("\x00", "\ufffd", regex=False))
 
 
 def _choices(out: pd.DataFrame, reasons: _Reasons, raw: pd.Series, name: str, table: dict,
