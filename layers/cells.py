@@ -92,10 +92,14 @@ def gi_layer(cells: pd.DataFrame, *, name: str = "Gi* hot and cold spots", show:
                "fillColor": GI_COLOURS[int(b)], "fillOpacity": 0.75 if own else 0.3, "className": GI_CLASS,
                "dashArray": None if own else "3"} for b, own in zip(cells["bin"], inside, strict=True)]
     shown = cells.assign(confidence=cells["bin"].map(lambda b: GI_LABELS[int(b)]), z=cells["z"].round(2),
-                         p=cells["p"].map(lambda p: f"{p:.2g}"), area=inside.map({True: "inside", False: "ring"}))
+                         p=cells["p"].map(lambda p: f"{p:.2g}"), area=inside.map({True: "inside", False: "ring"}),
+                         count=cells["count"].map(lambda n: "" if pd.isna(n) else f"{int(n):,}"))
+    fields = {"cell": "H3 cell", "confidence": "Gi*", "z": "z", "p": "p", "count": "Complaints", "area": "Where"}
+    if cells["z"].isna().all():
+        # A street office's view: the z-score is made of neighbours' complaints too, so it is withheld.
+        fields = {k: v for k, v in fields.items() if k not in ("z", "p")}
     return geojson_layer(cells_frame(shown), name=name, styles=styles, show=show,
-                         tooltip_fields=["cell", "confidence", "z", "p", "count", "area"],
-                         tooltip_aliases=["H3 cell", "Gi*", "z", "p", "Complaints", "Where"])
+                         tooltip_fields=list(fields), tooltip_aliases=list(fields.values()))
 
 
 def gi_legend() -> Legend:
@@ -118,9 +122,11 @@ def emerging_layer(cells: pd.DataFrame, *, name: str = "Emerging hot spots", sho
                "fillOpacity": 0.6 if own else 0.25, "className": EMERGING_CLASS}
               for p, own in zip(shown["pattern"], inside, strict=True)]
     shown = shown.assign(trend=shown["trend_z"].round(2))
+    fields = {"cell": "H3 cell", "pattern": "Pattern", "trend": "Trend (Mann-Kendall z)"}
+    if shown["trend_z"].isna().all():
+        fields.pop("trend")
     return geojson_layer(cells_frame(shown), name=name, styles=styles, show=show,
-                         tooltip_fields=["cell", "pattern", "trend"],
-                         tooltip_aliases=["H3 cell", "Pattern", "Trend (Mann-Kendall z)"])
+                         tooltip_fields=list(fields), tooltip_aliases=list(fields.values()))
 
 
 def emerging_legend(patterns: list[str]) -> Legend:

@@ -150,7 +150,29 @@ def test_a_townships_hot_spots_hold_its_cells_and_the_ring_around_them(office, e
     own = {h3.int_to_str(int(c)) for c in cells["h3"][inside]}
     ring = {n for c in own for n in h3.grid_disk(c, 1)} - own
     assert {h3.int_to_str(int(c)) for c in cells["h3"][~inside]} == ring
-    assert cells.loc[~cells["inside"], "count"].isna().all()
+
+
+def test_a_townships_hot_spot_counts_are_its_own_complaints_only(office, engine):
+    """A cell on the line holds both townships' complaints: the office sees its own, and no
+    z-score (made of its neighbours' complaints too); a city-wide user sees the z-scores."""
+    run = dashboard.latest_run(engine, SUPERVISOR, "gi")
+    cells = dashboard.hotspot_cells(engine, office, run["id"], significant_only=False)
+    with engine.connect() as conn:
+        own = dict(conn.execute(sa.text(
+            f"SELECT {dashboard.parent_sql('h3', run['resolution'])}, count(*) FROM complaint "
+            "WHERE township_code = :t AND received_at >= :a AND received_at < :b "
+            "AND precision IN ('point', 'community') GROUP BY 1"),
+            {"t": GUANGANMENWAI, "a": run["period_start"], "b": run["period_end"]}).all())
+        city = dict(conn.execute(sa.text("SELECT h3, count FROM hotspot_cell WHERE run_id = :r"),
+                                 {"r": run["id"]}).all())
+    assert cells["count"].tolist() == [own.get(c, 0) for c in cells["h3"]]
+    # The demo has cells on the line, where the city's count is larger than the township's.
+    assert (cells["count"] < cells["h3"].map(city)).any()
+    assert sum(own.values()) == cells["count"].sum()
+    assert cells[["z", "p", "trend_z"]].isna().all().all()
+    seen = dashboard.hotspot_cells(engine, SUPERVISOR, run["id"], township=GUANGANMENWAI, significant_only=False)
+    assert seen["z"].notna().all()
+    assert seen["count"].tolist() == cells["count"].tolist()
 
 
 def test_a_street_office_sees_only_the_calls_and_projects_addressed_to_it(office, engine):

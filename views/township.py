@@ -65,8 +65,8 @@ def render() -> None:
     maps.show(fmap, key=f"township_map_{code}", height=560)
     with figures:
         key_figures(user, selection, code)
-    st.caption("Hot spots inside the township are solid; the ring of cells around it is dashed and faint, "
-               "without counts (they hold other townships' complaints).")
+    st.caption("Hot spots inside the township are solid, the ring of cells around it dashed and faint; "
+               "every count is of the township's own complaints (a cell on the line holds its neighbour's too).")
 
     left, right = st.columns(2)
     with left:
@@ -110,11 +110,11 @@ def _hotspots(gi: pd.DataFrame, emerging: pd.DataFrame) -> pd.DataFrame:
     if gi.empty:
         return pd.DataFrame()
     own = gi[gi["inside"] & (gi["bin"] > 0)][["h3", "count", "z", "bin"]]
-    if len(emerging):
-        own = own.merge(emerging[["h3", "pattern"]], on="h3", how="left")
+    own = own.merge(emerging[["h3", "pattern"]], on="h3", how="left") if len(emerging) else own.assign(pattern=None)
     own = own.assign(cell=[format(int(c), "x") for c in own["h3"]], z=own["z"].round(2))
-    return own.sort_values(["bin", "z"], ascending=False)[["cell", "count", "z", "bin", "pattern"]] \
-        .reset_index(drop=True)
+    # The counts are the township's own complaints; z only for a city-wide user (see hotspot_cells).
+    columns = ["cell", "count", "bin", "pattern"] if own["z"].isna().all() else ["cell", "count", "z", "bin", "pattern"]
+    return own.sort_values(["bin", "count"], ascending=False)[columns].reset_index(drop=True)
 
 
 def _open_project(user, code: str, hot: pd.DataFrame, selection) -> None:

@@ -120,7 +120,7 @@ def _store(conn, run: dict, frame: pd.DataFrame, params: dict) -> int:
 
 def _count_rows(conn, start, end, category, theme, bounds: list[datetime] | None = None) -> pd.DataFrame:
     """Complaints per base cell (and per time step when ``bounds`` are given)."""
-    where = ["c.received_at >= :start", "c.received_at < :end", "c.precision IN ('point', 'community')"]
+    where = ["c.received_at >= :start", "c.received_at < :end", "c.precision = ANY(:precisions)"]
     if category:
         where.append("c.category = :category")
     if theme:
@@ -128,7 +128,8 @@ def _count_rows(conn, start, end, category, theme, bounds: list[datetime] | None
     step = ", width_bucket(c.received_at, CAST(:bounds AS timestamptz[])) - 1" if bounds else ", 0"
     rows = conn.execute(sa.text(
         f"SELECT c.h3{step} AS step, count(*) FROM complaint c WHERE {' AND '.join(where)} GROUP BY 1, 2"),
-        {"start": start, "end": end, "category": category, "theme": theme, "bounds": bounds}).all()
+        {"start": start, "end": end, "category": category, "theme": theme, "bounds": bounds,
+         "precisions": list(CELL_PRECISIONS)}).all()
     return pd.DataFrame(rows, columns=["h3", "step", "n"]).astype({"h3": np.int64, "step": np.int64, "n": np.int64})
 
 

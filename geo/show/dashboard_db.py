@@ -41,6 +41,7 @@ from geo.act.whistle_db import (
     resolve,
 )
 from geo.clock import Clock, system_clock
+from geo.detect.hotspots_db import CELL_PRECISIONS
 from geo.errors import AccessError, ValidationError
 from geo.ingest.mapping import Mapping
 from geo.ingest.rejected_db import rejected_rows
@@ -278,16 +279,20 @@ def hotspot_cells(bind: Bind, user: User, run_id: int, *, township: str | None =
                   significant_only: bool = True) -> pd.DataFrame:
     """The cells of a stored Gi* or emerging run, for the city or around one township.
 
-    For a township, the cells whose centre lies in its polygon (``inside``) and the
-    ring of cells around them (``inside`` false, their count withheld: they hold another
-    township's complaints).
+    For a township, the cells whose centre lies in its polygon (``inside``) and the ring of
+    cells around them (``inside`` false). A cell on the line holds complaints of both sides,
+    and its z-score is computed from its neighbours' complaints too: so for a township the
+    counts are the township's own complaints in the run's period (in the ring too), and z, p
+    and the trend's z are withheld from a user who is not city-wide. The cells keep the
+    city's finding (confidence bin, pattern), which is about the place.
 
     Returns
     -------
     pandas.DataFrame
         ``h3, count, z, p, bin, pattern, trend_z, inside``.
     """
-    town = restrict(user, township).township
+    scope = restrict(user, township)
+    town = scope.township
     where = "run_id = :run" + (" AND (significant OR coalesce(pattern, 'no pattern') <> 'no pattern')"
                                if significant_only and town is None else "")
     with transaction(bind) as conn:
@@ -296,14 +301,31 @@ def hotspot_cells(bind: Bind, user: User, run_id: int, *, township: str | None =
         if town is None:
             return frame.assign(inside=True)
         polygon = _township_polygon(conn, town)
+        own = _own_cell_counts(conn, run_id, town)
     cells = frame["h3"].to_numpy(dtype=np.int64)
     inside = shapely.contains_xy(polygon, *cell_centres(cells))
     keep = inside | np.isin(cells, cell_ring(cells[inside]))
     out = frame[keep].assign(inside=inside[keep]).reset_index(drop=True)
-    out.loc[~out["inside"], "count"] = np.nan
+    out["count"] = out["h3"].map(own).fillna(0).astype(np.int64)
+    if not user.city_wide:
+        out[["z", "p", "trend_z"]] = np.nan
     if significant_only:
         out = out[(out["bin"] != 0) | ~out["pattern"].fillna("no pattern").eq("no pattern")]
     return out.reset_index(drop=True)
+
+
+def _own_cell_counts(conn, run_id: int, town: str) -> pd.Series:
+    """A township's own complaints per cell of a run, counted as the run counted (its period,
+    filter and precisions)."""
+    run = conn.execute(sa.text("SELECT period_start, period_end, resolution, category, theme FROM hotspot_run "
+                               "WHERE id = :run"), {"run": run_id}).mappings().one()
+    found = pd.read_sql(sa.text(
+        f"SELECT {parent_sql('h3', int(run['resolution']))} AS h3, count(*) AS n FROM complaint "
+        "WHERE township_code = :town AND received_at >= :start AND received_at < :end "
+        f"AND precision = ANY(:precisions) AND {_FILTER} GROUP BY 1"), conn,
+        params={"town": town, "start": run["period_start"], "end": run["period_end"], "category": run["category"],
+                "theme": run["theme"], "precisions": list(CELL_PRECISIONS)})
+    return found.set_index("h3")["n"]
 
 
 def township_complaints(bind: Bind, user: User, township: str, selection: Selection, *,
