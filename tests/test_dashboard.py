@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import h3
@@ -217,8 +218,39 @@ def test_a_street_office_opens_a_project_on_its_own_hot_spot_only(office, engine
     detail = dashboard.project_for(engine, office, project_id, today=date(2026, 11, 22))
     assert detail.project["created_by"] == "guanganmenwai"
     assert len(detail.project["cells"]) == 7  # the res-8 cell's children at the base resolution
+    # The neighbour's office, with complaints of its own in a cell of the project, sees nothing of it.
+    on_line = _cell_of_one_with_complaints_of_the_other(engine, polygon[GUANGANMENWAI], TAIPINGQIAO)
+    survey = {"title": "Survey", "owner": "office", "due_on": "2026-12-01"}
+    shared = dashboard.open_proactive_project(engine, office, GUANGANMENWAI, replace(spec(on_line), tasks=[survey]),
+                                              now=now)
+    with engine.connect() as conn:
+        org = conn.execute(sa.text("SELECT id, name FROM organisation WHERE code = :c"),
+                           {"c": f"so-{TAIPINGQIAO}"}).one()
+    neighbour = User(id=0, username="taipingqiao", display_name="Taipingqiao", role="street_office",
+                     organisation_id=org.id, organisation=org.name, townships=(TAIPINGQIAO,))
+    assert not {project_id, shared} & set(dashboard.project_list(engine, neighbour, today=date(2026, 11, 22))["id"])
+    task = int(dashboard.project_for(engine, office, shared, today=date(2026, 11, 22)).tasks["id"].iloc[0])
+    for attempt in (lambda: dashboard.project_for(engine, neighbour, shared, today=date(2026, 11, 22)),
+                    lambda: dashboard.tick_task(engine, neighbour, shared, task, done=True, now=now)):
+        with pytest.raises(AccessError, match="is not a project of"):
+            attempt()
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM project WHERE id = :id"), {"id": shared})
     with engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM project WHERE id = :id"), {"id": project_id})
+
+
+def _cell_of_one_with_complaints_of_the_other(engine, polygon, other: str) -> int:
+    """The res-8 cell, centred in ``polygon``, that holds the most complaints of township ``other``."""
+    with engine.connect() as conn:
+        cells = conn.execute(sa.text(
+            f"SELECT {dashboard.parent_sql('h3', 8)} AS cell, count(*) FROM complaint WHERE township_code = :t "
+            "GROUP BY 1 ORDER BY 2 DESC"), {"t": other}).all()
+    for cell, _ in cells:
+        lat, lon = h3.cell_to_latlng(h3.int_to_str(int(cell)))
+        if shapely.contains_xy(polygon, lon, lat):
+            return int(cell)
+    raise AssertionError("the demo has no cell on the line")
 
 
 def test_the_selection_refuses_nonsense():

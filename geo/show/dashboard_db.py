@@ -10,7 +10,7 @@ and emerging runs, calls); raw complaints are read only for one township at a ti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from geo.act.categories import categories
 from geo.act.governance import COUNTS
 from geo.act.governance_db import ranking
-from geo.act.projects import ProjectSpec
+from geo.act.projects import ProjectSpec, base_cells
 from geo.act.projects_db import ProjectDetail, create_project, project_detail, projects, set_task
 from geo.act.reports import Report
 from geo.act.reports_db import build_report
@@ -401,7 +401,9 @@ def open_proactive_project(bind: Bind, user: User, township: str, spec: ProjectS
     """Open a proactive project on hot-spot cells of a township the user answers for.
 
     Every cell's centre must lie in the township, so that a street office cannot open a
-    project on its neighbour's ground. Returns the project's id.
+    project on its neighbour's ground; of a coarse cell, the project keeps the base cells
+    centred in the township, so that it names no neighbour's office and the neighbour sees
+    nothing of it. Returns the project's id.
 
     Raises
     ------
@@ -419,10 +421,14 @@ def open_proactive_project(bind: Bind, user: User, township: str, spec: ProjectS
         raise ValidationError("a proactive project from a hot spot targets H3 cells")
     lon, lat = cell_centres(np.asarray(spec.cells, dtype=np.int64))
     with transaction(bind) as conn:
-        outside = ~shapely.contains_xy(_township_polygon(conn, town), lon, lat)
+        polygon = _township_polygon(conn, town)
+        outside = ~shapely.contains_xy(polygon, lon, lat)
         if outside.any():
             raise ValidationError(f"cell {int(np.asarray(spec.cells)[outside][0]):x} is not in township {town}")
-        return create_project(conn, spec, actor=user.username, now=now, owner=scope.organisation_id)
+        base = np.asarray(base_cells(spec.cells), dtype=np.int64)
+        own = base[shapely.contains_xy(polygon, *cell_centres(base))]
+        return create_project(conn, replace(spec, cells=own.tolist()), actor=user.username, now=now,
+                              owner=scope.organisation_id)
 
 
 def call_places(bind: Bind, user: User, call_ids: list[int]) -> gpd.GeoDataFrame:
