@@ -50,7 +50,7 @@ from layers.cells import heat_layer
 from tests.browser import choose, chromium, map_shapes, open_page, served_app, sign_in, wait_for_title
 from views.overview import MAX_CELLS
 
-PASSWORD = "whistle-supervisor"
+PASSWORD = "whistle-city-watch"
 
 
 def received_bytes(browser) -> int:

@@ -203,8 +203,8 @@ def demo_database(cluster: LocalCluster, template: str, boundary_index, township
         drop_database(cluster, url)
 
 
-DEMO_PASSWORDS = {"supervisor": "whistle-supervisor", "guanganmenwai": "whistle-street-office",
-                  "coordinator": "whistle-coordinator"}
+DEMO_PASSWORDS = {"supervisor": "whistle-city-watch", "guanganmenwai": "whistle-street-office",
+                  "coordinator": "whistle-border-desk"}
 
 
 @pytest.fixture(scope="session")
@@ -240,13 +240,29 @@ def app_city(pg_cluster, boundaries_template, boundary_index, townships,
         yield url, engine
 
 
+def _demo_user(app_city, username: str):
+    from geo.act.users_db import authenticate
+
+    user = authenticate(app_city[1], username, DEMO_PASSWORDS[username], now=datetime.now(UTC))
+    assert user is not None
+    return user
+
+
 @pytest.fixture(scope="session")
 def office(app_city):
     """The demo street office (Guang'anmenwai) as it signs in: its organisation and townships."""
-    from geo.act.users_db import authenticate
-
-    user = authenticate(app_city[1], "guanganmenwai", DEMO_PASSWORDS["guanganmenwai"],
-                        now=datetime.now(UTC))
-    assert user is not None
+    user = _demo_user(app_city, "guanganmenwai")
     assert user.townships == ("110102020",)
     return user
+
+
+@pytest.fixture(scope="session")
+def supervisor(app_city):
+    """The demo supervisor as it signs in (pages look the signed-in user up on every run)."""
+    return _demo_user(app_city, "supervisor")
+
+
+@pytest.fixture(scope="session")
+def coordinator(app_city):
+    """The demo coordinator as it signs in."""
+    return _demo_user(app_city, "coordinator")

@@ -1,4 +1,4 @@
-"""What many tests share: the command line run as a user runs it, and its one-line errors."""
+"""What many tests share: the command line run as a user runs it, its one-line errors, a signed-in user."""
 
 from __future__ import annotations
 
@@ -21,3 +21,24 @@ def assert_one_line_error(done: subprocess.CompletedProcess, pattern: str) -> No
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
     assert pattern in " ".join(done.stderr.split()), done.stderr
+
+
+TEST_PASSWORD = "correct horse battery"
+
+
+def signed_in(url: str, username: str = "tester", role: str = "supervisor", township: str | None = None):
+    """A user stored in the database at ``url`` (made or reset) and signed in, as pages need one."""
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+
+    from geo.act.users_db import authenticate, create_user
+
+    engine = sa.create_engine(url)
+    try:
+        create_user(engine, username, TEST_PASSWORD, role=role, township_code=township, replace=True)
+        user = authenticate(engine, username, TEST_PASSWORD, now=datetime.now(UTC))
+    finally:
+        engine.dispose()
+    assert user is not None
+    return user

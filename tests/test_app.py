@@ -12,13 +12,11 @@ from streamlit.testing.v1 import AppTest
 
 from geo.act.users import User
 from tests.conftest import DEMO_PASSWORDS
-from tests.helpers import ROOT
+from tests.helpers import ROOT, signed_in
 
 APP = str(ROOT / "app.py")
 # City-wide users see the whole city whatever their organisation; the street office is the demo's
 # own (the ``office`` fixture), signed in, with its organisation and townships.
-SUPERVISOR = User(1, "supervisor", "Supervisor", "supervisor", 0, "City")
-COORDINATOR = User(3, "coordinator", "Coordinator", "coordinator", 0, "City")
 PAGES = {"supervisor": ["overview", "township", "borders", "projects", "reports", "jurisdictions", "intake"],
          "street_office": ["township", "borders", "projects"],
          "coordinator": ["borders", "projects", "reports", "jurisdictions"]}
@@ -96,8 +94,8 @@ def test_each_role_is_routed_to_its_own_pages():
 
 
 @pytest.mark.parametrize("role", PAGES)
-def test_every_page_of_every_role_renders_on_the_demo(city, office, role):
-    users = {"supervisor": SUPERVISOR, "street_office": office, "coordinator": COORDINATOR}
+def test_every_page_of_every_role_renders_on_the_demo(city, office, supervisor, coordinator, role):
+    users = {"supervisor": supervisor, "street_office": office, "coordinator": coordinator}
     for name in PAGES[role]:
         at = run_page(name, users[role])
         assert not at.exception, (role, name, [e.value for e in at.exception])
@@ -114,8 +112,8 @@ def test_a_page_without_a_signed_in_user_shows_nothing(city):
         assert not maps(at)
 
 
-def test_the_overview_draws_every_layer_and_the_ranking(city):
-    at = run_page("overview", SUPERVISOR)
+def test_the_overview_draws_every_layer_and_the_ranking(city, supervisor):
+    at = run_page("overview", supervisor)
     layers = {"Complaints": ("whistle-hex", "Complaints per H3 cell"),
               "Gi* hot spots": ("whistle-gi", "Getis-Ord Gi*"),
               "Emerging hot spots": ("whistle-emerging", "Emerging hot spots"),
@@ -175,8 +173,8 @@ def test_a_street_office_opens_a_project_from_a_hot_spot(office, city):
     assert (row.kind, row.created_by) == ("proactive", "guanganmenwai")
 
 
-def test_coordinator_acts_on_a_call_and_the_next_run_shows_it(city):
-    at = run_page("borders", COORDINATOR)
+def test_coordinator_acts_on_a_call_and_the_next_run_shows_it(city, coordinator):
+    at = run_page("borders", coordinator)
     call_id = at.selectbox(key="borders_call").value
     drawn = maps(at)
     assert "whistle-call" in drawn[0]
@@ -234,8 +232,8 @@ def test_a_task_ticked_off_is_stored_with_who_did_it(office, city):
     assert "whistle-project" in maps(at)[0]
 
 
-def test_reports_are_downloadable(city):
-    at = run_page("reports", COORDINATOR)
+def test_reports_are_downloadable(city, coordinator):
+    at = run_page("reports", coordinator)
     assert [b.key for b in at.get("download_button")] == ["reports_md", "reports_html", "reports_zip"]
     at.radio(key="reports_kind").set_value("Monthly").run()
     assert not at.exception
@@ -244,7 +242,7 @@ def test_reports_are_downloadable(city):
 
 def test_jurisdiction_page_draws_every_township(monkeypatch, boundaries_db_url):
     monkeypatch.setenv("DATABASE_URL", boundaries_db_url)
-    at = run_page("jurisdictions", SUPERVISOR)
+    at = run_page("jurisdictions", signed_in(boundaries_db_url))
     assert not at.exception
     assert [m.value for m in at.metric][:2] == ["16", "334"]
     assert "approximate township boundaries" in at.info[0].value
@@ -256,7 +254,7 @@ def test_jurisdiction_page_draws_every_township(monkeypatch, boundaries_db_url):
 
 def test_choosing_a_district_narrows_the_map_and_the_table(monkeypatch, boundaries_db_url):
     monkeypatch.setenv("DATABASE_URL", boundaries_db_url)
-    at = run_page("jurisdictions", SUPERVISOR)
+    at = run_page("jurisdictions", signed_in(boundaries_db_url))
     at.selectbox(key="jurisdictions_district").set_value("110102").run()  # Xicheng
     assert not at.exception
     townships = int(at.metric[1].value)
@@ -267,11 +265,12 @@ def test_choosing_a_district_narrows_the_map_and_the_table(monkeypatch, boundari
 
 def test_empty_database_says_how_to_load_boundaries(monkeypatch, empty_db_url):
     monkeypatch.setenv("DATABASE_URL", empty_db_url)
-    at = run_page("jurisdictions", SUPERVISOR)
+    supervisor = signed_in(empty_db_url)
+    at = run_page("jurisdictions", supervisor)
     assert not at.exception
     assert "boundaries load-shipped" in at.warning[0].value
     for name in ("overview", "borders", "projects", "reports"):
-        at = run_page(name, SUPERVISOR)
+        at = run_page(name, supervisor)
         assert (not at.exception and at.warning) or at.info, name
 
 
@@ -302,7 +301,7 @@ def test_intake_page_lists_runs_and_rejected_rows_as_text(monkeypatch, complaint
         {"id": "C", "received_at": "never", "lon": 116.34, "lat": 39.885, "text": "x"},
     ])
     monkeypatch.setenv("DATABASE_URL", complaints_db_url)
-    at = run_page("intake", SUPERVISOR)
+    at = run_page("intake", signed_in(complaints_db_url))
     assert not at.exception
     assert [m.value for m in at.metric] == ["1", "1", "2"]
     rejected = at.dataframe[1].value
@@ -317,7 +316,8 @@ def test_an_upload_is_ingested_and_a_bad_one_stores_nothing(monkeypatch, complai
 
     monkeypatch.setenv("DATABASE_URL", complaints_db_url)
     good = b"id,received_at,lon,lat\nU1,2026-11-01 08:00,116.34,39.885\n"
-    summary = intake.ingest_upload(SUPERVISOR, "../../etc/passwd.csv", good, "wgs84", "utf-8")
+    supervisor = signed_in(complaints_db_url)
+    summary = intake.ingest_upload(supervisor, "../../etc/passwd.csv", good, "wgs84", "utf-8")
     assert (summary.inserted, summary.source) == (1, "passwd.csv")
     with pytest.raises(Exception, match="binary"):
-        intake.ingest_upload(SUPERVISOR, "x.csv", b"\x00\x01" * 100, "wgs84", "utf-8")
+        intake.ingest_upload(supervisor, "x.csv", b"\x00\x01" * 100, "wgs84", "utf-8")

@@ -17,6 +17,7 @@ from geo.act.users import User
 from geo.errors import AccessError, ValidationError
 from geo.show import dashboard_db as dashboard
 from geo.show.dashboard_db import Selection
+from tests.helpers import signed_in
 
 GUANGANMENWAI, TAIPINGQIAO = "110102020", "110106002"
 # City-wide users see the whole city whatever their organisation; the street office is the demo's
@@ -197,7 +198,7 @@ def test_a_street_office_sees_only_the_calls_and_projects_addressed_to_it(office
         dashboard.project_for(engine, office, int(noise["id"].iloc[0]), today=date(2026, 11, 22))
 
 
-def test_a_street_office_opens_a_project_on_its_own_hot_spot_only(office, engine, townships):
+def test_a_street_office_opens_a_project_on_its_own_hot_spot_only(office, engine, townships, app_city):
     polygon = townships.set_index("code").geometry
     inside = h3.str_to_int(h3.latlng_to_cell(polygon[GUANGANMENWAI].representative_point().y,
                                              polygon[GUANGANMENWAI].representative_point().x, 8))
@@ -223,11 +224,7 @@ def test_a_street_office_opens_a_project_on_its_own_hot_spot_only(office, engine
     survey = {"title": "Survey", "owner": "office", "due_on": "2026-12-01"}
     shared = dashboard.open_proactive_project(engine, office, GUANGANMENWAI, replace(spec(on_line), tasks=[survey]),
                                               now=now)
-    with engine.connect() as conn:
-        org = conn.execute(sa.text("SELECT id, name FROM organisation WHERE code = :c"),
-                           {"c": f"so-{TAIPINGQIAO}"}).one()
-    neighbour = User(id=0, username="taipingqiao", display_name="Taipingqiao", role="street_office",
-                     organisation_id=org.id, organisation=org.name, townships=(TAIPINGQIAO,))
+    neighbour = signed_in(app_city[0], "taipingqiao", "street_office", TAIPINGQIAO)
     assert not {project_id, shared} & set(dashboard.project_list(engine, neighbour, today=date(2026, 11, 22))["id"])
     task = int(dashboard.project_for(engine, office, shared, today=date(2026, 11, 22)).tasks["id"].iloc[0])
     for attempt in (lambda: dashboard.project_for(engine, neighbour, shared, today=date(2026, 11, 22)),

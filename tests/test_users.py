@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 from geo.act.users import _DUMMY, check_role, check_username, hash_password, verify_password
 from geo.act.users_db import LOCKOUT, MAX_FAILURES, authenticate, create_user, set_active, users
 from geo.errors import ValidationError
-from tests.helpers import assert_one_line_error, geo
+from tests.helpers import ROOT, assert_one_line_error, geo
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 GUANGANMENWAI = "110102020"
@@ -27,6 +28,12 @@ PASSWORD = "correct horse battery"
     (lambda: check_role("supervisor", GUANGANMENWAI), "only for street-office users"),
     (lambda: hash_password("short"), "at least 10 characters"),
     (lambda: hash_password("密" * 30), "at most 72 bytes"),
+    # Weak: the commonest passwords (any case), one character, few digits alone, the username.
+    (lambda: hash_password("qwertyuiop"), "most common"),
+    (lambda: hash_password("Password123"), "most common"),
+    (lambda: hash_password("aaaaaaaaaaaa"), "one character repeated"),
+    (lambda: hash_password("13812345678"), "digits only"),
+    (lambda: hash_password("zhang.wei-2026!", "Zhang.Wei"), "user name"),
 ])
 def test_bad_users_are_refused_by_name(call, message):
     with pytest.raises(ValidationError, match=message):
@@ -103,3 +110,65 @@ def test_users_on_the_command_line(complaints_db_url, complaints_engine):
     assert_one_line_error(geo("users", "add", "li", "--role", "supervisor", "--password", "short", env=env),
                           "at least 10 characters")
     assert geo("users", "disable", "zhang", env=env).returncode == 0
+
+
+def test_good_passwords_pass_the_weak_checks():
+    for password in (PASSWORD, "123456789012", "黄河远上白云间"[:5] * 2, "Tiananmen-1949"):
+        assert hash_password(password, "zhang").startswith("$2b$")
+
+
+def test_parallel_guesses_get_no_more_checks_than_the_limit(complaints_engine):
+    """20 wrong sign-ins at once: five are checked and stored as failures, the others refused."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    create_user(complaints_engine, "target", PASSWORD, role="supervisor")
+
+    def guess(i: int) -> str:
+        try:
+            return "wrong" if authenticate(complaints_engine, "target", f"guess number {i}", now=NOW) is None else "in"
+        except ValidationError:
+            return "refused"
+
+    with ThreadPoolExecutor(20) as pool:
+        outcomes = list(pool.map(guess, range(20)))
+    assert sorted(set(outcomes)) == ["refused", "wrong"]
+    assert outcomes.count("wrong") == MAX_FAILURES
+    with complaints_engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT count(*) FROM login_event WHERE username = 'target' AND NOT ok")).scalar()
+    assert stored == MAX_FAILURES
+
+
+def test_a_disabled_or_changed_user_is_signed_out_and_may_not_act(complaints_db_url, complaints_engine):
+    from streamlit.testing.v1 import AppTest
+
+    from geo.act.users_db import live_user
+    from geo.errors import AccessError
+    from geo.show import dashboard_db as dashboard
+    from tests.helpers import signed_in
+
+    user = signed_in(complaints_db_url, "lin", "supervisor")
+    assert live_user(complaints_engine, user) == user
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["user"] = user
+    os.environ["DATABASE_URL"] = complaints_db_url
+    try:
+        at.run()
+        assert not at.exception
+        assert "lin" in " ".join(c.value for c in at.sidebar.caption)
+        set_active(complaints_engine, "lin", False)
+        at.run()
+        assert "signed out" in at.warning[0].value
+        assert "user" not in at.session_state
+        assert at.text_input(key="login_username")
+    finally:
+        os.environ.pop("DATABASE_URL", None)
+    assert live_user(complaints_engine, user) is None
+    with pytest.raises(AccessError, match="sign in again"):
+        dashboard.ingest_for(complaints_engine, user, ROOT / "README.md", dashboard.Mapping())
+    # Enabled again but given another role: the session's user is no longer who signed in.
+    set_active(complaints_engine, "lin", True)
+    create_user(complaints_engine, "lin", PASSWORD, role="coordinator", replace=True)
+    assert live_user(complaints_engine, user) is None
+    with complaints_engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM app_user WHERE username = 'lin'"))
+    assert live_user(complaints_engine, user) is None

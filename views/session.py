@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from geo.act.users import ROLES, User
-from geo.act.users_db import authenticate
+from geo.act.users_db import authenticate, live_user
 from geo.errors import WhistleError
 from views import data
 
@@ -19,10 +19,26 @@ PAGES_BY_ROLE = {
 ROLE_NAMES = {"supervisor": "Supervisor", "street_office": "Street office", "coordinator": "Coordinator"}
 
 
+SIGNED_OUT_KEY = "signed_out_because"
+
+
 def current_user() -> User | None:
-    """The signed-in user of this browser session, if any."""
+    """The signed-in user of this browser session, if any, as stored now.
+
+    The user kept in the session is looked up again on every run (one indexed query): a user
+    disabled, deleted, or given another role or organisation since signing in is signed out.
+    """
     user = st.session_state.get(USER_KEY)
-    return user if isinstance(user, User) and user.role in ROLES else None
+    if not isinstance(user, User) or user.role not in ROLES:
+        return None
+    fresh = live_user(data.engine(), user)
+    if fresh is None:
+        st.session_state.pop(USER_KEY, None)
+        st.session_state[SIGNED_OUT_KEY] = True
+        return None
+    if fresh != user:
+        st.session_state[USER_KEY] = fresh  # its townships moved with a new boundary set
+    return fresh
 
 
 def require_user() -> User:
@@ -38,6 +54,8 @@ def login() -> None:
     """The sign-in page: name and password, checked against the users stored in PostGIS."""
     st.title("📣 Whistle")
     st.caption("Beijing 12345 hotline · respond as soon as a complaint comes in")
+    if st.session_state.pop(SIGNED_OUT_KEY, False):
+        st.warning("You were signed out: your account was disabled or changed since you signed in.")
     with st.form("login", clear_on_submit=False):
         username = st.text_input("User name", key="login_username", max_chars=32)
         password = st.text_input("Password", type="password", key="login_password", max_chars=200)

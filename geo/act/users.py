@@ -11,6 +11,7 @@ Pure: :mod:`geo.act.users_db` stores the users. Three roles:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -77,20 +78,62 @@ def check_role(role: object, township_code: str | None, organisation: str | None
     return str(role), township_code or None
 
 
-def hash_password(password: str) -> str:
-    """The bcrypt hash of a password that is long enough and not too long.
+def hash_password(password: str, username: str | None = None) -> str:
+    """The bcrypt hash of a password that is long enough, not too long and not weak.
+
+    Parameters
+    ----------
+    password : str
+        The new password.
+    username : str, optional
+        Whose it is: a password that holds the username is refused.
 
     Raises
     ------
     ValidationError
-        If the password is shorter than :data:`MIN_PASSWORD` characters or longer than 72 bytes.
+        If the password is shorter than :data:`MIN_PASSWORD` characters or longer than 72 bytes,
+        or weak (:func:`check_password`).
     """
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
         raise ValidationError(f"a password needs at least {MIN_PASSWORD} characters")
     encoded = password.encode("utf-8")
     if len(encoded) > MAX_PASSWORD_BYTES:
         raise ValidationError(f"a password may have at most {MAX_PASSWORD_BYTES} bytes (bcrypt ignores the rest)")
+    check_password(password, username)
     return bcrypt.hashpw(encoded, bcrypt.gensalt(_COST)).decode("ascii")
+
+
+MIN_ALL_DIGITS = 12
+"""A password of digits only needs this many: 10 or 11 digits fall to a guess in minutes offline."""
+
+
+def check_password(password: str, username: str | None = None) -> None:
+    """Refuse a weak password: a common one, one character repeated, too few digits alone, the username.
+
+    The common passwords are the 30,000 of zxcvbn's list (from leaked password sets), compared
+    without case.
+
+    Raises
+    ------
+    ValidationError
+        Naming why the password is weak.
+    """
+    folded = password.casefold()
+    if len(set(password)) == 1:
+        raise ValidationError("a password of one character repeated is too easy to guess")
+    if password.isdigit() and len(password) < MIN_ALL_DIGITS:
+        raise ValidationError(f"a password of digits only needs at least {MIN_ALL_DIGITS} of them")
+    if username and username.strip().casefold() in folded:
+        raise ValidationError("a password may not hold the user name")
+    if folded in _common_passwords():
+        raise ValidationError("this password is among the most common ones; choose another")
+
+
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(p.casefold() for p in FREQUENCY_LISTS["passwords"])
 
 
 def verify_password(password: str, hashed: str | None) -> bool:

@@ -2,7 +2,10 @@
 
 Passwords are stored as bcrypt hashes only. Every sign-in attempt is kept in ``login_event``;
 after :data:`MAX_FAILURES` failures within :data:`LOCKOUT` a username is refused until the
-window has passed, whatever the password.
+window has passed, whatever the password. Attempts on one username are taken one at a time
+(a transaction-scoped advisory lock), so that parallel guesses cannot all pass the count.
+A signed-in user is looked up again on every page and in every action (:func:`live_user`):
+one disabled, deleted, or given another role or organisation is signed out at once.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ def create_user(bind: Bind, username: str, password: str, *, role: str, display_
     username = check_username(username)
     role, township_code = check_role(role, township_code, organisation)
     name = clean_text(display_name or username, "display name", 100)
-    hashed = hash_password(password)
+    hashed = hash_password(password, username)
     with transaction(bind) as conn:
         if organisation is not None:
             org = organisation_id(conn, organisation)
@@ -83,6 +86,9 @@ def authenticate(bind: Bind, username: str, password: str, *, now: datetime) -> 
     """
     name = str(username or "").strip().lower()[:32]
     with transaction(bind) as conn:
+        # Count, check and record one attempt at a time per name: without the lock, 20 parallel
+        # guesses all counted the same 0 failures and all got a password check.
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('whistle.login'), hashtext(:u))"), {"u": name})
         failures = conn.execute(sa.text(
             "SELECT count(*) FROM login_event WHERE username = :u AND NOT ok AND at > :since "
             "AND at > coalesce((SELECT max(at) FROM login_event WHERE username = :u AND ok), '-infinity')"),
@@ -97,8 +103,27 @@ def authenticate(bind: Bind, username: str, password: str, *, now: datetime) -> 
         if not ok:
             return None
         conn.execute(sa.update(AppUser).where(AppUser.id == row["id"]).values(last_login_at=now))
+    return _user(row)
+
+
+def _user(row) -> User:
     return User(row["id"], row["username"], row["display_name"], row["role"], row["organisation_id"],
                 row["organisation"], tuple(row["townships"]) if row["role"] == "street_office" else ())
+
+
+def live_user(bind: Bind, user: User) -> User | None:
+    """The user as stored now, if still active with the same role and organisation; else None.
+
+    One indexed query, cheap enough for every page run and every action. The townships are
+    read afresh: a new boundary set may have moved them.
+    """
+    with transaction(bind) as conn:
+        row = conn.execute(sa.text(f"{_USER} WHERE u.id = :id AND u.active"),
+                           {"id": user.id, "level": "township"}).mappings().first()
+    if row is None or (row["username"], row["role"], row["organisation_id"]) != \
+            (user.username, user.role, user.organisation_id):
+        return None
+    return _user(row)
 
 
 def users(bind: Bind) -> pd.DataFrame:

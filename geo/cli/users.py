@@ -14,9 +14,9 @@ from geo.cli.shared import out
 users_app = typer.Typer(help="The app's users: add, list, disable, and the demo users.", no_args_is_help=True)
 
 DEMO_USERS = (
-    ("supervisor", "whistle-supervisor", "supervisor", None, "City supervisor (demo)"),
+    ("supervisor", "whistle-city-watch", "supervisor", None, "City supervisor (demo)"),
     ("guanganmenwai", "whistle-street-office", "street_office", "110102020", "Guang'anmenwai street office (demo)"),
-    ("coordinator", "whistle-coordinator", "coordinator", None, "Border coordinator (demo)"),
+    ("coordinator", "whistle-border-desk", "coordinator", None, "Border coordinator (demo)"),
 )
 """One user per role for the demo, listed in the README: username, password, role, township, name."""
 

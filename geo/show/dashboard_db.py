@@ -28,6 +28,7 @@ from geo.act.projects_db import ProjectDetail, create_project, project_detail, p
 from geo.act.reports import Report
 from geo.act.reports_db import build_report
 from geo.act.users import User
+from geo.act.users_db import live_user
 from geo.act.whistle_db import (
     CallDetail,
     addressed_sql,
@@ -413,6 +414,7 @@ def open_proactive_project(bind: Bind, user: User, township: str, spec: ProjectS
         When the project is not proactive, has no cells, or a cell lies outside the township
         (and for anything :func:`geo.act.projects_db.create_project` refuses).
     """
+    user = _acting(bind, user)
     scope = restrict(user, township)
     town = scope.township
     if town is None:
@@ -429,6 +431,16 @@ def open_proactive_project(bind: Bind, user: User, township: str, spec: ProjectS
         own = base[shapely.contains_xy(polygon, *cell_centres(base))]
         return create_project(conn, replace(spec, cells=own.tolist()), actor=user.username, now=now,
                               owner=scope.organisation_id)
+
+
+def _acting(bind: Bind, user: User) -> User:
+    """The user as stored now, for an action: one disabled, deleted or changed since signing in
+    may not act (the page re-checks on every run; an action re-checks on its own)."""
+    fresh = live_user(bind, user)
+    if fresh is None:
+        raise AccessError(f"{user.username} is no longer an active user with this role and organisation; "
+                          "sign in again")
+    return fresh
 
 
 def call_places(bind: Bind, user: User, call_ids: list[int]) -> gpd.GeoDataFrame:
@@ -463,6 +475,7 @@ def project_for(bind: Bind, user: User, project_id: int, *, today: date) -> Proj
 def tick_task(bind: Bind, user: User, project_id: int, task_id: int, *, done: bool, now: datetime,
               expected_version: int | None = None) -> None:
     """Tick a task of a project the user may see off (or back on)."""
+    user = _acting(bind, user)
     detail = project_for(bind, user, project_id, today=now.date())
     if task_id not in set(detail.tasks["id"]):
         raise ValidationError(f"task {task_id} is not a task of project {project_id}")
@@ -510,7 +523,7 @@ def rejected_for(bind: Bind, user: User, *, limit: int = 5_000) -> pd.DataFrame:
 
 def ingest_for(bind: Bind, user: User, path: Path, mapping: Mapping, *, encoding: str = "utf-8") -> IngestSummary:
     """Ingest an export on behalf of a city-wide user (the intake page's upload)."""
-    restrict(user, city_wide=True)
+    restrict(_acting(bind, user), city_wide=True)
     return ingest_file(bind, path, mapping, encoding=encoding)
 
 
@@ -532,6 +545,7 @@ def act_on_call(bind: Bind, user: User, call_id: int, action: str, *, now: datet
     AccessError
         When the user may not take the action on this call.
     """
+    user = _acting(bind, user)
     scope = restrict(user)
     common = {"actor": user.username, "now": now, "note": note, "expected_version": expected_version}
     if action == "check in":
