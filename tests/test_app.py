@@ -321,3 +321,32 @@ def test_an_upload_is_ingested_and_a_bad_one_stores_nothing(monkeypatch, complai
     assert (summary.inserted, summary.source) == (1, "passwd.csv")
     with pytest.raises(Exception, match="binary"):
         intake.ingest_upload(supervisor, "x.csv", b"\x00\x01" * 100, "wgs84", "utf-8")
+
+
+def test_user_text_in_headers_labels_and_captions_is_text(monkeypatch, complaints_db_url):
+    """A title or task that is Markdown (an image the browser would fetch, bold, maths, colour)
+    reaches the page escaped, in the subheader and the task's checkbox label."""
+    from datetime import UTC, date, datetime
+
+    import sqlalchemy as sa
+
+    from geo.act.projects import ProjectSpec
+    from geo.act.projects_db import create_project
+    from geo.show.text import md_escape
+
+    hostile = "![x](https://evil.example/t.png) **bold** $x$ :red[red] <img src=x>"
+    engine = sa.create_engine(complaints_db_url)
+    create_project(engine, ProjectSpec(
+        kind="governance_plan", title=hostile, lead_department="urban_management", categories=["street_vendor"],
+        starts_on=date(2026, 11, 1), ends_on=date(2027, 1, 31), townships=["110102020"],
+        tasks=[{"title": hostile, "owner": "**me**", "due_on": "2026-12-01"}]),
+        actor="supervisor", now=datetime(2026, 11, 1, 9, tzinfo=UTC))
+    engine.dispose()
+    monkeypatch.setenv("DATABASE_URL", complaints_db_url)
+    at = run_page("projects", signed_in(complaints_db_url, "zhao", "supervisor"))
+    assert not at.exception
+    assert at.subheader[0].value.endswith(md_escape(hostile))
+    label = next(c for c in at.checkbox if c.key.startswith("task_")).label
+    assert label.startswith(f"{md_escape(hostile)} · {md_escape('**me**')}")
+    everything = [e.value for e in (*at.markdown, *at.caption, *at.subheader, *at.title)]
+    assert not any("](https://evil.example" in v or "**bold**" in v for v in everything)

@@ -14,7 +14,7 @@ from geo.errors import WhistleError
 from geo.show import dashboard_db as dashboard
 from layers.base import frame_bounds
 from layers.borders import call_layer, call_legend, case_legend, complaint_layer, line_layer, sides_layer
-from views import data, maps
+from views import data, maps, messages
 from views.session import require_user
 
 STATES = {"Open (raised)": "raised", "Resolved": "resolved", "Closed": "closed", "All": None}
@@ -73,7 +73,7 @@ def render() -> None:
     try:
         detail = dashboard.call_for(data.engine(), user, int(call_id))
     except WhistleError as exc:
-        st.error(str(exc))
+        messages.error(exc)
         return
     _call(user, detail, now, names)
 
@@ -139,7 +139,7 @@ def _actions(user: User, call: dict, addressees: pd.DataFrame) -> None:
         dashboard.act_on_call(data.engine(), user, call["id"], action, now=data.now(), addressee=who, done=done,
                               note=note or None, expected_version=call["version"])
     except WhistleError as exc:
-        st.error(str(exc))
+        messages.error(exc)
         return
     st.session_state[FLASH] = f"Call #{call['id']}: {action} recorded by {user.username}."
     st.rerun()

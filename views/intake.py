@@ -14,7 +14,7 @@ from geo.ingest.mapping import Mapping
 from geo.show import dashboard_db as dashboard
 from geo.show.dashboard_db import IngestSummary
 from geo.show.downloads import rejected_table, safe_csv
-from views import data
+from views import data, messages
 from views.session import require_user
 
 ALL = "every reason"
@@ -69,7 +69,7 @@ def _upload(user: User) -> None:
     try:
         summary = ingest_upload(user, upload.name, upload.getvalue(), crs, encoding)
     except WhistleError as exc:
-        st.error(f"Nothing was stored: {exc}")
+        messages.error(exc, "Nothing was stored: ")
         return
     data.ingest_runs.clear()
     data.rejected.clear()

@@ -12,10 +12,11 @@ import streamlit as st
 
 from geo.errors import WhistleError
 from geo.show import dashboard_db as dashboard
+from geo.show.text import md_escape
 from layers.base import frame_bounds
 from layers.cells import cells_frame
 from layers.projects import project_layer, project_legend
-from views import data, maps
+from views import data, maps, messages
 from views.session import require_user
 
 KIND_NAMES = {"problem_of_month": "problem of the month (每月一题)", "governance_plan": "governance plan",
@@ -51,7 +52,7 @@ def render() -> None:
     try:
         detail = dashboard.project_for(data.engine(), user, int(project_id), today=today)
     except WhistleError as exc:
-        st.error(str(exc))
+        messages.error(exc)
         return
     state = listed.set_index("id").loc[project_id, "state"]
     _project(user, detail, state)
@@ -59,8 +60,8 @@ def render() -> None:
 
 def _project(user, detail, state: str) -> None:
     project = detail.project
-    st.subheader(f"#{project['id']} · {project['title']}")
-    st.caption(f"{KIND_NAMES.get(project['kind'], project['kind'])} · led by {project['lead_department']} · "
+    st.subheader(f"#{project['id']} · {md_escape(project['title'])}")
+    st.caption(f"{KIND_NAMES.get(project['kind'], project['kind'])} · led by {md_escape(project['lead_department'])} · "
                f"{project['starts_on']} – {project['ends_on']} · categories: {', '.join(project['categories'])}")
     area = _area(project, state)
     if len(area):
@@ -100,7 +101,7 @@ def _tasks(user, detail) -> None:
         st.caption("No task.")
         return
     with st.form(f"tasks_{detail.project['id']}"):
-        ticked = {int(row.id): st.checkbox(f"{row.title} · {row.owner} · due {row.due_on}",
+        ticked = {int(row.id): st.checkbox(f"{md_escape(row.title)} · {md_escape(row.owner)} · due {row.due_on}",
                                            value=pd.notna(row.done_at), key=f"task_{row.id}")
                   for row in tasks.itertuples()}
         saved = st.form_submit_button("Save tasks")
@@ -112,7 +113,7 @@ def _tasks(user, detail) -> None:
         for task_id, done in changed:
             dashboard.tick_task(data.engine(), user, int(detail.project["id"]), task_id, done=done, now=data.now())
     except WhistleError as exc:
-        st.error(str(exc))
+        messages.error(exc)
         return
     st.session_state[FLASH] = f"{len(changed)} task(s) updated by {user.username}."
     st.rerun()

@@ -12,7 +12,7 @@ from geo.act.users import User
 from geo.errors import WhistleError
 from geo.show import dashboard_db as dashboard
 from geo.show.downloads import safe_csv
-from views import data
+from views import data, messages
 from views.session import require_user
 
 KINDS = {"Daily": "daily", "Weekly": "weekly", "Monthly": "monthly"}
@@ -37,7 +37,7 @@ def render() -> None:
     try:
         report = _report(user, kind, day)
     except WhistleError as exc:
-        st.error(str(exc))
+        messages.error(exc)
         return
     markdown = to_markdown(report)
     columns = st.columns(3)

@@ -7,7 +7,8 @@ import streamlit as st
 from geo.act.users import ROLES, User
 from geo.act.users_db import authenticate, live_user
 from geo.errors import WhistleError
-from views import data
+from geo.show.text import md_escape
+from views import data, messages
 
 USER_KEY = "user"
 PAGES_BY_ROLE = {
@@ -64,7 +65,7 @@ def login() -> None:
         try:
             user = authenticate(data.engine(), username, password, now=data.now())
         except WhistleError as exc:
-            st.error(str(exc))
+            messages.error(exc)
             return
         if user is None:
             # One message for an unknown name, a wrong password, a disabled or a locked user.
@@ -81,8 +82,8 @@ def sidebar(user: User) -> None:
     """Who is signed in, and the sign-out button."""
     with st.sidebar:
         st.markdown("### 📣 Whistle")
-        where = f" · {user.organisation}" if user.organisation and not user.city_wide else ""
-        st.caption(f"{user.display_name} · {ROLE_NAMES[user.role]}{where}")
+        where = f" · {md_escape(user.organisation)}" if user.organisation and not user.city_wide else ""
+        st.caption(f"{md_escape(user.display_name)} · {ROLE_NAMES[user.role]}{where}")
         if st.button("Sign out", key="sign_out", icon="🚪"):
             st.session_state.pop(USER_KEY, None)
             st.rerun()

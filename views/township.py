@@ -13,11 +13,12 @@ from geo.act.projects import ProjectSpec
 from geo.act.users import User
 from geo.errors import WhistleError
 from geo.show.dashboard_db import open_proactive_project
+from geo.show.text import md_escape
 from layers.base import frame_bounds
 from layers.cells import emerging_layer, emerging_legend, gi_layer, gi_legend, heat_layer, heat_legend
 from layers.governance import LABEL_NAMES
 from layers.jurisdictions import district_layer
-from views import data, filters, maps
+from views import data, filters, maps, messages
 from views.overview import RATE_NAMES, key_figures, trend
 from views.session import require_user
 
@@ -38,7 +39,7 @@ def render() -> None:
                                     format_func=lambda c: f"{names.get(c, c)} ({c})")
     else:
         code = user.township_code
-    st.title(f"{'My township' if not user.city_wide else 'Township'}: {names.get(code, code)}")
+    st.title(f"{'My township' if not user.city_wide else 'Township'}: {md_escape(names.get(code, code))}")
     days = data.days(user)
     if days is None or code not in names:
         st.warning("No complaints are stored yet, or the township's boundary is not loaded.")
@@ -143,6 +144,6 @@ def _open_project(user, code: str, hot: pd.DataFrame, selection) -> None:
             try:
                 project_id = open_proactive_project(data.engine(), user, code, spec, now=data.now())
             except WhistleError as exc:
-                st.error(str(exc))
+                messages.error(exc)
             else:
                 st.success(f"Project {project_id} is open; it is listed under Projects.")

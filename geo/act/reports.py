@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import html
 import math
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 from markdown_it import MarkdownIt
+
+from geo.show.text import md_escape
 
 KINDS = ("daily", "weekly", "monthly")
 RISING_Z = 3.0
@@ -160,17 +161,6 @@ class Report:
     @property
     def stem(self) -> str:
         return f"whistle-{self.period.kind}-{self.period.label}"
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
-
-
-def md_escape(value: object) -> str:
-    """Text as Markdown that shows it literally (one line; markup characters escaped)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    text = " ".join(str(value).split())
-    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def _cell(value: object) -> str:
