@@ -35,6 +35,8 @@ variable                    meaning                                 default
                             ``organisations.toml``)
 ``WHISTLE_PHONE_KEY``       the key of the callers' phone hashes    a random key kept in
                             (see ``geo/ingest/privacy.py``)         ``var/phone.key``
+``WHISTLE_EARLIEST_YEAR``   complaints received before this year    ``1990``
+                            are rejected as implausible
 =========================== ======================================= =====================
 """
 
@@ -51,6 +53,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "geo" / "data"
 # The zone in which days, weeks and months are cut and times without a zone are read.
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+# Before it no hotline took complaints: an earlier date is a typo or a placeholder (0001-01-01).
+DEFAULT_EARLIEST_YEAR = 1990
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class Settings:
     metric_crs: str
     clock: str = "system"
     rules_dir: Path = DATA_DIR
+    earliest_year: int = DEFAULT_EARLIEST_YEAR
 
     @property
     def uses_local_cluster(self) -> bool:
@@ -123,6 +128,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         metric_crs=env.get("WHISTLE_METRIC_CRS") or "EPSG:32650",
         clock=_choice(env, "WHISTLE_CLOCK", ("system", "data"), "system"),
         rules_dir=Path(env.get("WHISTLE_RULES_DIR") or DATA_DIR).resolve(),
+        earliest_year=int(_float(env, "WHISTLE_EARLIEST_YEAR", DEFAULT_EARLIEST_YEAR)),
     )
 
 

@@ -251,8 +251,18 @@ def test_a_gbk_export_loads_with_its_encoding(complaints_engine, boundary_index,
 
 def test_a_jsonl_line_that_is_not_json_is_named(complaints_engine, boundary_index, tmp_path):
     path = tmp_path / "bad.jsonl"
-    path.write_text(json.dumps(row()) + "\n{not json\n", encoding="utf-8")
-    with pytest.raises(ValidationError, match="line 2 is not valid JSON"):
+    path.write_text(json.dumps(row()) + "\n{not json\n[1, 2]\n", encoding="utf-8")
+    summary = ingest(complaints_engine, path, boundary_index)
+    assert (summary.inserted, summary.rejected_by_reason) == (1, {"bad_line": 2})
+    reasons = table(complaints_engine, "SELECT reason, raw->>'__line__' AS text, source_id FROM rejected_row "
+                    "ORDER BY line")
+    assert reasons["reason"].str.contains("line 2 is not valid JSON").iat[0]
+    assert reasons["reason"].str.contains("line 3 holds a JSON list, not an object").iat[1]
+    assert reasons["text"].tolist() == ["{not json\n", "[1, 2]\n"]
+    assert reasons["source_id"].isna().all()
+    # A file whose first line is no JSON object is no JSON Lines file: nothing is stored.
+    path.write_text("{not json\n" + json.dumps(row(id="Z")) + "\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match="line 1 is not valid JSON"):
         ingest(complaints_engine, path, boundary_index)
 
 
@@ -328,3 +338,35 @@ def test_migration_0013_masks_what_the_old_mask_left(complaints_engine, boundary
     assert rejected.raw["联系电话"] == "*******5678"
     assert rejected.raw["id"] == "M2"
     assert "*******5678)" in rejected.reason
+
+
+def test_one_bad_value_never_aborts_the_file(complaints_engine, boundary_index, tmp_path):
+    """NUL bytes, absurd years, an impossible day, a line nested 5,000 deep: each is one rejected
+    row with its reason; the good rows load."""
+    nul_dispatch = json.dumps([{"at": "2026-11-01 08:40", "unit": "110102020\u0000", "action": "dispatched"}])
+    rows = [row(id="GOOD1"), row(id="N\x00UL"), row(id="DISP", dispatches=nul_dispatch),
+            row(id="RAW", received_at="never", extra="a\x00b"),
+            row(id="Y1", received_at="0001-01-01 00:00:00"), row(id="Y2", received_at="1600-06-01 10:00:00"),
+            row(id="Y3", received_at="3000-01-01 00:00:00"), row(id="Y4", received_at="9999-12-31 23:59:59"),
+            row(id="Y5", received_at="1985-05-05 10:00:00"), row(id="FEB", received_at="2026-02-30 10:00:00"),
+            row(id="R1", responded_at="9999-12-31 23:59:59"), row(id="GOOD2")]
+    path = tmp_path / "bad.jsonl"
+    lines = [json.dumps(r, ensure_ascii=False) for r in rows]
+    lines.insert(3, '{"id": "DEEP", "text": ' + "[" * 5000 + "]" * 5000 + "}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summary = ingest(complaints_engine, path, boundary_index)
+    assert summary.inserted == 3  # GOOD1, DISP (its unit cleaned), GOOD2
+    assert summary.rows == len(lines)
+    reasons = table(complaints_engine, "SELECT coalesce(source_id, raw->>'__line__') AS source_id, reason_code, "
+                    "reason, raw FROM rejected_row ORDER BY line")
+    # The line that could not be read keeps its text (the start of it) for whoever fixes it.
+    reasons["source_id"] = reasons["source_id"].where(~reasons["source_id"].str.startswith('{"id": "DEEP"'), "DEEP")
+    got = dict(zip(reasons["source_id"], reasons["reason_code"], strict=True))
+    assert got == {"N\ufffdUL": "bad_id", "DEEP": "bad_line", "RAW": "bad_time", "Y1": "implausible_time",
+                   "Y2": "implausible_time", "Y3": "future_time", "Y4": "future_time", "Y5": "implausible_time",
+                   "FEB": "bad_time", "R1": "bad_field"}
+    said = dict(zip(reasons["source_id"], reasons["reason"], strict=True))
+    assert "before 1990" in said["Y2"]
+    assert "is not a date and time" in said["FEB"]
+    assert "NUL" in said["N\ufffdUL"]
+    assert "nested" in said["DEEP"]

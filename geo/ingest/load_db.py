@@ -129,8 +129,10 @@ def store_rejected(conn, run_id: int, source: str, sha256: str, rejected: pd.Dat
     """Insert rejected rows; a row of a file already rejected once is not stored twice."""
     if rejected.empty:
         return
-    rows = [{"run": run_id, "source": source, "sha": sha256, "line": int(line), "sid": sid,
-             "code": code, "reason": reason, "raw": json.dumps(row, ensure_ascii=False).replace("\\u0000", "\ufffd")}
+    # pandas reads a missing id as NaN in a text column: stored as NULL, not as the text 'NaN'.
+    rows = [{"run": run_id, "source": source, "sha": sha256, "line": int(line),
+             "sid": sid if isinstance(sid, str) else None,
+             "code": code, "reason": reason, "raw": json.dumps(row, ensure_ascii=False)}
             for line, sid, code, reason, row in zip(rejected["line"], rejected["source_id"],
                                                     rejected["reason_code"], rejected["reason"], raw,
                                                     strict=True)]

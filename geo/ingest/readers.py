@@ -150,7 +150,9 @@ def _fields(table: pa.Table, mapping: Mapping) -> pd.DataFrame:
         column = mapping.column(name)
         if column in table.column_names:
             data[name] = _as_text(table.column(column))
-    return pd.DataFrame(data)
+    if UNREADABLE in table.column_names:
+        data[UNREADABLE] = _as_text(table.column(UNREADABLE))
+    return pd.DataFrame(data, index=pd.RangeIndex(table.num_rows))
 
 
 def _as_text(column: pa.ChunkedArray) -> pd.Series:
@@ -223,15 +225,13 @@ def _jsonl(path: Path, encoding: str, batch_rows: int) -> Iterator[tuple[pa.Tabl
                 done += len(line)
                 if not line.strip():
                     continue
-                try:
-                    value = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise ValidationError(f"{path.name} line {number} is not valid JSON ({exc.msg}); "
-                                          "every line must hold one JSON object") from None
-                if not isinstance(value, dict):
-                    raise ValidationError(f"{path.name} line {number} holds a JSON "
-                                          f"{type(value).__name__}, not an object")
-                rows.append({k: _jsonl_value(v) for k, v in value.items()})
+                value, problem = _jsonl_line(line)
+                if problem is not None and not lines:
+                    # The very first line unreadable: this is not a JSON Lines file at all.
+                    raise ValidationError(f"{path.name} line {number} {problem}; every line must hold one "
+                                          "JSON object")
+                rows.append({k: _jsonl_value(v) for k, v in value.items()} if problem is None else
+                            {UNREADABLE: f"line {number} {problem}", UNREADABLE_TEXT: line[:RAW_LINE_LIMIT]})
                 lines.append(number)
                 if len(rows) >= batch_rows:
                     yield _jsonl_table(rows), np.asarray(lines), min(done, size)
@@ -242,6 +242,26 @@ def _jsonl(path: Path, encoding: str, batch_rows: int) -> Iterator[tuple[pa.Tabl
                                   "--encoding gbk") from None
     if rows:
         yield _jsonl_table(rows), np.asarray(lines), size
+
+
+UNREADABLE = "__unreadable__"
+"""The column of a line that could not be read as a row (the reason); the checks reject it."""
+UNREADABLE_TEXT = "__line__"
+"""The column keeping such a line's text (its first ``RAW_LINE_LIMIT`` characters) for whoever fixes it."""
+RAW_LINE_LIMIT = 2_000
+
+
+def _jsonl_line(line: str) -> tuple[dict, str | None]:
+    """One line as an object, or why it is not one."""
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return {}, f"is not valid JSON ({exc.msg})"
+    except RecursionError:
+        return {}, "is nested too deep to read (more than about 900 levels of [ or {)"
+    if not isinstance(value, dict):
+        return {}, f"holds a JSON {type(value).__name__}, not an object"
+    return value, None
 
 
 def _jsonl_value(value):

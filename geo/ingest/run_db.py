@@ -117,7 +117,7 @@ def ingest_file(bind: Bind, path: Path | str, mapping: Mapping | None = None, *,
             "INSERT INTO ingest_run (source, sha256) VALUES (:source, :sha) RETURNING id"),
             {"source": path.name, "sha": sha256}).scalar_one()
         summary = IngestSummary(run_id, path.name)
-        context = Context(now, boundaries, phone_key(settings), mapping)
+        context = Context(now, boundaries, phone_key(settings), mapping, settings.earliest_year)
         create_stage(conn)
         for batch in read_batches(path, mapping, encoding=encoding):
             checked = check_batch(batch, context)

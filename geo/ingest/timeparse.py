@@ -3,7 +3,8 @@
 Accepted: ``2026-11-01 08:30``, ``2026-11-01 08:30:00``, ``2026/11/01 08:30:00.123``,
 ``2026-11-01T08:30:00+08:00``, ``...Z``, and a bare date. A moment without a zone is in the
 file's zone (Asia/Shanghai unless the mapping says otherwise). Anything else, including an
-impossible date such as 2026-02-30, becomes NaT so that the caller can name the row.
+impossible date such as 2026-02-30 and a year outside ``YEARS``, becomes NaT so that the
+caller can name the row.
 """
 
 from __future__ import annotations
@@ -35,8 +36,13 @@ def parse_moments(values: pd.Series, timezone: str) -> pd.Series:
     text = values.astype("string").str.strip()
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
     # The common form goes through Arrow's strptime in C; the rest through the pattern.
-    fast = pc.strptime(pa.array(text.array), format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
-    fast = pd.Series(fast.to_pandas(), index=values.index)
+    arrow_text = pa.array(text.array)
+    fast = pc.strptime(arrow_text, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
+    # strptime rolls an impossible day over (2026-02-30 became 2026-03-02), and a year outside
+    # what a timestamp holds would overflow: keep only what reads back as written, in range.
+    exact = pc.and_(pc.equal(pc.strftime(fast, format="%Y-%m-%d %H:%M:%S"), arrow_text),
+                    _in_range(pc.year(fast)))
+    fast = pd.Series(pc.if_else(pc.fill_null(exact, False), fast, None).to_pandas(), index=values.index)
     done = fast.notna().to_numpy()
     if done.any():
         out[done] = _localize(fast[done], timezone)
@@ -44,6 +50,15 @@ def parse_moments(values: pd.Series, timezone: str) -> pd.Series:
     if rest.any():
         out[rest] = _slow(text[rest], timezone)
     return out
+
+
+YEARS = (1700, 2200)
+"""The years a moment may have: well inside what a nanosecond timestamp holds (1677–2262), so
+that a zone's offset cannot push one out; others are NaT (the checks say why)."""
+
+
+def _in_range(years: pa.Array) -> pa.Array:
+    return pc.and_(pc.greater_equal(years, YEARS[0]), pc.less_equal(years, YEARS[1]))
 
 
 def _localize(naive: pd.Series, timezone: str) -> pd.Series:
@@ -56,7 +71,7 @@ def _slow(text: pd.Series, timezone: str) -> pd.Series:
     parts = text.str.extract(_PATTERN)
     numbers = parts.drop(columns="zone").apply(pd.to_numeric, errors="coerce").astype("float64")
     # Out-of-range parts would roll over (minute 99 into the next hour): refuse them instead.
-    matched = (numbers["year"].notna() & numbers["hour"].fillna(0).between(0, 23)
+    matched = (numbers["year"].between(*YEARS) & numbers["hour"].fillna(0).between(0, 23)
                & numbers["minute"].fillna(0).between(0, 59) & numbers["second"].fillna(0).between(0, 59))
     # Unmatched rows get a placeholder date, masked again below: the assembly wants numbers.
     numbers = numbers.fillna({"year": 1970, "month": 1, "day": 1, "hour": 0, "minute": 0, "second": 0})

@@ -21,11 +21,12 @@ import shapely
 from geo.act.categories import UNCLASSIFIED, classify
 from geo.ingest.mapping import Mapping
 from geo.ingest.privacy import hash_phones, mask_phone_text, mask_phone_texts, mask_phone_values, mask_phones
-from geo.ingest.readers import Batch
+from geo.ingest.readers import UNREADABLE, Batch
 from geo.ingest.timeparse import parse_moments
 from geo.locate.boundaries import BoundaryIndex
 from geo.locate.coords import coordinate_systems, to_wgs84
 from geo.locate.gazetteer import geocode
+from geo.settings import DEFAULT_EARLIEST_YEAR
 from geo.show.downloads import unquote_cells
 
 CHANNELS = {
@@ -58,6 +59,7 @@ class Context:
     boundaries: BoundaryIndex
     phone_key: bytes
     mapping: Mapping
+    earliest_year: int = DEFAULT_EARLIEST_YEAR
     seen: dict[str, int] = field(default_factory=dict)
 
 
@@ -112,12 +114,26 @@ def check_batch(batch: Batch, context: Context) -> Checked:
     get = lambda name: frame[name] if name in frame else pd.Series(pd.NA, index=frame.index, dtype="string")  # noqa: E731
     out = pd.DataFrame(index=frame.index)
     out["line"] = batch.line
-    ids = get("id")
-    reasons.add(ids.isna().to_numpy(), "missing_id", "id is missing: every complaint needs the id "
+    if UNREADABLE in frame:
+        # A line the reader could not make a row of (JSON Lines): its reason is ready.
+        unreadable = frame[UNREADABLE]
+        reasons.add(unreadable.notna().to_numpy(), "bad_line", lambda i: str(unreadable.iat[i]))
+    raw_ids = get("id")
+    reasons.add(raw_ids.isna().to_numpy(), "missing_id", "id is missing: every complaint needs the id "
                 "it has in the source system")
+    reasons.add(raw_ids.str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool), "bad_id",
+                lambda i: f"id {_show(raw_ids.iat[i])} holds a NUL byte; an id is text the source system shows")
+    ids = _clean_text(raw_ids)
     out["source_id"] = ids
-    received = parse_moments(get("received_at"), context.mapping.timezone)
     raw_received = get("received_at")
+    received = parse_moments(raw_received, context.mapping.timezone)
+    year = pd.to_numeric(raw_received.astype("string").str.extract(r"^\s*(\d{4})[-/]", expand=False),
+                         errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    reasons.add(year < context.earliest_year, "implausible_time", lambda i: (
+        f"received_at {_show(raw_received.iat[i])} is before {context.earliest_year}, when no hotline took "
+        "complaints (WHISTLE_EARLIEST_YEAR sets the year)"))
+    reasons.add(year > context.now.year + 1, "future_time", lambda i: (
+        f"received_at {_show(raw_received.iat[i])} is in the future"))
     reasons.add(received.isna().to_numpy(), "bad_time", lambda i: (
         "received_at is missing" if pd.isna(raw_received.iat[i]) else
         f"received_at {_show(raw_received.iat[i])} is not a date and time (e.g. 2026-11-01 08:30:00)"))
@@ -228,6 +244,8 @@ def _choices(out: pd.DataFrame, reasons: _Reasons, raw: pd.Series, name: str, ta
 
 def _dispatches(out: pd.DataFrame, reasons: _Reasons, raw: pd.Series, context: Context) -> None:
     size = len(raw)
+    # JSONB cannot hold NUL either, written as a byte or as JSON's \u0000.
+    raw = _clean_text(raw).str.replace("\\u0000", "\\ufffd", regex=False)
     out["dispatches"] = raw
     out["dispatched_at"] = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
     out["returned_count"] = 0
