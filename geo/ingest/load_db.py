@@ -3,6 +3,10 @@
 The whole file is one transaction: a crash, a kill or a malformed row half-way leaves the
 database as it was. Points are sent as lon/lat and built in SQL (no WKB made in Python), and
 rows are inserted in H3 order so that the complaint table stays spatially clustered.
+
+A load takes row locks only: readers keep reading while it runs. (Dropping the secondary
+indexes for a large load and building them again was faster, but DROP INDEX holds an
+exclusive lock on ``complaint`` until commit, and pages waited 20 s for it.)
 """
 
 from __future__ import annotations
@@ -31,11 +35,6 @@ STATUS_COLUMNS = ("dispatches", "dispatched_at", "returned_count", "responded_at
                   "resolved_at", "satisfaction")
 _ARROW = {"integer": pa.int32(), "bigint": pa.int64(), "double precision": pa.float64(),
           "boolean": pa.bool_(), "timestamptz": pa.timestamp("us", tz="UTC"), "text": pa.string()}
-
-
-# A load at least this large, and at least half the table, drops the secondary indexes and
-# builds them again afterwards: a sorted build is several times faster than row-by-row upkeep.
-BULK_MIN_ROWS = 100_000
 
 
 def create_stage(conn) -> None:
@@ -75,7 +74,6 @@ def upsert(conn, run_id: int, sha256: str) -> tuple[int, int]:
     updated, and only when they differ, so the same file twice changes nothing.
     """
     _check_references(conn)
-    rebuild = _drop_secondary_indexes(conn)
     columns = [c for c in STAGE_COLUMNS if c not in ("line", "footprint")]
     changed = " OR ".join(f"complaint.{c} IS DISTINCT FROM excluded.{c}" for c in STATUS_COLUMNS)
     assignments = ", ".join(f"{c} = excluded.{c}" for c in STATUS_COLUMNS)
@@ -91,8 +89,6 @@ def upsert(conn, run_id: int, sha256: str) -> tuple[int, int]:
             RETURNING (xmax = 0) AS inserted)
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"""
     inserted, updated = conn.execute(sa.text(sql), {"run": run_id}).one()
-    for statement in rebuild:
-        conn.exec_driver_sql(statement)
     # A row rejected before and accepted now from another file (fixed and re-ingested) is
     # settled; a duplicate within the same file stays open until it is ingested on its own.
     conn.execute(sa.text(
@@ -108,20 +104,6 @@ def _check_references(conn) -> None:
     if unknown:
         raise DatabaseError(f"categories {sorted(unknown)[:5]} are not in the category table; run "
                             "`python -m geo db upgrade` to sync it")
-
-
-def _drop_secondary_indexes(conn) -> list[str]:
-    staged = conn.exec_driver_sql("SELECT count(*) FROM complaint_stage").scalar()
-    stored = conn.exec_driver_sql("SELECT greatest(reltuples, 0) FROM pg_class WHERE relname = 'complaint'").scalar()
-    if staged < BULK_MIN_ROWS or staged < 0.5 * stored:
-        return []
-    # Every index but the two that the upsert itself needs (the key and the source id).
-    found = conn.exec_driver_sql(
-        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-        "WHERE i.indrelid = 'complaint'::regclass AND NOT i.indisunique AND NOT i.indisprimary").all()
-    for name, _ in found:
-        conn.exec_driver_sql(f"DROP INDEX {name}")
-    return [definition for _, definition in found]
 
 
 def store_rejected(conn, run_id: int, source: str, sha256: str, rejected: pd.DataFrame,

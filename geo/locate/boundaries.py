@@ -11,6 +11,8 @@ ingest in a fresh process then starts in milliseconds.
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,6 +80,10 @@ class BoundaryIndex:
         self.versions = versions
         self.resolution = resolution
         self.cache_dir = cache_dir
+        # GEOS prepared geometries are not thread-safe (libgeos/geos#825): two ingests in
+        # threads of one process (the app's sessions, a threaded worker) aborted the process
+        # building one cell table at once. Locating is serialised per index.
+        self._lock = threading.Lock()
 
     def _version_of(self, level: str, received: pd.Series) -> np.ndarray:
         """Per moment, the position of the set valid then (the earliest set before any)."""
@@ -101,23 +107,27 @@ class BoundaryIndex:
             Codes are None for a point outside every polygon of the set.
         """
         cells = h3_cells(lon, lat, self.resolution)
-        found = {}
-        for level in LEVELS:
-            which = self._version_of(level, received)
-            codes = np.full(lon.size, None, dtype=object)
-            edge = np.zeros(lon.size, dtype=bool)
-            set_ids = np.zeros(lon.size, dtype=np.int64)
-            for position in np.unique(which):
-                version = self.versions[level][position]
-                rows = np.flatnonzero(which == position)
-                table = version.table(self.resolution, self.cache_dir)
-                result = assign(table, lon[rows], lat[rows], cells[rows])
-                codes[rows] = result.codes(table)
-                edge[rows] = result.on_boundary
-                set_ids[rows] = version.set_id
-            found[level] = (codes, edge, set_ids)
+        with self._lock:
+            found = {level: self._assign(level, lon, lat, cells, received) for level in LEVELS}
         township, district = found["township"], found["district"]
         return Located(cells, township[0], district[0], township[1] | district[1], township[2])
+
+    def _assign(self, level: str, lon: np.ndarray, lat: np.ndarray, cells: np.ndarray,
+                received: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One level's codes, edge flags and set ids, each point against the set valid when received."""
+        which = self._version_of(level, received)
+        codes = np.full(lon.size, None, dtype=object)
+        edge = np.zeros(lon.size, dtype=bool)
+        set_ids = np.zeros(lon.size, dtype=np.int64)
+        for position in np.unique(which):
+            version = self.versions[level][position]
+            rows = np.flatnonzero(which == position)
+            table = version.table(self.resolution, self.cache_dir)
+            result = assign(table, lon[rows], lat[rows], cells[rows])
+            codes[rows] = result.codes(table)
+            edge[rows] = result.on_boundary
+            set_ids[rows] = version.set_id
+        return codes, edge, set_ids
 
     def township_districts(self, townships: np.ndarray, received: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         """Return the district of each township code (None when unknown) and the set used."""
@@ -151,7 +161,8 @@ def _cached_table(version: Version, resolution: int, cache_dir: Path | None) -> 
             path.unlink(missing_ok=True)  # a torn or stale file: rebuild it
     table = CellTable.build(version.codes, version.polygons, resolution)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".tmp.npz")
+    # A name of its own: another process may be writing the same table at the same time.
+    partial = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
     np.savez(partial, codes=table.codes, cells=table.cells, value=table.value, offsets=table.offsets,
              candidates=table.candidates, highs=table.highs, lut=table.lut,
              resolution=np.array(resolution))

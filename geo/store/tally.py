@@ -131,6 +131,10 @@ def refresh_days(conn: sa.Connection, first: date, last: date, rules: Governance
         raise ValueError(f"unknown tallies {unknown}; expected some of {list(TABLES)}")
     rules = rules or GovernanceRules.load()
     params = {"first": first, "last": last, "response_seconds": rules.response_hours * 3600}
+    # One refresh at a time, until its transaction commits: two loads of the same days each
+    # deleted and recounted them, and one failed on the other's new rows (township_day_pkey).
+    # Waiting here, the second recounts (each statement a fresh snapshot) with the first's rows.
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('whistle.tally'))"))
     for statement in refresh_sql(tables):
         conn.execute(sa.text(statement), params)
 
