@@ -37,16 +37,25 @@ variable                    meaning                                 default
                             (see ``geo/ingest/privacy.py``)         ``var/phone.key``
 ``WHISTLE_EARLIEST_YEAR``   complaints received before this year    ``1990``
                             are rejected as implausible
+``WHISTLE_UPLOAD_MAX_MB``   the largest file the app's upload form  ``200``
+                            takes
+``WHISTLE_UPLOAD_EXPANDED_MB`` what an uploaded Parquet file may     ``1024``
+                            expand to when read
+``WHISTLE_UPLOAD_MAX_ROWS`` rows in one uploaded file               ``2000000``
+``WHISTLE_UPLOAD_FIELD_KB`` the longest field of an uploaded file   ``1024``
+``WHISTLE_UPLOAD_MEMORY_MB`` the memory (address space) of the      ``6144``
+                            process that ingests an upload
 =========================== ======================================= =====================
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from geo.errors import ValidationError
+from geo.ingest.limits import MB, UploadLimits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The shipped data and rules files (categories, departments, the rules of each stage).
@@ -74,6 +83,7 @@ class Settings:
     clock: str = "system"
     rules_dir: Path = DATA_DIR
     earliest_year: int = DEFAULT_EARLIEST_YEAR
+    upload_limits: UploadLimits = field(default_factory=UploadLimits)
 
     @property
     def uses_local_cluster(self) -> bool:
@@ -129,7 +139,19 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         clock=_choice(env, "WHISTLE_CLOCK", ("system", "data"), "system"),
         rules_dir=Path(env.get("WHISTLE_RULES_DIR") or DATA_DIR).resolve(),
         earliest_year=int(_float(env, "WHISTLE_EARLIEST_YEAR", DEFAULT_EARLIEST_YEAR)),
+        upload_limits=_upload_limits(env),
     )
+
+
+def _upload_limits(env: dict[str, str]) -> UploadLimits:
+    base = UploadLimits()
+    return UploadLimits(
+        max_bytes=int(_float(env, "WHISTLE_UPLOAD_MAX_MB", base.max_bytes / MB) * MB),
+        max_expanded_bytes=int(_float(env, "WHISTLE_UPLOAD_EXPANDED_MB", base.max_expanded_bytes / MB) * MB),
+        max_rows=int(_float(env, "WHISTLE_UPLOAD_MAX_ROWS", base.max_rows)),
+        max_field_bytes=int(_float(env, "WHISTLE_UPLOAD_FIELD_KB", base.max_field_bytes / 1024) * 1024),
+        max_memory_bytes=int(_float(env, "WHISTLE_UPLOAD_MEMORY_MB", base.max_memory_bytes / MB) * MB),
+        timeout_s=base.timeout_s)
 
 
 def _choice(env: dict[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:

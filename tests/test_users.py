@@ -164,7 +164,7 @@ def test_a_disabled_or_changed_user_is_signed_out_and_may_not_act(complaints_db_
         os.environ.pop("DATABASE_URL", None)
     assert live_user(complaints_engine, user) is None
     with pytest.raises(AccessError, match="sign in again"):
-        dashboard.ingest_for(complaints_engine, user, ROOT / "README.md", dashboard.Mapping())
+        dashboard.ingest_for(complaints_engine, user, ROOT / "README.md")
     # Enabled again but given another role: the session's user is no longer who signed in.
     set_active(complaints_engine, "lin", True)
     create_user(complaints_engine, "lin", PASSWORD, role="coordinator", replace=True)

@@ -10,7 +10,7 @@ import streamlit as st
 
 from geo.act.users import User
 from geo.errors import WhistleError
-from geo.ingest.mapping import Mapping
+from geo.settings import load_settings
 from geo.show import dashboard_db as dashboard
 from geo.show.dashboard_db import IngestSummary
 from geo.show.downloads import rejected_table, safe_csv
@@ -31,7 +31,7 @@ def ingest_upload(user: User, name: str, content: bytes, crs: str, encoding: str
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / safe
         path.write_bytes(content)
-        return dashboard.ingest_for(data.engine(), user, path, Mapping(crs=crs), encoding=encoding)
+        return dashboard.ingest_for(data.engine(), user, path, crs=crs, encoding=encoding)
 
 
 def render() -> None:
@@ -54,8 +54,12 @@ def render() -> None:
 
 def _upload(user: User) -> None:
     with st.form("intake_upload", clear_on_submit=True):
+        limits = load_settings().upload_limits
         st.markdown("**Load an export** (CSV, Parquet or JSON Lines, with the platform's field names; "
                     "other column names: `python -m geo ingest FILE --mapping M`).")
+        st.caption(f"Up to {limits.max_bytes >> 20:,} MB and {limits.max_rows:,} rows, each field up to "
+                   f"{limits.max_field_bytes >> 10:,} KB; the file is read by a process of its own and nothing is "
+                   "stored unless all of it is read.")
         upload = st.file_uploader("Export", type=UPLOAD_TYPES, key="intake_file")
         crs_col, enc_col = st.columns(2)
         crs = crs_col.selectbox("Coordinates are in", ["wgs84", "gcj02", "bd09"], key="intake_crs")

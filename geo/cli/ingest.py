@@ -20,12 +20,24 @@ def ingest(
     map_: Annotated[list[str] | None, typer.Option("--map", help="field=column, repeatable.")] = None,
     crs: Annotated[str | None, typer.Option(help="Coordinate system of lon/lat: wgs84, gcj02, bd09.")] = None,
     encoding: Annotated[str, typer.Option(help="Text encoding (gbk for many Chinese exports).")] = "utf-8",
+    bounded: Annotated[bool, typer.Option(help="Apply the upload limits (WHISTLE_UPLOAD_*), as the app does.")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object, no progress.")] = False,
 ) -> None:
     """Load a hotline export: every row ends in the complaints or in the rejected rows."""
     from geo.ingest.run_db import load_mapping
 
     chosen = load_mapping(mapping).with_options(map_, crs)
-    _ingest_with_progress(_engine(), path, chosen, encoding=encoding)
+    options = {"encoding": encoding, "limits": load_settings().upload_limits if bounded else None}
+    if json_:
+        import json
+
+        from geo.ingest.run_db import ingest_file
+
+        summary = ingest_file(_engine(), path, chosen, **options)
+        print(json.dumps({"run_id": summary.run_id, "source": summary.source, **summary.as_dict()},
+                         ensure_ascii=False))
+        return
+    _ingest_with_progress(_engine(), path, chosen, **options)
 
 
 def _ingest_with_progress(engine, path: Path, mapping, **options) -> None:

@@ -23,6 +23,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from geo.errors import ValidationError
+from geo.ingest.limits import ReadBudget, UploadLimits, check_file
 from geo.ingest.mapping import FIELDS, Mapping
 
 FORMATS = ("csv", "parquet", "jsonl")
@@ -79,7 +80,7 @@ def detect_format(path: Path) -> str:
 
 
 def read_batches(path: Path | str, mapping: Mapping, *, encoding: str = "utf-8",
-                 batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
+                 batch_rows: int = BATCH_ROWS, limits: UploadLimits | None = None) -> Iterator[Batch]:
     """Yield the rows of a file in batches.
 
     Parameters
@@ -92,22 +93,30 @@ def read_batches(path: Path | str, mapping: Mapping, *, encoding: str = "utf-8",
         The text encoding of a CSV or JSON Lines file (``gbk`` for many Chinese exports).
     batch_rows : int
         About how many rows per batch.
+    limits : UploadLimits, optional
+        Bounds on the file's size, rows and fields (an upload's); none when omitted.
 
     Raises
     ------
     ValidationError
         If the file is missing, empty, binary, badly encoded or ragged, or lacks the id or
-        received-at column.
+        received-at column, or exceeds ``limits``.
     """
     path = Path(path)
     if not path.is_file():
         raise ValidationError(f"{path} does not exist or is not a file")
     kind = detect_format(path)
+    budget = None
+    if limits is not None:
+        check_file(path, kind, limits)
+        budget = ReadBudget(path, limits)
     reader = {"csv": _csv, "parquet": _parquet, "jsonl": _jsonl}[kind]
     first_line = 2 if kind == "csv" else 1
     seen = 0
     try:
         for table, lines, read_bytes in reader(path, encoding, batch_rows):
+            if budget is not None:
+                budget.take(table)
             if seen == 0:
                 _check_columns(path, table.column_names, mapping)
             if lines is None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
+from geo.ingest.limits import UploadLimits
 from geo.ingest.load_db import copy_to_stage, create_stage, store_rejected, upsert
 from geo.ingest.mapping import Mapping, load_mapping
 from geo.ingest.privacy import phone_key
@@ -72,7 +73,7 @@ def file_sha256(path: Path) -> str:
 def ingest_file(bind: Bind, path: Path | str, mapping: Mapping | None = None, *, encoding: str = "utf-8",
                 now: pd.Timestamp | None = None, boundaries: BoundaryIndex | None = None,
                 progress: Callable[[int, int], None] | None = None,
-                resolution: int = DEFAULT_RESOLUTION) -> IngestSummary:
+                resolution: int = DEFAULT_RESOLUTION, limits: UploadLimits | None = None) -> IngestSummary:
     """Ingest one CSV, Parquet or JSON Lines export.
 
     Parameters
@@ -93,6 +94,8 @@ def ingest_file(bind: Bind, path: Path | str, mapping: Mapping | None = None, *,
         Called as ``progress(bytes_read, file_size)`` after each batch.
     resolution : int
         The base H3 resolution.
+    limits : UploadLimits, optional
+        Bounds on the file (an upload's, :mod:`geo.ingest.limits`); none when omitted.
 
     Returns
     -------
@@ -119,7 +122,7 @@ def ingest_file(bind: Bind, path: Path | str, mapping: Mapping | None = None, *,
         summary = IngestSummary(run_id, path.name)
         context = Context(now, boundaries, phone_key(settings), mapping, settings.earliest_year)
         create_stage(conn)
-        for batch in read_batches(path, mapping, encoding=encoding):
+        for batch in read_batches(path, mapping, encoding=encoding, limits=limits):
             checked = check_batch(batch, context)
             copy_to_stage(conn, checked.accepted)
             store_rejected(conn, run_id, path.name, sha256, checked.rejected,

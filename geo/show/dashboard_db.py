@@ -10,6 +10,7 @@ and emerging runs, calls); raw complaints are read only for one township at a ti
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -44,11 +45,12 @@ from geo.act.whistle_db import (
 from geo.clock import Clock, system_clock
 from geo.detect.hotspots_db import CELL_PRECISIONS
 from geo.errors import AccessError, ValidationError
-from geo.ingest.mapping import Mapping
 from geo.ingest.rejected_db import rejected_rows
-from geo.ingest.run_db import IngestSummary, ingest_file
+from geo.ingest.run_db import IngestSummary
+from geo.ingest.upload import ingest_bounded
 from geo.locate.cells import DEFAULT_RESOLUTION, cell_centres, cell_ring, cell_to_parent
 from geo.locate.jurisdictions_db import boundary_sets, current_jurisdictions
+from geo.settings import load_settings
 from geo.show.access import restrict
 from geo.store.engine import Bind, transaction
 from geo.store.tally import PERIOD, week_start
@@ -521,10 +523,20 @@ def rejected_for(bind: Bind, user: User, *, limit: int = 5_000) -> pd.DataFrame:
     return rejected_rows(bind, limit=limit)
 
 
-def ingest_for(bind: Bind, user: User, path: Path, mapping: Mapping, *, encoding: str = "utf-8") -> IngestSummary:
-    """Ingest an export on behalf of a city-wide user (the intake page's upload)."""
+def ingest_for(bind: Bind, user: User, path: Path, *, crs: str = "wgs84", encoding: str = "utf-8") -> IngestSummary:
+    """Ingest an upload on behalf of a city-wide user, in a bounded process of its own.
+
+    The file is read outside this process, under the ``WHISTLE_UPLOAD_*`` limits
+    (:mod:`geo.ingest.upload`): a file that would expand without bound costs the app server
+    nothing, and the user gets one sentence.
+    """
     restrict(_acting(bind, user), city_wide=True)
-    return ingest_file(bind, path, mapping, encoding=encoding)
+    engine = bind if isinstance(bind, sa.Engine) else bind.engine
+    done = ingest_bounded(engine.url.render_as_string(hide_password=False), Path(path), crs=crs,
+                          encoding=encoding, limits=load_settings().upload_limits)
+    counts = {k: v for k, v in done.items() if k not in ("run_id", "source")}
+    counts.update(rejected_by_reason=Counter(counts["rejected_by_reason"]), precision=Counter(counts["precision"]))
+    return IngestSummary(done["run_id"], done["source"], **counts)
 
 
 def report_for(bind: Bind, user: User, kind: str, day: date, *, now: datetime) -> Report:
