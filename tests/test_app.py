@@ -274,10 +274,44 @@ def test_empty_database_says_how_to_load_boundaries(monkeypatch, empty_db_url):
         assert (not at.exception and at.warning) or at.info, name
 
 
+def _shown(at: AppTest) -> str:
+    return " ".join(str(e.value) for kind in ("error", "warning", "markdown", "caption", "title", "text")
+                    for e in getattr(at, kind))
+
+
 def test_unreachable_database_is_a_clear_message(monkeypatch, tmp_path):
+    from views.messages import UNAVAILABLE
+
     at = run_app(monkeypatch, f"postgresql+psycopg://nobody@/none?host={tmp_path}&port=5999")
     assert not at.exception
-    assert "database is not available" in at.error[0].value
+    assert at.error[0].value == UNAVAILABLE
+    assert str(tmp_path) not in _shown(at)  # no server path, no driver's words
+    assert "psycopg" not in _shown(at).lower()
+    assert at.button(key="retry_after_failure")
+
+
+def test_a_database_that_goes_away_is_one_sentence_and_a_retry(monkeypatch, pg_cluster, complaints_db_url, caplog):
+    """Signed in and working, then the database is gone: no traceback, no SQL, no path; the
+    page says one sentence and offers a retry, and the log has the details."""
+    from tests.conftest import drop_database
+    from views.messages import UNAVAILABLE
+
+    user = signed_in(complaints_db_url, "wang", "supervisor")
+    monkeypatch.setenv("DATABASE_URL", complaints_db_url)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["user"] = user
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Overview"
+    drop_database(pg_cluster, complaints_db_url)
+    with caplog.at_level("ERROR", logger="whistle.app"):
+        at.run()
+    assert not at.exception
+    assert at.error[0].value == UNAVAILABLE
+    shown = _shown(at)
+    assert not any(word in shown for word in ("Traceback", "sqlalchemy", "psycopg", "SELECT", "/tmp", ".py"))
+    assert at.button(key="retry_after_failure")
+    assert any(record.exc_info for record in caplog.records)
 
 
 def _load(url: str, tmp_path, rows: list[dict]) -> None:
@@ -350,3 +384,24 @@ def test_user_text_in_headers_labels_and_captions_is_text(monkeypatch, complaint
     assert label.startswith(f"{md_escape(hostile)} · {md_escape('**me**')}")
     everything = [e.value for e in (*at.markdown, *at.caption, *at.subheader, *at.title)]
     assert not any("](https://evil.example" in v or "**bold**" in v for v in everything)
+
+
+def test_a_bug_in_a_page_is_one_sentence_and_logged(monkeypatch, complaints_db_url, caplog):
+    from views import overview
+    from views.messages import FAILED
+
+    def broken() -> None:
+        raise RuntimeError("/srv/whistle/secret/path.py line 12: boom")
+
+    monkeypatch.setattr(overview, "render", broken)
+    user = signed_in(complaints_db_url, "li", "supervisor")
+    monkeypatch.setenv("DATABASE_URL", complaints_db_url)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["user"] = user
+    with caplog.at_level("ERROR", logger="whistle.app"):
+        at.run()
+    assert not at.exception
+    assert at.error[0].value.startswith(FAILED.split("{at}")[0])
+    assert "boom" not in _shown(at)
+    assert "/srv/whistle" not in _shown(at)
+    assert any("boom" in str(record.exc_info[1]) for record in caplog.records if record.exc_info)
