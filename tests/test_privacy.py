@@ -123,3 +123,10 @@ def test_an_empty_or_short_key_is_refused(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("WHISTLE_PHONE_KEY", "short")
     with pytest.raises(ValidationError, match="WHISTLE_PHONE_KEY"):
         phone_key(load_settings())
+
+
+def test_missing_phones_stay_missing_as_none():
+    # None, not NaN: the masked values go into JSON (a rejected raw row), where NaN is invalid.
+    got = mask_phones(pd.Series([None, "", "13812345678", "12345678"], dtype=object)).tolist()
+    assert got == [None, None, "*******5678", "****5678"]
+    assert json.dumps(got)

@@ -193,12 +193,11 @@ def raw_for_storage(rows: list[dict], mapping: Mapping) -> list[dict]:
     """
     phone = mapping.column("phone")
     keep = {mapping.column(name) for name in _STRUCTURED}
-    return [{key: _safe(value, key in keep) if key != phone else _phone(value) for key, value in row.items()}
-            for row in rows]
-
-
-def _phone(value):
-    return None if value is None else mask_phones(pd.Series([str(value)], dtype=object)).iat[0]
+    # The phone column of every row masked in one vectorised call.
+    phones = mask_phones(pd.Series([None if row.get(phone) is None else str(row[phone]) for row in rows],
+                                   dtype=object)) if rows else pd.Series(dtype=object)
+    return [{key: _safe(value, key in keep) if key != phone else masked for key, value in row.items()}
+            for row, masked in zip(rows, phones, strict=True)]
 
 
 def _safe(value, keep_digits: bool):

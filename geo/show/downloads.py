@@ -31,7 +31,13 @@ def safe_cell(value: object) -> object:
 
 def unquote_cells(values: pd.Series) -> pd.Series:
     """Undo :func:`safe_cell` on text sent back (a fixed rejected row ingested again)."""
-    return values.str.replace(_QUOTED, "", regex=True)
+    # Only the few values that start with a quote go through the pattern.
+    quoted = values.str.startswith("'").fillna(False).to_numpy(dtype=bool)
+    if not quoted.any():
+        return values
+    out = values.copy()
+    out[quoted] = values[quoted].str.replace(_QUOTED, "", regex=True)
+    return out
 
 
 def safe_csv(table: pd.DataFrame) -> str:
