@@ -31,7 +31,6 @@ import h3
 import numpy as np
 import pandas as pd
 import shapely
-from scipy import stats
 
 from geo.errors import ValidationError
 from geo.locate.cells import DEFAULT_RESOLUTION
@@ -338,6 +337,8 @@ def _did(treated, control, before, after, rules: EffectRules) -> tuple[float | N
     if se == 0:
         return 100 * (math.exp(estimate) - 1), 100 * (math.exp(estimate) - 1), 100 * (math.exp(estimate) - 1)
     df = (va + vb) ** 2 / ((va ** 2 / (a.size - 1) if va else 0) + (vb ** 2 / (b.size - 1) if vb else 0))
+    from scipy import stats  # here: scipy.stats takes a second to import, which every command would pay
+
     t = stats.t.ppf(0.5 + rules.confidence / 2, df)
     return tuple(100 * (math.exp(x) - 1) for x in (estimate, estimate - t * se, estimate + t * se))
 
