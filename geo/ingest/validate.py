@@ -140,7 +140,7 @@ def check_batch(batch: Batch, context: Context) -> Checked:
     future = (received > context.now + FUTURE_SLACK).to_numpy()
     reasons.add(future, "future_time", lambda i: (
         f"received_at {_show(raw_received.iat[i])} is in the future (now is "
-        f"{context.now.tz_convert('Asia/Shanghai'):%Y-%m-%d %H:%M} Beijing time)"))
+        f"{context.now.tz_convert(context.mapping.timezone):%Y-%m-%d %H:%M} in {context.mapping.timezone})"))
     out["received_at"] = received
     for name in ("responded_at", "resolved_at"):
         raw = get(name)
