@@ -318,7 +318,7 @@ def test_no_phone_in_full_reaches_storage_or_an_export(complaints_db_url, compla
 def test_migration_0013_masks_what_the_old_mask_left(complaints_engine, boundary_index, tmp_path):
     from alembic import command
 
-    from geo.store.migrate import _config, upgrade
+    from geo.store.migrate import _config, head_revision, upgrade
 
     ingest(complaints_engine, write_csv(tmp_path / "m.csv", [row(id="M1"), row(id="M2", received_at="never")]),
            boundary_index)
@@ -331,7 +331,7 @@ def test_migration_0013_masks_what_the_old_mask_left(complaints_engine, boundary
     with complaints_engine.begin() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, "0012")
-    assert upgrade(complaints_engine) == "0013"
+    assert upgrade(complaints_engine) == head_revision()
     got = table(complaints_engine, "SELECT phone_masked, text FROM complaint").iloc[0]
     assert (got.phone_masked, got.text) == ("*******5678", "请回电*******5678")
     rejected = table(complaints_engine, "SELECT raw, reason FROM rejected_row").iloc[0]
@@ -370,3 +370,36 @@ def test_one_bad_value_never_aborts_the_file(complaints_engine, boundary_index, 
     assert "is not a date and time" in said["FEB"]
     assert "NUL" in said["N\ufffdUL"]
     assert "nested" in said["DEEP"]
+
+
+def test_an_unchanged_row_is_passed_by_and_a_changed_one_is_not(complaints_engine, boundary_index, tmp_path,
+                                                                 monkeypatch):
+    """Re-loading a file checks, locates and loads none of its unchanged rows (their stored
+    hash matches), yet counts them as before; a changed row, a duplicate and a row stored
+    without a hash still go the whole way."""
+    from geo.ingest import run_db
+
+    checked_rows = []
+    real = run_db.check_batch
+    monkeypatch.setattr(run_db, "check_batch", lambda batch, context: (checked_rows.append(len(batch.frame)),
+                                                                        real(batch, context))[1])
+    rows = [row(id="H1"), row(id="H2", lon="", lat="", address="广安门外街道"), row(id="H3", category="飞碟降落")]
+    first = ingest(complaints_engine, write_csv(tmp_path / "h.csv", rows), boundary_index)
+    again = ingest(complaints_engine, write_csv(tmp_path / "h2.csv", rows), boundary_index)
+    assert checked_rows == [3]  # the second load checked nothing
+    assert (again.inserted, again.updated, again.unchanged, again.rejected) == (0, 0, 3, 0)
+    assert (again.precision, again.unclassified, again.on_boundary) == \
+        (first.precision, first.unclassified, first.on_boundary)
+    # Changed text, a duplicate of an unchanged row, and a row whose hash was lost.
+    with complaints_engine.begin() as conn:
+        conn.execute(sa.text("UPDATE complaint SET row_hash = NULL WHERE source_id = 'H3'"))
+    checked_rows.clear()
+    later = ingest(complaints_engine, write_csv(tmp_path / "h3.csv", [rows[0], row(id="H2", text="changed",
+                   lon="", lat="", address="广安门外街道"), rows[2], rows[0]]), boundary_index)
+    assert checked_rows == [3]
+    assert (later.unchanged, later.rejected_by_reason) == (3, {"duplicate": 1})
+    hashes = table(complaints_engine, "SELECT source_id, row_hash FROM complaint ORDER BY source_id")
+    assert hashes["row_hash"].notna().all()
+    checked_rows.clear()
+    ingest(complaints_engine, write_csv(tmp_path / "h4.csv", rows[2:]), boundary_index)
+    assert checked_rows == []  # H3 has its hash again

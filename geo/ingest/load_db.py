@@ -28,7 +28,7 @@ STAGE_COLUMNS = {
     "h3": "bigint", "township_code": "text", "district_code": "text", "on_boundary": "boolean",
     "boundary_set_id": "integer", "phone_hash": "text", "phone_masked": "text", "dispatches": "text",
     "dispatched_at": "timestamptz", "returned_count": "integer", "responded_at": "timestamptz",
-    "resolved": "boolean", "resolved_at": "timestamptz", "satisfaction": "text",
+    "resolved": "boolean", "resolved_at": "timestamptz", "satisfaction": "text", "row_hash": "bigint",
 }
 # What a later export of the same complaint may change.
 STATUS_COLUMNS = ("dispatches", "dispatched_at", "returned_count", "responded_at", "resolved",
@@ -89,6 +89,11 @@ def upsert(conn, run_id: int, sha256: str) -> tuple[int, int]:
             RETURNING (xmax = 0) AS inserted)
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"""
     inserted, updated = conn.execute(sa.text(sql), {"run": run_id}).one()
+    # The hash of the row a complaint was last read from, so that the next load of the same
+    # row passes it by; a row whose status did not change is not counted as updated for it.
+    conn.execute(sa.text(
+        "UPDATE complaint c SET row_hash = s.row_hash FROM complaint_stage s "
+        "WHERE c.source_id = s.source_id AND c.row_hash IS DISTINCT FROM s.row_hash"))
     # A row rejected before and accepted now from another file (fixed and re-ingested) is
     # settled; a duplicate within the same file stays open until it is ingested on its own.
     conn.execute(sa.text(

@@ -55,6 +55,12 @@ class Batch:
     table: pa.Table
     read_bytes: int
 
+    def subset(self, keep: np.ndarray) -> Batch:
+        """The rows where ``keep`` is true, as a batch of their own."""
+        rows = np.flatnonzero(keep)
+        return Batch(self.frame.iloc[rows].reset_index(drop=True), self.line[rows],
+                     self.table.take(pa.array(rows, type=pa.int64())), self.read_bytes)
+
     def raw(self, positions) -> list[dict]:
         """Return the raw rows at ``positions``, as JSON-ready dicts."""
         rows = self.table.take(pa.array(positions, type=pa.int64())).to_pylist()

@@ -13,15 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from geo.act.categories import UNCLASSIFIED
 from geo.ingest.limits import UploadLimits
 from geo.ingest.load_db import copy_to_stage, create_stage, store_rejected, upsert
 from geo.ingest.mapping import Mapping, load_mapping
 from geo.ingest.privacy import phone_key
-from geo.ingest.readers import read_batches
-from geo.ingest.validate import Context, check_batch, raw_for_storage, unclassified_count
+from geo.ingest.readers import Batch, read_batches
+from geo.ingest.validate import Context, check_batch, raw_for_storage, row_hashes, unclassified_count
 from geo.locate.boundaries import BoundaryIndex
 from geo.locate.boundaries_db import boundary_index
 from geo.locate.cells import DEFAULT_RESOLUTION
@@ -122,12 +124,15 @@ def ingest_file(bind: Bind, path: Path | str, mapping: Mapping | None = None, *,
         summary = IngestSummary(run_id, path.name)
         context = Context(now, boundaries, phone_key(settings), mapping, settings.earliest_year)
         create_stage(conn)
-        for batch in read_batches(path, mapping, encoding=encoding, limits=limits):
-            checked = check_batch(batch, context)
-            copy_to_stage(conn, checked.accepted)
-            store_rejected(conn, run_id, path.name, sha256, checked.rejected,
-                           _raw_rows(batch, checked.rejected["position"].to_numpy(), mapping))
-            _count(summary, batch.frame, checked)
+        stored_any = conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM complaint)")).scalar()
+        for whole in read_batches(path, mapping, encoding=encoding, limits=limits):
+            batch = _pass_unchanged(conn, whole, context, summary) if stored_any else whole
+            if len(batch.frame):
+                checked = check_batch(batch, context)
+                copy_to_stage(conn, checked.accepted)
+                store_rejected(conn, run_id, path.name, sha256, checked.rejected,
+                               _raw_rows(batch, checked.rejected["position"].to_numpy(), mapping))
+                _count(summary, batch.frame, checked)
             if progress is not None:
                 progress(batch.read_bytes, size)
         summary.inserted, summary.updated = upsert(conn, run_id, sha256)
@@ -149,6 +154,46 @@ def _refresh_tallies(conn, updated: bool) -> None:
         f"(SELECT received_at FROM complaint_stage {stored}) AS touched")).one()
     if first is not None:
         refresh_days(conn, first, last)
+
+
+def _pass_unchanged(conn, batch: Batch, context: Context, summary: IngestSummary) -> Batch:
+    """The batch without the rows stored before from exactly the same source row.
+
+    Such a row would be checked, located and loaded only to change nothing: it is counted
+    (as unchanged, with its stored precision and flags) and passed by. Only the first row of
+    an id in the file can be passed by, so that a later duplicate is still named.
+    """
+    if "id" not in batch.frame or not len(batch.frame):
+        return batch
+    ids = batch.frame["id"]
+    given = ids.notna().to_numpy(dtype=bool)
+    # One row of arrays: a result row per complaint costs more in Python than the query.
+    found = conn.execute(sa.text(
+        "SELECT array_agg(source_id), array_agg(row_hash), array_agg(precision), "
+        "array_agg(category = :unclassified), array_agg(on_boundary) "
+        "FROM complaint WHERE source_id = ANY(:ids) AND row_hash IS NOT NULL"),
+        {"ids": ids[given].tolist(), "unclassified": UNCLASSIFIED}).one()
+    if found[0] is None:
+        return batch
+    stored = pd.DataFrame(dict(zip(["row_hash", "precision", "unclassified", "on_boundary"], found[1:], strict=True)),
+                          index=pd.Index(found[0], name="id"))
+    hashes = row_hashes(batch.frame, context.mapping)
+    known = ids.map(stored["row_hash"].astype("Int64"))
+    same = (known == pd.array(hashes, dtype="Int64")).fillna(False).to_numpy(dtype=bool)
+    seen_before = context.seen
+    first = ~ids.duplicated(keep="first").to_numpy() & ~np.fromiter(
+        (i in seen_before for i in ids.tolist()), dtype=bool, count=len(ids))
+    passed = same & first & given
+    if not passed.any():
+        return batch
+    seen = stored.loc[ids[passed]]
+    for source_id, line in zip(ids[passed], batch.line[passed], strict=True):
+        context.seen[source_id] = int(line)
+    summary.rows += int(passed.sum())
+    summary.precision.update(seen["precision"].value_counts().to_dict())
+    summary.unclassified += int(seen["unclassified"].sum())
+    summary.on_boundary += int(seen["on_boundary"].sum())
+    return batch.subset(~passed)
 
 
 def _raw_rows(batch, positions, mapping: Mapping) -> list[dict]:

@@ -160,6 +160,7 @@ def check_batch(batch: Batch, context: Context) -> Checked:
     out["phone_hash"] = hash_phones(get("phone"), context.phone_key)
     _place(out, reasons, frame, get, context)
     _duplicates(out, reasons, context)
+    out["row_hash"] = row_hashes(frame, context.mapping)
     ok = reasons.ok
     rejected = pd.DataFrame({"position": np.flatnonzero(~ok), "line": out["line"].to_numpy()[~ok],
                              "source_id": ids.to_numpy(dtype=object, na_value=None)[~ok],
@@ -172,6 +173,27 @@ def check_batch(batch: Batch, context: Context) -> Checked:
 # Fields whose values keep their digits in a rejected raw row: the person who fixes the row
 # needs them as they came, and they are never a caller's number.
 _STRUCTURED = ("id", "received_at", "responded_at", "resolved_at", "lon", "lat")
+
+
+def row_hashes(frame: pd.DataFrame, mapping: Mapping) -> np.ndarray:
+    """A 64-bit hash of each row's fields as read, and of how the mapping reads them.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A batch's fields (:attr:`geo.ingest.readers.Batch.frame`).
+    mapping : Mapping
+        Its default coordinate system and time zone change what a row means, so they are hashed too.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Equal for equal rows in any file and any process (pandas' fixed-key SipHash).
+    """
+    fields = sorted(c for c in frame.columns if c != UNREADABLE)
+    reading = pd.Series(f"{mapping.crs}|{mapping.timezone}", index=frame.index)
+    hashed = pd.util.hash_pandas_object(frame[fields].assign(__reading__=reading), index=False)
+    return hashed.to_numpy().view(np.int64)
 
 
 def raw_for_storage(rows: list[dict], mapping: Mapping) -> list[dict]:

@@ -181,6 +181,8 @@ class Complaint(Base):
     boundary_set_id: Mapped[int | None] = mapped_column(Integer)
     phone_hash: Mapped[str | None] = mapped_column(String(32))
     phone_masked: Mapped[str | None] = mapped_column(String(32))
+    # The source row's hash when it was last stored: an unchanged row is passed by on a re-load.
+    row_hash: Mapped[int | None] = mapped_column(BigInteger)
     dispatches: Mapped[list | None] = mapped_column(JSONB)
     dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     returned_count: Mapped[int] = mapped_column(Integer)
