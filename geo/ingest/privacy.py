@@ -110,15 +110,20 @@ def phone_digits(raw: pd.Series) -> pd.Series:
     return _symbols(raw)[0]
 
 
-def _mask(symbols: pd.Series) -> pd.Series:
+def _visible(length: int) -> int:
     # Half of a short number at most, and never more than VISIBLE_DIGITS: the rest are stars,
-    # one per digit, so that a mobile still looks like one. Vectorised per length: a column
-    # of phones holds a handful of lengths (11 for mobiles, 7 and 8 for local numbers).
+    # one per digit, so that a mobile still looks like one.
+    return min(length // 2, VISIBLE_DIGITS)
+
+
+def _mask(symbols: pd.Series) -> pd.Series:
+    # Vectorised per length: a column of phones holds a handful of lengths (11 for mobiles,
+    # 7 and 8 for local numbers).
     size = symbols.str.len()
     out = pd.Series([None] * len(symbols), index=symbols.index, dtype=object)
     for length in pd.unique(size.dropna()):
         length = int(length)
-        keep = min(length // 2, VISIBLE_DIGITS)
+        keep = _visible(length)
         rows = (size == length).fillna(False).to_numpy(dtype=bool)
         tail = symbols[rows].str.slice(length - keep) if keep else ""
         out[rows] = ("*" * (length - keep) + tail).astype(object) if keep else "*" * length
@@ -142,16 +147,27 @@ def hash_phones(raw: pd.Series, key: bytes) -> pd.Series:
     and ``13812345678`` hash alike. It is computed once per distinct number, since callers
     call again.
     """
-    digits, masked = _symbols(raw)
-    fresh = digits.notna() & ~masked
+    return _hash(*_symbols(raw), key)
+
+
+def mask_and_hash_phones(raw: pd.Series, key: bytes) -> tuple[pd.Series, pd.Series]:
+    """:func:`mask_phones` and :func:`hash_phones` of one column, reading its digits once."""
+    symbols, masked = _symbols(raw)
+    return _mask(symbols), _hash(symbols, masked, key)
+
+
+def _hash(symbols: pd.Series, masked: pd.Series, key: bytes) -> pd.Series:
+    fresh = symbols.notna() & ~masked
     hashed = {u: hashlib.blake2b(u.encode(), key=key, digest_size=16).hexdigest()
-              for u in pd.unique(digits[fresh])}
-    return digits.where(fresh).map(hashed).astype(object).where(lambda s: s.notna(), None)
+              for u in pd.unique(symbols[fresh])}
+    return symbols.where(fresh).map(hashed).astype(object).where(lambda s: s.notna(), None)
 
 
 def _mask_match(match: re.Match) -> str:
-    return _mask(pd.Series([re.sub(r"[^0-9]", "", _COUNTRY.sub("", re.sub(r"[^0-9+]", "", match.group()))
-                                   )])).iat[0]
+    # The digits of a number found in text, read as _symbols reads a phone column's.
+    digits = _COUNTRY.sub("", re.sub(r"[^0-9]", "", match.group()))
+    keep = _visible(len(digits))
+    return "*" * (len(digits) - keep) + digits[len(digits) - keep:]
 
 
 def mask_phone_text(text: str) -> str:

@@ -20,7 +20,13 @@ import shapely
 
 from geo.act.categories import UNCLASSIFIED, classify
 from geo.ingest.mapping import Mapping
-from geo.ingest.privacy import hash_phones, mask_phone_text, mask_phone_texts, mask_phone_values, mask_phones
+from geo.ingest.privacy import (
+    mask_and_hash_phones,
+    mask_phone_text,
+    mask_phone_texts,
+    mask_phone_values,
+    mask_phones,
+)
 from geo.ingest.readers import UNREADABLE, Batch
 from geo.ingest.timeparse import parse_moments
 from geo.locate.boundaries import BoundaryIndex
@@ -156,8 +162,7 @@ def check_batch(batch: Batch, context: Context) -> Checked:
         # A caller who writes a number into the text is masked like the phone column.
         out[name] = mask_phone_texts(_clean_text(get(source)))
     _dispatches(out, reasons, get("dispatches"), context)
-    out["phone_masked"] = mask_phones(get("phone"))
-    out["phone_hash"] = hash_phones(get("phone"), context.phone_key)
+    out["phone_masked"], out["phone_hash"] = mask_and_hash_phones(get("phone"), context.phone_key)
     _place(out, reasons, frame, get, context)
     _duplicates(out, reasons, context)
     out["row_hash"] = row_hashes(frame, context.mapping)
