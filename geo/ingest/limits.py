@@ -39,6 +39,15 @@ class UploadLimits:
     timeout_s: int = 1800
 
 
+def check_size(path: Path, limits: UploadLimits) -> int:
+    """Refuse a file larger than an upload may be; return its size in bytes."""
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise ValidationError(f"{path.name} has {size / MB:,.1f} MB; an upload may have "
+                              f"{limits.max_bytes / MB:,.0f} MB (ingest larger files with `python -m geo ingest`)")
+    return size
+
+
 def check_file(path: Path, kind: str, limits: UploadLimits) -> None:
     """Refuse a file whose size, or whose declared rows or uncompressed size, exceed ``limits``.
 
@@ -50,10 +59,7 @@ def check_file(path: Path, kind: str, limits: UploadLimits) -> None:
     import pyarrow as pa  # here, not above: the settings import this module, the CLI's --help the settings
     import pyarrow.parquet as pq
 
-    size = path.stat().st_size
-    if size > limits.max_bytes:
-        raise ValidationError(f"{path.name} has {size / MB:,.1f} MB; an upload may have "
-                              f"{limits.max_bytes / MB:,.0f} MB (ingest larger files with `python -m geo ingest`)")
+    size = check_size(path, limits)
     if kind != "parquet":
         return
     try:
@@ -95,10 +101,10 @@ class ReadBudget:
             raise ValidationError(f"{self.path.name} expands to more than {limit:,.0f} MB when read, the most an "
                                   "upload may (split it, or ingest it with `python -m geo ingest`)")
         for name, column in zip(table.column_names, table.columns, strict=True):
-            values = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
-            if not (pa.types.is_string(values) or pa.types.is_large_string(values) or pa.types.is_binary(values)):
+            coded = pa.types.is_dictionary(column.type)
+            if not _is_text(column.type.value_type if coded else column.type):
                 continue
-            chunks = [c.dictionary if pa.types.is_dictionary(column.type) else c for c in column.chunks]
+            chunks = [c.dictionary if coded else c for c in column.chunks]
             longest = max((pc.max(pc.binary_length(c)).as_py() or 0 for c in chunks if len(c)), default=0)
             if longest and longest > self.limits.max_field_bytes:
                 raise ValidationError(f"{self.path.name} column {name!r} holds a value of {longest / MB:,.1f} MB; a "
@@ -115,11 +121,16 @@ def _decoded_bytes(column: pa.ChunkedArray) -> int:
         return column.nbytes
     total = 0
     for chunk in column.chunks:
-        if pa.types.is_string(chunk.dictionary.type) or pa.types.is_binary(chunk.dictionary.type) \
-                or pa.types.is_large_string(chunk.dictionary.type):
+        if _is_text(chunk.dictionary.type):
             total += pc.sum(pc.take(pc.binary_length(chunk.dictionary), chunk.indices)).as_py() or 0
         total += chunk.nbytes
     return total
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind)
 
 
 def _check_rows(path: Path, rows: int, limits: UploadLimits) -> None:

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from geo.errors import ValidationError
-from geo.ingest.limits import MB, UploadLimits
+from geo.ingest.limits import MB, UploadLimits, check_size
 from geo.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
@@ -55,10 +55,7 @@ def ingest_bounded(database_url: str, path: Path, *, crs: str | None, encoding: 
         With the child's one-line reason (a bad file, a bound exceeded), or a sentence saying
         that it ran out of memory or time; nothing was stored then.
     """
-    size = path.stat().st_size
-    if size > limits.max_bytes:  # refused before a process is started
-        raise ValidationError(f"{path.name} has {size / MB:,.1f} MB; an upload may have "
-                              f"{limits.max_bytes / MB:,.0f} MB (ingest larger files with `python -m geo ingest`)")
+    check_size(path, limits)  # refused before a process is started
     arguments = ["ingest", str(path), "--encoding", encoding, "--bounded", "--json"] + (["--crs", crs] if crs else [])
     # The child caps its own address space before it imports anything (a preexec_fn would do
     # it in the parent's fork, which is unsafe in the app server's threads).
