@@ -118,18 +118,22 @@ def _store(conn, run: dict, frame: pd.DataFrame, params: dict) -> int:
     return run_id
 
 
-def _count_rows(conn, start, end, category, theme, bounds: list[datetime] | None = None) -> pd.DataFrame:
-    """Complaints per base cell (and per time step when ``bounds`` are given)."""
+def count_rows(conn, start, end, category, theme, bounds: list[datetime] | None = None, *,
+               township: str | None = None) -> pd.DataFrame:
+    """Complaints per base cell (and per time step when ``bounds`` are given), as a run counts
+    them: ``h3, step, n``; only one township's when ``township`` is given."""
     where = ["c.received_at >= :start", "c.received_at < :end", "c.precision = ANY(:precisions)"]
     if category:
         where.append("c.category = :category")
     if theme:
         where.append("c.category IN (SELECT code FROM category WHERE theme = :theme)")
+    if township:
+        where.append("c.township_code = :township")
     step = ", width_bucket(c.received_at, CAST(:bounds AS timestamptz[])) - 1" if bounds else ", 0"
     rows = conn.execute(sa.text(
         f"SELECT c.h3{step} AS step, count(*) FROM complaint c WHERE {' AND '.join(where)} GROUP BY 1, 2"),
         {"start": start, "end": end, "category": category, "theme": theme, "bounds": bounds,
-         "precisions": list(CELL_PRECISIONS)}).all()
+         "precisions": list(CELL_PRECISIONS), "township": township}).all()
     return pd.DataFrame(rows, columns=["h3", "step", "n"]).astype({"h3": np.int64, "step": np.int64, "n": np.int64})
 
 
@@ -142,7 +146,7 @@ def _matrix(found: pd.DataFrame, resolution: int, base: int, cells: np.ndarray, 
 
 
 def _counts(conn, start, end, category, theme, resolution: int, base: int, cells: np.ndarray) -> np.ndarray:
-    found = _count_rows(conn, start, end, category, theme)
+    found = count_rows(conn, start, end, category, theme)
     return _matrix(found, resolution, base, cells, 1)[:, 0]
 
 
@@ -198,7 +202,7 @@ def run_emerging(bind: Bind, start: datetime, end: datetime, *, step: str | None
                               "needs at least 3")
     with transaction(bind) as conn:
         boundaries, cells = _study_cells(conn, resolution, category, theme, boundaries)
-        counts = _matrix(_count_rows(conn, start, end, category, theme, bounds), resolution,
+        counts = _matrix(count_rows(conn, start, end, category, theme, bounds), resolution,
                          boundaries.resolution, cells, steps)
         found = emerging_hot_spots(counts, neighbours(cells, k), alpha, trend_fdr=trend_fdr, min_rise=min_rise)
         final_p = found.p[:, -1]

@@ -43,7 +43,7 @@ from geo.act.whistle_db import (
     resolve,
 )
 from geo.clock import Clock, system_clock
-from geo.detect.hotspots_db import CELL_PRECISIONS
+from geo.detect.hotspots_db import count_rows
 from geo.errors import AccessError, ValidationError
 from geo.ingest.rejected_db import rejected_rows
 from geo.ingest.run_db import IngestSummary
@@ -294,8 +294,7 @@ def hotspot_cells(bind: Bind, user: User, run_id: int, *, township: str | None =
     pandas.DataFrame
         ``h3, count, z, p, bin, pattern, trend_z, inside``.
     """
-    scope = restrict(user, township)
-    town = scope.township
+    town = restrict(user, township).township
     where = "run_id = :run" + (" AND (significant OR coalesce(pattern, 'no pattern') <> 'no pattern')"
                                if significant_only and town is None else "")
     with transaction(bind) as conn:
@@ -322,13 +321,11 @@ def _own_cell_counts(conn, run_id: int, town: str) -> pd.Series:
     filter and precisions)."""
     run = conn.execute(sa.text("SELECT period_start, period_end, resolution, category, theme FROM hotspot_run "
                                "WHERE id = :run"), {"run": run_id}).mappings().one()
-    found = pd.read_sql(sa.text(
-        f"SELECT {parent_sql('h3', int(run['resolution']))} AS h3, count(*) AS n FROM complaint "
-        "WHERE township_code = :town AND received_at >= :start AND received_at < :end "
-        f"AND precision = ANY(:precisions) AND {_FILTER} GROUP BY 1"), conn,
-        params={"town": town, "start": run["period_start"], "end": run["period_end"], "category": run["category"],
-                "theme": run["theme"], "precisions": list(CELL_PRECISIONS)})
-    return found.set_index("h3")["n"]
+    found = count_rows(conn, run["period_start"], run["period_end"], run["category"], run["theme"], township=town)
+    resolution = int(run["resolution"])
+    if resolution != DEFAULT_RESOLUTION and len(found):
+        found = found.assign(h3=cell_to_parent(found["h3"].to_numpy(), resolution))
+    return found.groupby("h3")["n"].sum()
 
 
 def township_complaints(bind: Bind, user: User, township: str, selection: Selection, *,
