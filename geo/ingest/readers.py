@@ -48,18 +48,23 @@ class Batch:
         The rows as read, under the file's own column names, for the raw row of a rejection.
     read_bytes : int
         How far into the file the reader got, for a progress bar.
+    row_hash : numpy.ndarray, optional
+        Each row's hash, when the loader has computed it already.
     """
 
     frame: pd.DataFrame
     line: np.ndarray
     table: pa.Table
     read_bytes: int
+    row_hash: np.ndarray | None = None
+    """Each row's hash, once computed (:func:`geo.ingest.validate.row_hashes`)."""
 
     def subset(self, keep: np.ndarray) -> Batch:
         """The rows where ``keep`` is true, as a batch of their own."""
         rows = np.flatnonzero(keep)
         return Batch(self.frame.iloc[rows].reset_index(drop=True), self.line[rows],
-                     self.table.take(pa.array(rows, type=pa.int64())), self.read_bytes)
+                     self.table.take(pa.array(rows, type=pa.int64())), self.read_bytes,
+                     None if self.row_hash is None else self.row_hash[rows])
 
     def raw(self, positions) -> list[dict]:
         """Return the raw rows at ``positions``, as JSON-ready dicts."""

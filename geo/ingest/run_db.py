@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -178,21 +178,21 @@ def _pass_unchanged(conn, batch: Batch, context: Context, summary: IngestSummary
     stored = pd.DataFrame(dict(zip(["row_hash", "precision", "unclassified", "on_boundary"], found[1:], strict=True)),
                           index=pd.Index(found[0], name="id"))
     hashes = row_hashes(batch.frame, context.mapping)
+    batch = replace(batch, row_hash=hashes)  # the rows that go on keep theirs: hashed once
     known = ids.map(stored["row_hash"].astype("Int64"))
     same = (known == pd.array(hashes, dtype="Int64")).fillna(False).to_numpy(dtype=bool)
-    seen_before = context.seen
     first = ~ids.duplicated(keep="first").to_numpy() & ~np.fromiter(
-        (i in seen_before for i in ids.tolist()), dtype=bool, count=len(ids))
+        (i in context.seen for i in ids.tolist()), dtype=bool, count=len(ids))
     passed = same & first & given
     if not passed.any():
         return batch
-    seen = stored.loc[ids[passed]]
     for source_id, line in zip(ids[passed], batch.line[passed], strict=True):
         context.seen[source_id] = int(line)
+    as_stored = stored.loc[ids[passed]]
     summary.rows += int(passed.sum())
-    summary.precision.update(seen["precision"].value_counts().to_dict())
-    summary.unclassified += int(seen["unclassified"].sum())
-    summary.on_boundary += int(seen["on_boundary"].sum())
+    summary.precision.update(as_stored["precision"].value_counts().to_dict())
+    summary.unclassified += int(as_stored["unclassified"].sum())
+    summary.on_boundary += int(as_stored["on_boundary"].sum())
     return batch.subset(~passed)
 
 

@@ -165,7 +165,7 @@ def check_batch(batch: Batch, context: Context) -> Checked:
     out["phone_masked"], out["phone_hash"] = mask_and_hash_phones(get("phone"), context.phone_key)
     _place(out, reasons, frame, get, context)
     _duplicates(out, reasons, context)
-    out["row_hash"] = row_hashes(frame, context.mapping)
+    out["row_hash"] = batch.row_hash if batch.row_hash is not None else row_hashes(frame, context.mapping)
     ok = reasons.ok
     rejected = pd.DataFrame({"position": np.flatnonzero(~ok), "line": out["line"].to_numpy()[~ok],
                              "source_id": ids.to_numpy(dtype=object, na_value=None)[~ok],
