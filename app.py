@@ -40,7 +40,7 @@ def main() -> None:
 
 try:
     main()
-except (DatabaseError, sa.exc.SQLAlchemyError, OSError) as exc:  # the database went away
+except (DatabaseError, sa.exc.SQLAlchemyError) as exc:  # the database went away
     messages.failed(exc, database=True)
 except WhistleError as exc:  # a refusal meant for the user (a bad value, no access)
     messages.error(exc)

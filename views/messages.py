@@ -31,6 +31,8 @@ def error(exc: Exception | str, prefix: str = "") -> None:
 def failed(exc: BaseException, *, database: bool) -> None:
     """Say that the page failed, in one sentence with a retry; log the details."""
     log.error("page failed: %s", type(exc).__name__, exc_info=exc)
-    at = datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).strftime("%Y-%m-%d %H:%M")
-    st.error(UNAVAILABLE if database else FAILED.format(at=at), icon="⚠️")
+    if database:
+        st.error(UNAVAILABLE, icon="⚠️")
+    else:
+        st.error(FAILED.format(at=datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).strftime("%Y-%m-%d %H:%M")), icon="⚠️")
     st.button("Try again", key="retry_after_failure", type="primary")
