@@ -324,7 +324,8 @@ def test_migration_0013_masks_what_the_old_mask_left(complaints_engine, boundary
            boundary_index)
     with complaints_engine.begin() as conn:
         # What 0012 stored: the 7-digit mask, and numbers in text and in raw rows in full.
-        conn.execute(sa.text("UPDATE complaint SET phone_masked = '138****5678', text = '请回电13712345678'"))
+        conn.execute(sa.text("UPDATE complaint SET phone_masked = '138****5678', text = '请回电13712345678', "
+                             "address = '电话１３６１２３４５６７８'"))
         conn.execute(sa.text("UPDATE rejected_row SET raw = raw || '{\"联系电话\": \"13612345678\"}', "
                              "reason = reason || ' (13512345678)'"))
     config = _config()
@@ -332,8 +333,8 @@ def test_migration_0013_masks_what_the_old_mask_left(complaints_engine, boundary
         config.attributes["connection"] = conn
         command.downgrade(config, "0012")
     assert upgrade(complaints_engine) == head_revision()
-    got = table(complaints_engine, "SELECT phone_masked, text FROM complaint").iloc[0]
-    assert (got.phone_masked, got.text) == ("*******5678", "请回电*******5678")
+    got = table(complaints_engine, "SELECT phone_masked, text, address FROM complaint").iloc[0]
+    assert (got.phone_masked, got.text, got.address) == ("*******5678", "请回电*******5678", "电话*******5678")
     rejected = table(complaints_engine, "SELECT raw, reason FROM rejected_row").iloc[0]
     assert rejected.raw["联系电话"] == "*******5678"
     assert rejected.raw["id"] == "M2"

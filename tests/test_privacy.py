@@ -13,7 +13,7 @@ import pytest
 
 from geo.errors import ValidationError
 from geo.ingest.mapping import Mapping
-from geo.ingest.privacy import MIN_KEY_BYTES, hash_phones, mask_phone_text, mask_phones, phone_key
+from geo.ingest.privacy import MIN_KEY_BYTES, hash_phones, mask_phone_text, mask_phone_texts, mask_phones, phone_key
 from geo.ingest.validate import raw_for_storage
 from geo.settings import load_settings
 
@@ -36,6 +36,8 @@ def _digits_shown(masked: str) -> str:
     ("13812345678*", "*******5678"),  # was stored verbatim
     ("138****5678", "*******5678"),  # the old mask, sent back in a fixed row
     ("*******5678", "*******5678"),  # masking twice changes nothing
+    ("１３８１２３４５６７８", "*******5678"),  # full-width, as a Chinese keyboard types it (was lost)
+    ("（０１０）６５１２３４５６", "*******3456"),
 ])
 def test_no_more_than_the_last_four_digits_show(raw, masked):
     got = mask_phones(pd.Series([raw], dtype=object)).iat[0]
@@ -46,8 +48,8 @@ def test_no_more_than_the_last_four_digits_show(raw, masked):
 
 def test_a_number_hashes_alike_however_written_and_masked_values_not_at_all():
     hashed = hash_phones(pd.Series(["13812345678", "+86 138 1234 5678", "13812345678*", "138****5678", None,
-                                    "13900000000"], dtype=object), KEY)
-    assert hashed[0] == hashed[1] == hashed[2]
+                                    "13900000000", "１３８１２３４５６７８"], dtype=object), KEY)
+    assert hashed[0] == hashed[1] == hashed[2] == hashed[6]
     assert hashed[3] is None
     assert hashed[4] is None
     assert hashed[5] != hashed[0]
@@ -57,6 +59,8 @@ def test_a_number_hashes_alike_however_written_and_masked_values_not_at_all():
     ("请回电13812345678谢谢", "请回电*******5678谢谢"),
     ("号码：+86 139 1234 5678。", "号码：*******5678。"),
     ("家里 010-65123456，单位 6512 3456", "家里 *******3456，单位 ****3456"),
+    ("电话１３８１２３４５６７８请回电", "电话*******5678请回电"),  # full-width digits were shown in full
+    ("号码：＋８６ １３９ １２３４ ５６７８。", "号码：*******5678。"),
     # Not phones: an id, coordinates, a date and time, a longer number.
     ("BJ2026112200000012", "BJ2026112200000012"),
     ("116.3912345, 39.9123456", "116.3912345, 39.9123456"),
@@ -65,6 +69,7 @@ def test_a_number_hashes_alike_however_written_and_masked_values_not_at_all():
 ])
 def test_phones_written_in_text_are_masked(text, expected):
     assert mask_phone_text(text) == expected
+    assert mask_phone_texts(pd.Series([text])).iat[0] == expected
 
 
 def test_a_rejected_raw_row_keeps_no_phone_in_any_column():

@@ -48,8 +48,13 @@ _PHONE_TEXT = re.compile(
     r"(?![0-9A-Za-z*]|\.\d)")
 
 
-# A cheap first look (RE2 has no look-around): seven digits, perhaps with separators between.
-_MAYBE_PHONE = r"[0-9](?:[ ()-]?[0-9]){6}"
+# A cheap first look (RE2 has no look-around): seven digits, ASCII or full-width, perhaps with
+# separators between.
+_MAYBE_PHONE = r"[0-9０-９](?:[ ()\-　（）－]?[0-9０-９]){6}"
+# A Chinese keyboard types full-width digits and signs (１３８…, ＋８６, （０１０）): read as
+# ASCII, one character for one, so that a match in the folded text spans the same characters
+# of the original.
+_FULLWIDTH = str.maketrans("０１２３４５６７８９＋－（）＊　", "0123456789+-()* ")
 
 
 def phone_key(settings: Settings) -> bytes:
@@ -93,9 +98,22 @@ def _checked(key: bytes, where: str) -> bytes:
     return key[:KEY_BYTES]
 
 
+def _folded(text: pd.Series) -> pd.Series:
+    """Full-width digits and signs as ASCII; only the values that are not ASCII are touched."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    wide = ~np.asarray(pc.fill_null(pc.string_is_ascii(pa.array(text.array, type=pa.string())), True), dtype=bool)
+    if not wide.any():
+        return text
+    out = text.copy()
+    out[wide] = text[wide].str.translate(_FULLWIDTH)
+    return out
+
+
 def _symbols(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """The digits (and, in masked values, the stars) of each value, and which are masked."""
-    text = raw.astype("string")
+    text = _folded(raw.astype("string"))
     masked = text.str.contains(_MASKED).fillna(False).astype(bool)
     digits = text.str.replace(r"[^0-9]", "", regex=True).str.replace(_COUNTRY, "", regex=True)
     kept = text.str.replace(r"[^0-9*]", "", regex=True)
@@ -171,8 +189,18 @@ def _mask_match(match: re.Match) -> str:
 
 
 def mask_phone_text(text: str) -> str:
-    """Mask every phone-like number written in ``text`` (``电话13812345678`` → ``电话*******5678``)."""
-    return _PHONE_TEXT.sub(_mask_match, text) if any(c.isdigit() for c in text) else text
+    """Mask every phone-like number written in ``text`` (``电话13812345678`` → ``电话*******5678``).
+
+    Full-width digits (``１３８…``) are found too; the rest of the text is kept as written.
+    """
+    if not any(c.isdigit() for c in text):
+        return text
+    folded = text.translate(_FULLWIDTH)
+    pieces, end = [], 0
+    for match in _PHONE_TEXT.finditer(folded):
+        pieces += [text[end:match.start()], _mask_match(match)]
+        end = match.end()
+    return "".join(pieces) + text[end:] if pieces else text
 
 
 def mask_phone_texts(values: pd.Series) -> pd.Series:
@@ -192,7 +220,7 @@ def mask_phone_texts(values: pd.Series) -> pd.Series:
     if not rows.any():
         return text
     out = text.copy()
-    out[rows] = text[rows].str.replace(_PHONE_TEXT, _mask_match, regex=True)
+    out[rows] = text[rows].map(mask_phone_text)
     return out
 
 

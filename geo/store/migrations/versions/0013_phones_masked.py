@@ -24,8 +24,8 @@ down_revision = "0012"
 branch_labels = None
 depends_on = None
 
-# Rows that could hold a phone-like number: seven digits, perhaps with separators.
-_DIGITS = r"[0-9][0-9 ()-]{5,}[0-9]"
+# Rows that could hold a phone-like number: seven digits (ASCII or full-width), perhaps with separators.
+_DIGITS = r"[0-9０-９][0-9０-９ ()（）－　-]{5,}[0-9０-９]"
 
 
 def upgrade() -> None:
