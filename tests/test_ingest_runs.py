@@ -23,7 +23,7 @@ from geo.locate.boundaries_db import boundary_index
 from geo.locate.jurisdictions import prepare_boundaries
 from geo.locate.jurisdictions_db import current_jurisdictions, load_boundaries
 from tests.helpers import ROOT, geo
-from tests.test_ingest import NOW, POINT, row, table, write_csv
+from tests.test_ingest import NOW, POINT, ingest, row, table, write_csv
 
 
 def test_complaints_are_located_against_the_boundaries_of_their_time(complaints_engine, tmp_path):
@@ -182,6 +182,82 @@ def test_two_ingests_at_once_both_land_and_the_tallies_equal_a_recount(complaint
     refresh_tally(complaints_engine)
     assert loaded == _tallies(complaints_engine)
     assert table(complaints_engine, "SELECT sum(volume) n FROM township_day")["n"].iat[0] == 6_000
+
+
+@pytest.mark.slow
+def test_the_same_new_file_loaded_twice_at_once_lands_once(complaints_engine, boundary_index, tmp_path):
+    """Both loads find no id stored and COPY the rows straight in; the second waits on the
+    first's unique ids, then stages its rows and finds them unchanged: nothing lost, nothing
+    twice, and every tally equals a recount."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from geo.store.tally import refresh_tally
+
+    path = write_csv(tmp_path / "same.csv", _status_rows("S", 2_000, seed=5))
+    with ThreadPoolExecutor(2) as pool:
+        done = list(pool.map(lambda p: ingest_file(complaints_engine, p, now=NOW, boundaries=boundary_index),
+                             [path, path]))
+    assert sorted((s.inserted, s.updated, s.unchanged, s.rejected) for s in done) == [(0, 0, 2_000, 0),
+                                                                                       (2_000, 0, 0, 0)]
+    assert table(complaints_engine, "SELECT count(*) n FROM complaint")["n"].iat[0] == 2_000
+    loaded = _tallies(complaints_engine)
+    refresh_tally(complaints_engine)
+    assert loaded == _tallies(complaints_engine)
+    assert table(complaints_engine, "SELECT sum(volume) n FROM township_day")["n"].iat[0] == 2_000
+
+
+def _status_rows(prefix: str, count: int, seed: int, **fields) -> list[dict]:
+    """Rows over a week that crosses a half-month and a Monday, at all hours (the local day
+    differs from the UTC one before 08:00), with every status the three rates count."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(count):
+        day, hour = 14 + i % 7, int(rng.integers(0, 24))
+        dispatch = json.dumps([{"at": f"2026-10-{day:02d} {hour:02d}:40", "unit": "110102020",
+                                "action": "dispatched"}]) if i % 3 else ""
+        rows.append(row(id=f"{prefix}{i}", received_at=f"2026-10-{day:02d} {hour:02d}:{i % 60:02d}:00",
+                        lon=float(rng.uniform(116.30, 116.45)), lat=float(rng.uniform(39.86, 39.96)),
+                        dispatches=dispatch,
+                        responded_at=f"2026-10-{day:02d} {hour:02d}:{50 + i % 10}" if i % 4 else "",
+                        resolved=("是", "否", "")[i % 3], satisfaction=("满意", "不满意", "", "基本满意")[i % 4],
+                        category=("违法建设", "噪音扰民", "供暖")[i % 3], **fields))
+    return rows
+
+
+def test_the_tallies_after_a_load_a_reload_and_a_partial_update_equal_a_recount(complaints_engine, boundary_index,
+                                                                                tmp_path):
+    """A load adds its new complaints to the tallies (one grouped insert per tally) and
+    recounts only the days of those it updates: after each step, every tally equals a recount."""
+    from geo.store.tally import refresh_tally
+
+    def recounted() -> dict[str, list]:
+        with complaints_engine.begin() as conn:
+            refresh_tally(conn)
+            after = {name: sorted(map(tuple, conn.execute(sa.text(f"SELECT * FROM {name}")).all()))
+                     for name in TALLIES}
+            conn.rollback()
+        return after
+
+    first = _status_rows("T", 1_500, seed=3)
+    first += [row(id=f"A{i}", lon="", lat="", address="广安门外街道", received_at=f"2026-10-1{5 + i % 3} 07:{i:02d}:00")
+              for i in range(30)]  # located by address only: a township, no cell
+    loaded = ingest(complaints_engine, write_csv(tmp_path / "first.csv", first), boundary_index)
+    assert loaded.inserted == len(first)
+    after_load = _tallies(complaints_engine)
+    assert after_load == recounted()
+    assert sum(r[3] for r in after_load["township_day"]) == len(first)
+    again = ingest(complaints_engine, write_csv(tmp_path / "again.csv", first), boundary_index)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, len(first))
+    assert _tallies(complaints_engine) == after_load
+    # Some complaints resolved and called back since, and new ones on the same days.
+    changed = [{**r, "resolved": "是", "satisfaction": "满意"} for r in first[:400:7]]
+    later = ingest(complaints_engine, write_csv(tmp_path / "later.csv", changed + _status_rows("N", 300, seed=4)),
+                   boundary_index)
+    assert later.inserted == 300
+    assert later.updated > 0
+    after_update = _tallies(complaints_engine)
+    assert after_update != after_load
+    assert after_update == recounted()
 
 
 @pytest.mark.slow

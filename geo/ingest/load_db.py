@@ -1,8 +1,18 @@
-"""Load checked batches into PostGIS: COPY into a staging table, then one upsert.
+"""Load checked batches into PostGIS: new complaints by COPY, known ones by one upsert a batch.
 
 The whole file is one transaction: a crash, a kill or a malformed row half-way leaves the
-database as it was. Points are sent as lon/lat and built in SQL (no WKB made in Python), and
-rows are inserted in H3 order so that the complaint table stays spatially clustered.
+database as it was. A batch's rows are encoded once, in Python and ahead of the database
+(:func:`encode`), in PostgreSQL's binary COPY format for the complaint table's own columns
+(points and footprints as EWKB, which PostGIS receives as is); they are sent in H3 order so
+that the complaint table stays spatially clustered.
+
+- Rows whose id is not stored go straight into ``complaint`` with COPY (:func:`insert_new`):
+  no staging table, no second pass.
+- Rows whose id is stored go through ``complaint_stage`` and an upsert (:func:`upsert`) that
+  changes only their status fields, and only when they differ.
+
+Either way, what was inserted or updated is noted in ``complaint_loaded`` (the columns the
+tallies count), so that the tallies add the new complaints instead of recounting days.
 
 A load takes row locks only: readers keep reading while it runs. (Dropping the secondary
 indexes for a large load and building them again was faster, but DROP INDEX holds an
@@ -12,33 +22,64 @@ exclusive lock on ``complaint`` until commit, and pages waited 20 s for it.)
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import psycopg.errors
 import pyarrow as pa
+import pyarrow.compute as pc
+import shapely
 import sqlalchemy as sa
 
 from geo.errors import DatabaseError
-from geo.store.bulk import copy_table
+from geo.store.bulk import binary_payload, copy_binary
 
-STAGE_COLUMNS = {
-    "line": "integer", "source_id": "text", "received_at": "timestamptz", "channel": "text",
+# The complaint columns a load writes, with their types; the staging table has the same.
+COLUMNS = {
+    "source_id": "text", "received_at": "timestamptz", "channel": "text",
     "category": "text", "category_raw": "text", "text": "text", "address": "text",
     "lon": "double precision", "lat": "double precision", "lon_orig": "double precision",
-    "lat_orig": "double precision", "crs_orig": "text", "footprint": "text", "precision": "text",
+    "lat_orig": "double precision", "crs_orig": "text", "footprint": "geometry", "precision": "text",
     "h3": "bigint", "township_code": "text", "district_code": "text", "on_boundary": "boolean",
-    "boundary_set_id": "integer", "phone_hash": "text", "phone_masked": "text", "dispatches": "text",
+    "boundary_set_id": "integer", "phone_hash": "text", "phone_masked": "text", "dispatches": "jsonb",
     "dispatched_at": "timestamptz", "returned_count": "integer", "responded_at": "timestamptz",
     "resolved": "boolean", "resolved_at": "timestamptz", "satisfaction": "text", "row_hash": "bigint",
+    "geom": "geometry", "run_id": "integer",
 }
+# The columns the tallies count (geo.store.tally), noted for every complaint a load inserts or
+# updates, with its id (for the rejected rows it settles).
+LOADED_COLUMNS = {"inserted": "boolean", "source_id": "text", "received_at": "timestamptz",
+                  "township_code": "text", "category": "text", "h3": "bigint",
+                  "dispatched_at": "timestamptz", "responded_at": "timestamptz", "resolved": "boolean",
+                  "satisfaction": "text"}
 # What a later export of the same complaint may change.
 STATUS_COLUMNS = ("dispatches", "dispatched_at", "returned_count", "responded_at", "resolved",
                   "resolved_at", "satisfaction")
+# The Arrow type whose binary form each column type receives (jsonb and geometry are built apart).
 _ARROW = {"integer": pa.int32(), "bigint": pa.int64(), "double precision": pa.float64(),
-          "boolean": pa.bool_(), "timestamptz": pa.timestamp("us", tz="UTC"), "text": pa.string()}
+          "boolean": pa.bool_(), "timestamptz": pa.timestamp("us", tz="UTC"), "text": pa.string(),
+          "jsonb": pa.string(), "geometry": pa.binary()}
+_SRID = 4326
+
+
+@dataclass
+class Encoded:
+    """A batch's accepted rows as COPY sends them (from :func:`encode`), in binary format."""
+
+    rows: bytes
+    """The rows' :data:`COLUMNS`, in H3 order."""
+    loaded: bytes
+    """The same rows' :data:`LOADED_COLUMNS`, as new complaints."""
+    count: int
+
+    @classmethod
+    def empty(cls) -> Encoded:
+        return cls(b"", b"", 0)
 
 
 def create_stage(conn) -> None:
-    """Create the session's staging table (dropped at commit or rollback)."""
+    """Create the session's staging table and ``complaint_loaded`` (dropped at commit or rollback)."""
     try:
         # Only possible before the session's first temporary table; the default 8 MB would
         # spill a large file's stage to disk.
@@ -46,47 +87,132 @@ def create_stage(conn) -> None:
             conn.exec_driver_sql("SET temp_buffers = '256MB'")
     except sa.exc.DBAPIError:
         pass
-    columns = ", ".join(f"{name} {kind}" for name, kind in STAGE_COLUMNS.items())
+    columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS.items())
     conn.exec_driver_sql(f"CREATE TEMP TABLE complaint_stage ({columns}) ON COMMIT DROP")
+    loaded = ", ".join(f"{name} {kind}" for name, kind in LOADED_COLUMNS.items())
+    conn.exec_driver_sql(f"CREATE TEMP TABLE complaint_loaded ({loaded}) ON COMMIT DROP")
 
 
-def copy_to_stage(conn, accepted: pd.DataFrame) -> None:
-    """Append accepted rows to the staging table with COPY."""
+def known_categories(conn) -> frozenset[str]:
+    """The category codes the database holds (the loader checks each batch against them)."""
+    return frozenset(conn.execute(sa.text("SELECT code FROM category")).scalars())
+
+
+def encode(accepted: pd.DataFrame, run_id: int, categories: frozenset[str]) -> Encoded:
+    """Encode accepted rows for :func:`insert_new` or :func:`stage` (pure: a thread does it ahead).
+
+    Parameters
+    ----------
+    accepted : pandas.DataFrame
+        Checked rows (:func:`geo.ingest.validate.check_batch`).
+    run_id : int
+        The load's ``ingest_run``.
+    categories : frozenset of str
+        The database's category codes (:func:`known_categories`).
+
+    Raises
+    ------
+    DatabaseError
+        If a row's category is not in the database's category table (the complaint table has
+        no foreign keys, on purpose: row-by-row checks tripled bulk loads).
+    """
     if accepted.empty:
-        return
-    table = pa.table({name: pa.array(_values(accepted[name], kind), type=_ARROW[kind], from_pandas=True)
-                      for name, kind in STAGE_COLUMNS.items()})
-    copy_table(conn, "complaint_stage", table)
+        return Encoded.empty()
+    unknown = set(pd.unique(accepted["category"])) - categories
+    if unknown:
+        raise DatabaseError(f"categories {sorted(unknown)[:5]} are not in the category table; run "
+                            "`python -m geo db upgrade` to sync it")
+    lon, lat = accepted["lon"].to_numpy(dtype="float64"), accepted["lat"].to_numpy(dtype="float64")
+    columns = {name: _arrow(accepted[name], kind) for name, kind in COLUMNS.items() if name in accepted}
+    columns["geom"] = _point_ewkb(lon, lat)
+    footprints = accepted["footprint"].to_numpy(dtype=object)
+    given = pd.notna(footprints)
+    columns["footprint"] = _ewkb(shapely.from_wkt(np.where(given, footprints, None)), given)
+    # jsonb's binary form is a version byte, then the text.
+    columns["dispatches"] = pc.binary_join_element_wise(
+        pa.scalar(b"\x01"), columns["dispatches"].cast(pa.binary()), pa.scalar(b""))
+    columns["run_id"] = pa.array(np.full(len(accepted), run_id, dtype=np.int32))
+    table = pa.table({name: columns[name] for name in COLUMNS})
+    table = table.take(pc.sort_indices(table, options=pc.SortOptions([("h3", "ascending", "at_end")])))
+    loaded = table.select([c for c in LOADED_COLUMNS if c != "inserted"])
+    loaded = loaded.add_column(0, "inserted", pa.array(np.ones(table.num_rows, dtype=bool)))
+    return Encoded(binary_payload(table), binary_payload(loaded), table.num_rows)
 
 
-def _values(series: pd.Series, kind: str):
+def _arrow(series: pd.Series, kind: str) -> pa.Array:
     if kind == "timestamptz":
-        return pd.to_datetime(series, utc=True).array
-    if kind in ("text", "boolean"):
-        return series.astype(object).where(series.notna(), None).to_numpy()
-    return series.to_numpy(dtype=object, na_value=None) if series.hasnans else series.to_numpy()
+        # Nanoseconds as read; the column holds microseconds.
+        return pa.array(series, from_pandas=True).cast(_ARROW[kind], safe=False)
+    return pa.array(series, type=_ARROW[kind], from_pandas=True)
+
+
+# A point's EWKB: little-endian, type Point with the SRID flag, the SRID, x, y (25 bytes).
+_POINT_EWKB = np.dtype([("order", "u1"), ("kind", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")])
+
+
+def _point_ewkb(lon: np.ndarray, lat: np.ndarray) -> pa.Array:
+    # Written with NumPy: a GEOS point per complaint cost more than the rest of the encoding.
+    points = np.empty(len(lon), dtype=_POINT_EWKB)
+    points["order"], points["kind"], points["srid"] = 1, 0x20000001, _SRID
+    points["x"], points["y"] = lon, lat
+    given = np.isfinite(lon) & np.isfinite(lat)
+    validity = pa.py_buffer(np.packbits(given, bitorder="little"))
+    fixed = pa.FixedSizeBinaryArray.from_buffers(pa.binary(_POINT_EWKB.itemsize), len(lon),
+                                                 [validity, pa.py_buffer(points.tobytes())])
+    return fixed.cast(pa.binary())
+
+
+def _ewkb(shapes: np.ndarray, given: np.ndarray) -> pa.Array:
+    # EWKB, which PostGIS receives without parsing text; null where there is no shape.
+    out = np.full(len(shapes), None, dtype=object)
+    if given.any():
+        out[given] = shapely.to_wkb(shapely.set_srid(shapes[given], _SRID), include_srid=True)
+    return pa.array(out, type=pa.binary())
+
+
+def insert_new(conn, encoded: Encoded) -> bool:
+    """COPY rows whose ids are not stored straight into ``complaint``; note them as inserted.
+
+    Returns
+    -------
+    bool
+        False, with nothing written, when another load stored one of the ids meanwhile (its
+        COPY waited for that load and then met the unique index): the caller stages them.
+    """
+    if not encoded.count:
+        return True
+    try:
+        with conn.begin_nested():
+            copy_binary(conn, "complaint", list(COLUMNS), encoded.rows)
+    except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected):
+        return False
+    copy_binary(conn, "complaint_loaded", list(LOADED_COLUMNS), encoded.loaded)
+    return True
+
+
+def stage(conn, encoded: Encoded) -> None:
+    """Append encoded rows to the staging table with COPY, for :func:`upsert`."""
+    copy_binary(conn, "complaint_stage", list(COLUMNS), encoded.rows)
 
 
 def upsert(conn, run_id: int, sha256: str) -> tuple[int, int]:
-    """Move the staged rows into ``complaint``; return (inserted, updated).
+    """Move the staged rows into ``complaint`` and empty the stage; return (inserted, updated).
 
     A complaint already stored keeps what it was received as; only its status fields are
-    updated, and only when they differ, so the same file twice changes nothing.
+    updated, and only when they differ, so the same file twice changes nothing. Every row
+    inserted or updated is noted in ``complaint_loaded``.
     """
-    _check_references(conn)
-    columns = [c for c in STAGE_COLUMNS if c not in ("line", "footprint")]
     changed = " OR ".join(f"complaint.{c} IS DISTINCT FROM excluded.{c}" for c in STATUS_COLUMNS)
     assignments = ", ".join(f"{c} = excluded.{c}" for c in STATUS_COLUMNS)
-    select = ", ".join(f"s.{c}" if c != "dispatches" else "s.dispatches::jsonb" for c in columns)
+    columns = ", ".join(COLUMNS)
     sql = f"""
         WITH up AS (
-            INSERT INTO complaint ({', '.join(columns)}, footprint, geom, run_id)
-            SELECT {select}, ST_GeomFromText(s.footprint, 4326),
-                   ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), :run
-            FROM complaint_stage s ORDER BY s.h3 NULLS LAST, s.line
+            INSERT INTO complaint ({columns})
+            SELECT {columns} FROM complaint_stage ORDER BY h3 NULLS LAST
             ON CONFLICT (source_id) DO UPDATE SET {assignments}, updated_run_id = :run
             WHERE {changed}
-            RETURNING (xmax = 0) AS inserted)
+            RETURNING (xmax = 0) AS inserted, {', '.join(c for c in LOADED_COLUMNS if c != 'inserted')}),
+        noted AS (INSERT INTO complaint_loaded SELECT * FROM up)
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"""
     inserted, updated = conn.execute(sa.text(sql), {"run": run_id}).one()
     # The hash of the row a complaint was last read from, so that the next load of the same
@@ -94,21 +220,24 @@ def upsert(conn, run_id: int, sha256: str) -> tuple[int, int]:
     conn.execute(sa.text(
         "UPDATE complaint c SET row_hash = s.row_hash FROM complaint_stage s "
         "WHERE c.source_id = s.source_id AND c.row_hash IS DISTINCT FROM s.row_hash"))
-    # A row rejected before and accepted now from another file (fixed and re-ingested) is
-    # settled; a duplicate within the same file stays open until it is ingested on its own.
-    conn.execute(sa.text(
-        "UPDATE rejected_row r SET resolved_run_id = :run FROM complaint_stage s "
-        "WHERE r.resolved_run_id IS NULL AND r.source_id = s.source_id AND r.sha256 <> :sha"),
-        {"run": run_id, "sha": sha256})
+    _settle_rejected(conn, "complaint_stage s", run_id, sha256)
+    conn.exec_driver_sql("TRUNCATE complaint_stage")
     return int(inserted), int(updated)
 
 
-def _check_references(conn) -> None:
-    unknown = conn.exec_driver_sql(
-        "SELECT DISTINCT category FROM complaint_stage EXCEPT SELECT code FROM category").scalars().all()
-    if unknown:
-        raise DatabaseError(f"categories {sorted(unknown)[:5]} are not in the category table; run "
-                            "`python -m geo db upgrade` to sync it")
+def settle_new(conn, run_id: int, sha256: str) -> None:
+    """Settle the rejected rows of the complaints the load inserted by COPY (after the last batch)."""
+    _settle_rejected(conn, "(SELECT source_id FROM complaint_loaded WHERE inserted) AS s", run_id, sha256)
+
+
+def _settle_rejected(conn, accepted: str, run_id: int, sha256: str) -> None:
+    # A row rejected before and accepted now from another file (fixed and re-ingested) is
+    # settled; a duplicate within the same file stays open until it is ingested on its own.
+    # ``accepted`` is a relation aliased ``s`` with the accepted ids.
+    conn.execute(sa.text(
+        f"UPDATE rejected_row r SET resolved_run_id = :run FROM {accepted} "
+        "WHERE r.resolved_run_id IS NULL AND r.source_id = s.source_id AND r.sha256 <> :sha"),
+        {"run": run_id, "sha": sha256})
 
 
 def store_rejected(conn, run_id: int, source: str, sha256: str, rejected: pd.DataFrame,

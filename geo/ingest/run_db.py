@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -18,8 +19,19 @@ import pandas as pd
 import sqlalchemy as sa
 
 from geo.act.categories import UNCLASSIFIED
+from geo.ingest.ahead import run_ahead
 from geo.ingest.limits import UploadLimits
-from geo.ingest.load_db import copy_to_stage, create_stage, store_rejected, upsert
+from geo.ingest.load_db import (
+    Encoded,
+    create_stage,
+    encode,
+    insert_new,
+    known_categories,
+    settle_new,
+    stage,
+    store_rejected,
+    upsert,
+)
 from geo.ingest.mapping import Mapping, load_mapping
 from geo.ingest.privacy import phone_key
 from geo.ingest.readers import Batch, read_batches
@@ -29,7 +41,7 @@ from geo.locate.boundaries_db import boundary_index
 from geo.locate.cells import DEFAULT_RESOLUTION
 from geo.settings import load_settings
 from geo.store.engine import Bind, transaction
-from geo.store.tally import LOCAL_DAY, refresh_days
+from geo.store.tally import LOCAL_DAY, add_complaints, refresh_days
 
 __all__ = ["IngestSummary", "Mapping", "ingest_file", "load_mapping"]
 
@@ -125,18 +137,29 @@ def ingest_file(bind: Bind, path: Path | str, mapping: Mapping | None = None, *,
         context = Context(now, boundaries, phone_key(settings), mapping, settings.earliest_year)
         create_stage(conn)
         stored_any = conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM complaint)")).scalar()
-        for whole in read_batches(path, mapping, encoding=encoding, limits=limits):
-            batch = _pass_unchanged(conn, whole, context, summary) if stored_any else whole
-            if len(batch.frame):
-                checked = check_batch(batch, context)
-                copy_to_stage(conn, checked.accepted)
-                store_rejected(conn, run_id, path.name, sha256, checked.rejected,
-                               _raw_rows(batch, checked.rejected["position"].to_numpy(), mapping))
-                _count(summary, batch.frame, checked)
-            if progress is not None:
-                progress(batch.read_bytes, size)
-        summary.inserted, summary.updated = upsert(conn, run_id, sha256)
-        _refresh_tallies(conn, summary.updated > 0)
+        batches = read_batches(path, mapping, encoding=encoding, limits=limits)
+        categories = known_categories(conn)
+        # The next batch is read, checked, located and encoded in a thread while this one
+        # loads; the lookup of stored rows has a connection of its own.
+        with _lookup(conn, stored_any) as lookup:
+            prepared = _prepare(batches, lookup, context, summary, run_id, categories)
+            for ready in run_ahead(prepared, name="whistle-ingest"):
+                staged = ready.known.count
+                if insert_new(conn, ready.new):
+                    summary.inserted += ready.new.count
+                else:
+                    stage(conn, ready.new)
+                    staged += ready.new.count
+                if staged:
+                    stage(conn, ready.known)
+                    inserted, updated = upsert(conn, run_id, sha256)
+                    summary.inserted += inserted
+                    summary.updated += updated
+                store_rejected(conn, run_id, path.name, sha256, ready.rejected, ready.raw)
+                if progress is not None:
+                    progress(ready.read_bytes, size)
+        settle_new(conn, run_id, sha256)
+        _update_tallies(conn, summary.updated > 0)
         summary.unchanged = summary.rows - summary.rejected - summary.inserted - summary.updated
         conn.execute(sa.text(
             "UPDATE ingest_run SET finished_at = now(), rows = :rows, inserted = :inserted, updated = :updated, "
@@ -145,47 +168,97 @@ def ingest_file(bind: Bind, path: Path | str, mapping: Mapping | None = None, *,
     return summary
 
 
-def _refresh_tallies(conn, updated: bool) -> None:
-    # An updated complaint keeps the day it was stored with, which the file may not repeat.
-    stored = ("UNION ALL SELECT c.received_at FROM complaint c JOIN complaint_stage s USING (source_id)"
-              if updated else "")
+@dataclass
+class _Ready:
+    """A batch checked and encoded, waiting for the database."""
+
+    new: Encoded
+    """The accepted rows whose id was not stored when the batch was looked up."""
+    known: Encoded
+    """The accepted rows whose id was stored: they go through the upsert."""
+    rejected: pd.DataFrame
+    raw: list[dict]
+    read_bytes: int
+
+
+def _prepare(batches: Iterator[Batch], lookup, context: Context, summary: IngestSummary, run_id: int,
+             categories: frozenset[str]) -> Iterator[_Ready]:
+    """Everything a batch needs before the database takes it, in Python (the producer's half)."""
+    for whole in batches:
+        batch, stored = (_pass_unchanged(lookup, whole, context, summary) if lookup is not None
+                         else (whole, frozenset()))
+        if not len(batch.frame):
+            yield _Ready(Encoded.empty(), Encoded.empty(), _NO_REJECTS, [], batch.read_bytes)
+            continue
+        checked = check_batch(batch, context)
+        _count(summary, batch.frame, checked)
+        accepted = checked.accepted
+        known = accepted["source_id"].isin(list(stored)).to_numpy(dtype=bool)
+        yield _Ready(encode(accepted[~known], run_id, categories), encode(accepted[known], run_id, categories),
+                     checked.rejected, _raw_rows(batch, checked.rejected["position"].to_numpy(), context.mapping),
+                     batch.read_bytes)
+
+
+_NO_REJECTS = pd.DataFrame({"position": [], "line": [], "source_id": [], "reason_code": [], "reason": []})
+
+
+@contextmanager
+def _lookup(conn: sa.Connection, stored_any: bool) -> Iterator[sa.Connection | None]:
+    # The producer's own connection: one connection cannot serve two threads. It sees what is
+    # committed, not this load's earlier batches, and need not: a repeated id within the file
+    # is found by the checks (Context.seen), not by the lookup.
+    if not stored_any:
+        yield None
+        return
+    with conn.engine.connect() as lookup:
+        yield lookup
+
+
+def _update_tallies(conn, updated: bool) -> None:
+    add_complaints(conn, "complaint_loaded", "inserted")
+    if not updated:
+        return
+    # An updated complaint's status counts changed: its days are counted again (after the
+    # new complaints were added, so that the recount has the last word).
     first, last = conn.execute(sa.text(
-        f"SELECT min({LOCAL_DAY}), max({LOCAL_DAY}) FROM "
-        f"(SELECT received_at FROM complaint_stage {stored}) AS touched")).one()
-    if first is not None:
-        refresh_days(conn, first, last)
+        f"SELECT min({LOCAL_DAY}), max({LOCAL_DAY}) FROM complaint_loaded WHERE NOT inserted")).one()
+    refresh_days(conn, first, last)
 
 
-def _pass_unchanged(conn, batch: Batch, context: Context, summary: IngestSummary) -> Batch:
-    """The batch without the rows stored before from exactly the same source row.
+def _pass_unchanged(conn, batch: Batch, context: Context,
+                    summary: IngestSummary) -> tuple[Batch, frozenset[str]]:
+    """The batch without the rows stored before from exactly the same source row, and the
+    ids of the batch that are stored.
 
     Such a row would be checked, located and loaded only to change nothing: it is counted
     (as unchanged, with its stored precision and flags) and passed by. Only the first row of
     an id in the file can be passed by, so that a later duplicate is still named.
     """
     if "id" not in batch.frame or not len(batch.frame):
-        return batch
+        return batch, frozenset()
     ids = batch.frame["id"]
     given = ids.notna().to_numpy(dtype=bool)
     # One row of arrays: a result row per complaint costs more in Python than the query.
     found = conn.execute(sa.text(
         "SELECT array_agg(source_id), array_agg(row_hash), array_agg(precision), "
         "array_agg(category = :unclassified), array_agg(on_boundary) "
-        "FROM complaint WHERE source_id = ANY(:ids) AND row_hash IS NOT NULL"),
+        "FROM complaint WHERE source_id = ANY(:ids)"),
         {"ids": ids[given].tolist(), "unclassified": UNCLASSIFIED}).one()
     if found[0] is None:
-        return batch
-    stored = pd.DataFrame(dict(zip(["row_hash", "precision", "unclassified", "on_boundary"], found[1:], strict=True)),
-                          index=pd.Index(found[0], name="id"))
+        return batch, frozenset()
+    stored_ids = frozenset(found[0])
+    # A row stored without a hash has none (NA): a float column would round the others.
+    stored = pd.DataFrame({"row_hash": pd.array(found[1], dtype="Int64"), "precision": found[2],
+                           "unclassified": found[3], "on_boundary": found[4]}, index=pd.Index(found[0], name="id"))
     hashes = row_hashes(batch.frame, context.mapping)
     batch = replace(batch, row_hash=hashes)  # the rows that go on keep theirs: hashed once
-    known = ids.map(stored["row_hash"].astype("Int64"))
+    known = ids.map(stored["row_hash"])
     same = (known == pd.array(hashes, dtype="Int64")).fillna(False).to_numpy(dtype=bool)
     first = ~ids.duplicated(keep="first").to_numpy() & ~np.fromiter(
         (i in context.seen for i in ids.tolist()), dtype=bool, count=len(ids))
     passed = same & first & given
     if not passed.any():
-        return batch
+        return batch, stored_ids
     for source_id, line in zip(ids[passed], batch.line[passed], strict=True):
         context.seen[source_id] = int(line)
     as_stored = stored.loc[ids[passed]]
@@ -193,7 +266,7 @@ def _pass_unchanged(conn, batch: Batch, context: Context, summary: IngestSummary
     summary.precision.update(as_stored["precision"].value_counts().to_dict())
     summary.unclassified += int(as_stored["unclassified"].sum())
     summary.on_boundary += int(as_stored["on_boundary"].sum())
-    return batch.subset(~passed)
+    return batch.subset(~passed), stored_ids
 
 
 def _raw_rows(batch, positions, mapping: Mapping) -> list[dict]:

@@ -257,7 +257,8 @@ def _clean_text(values: pd.Series) -> pd.Series:
 def _choices(out: pd.DataFrame, reasons: _Reasons, raw: pd.Series, name: str, table: dict,
              *, default, strict: bool) -> None:
     key = raw.astype("string").str.strip().str.lower()
-    mapped = key.map(table)
+    # Look the distinct values up: an export holds a handful of them.
+    mapped = key.map(pd.Series({value: table.get(value) for value in pd.unique(key.dropna())}, dtype=object))
     unknown = (key.notna() & mapped.isna()).to_numpy()
     if strict:
         allowed = ", ".join(sorted({str(v) for v in table.values()}))
@@ -314,9 +315,12 @@ def _dispatches(out: pd.DataFrame, reasons: _Reasons, raw: pd.Series, context: C
 def _parse_dispatch_lists(texts: pd.Series) -> tuple[pa.Table | None, np.ndarray]:
     """Parse JSON lists in one pass through Arrow's JSON reader; find bad ones only on failure."""
     bad = np.zeros(len(texts), dtype=bool)
-    payload = '{"d":' + texts.astype(str).str.replace("\n", " ", regex=False) + "}"
+    # Each list becomes one line of JSON Lines (a raw newline in a value would end it early).
+    lines = pc.binary_join_element_wise(
+        '{"d":', pc.replace_substring(pa.array(texts.astype("string").array, type=pa.string()), "\n", " "),
+        "}\n", "")
     try:
-        return _read_lists(payload), bad
+        return _read_lists(lines), bad
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         pass
     for i, text in enumerate(texts):
@@ -330,11 +334,14 @@ def _parse_dispatch_lists(texts: pd.Series) -> tuple[pa.Table | None, np.ndarray
             for v in value))
     if bad.all():
         return None, bad
-    return _read_lists(payload[~bad]), bad
+    return _read_lists(lines.filter(pa.array(~bad))), bad
 
 
-def _read_lists(payload: pd.Series) -> pa.Table:
-    data = ("\n".join(payload) + "\n").encode("utf-8")
+def _read_lists(lines: pa.StringArray) -> pa.Table:
+    # The lines' characters lie end to end in the array's data buffer: that is the document.
+    lines = pa.concat_arrays([lines])  # a fresh array: its data starts at its first line
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset:lines.offset + len(lines) + 1]
+    data = lines.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]]
     options = pajson.ParseOptions(explicit_schema=_DISPATCH_SCHEMA, unexpected_field_behavior="ignore")
     return pajson.read_json(io.BytesIO(data), parse_options=options,
                             read_options=pajson.ReadOptions(block_size=max(1 << 20, len(data) + 1)))

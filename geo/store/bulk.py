@@ -1,9 +1,17 @@
-"""COPY an Arrow table into PostgreSQL: the one bulk path of the platform."""
+"""COPY Arrow tables into PostgreSQL: the one bulk path of the platform.
+
+Two encodings: CSV (:func:`copy_table`), which PostgreSQL casts to each column's type, for
+tables built from pandas; and PostgreSQL's binary format (:func:`binary_payload`, encoded by
+pgpq in Rust), which skips text formatting and parsing altogether but needs every Arrow type
+to be exactly the column's (int32 for integer, binary EWKB for geometry), for the complaint
+load.
+"""
 
 from __future__ import annotations
 
 import io
 
+import pgpq
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
@@ -29,6 +37,30 @@ def copy_table(conn, name: str, table: pa.Table) -> None:
     with raw.cursor() as cursor, cursor.copy(
             f"COPY {name} ({', '.join(table.column_names)}) FROM STDIN WITH (FORMAT csv)") as copy:
         copy.write(buffer.getbuffer())
+
+
+def binary_payload(table: pa.Table) -> bytes:
+    """The rows of ``table`` in PostgreSQL's binary COPY format, header and trailer included.
+
+    Each Arrow type must be the binary form of its target column's type: int32 for integer,
+    int64 for bigint, float64, bool, string for text, timestamp (µs, UTC) for timestamptz,
+    binary for bytea and for geometry (EWKB, which PostGIS receives as is).
+    """
+    encoder = pgpq.ArrowToPostgresBinaryEncoder(table.schema)
+    parts = [encoder.write_header()]
+    parts.extend(encoder.write_batch(batch) for batch in table.to_batches())
+    parts.append(encoder.finish())
+    return b"".join(parts)
+
+
+def copy_binary(conn, name: str, columns: list[str], payload: bytes) -> None:
+    """Append rows in binary COPY format (from :func:`binary_payload`) to ``name``'s ``columns``."""
+    if not payload:
+        return
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(
+            f"COPY {name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)") as copy:
+        copy.write(payload)
 
 
 def read_query(conn, sql: str, params: dict | None = None,

@@ -152,7 +152,6 @@ class Complaint(Base):
         CheckConstraint("satisfaction IS NULL OR satisfaction IN "
                         "('satisfied', 'basically_satisfied', 'unsatisfied')", name="ck_complaint_satisfaction"),
         CheckConstraint("precision = 'township' OR h3 IS NOT NULL", name="ck_complaint_cell"),
-        Index("ix_complaint_geom", "geom", postgresql_using="gist"),
         Index("ix_complaint_township_received", "township_code", "received_at"),
         Index("ix_complaint_h3_category", "h3", "category"),
         Index("ix_complaint_received", "received_at"),
