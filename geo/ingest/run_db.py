@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from geo.act.categories import UNCLASSIFIED
@@ -186,19 +188,20 @@ def _prepare(batches: Iterator[Batch], lookup, context: Context, summary: Ingest
     """Everything a batch needs before the database takes it, in Python (the producer's half)."""
     for whole in batches:
         batch, stored = (_pass_unchanged(lookup, whole, context, summary) if lookup is not None
-                         else (whole, frozenset()))
+                         else (whole, _NONE))
         if not len(batch.frame):
             yield _Ready(Encoded.empty(), Encoded.empty(), _NO_REJECTS, [], batch.read_bytes)
             continue
         checked = check_batch(batch, context)
         _count(summary, batch.frame, checked)
         accepted = checked.accepted
-        known = accepted["source_id"].isin(list(stored)).to_numpy(dtype=bool)
+        known = accepted["source_id"].isin(stored).to_numpy(dtype=bool)
         yield _Ready(encode(accepted[~known], run_id, categories), encode(accepted[known], run_id, categories),
                      checked.rejected, _raw_rows(batch, checked.rejected["position"].to_numpy(), context.mapping),
                      batch.read_bytes)
 
 
+_NONE = pd.Index([], dtype=object, name="id")
 _NO_REJECTS = pd.DataFrame({"position": [], "line": [], "source_id": [], "reason_code": [], "reason": []})
 
 
@@ -226,7 +229,7 @@ def _update_tallies(conn, updated: bool) -> None:
 
 
 def _pass_unchanged(conn, batch: Batch, context: Context,
-                    summary: IngestSummary) -> tuple[Batch, frozenset[str]]:
+                    summary: IngestSummary) -> tuple[Batch, pd.Index]:
     """The batch without the rows stored before from exactly the same source row, and the
     ids of the batch that are stored.
 
@@ -235,38 +238,54 @@ def _pass_unchanged(conn, batch: Batch, context: Context,
     an id in the file can be passed by, so that a later duplicate is still named.
     """
     if "id" not in batch.frame or not len(batch.frame):
-        return batch, frozenset()
+        return batch, _NONE
     ids = batch.frame["id"]
     given = ids.notna().to_numpy(dtype=bool)
-    # One row of arrays: a result row per complaint costs more in Python than the query.
+    values = ids.to_numpy(dtype=object, na_value=None)
+    # The ids go as one text, split in SQL, and come back as one text per column: a parameter
+    # or a result row per complaint cost more in Python than the query. An id holding the
+    # separator or a NUL (rejected later) is not looked up, so not passed by.
+    sent = given & ~ids.str.contains("[\x00\x1f]", regex=True).fillna(False).to_numpy(dtype=bool)
     found = conn.execute(sa.text(
-        "SELECT array_agg(source_id), array_agg(row_hash), array_agg(precision), "
-        "array_agg(category = :unclassified), array_agg(on_boundary) "
-        "FROM complaint WHERE source_id = ANY(:ids)"),
-        {"ids": ids[given].tolist(), "unclassified": UNCLASSIFIED}).one()
+        "SELECT string_agg(source_id, :separator), string_agg(coalesce(row_hash::text, ''), ','), "
+        "string_agg(precision, ','), string_agg((category = :unclassified)::int::text, ''), "
+        "string_agg(on_boundary::int::text, '') "
+        "FROM complaint WHERE source_id = ANY(string_to_array(:ids, :separator))"),
+        {"ids": "\x1f".join(values[sent]), "separator": "\x1f", "unclassified": UNCLASSIFIED}).one()
     if found[0] is None:
-        return batch, frozenset()
-    stored_ids = frozenset(found[0])
-    # A row stored without a hash has none (NA): a float column would round the others.
-    stored = pd.DataFrame({"row_hash": pd.array(found[1], dtype="Int64"), "precision": found[2],
-                           "unclassified": found[3], "on_boundary": found[4]}, index=pd.Index(found[0], name="id"))
+        return batch, _NONE
+    stored = _stored_rows(*found)
     hashes = row_hashes(batch.frame, context.mapping)
     batch = replace(batch, row_hash=hashes)  # the rows that go on keep theirs: hashed once
-    known = ids.map(stored["row_hash"])
-    same = (known == pd.array(hashes, dtype="Int64")).fillna(False).to_numpy(dtype=bool)
+    where = stored.index.get_indexer(values)
+    same = ((where >= 0) & stored["hashed"].to_numpy()[where]
+            & (stored["row_hash"].to_numpy()[where] == hashes))
+    seen = context.seen
     first = ~ids.duplicated(keep="first").to_numpy() & ~np.fromiter(
-        (i in context.seen for i in ids.tolist()), dtype=bool, count=len(ids))
+        (i in seen for i in values), dtype=bool, count=len(values))
     passed = same & first & given
     if not passed.any():
-        return batch, stored_ids
-    for source_id, line in zip(ids[passed], batch.line[passed], strict=True):
-        context.seen[source_id] = int(line)
+        return batch, stored.index
+    seen.update(zip(values[passed], batch.line[passed].tolist(), strict=True))
     as_stored = stored.loc[ids[passed]]
     summary.rows += int(passed.sum())
     summary.precision.update(as_stored["precision"].value_counts().to_dict())
     summary.unclassified += int(as_stored["unclassified"].sum())
     summary.on_boundary += int(as_stored["on_boundary"].sum())
-    return batch.subset(~passed), stored_ids
+    return batch.subset(~passed), stored.index
+
+
+def _stored_rows(ids: str, hashes: str, precisions: str, unclassified: str, on_boundary: str) -> pd.DataFrame:
+    """The rows of :func:`_pass_unchanged`'s lookup, from its one text per column."""
+    # A row stored without a hash has none (``hashed`` false); 64-bit hashes never pass
+    # through floats, which would round them.
+    hashed = pa.array(hashes.split(","), type=pa.string())
+    flags = lambda text: np.frombuffer(text.encode("ascii"), dtype=np.uint8) == ord("1")  # noqa: E731
+    return pd.DataFrame({
+        "row_hash": pc.if_else(pc.equal(hashed, ""), "0", hashed).cast(pa.int64()).to_numpy(),
+        "hashed": pc.not_equal(hashed, "").to_numpy(zero_copy_only=False),
+        "precision": precisions.split(","), "unclassified": flags(unclassified),
+        "on_boundary": flags(on_boundary)}, index=pd.Index(ids.split("\x1f"), name="id"))
 
 
 def _raw_rows(batch, positions, mapping: Mapping) -> list[dict]:
