@@ -195,7 +195,9 @@ def _prepare(batches: Iterator[Batch], lookup, context: Context, summary: Ingest
         checked = check_batch(batch, context)
         _count(summary, batch.frame, checked)
         accepted = checked.accepted
-        known = accepted["source_id"].isin(stored).to_numpy(dtype=bool)
+        # Through the index's hash table (Series.isin on Arrow strings loops over ``stored``
+        # in Python: 0.6 s a batch).
+        known = stored.get_indexer(accepted["source_id"].to_numpy(dtype=object, na_value=None)) >= 0
         yield _Ready(encode(accepted[~known], run_id, categories), encode(accepted[known], run_id, categories),
                      checked.rejected, _raw_rows(batch, checked.rejected["position"].to_numpy(), context.mapping),
                      batch.read_bytes)
