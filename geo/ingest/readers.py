@@ -28,7 +28,7 @@ from geo.ingest.mapping import FIELDS, Mapping
 
 FORMATS = ("csv", "parquet", "jsonl")
 BATCH_BYTES = 16 << 20
-BATCH_ROWS = 200_000
+BATCH_ROWS = 50_000
 _SUFFIXES = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
              ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 

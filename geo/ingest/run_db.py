@@ -262,13 +262,12 @@ def _pass_unchanged(conn, batch: Batch, context: Context,
     where = stored.index.get_indexer(values)
     same = ((where >= 0) & stored["hashed"].to_numpy()[where]
             & (stored["row_hash"].to_numpy()[where] == hashes))
-    seen = context.seen
-    first = ~ids.duplicated(keep="first").to_numpy() & ~np.fromiter(
-        (i in seen for i in values), dtype=bool, count=len(values))
+    first = ~ids.duplicated(keep="first").to_numpy()
+    first[given] &= context.seen.lines_of(values[given]) < 0
     passed = same & first & given
     if not passed.any():
         return batch, stored.index
-    seen.update(zip(values[passed], batch.line[passed].tolist(), strict=True))
+    context.seen.add(values[passed], batch.line[passed])
     as_stored = stored.loc[ids[passed]]
     summary.rows += int(passed.sum())
     summary.precision.update(as_stored["precision"].value_counts().to_dict())

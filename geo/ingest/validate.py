@@ -28,6 +28,7 @@ from geo.ingest.privacy import (
     mask_phones,
 )
 from geo.ingest.readers import UNREADABLE, Batch
+from geo.ingest.seen import SeenIds
 from geo.ingest.timeparse import parse_moments
 from geo.locate.boundaries import BoundaryIndex
 from geo.locate.coords import coordinate_systems, to_wgs84
@@ -66,7 +67,7 @@ class Context:
     phone_key: bytes
     mapping: Mapping
     earliest_year: int = DEFAULT_EARLIEST_YEAR
-    seen: dict[str, int] = field(default_factory=dict)
+    seen: SeenIds = field(default_factory=SeenIds)
 
 
 @dataclass
@@ -479,17 +480,19 @@ def _locate(out: pd.DataFrame, reasons: _Reasons, lon: np.ndarray, lat: np.ndarr
 
 
 def _duplicates(out: pd.DataFrame, reasons: _Reasons, context: Context) -> None:
-    ok = reasons.ok
+    ok = np.flatnonzero(reasons.ok)
     ids = out["source_id"].to_numpy(dtype=object, na_value=None)
     lines = out["line"].to_numpy()
     earlier = np.full(len(out), -1, dtype=np.int64)
-    seen = context.seen
-    for i in np.flatnonzero(ok):
-        first = seen.get(ids[i])
-        if first is None:
-            seen[ids[i]] = int(lines[i])
-        else:
-            earlier[i] = first
+    mine = pd.Series(ids[ok])
+    # A repeat within the batch points at the batch's first row of the id; any row of an id
+    # seen in an earlier batch points at that batch's row.
+    again = mine.duplicated(keep="first").to_numpy()
+    first_line = pd.Series(lines[ok]).groupby(mine.to_numpy()).transform("first").to_numpy()
+    before = context.seen.lines_of(ids[ok])
+    earlier[ok] = np.where(before >= 0, before, np.where(again, first_line, -1))
+    new = (before < 0) & ~again
+    context.seen.add(ids[ok][new], lines[ok][new])
     reasons.add(earlier >= 0, "duplicate", lambda i: (
         f"id {_show(ids[i])} already appeared on line {earlier[i]} of this file, which was kept; "
         "ingest this row again on its own to update the complaint"))
