@@ -11,6 +11,8 @@ Run: ``.venv/bin/python bench/bench_ingest.py [--rows 1000000] [--year 10000000]
   then a day into that table. Needs about 1.5 KB of disk per row.
 - ``--demo``: ``python -m geo demo`` (90 days x 30,000: generated and loaded), the bulk of
   ``make run``'s first start.
+- ``--profile``: where the time of one batch goes, stage by stage (read, look up, check,
+  encode, COPY), each timed alone, and the ten costliest functions of the checks.
 
 The rows come from the synthetic demo (Chinese column names, 20 % GCJ-02/BD-09, 3 %
 address-only, bad rows). Scratch databases ``whistle_bench_*`` are created afresh with the
@@ -26,6 +28,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -161,11 +164,55 @@ def bench_demo() -> None:
     engine.dispose()
 
 
+def bench_profile() -> None:
+    import cProfile
+    import pstats
+
+    from geo.ingest.load_db import create_stage, encode, insert_new, known_categories
+    from geo.ingest.privacy import phone_key
+    from geo.ingest.readers import read_batches
+    from geo.ingest.run_db import IngestSummary, _pass_unchanged
+    from geo.ingest.seen import SeenIds
+    from geo.ingest.validate import Context, check_batch
+
+    engine, towns = prepared("whistle_bench_profile")
+    settings = load_settings()
+    mapping = Mapping(dict(synth.MAPPING))
+    with tempfile.TemporaryDirectory() as tmp:
+        demo = synth.generate(towns, days=2, per_day=PER_DAY, seed=1, end="2026-10-01")
+        path = Path(tmp) / "two_days.csv"
+        demo.frame.to_csv(path, index=False)
+        ingest_file(engine, path, mapping, now=demo.truth_end)  # stored: the lookup has rows to find
+        with engine.begin() as conn:
+            index = boundary_index(conn, cache_dir=settings.home / "var" / "cache")
+            categories = known_categories(conn)
+            context = Context(demo.truth_end, index, phone_key(settings), mapping, settings.earliest_year)
+            read_s, batch = timed(lambda: next(iter(read_batches(path, mapping))))
+            lookup_s, _ = timed(lambda: _pass_unchanged(conn, batch, context, IngestSummary(0, "")))
+            context = replace(context, seen=SeenIds())
+            check_s, checked = timed(lambda: check_batch(batch, context))
+            encode_s, encoded = timed(lambda: encode(checked.accepted, 0, categories))
+            conn.exec_driver_sql("TRUNCATE complaint CASCADE")
+            create_stage(conn)
+            copy_s, _ = timed(lambda: insert_new(conn, encoded))
+            conn.rollback()
+        rows = len(batch.frame)
+        print(f"one batch of {rows:,} rows: read {read_s:.2f} s, look up stored rows {lookup_s:.2f} s, "
+              f"check and locate {check_s:.2f} s, encode {encode_s:.2f} s (Python); "
+              f"COPY into complaint {copy_s:.2f} s (PostgreSQL)")
+        context = replace(context, seen=SeenIds())
+        profile = cProfile.Profile()
+        profile.runcall(check_batch, batch, context)
+        pstats.Stats(profile).sort_stats("tottime").print_stats(10)
+    engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000, help="new CSV rows (0 to skip)")
     parser.add_argument("--year", type=int, default=0, help="rows of a Parquet year (10000000 for a real one)")
     parser.add_argument("--demo", action="store_true", help="time `python -m geo demo` (make run's first load)")
+    parser.add_argument("--profile", action="store_true", help="where one batch's time goes")
     args = parser.parse_args()
     print(header())
     if args.rows:
@@ -174,6 +221,8 @@ def main() -> None:
         bench_year(args.year)
     if args.demo:
         bench_demo()
+    if args.profile:
+        bench_profile()
 
 
 if __name__ == "__main__":

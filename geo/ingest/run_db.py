@@ -262,12 +262,13 @@ def _pass_unchanged(conn, batch: Batch, context: Context,
     where = stored.index.get_indexer(values)
     same = ((where >= 0) & stored["hashed"].to_numpy()[where]
             & (stored["row_hash"].to_numpy()[where] == hashes))
+    keys = context.seen.keys(values[given])
     first = ~ids.duplicated(keep="first").to_numpy()
-    first[given] &= context.seen.lines_of(values[given]) < 0
+    first[given] &= context.seen.lines_of(keys) < 0
     passed = same & first & given
     if not passed.any():
         return batch, stored.index
-    context.seen.add(values[passed], batch.line[passed])
+    context.seen.add(keys.take(passed[given]), batch.line[passed])
     as_stored = stored.loc[ids[passed]]
     summary.rows += int(passed.sum())
     summary.precision.update(as_stored["precision"].value_counts().to_dict())

@@ -9,6 +9,8 @@ as they grow, so that adding and looking up a batch are a few NumPy calls.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -16,8 +18,23 @@ _KEYS = ("whistle-seen-id1", "whistle-seen-id2")  # 16 characters each, as hash_
 _NOT_SEEN = -1
 
 
+@dataclass(frozen=True)
+class Keys:
+    """Ids as their two hashes (:meth:`SeenIds.keys`): hashed once, looked up and added."""
+
+    high: np.ndarray
+    low: np.ndarray
+
+    def take(self, rows: np.ndarray) -> Keys:
+        """The keys at ``rows`` (a boolean mask or positions)."""
+        return Keys(self.high[rows], self.low[rows])
+
+    def __len__(self) -> int:
+        return len(self.high)
+
+
 class SeenIds:
-    """Ids with the line they were first seen on (:meth:`add`, :meth:`lines_of`)."""
+    """Ids with the line they were first seen on (:meth:`keys`, :meth:`add`, :meth:`lines_of`)."""
 
     def __init__(self) -> None:
         # Runs of (high hash, low hash, line), each sorted by the high hash; the last is the smallest.
@@ -26,22 +43,28 @@ class SeenIds:
     def __len__(self) -> int:
         return sum(len(high) for high, _, _ in self._runs)
 
-    def lines_of(self, ids: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def keys(ids: np.ndarray) -> Keys:
+        """Hash ids (no missing ones) for :meth:`lines_of` and :meth:`add`."""
+        high, low = _hashes(ids)
+        return Keys(high, low)
+
+    def lines_of(self, keys: Keys) -> np.ndarray:
         """The line each id was first seen on, -1 for one not seen.
 
         Parameters
         ----------
-        ids : numpy.ndarray of str
-            Ids (no missing ones).
+        keys : Keys
+            The ids, hashed (:meth:`keys`).
 
         Returns
         -------
         numpy.ndarray of int64
         """
-        found = np.full(len(ids), _NOT_SEEN, dtype=np.int64)
-        if not len(ids) or not self._runs:
+        found = np.full(len(keys), _NOT_SEEN, dtype=np.int64)
+        if not len(keys) or not self._runs:
             return found
-        high, low = _hashes(ids)
+        high, low = keys.high, keys.low
         for run_high, run_low, run_line in self._runs:
             at = np.searchsorted(run_high, high)
             # Ids that share the high hash lie side by side: step along them (almost never more than one).
@@ -58,12 +81,11 @@ class SeenIds:
                 at[pending] += 1
         return found
 
-    def add(self, ids: np.ndarray, lines: np.ndarray) -> None:
-        """Remember ids (not seen before, each once) with their lines."""
-        if not len(ids):
+    def add(self, keys: Keys, lines: np.ndarray) -> None:
+        """Remember ids (hashed; not seen before, each once) with their lines."""
+        if not len(keys):
             return
-        high, low = _hashes(ids)
-        self._runs.append(_sorted(high, low, np.asarray(lines, dtype=np.int64)))
+        self._runs.append(_sorted(keys.high, keys.low, np.asarray(lines, dtype=np.int64)))
         # Merge while a run is at least as large as the one before: log2(n) runs at most.
         while len(self._runs) > 1 and len(self._runs[-1][0]) >= len(self._runs[-2][0]):
             last, before = self._runs.pop(), self._runs.pop()

@@ -489,10 +489,11 @@ def _duplicates(out: pd.DataFrame, reasons: _Reasons, context: Context) -> None:
     # seen in an earlier batch points at that batch's row.
     again = mine.duplicated(keep="first").to_numpy()
     first_line = pd.Series(lines[ok]).groupby(mine.to_numpy()).transform("first").to_numpy()
-    before = context.seen.lines_of(ids[ok])
+    keys = context.seen.keys(ids[ok])
+    before = context.seen.lines_of(keys)
     earlier[ok] = np.where(before >= 0, before, np.where(again, first_line, -1))
     new = (before < 0) & ~again
-    context.seen.add(ids[ok][new], lines[ok][new])
+    context.seen.add(keys.take(new), lines[ok][new])
     reasons.add(earlier >= 0, "duplicate", lambda i: (
         f"id {_show(ids[i])} already appeared on line {earlier[i]} of this file, which was kept; "
         "ingest this row again on its own to update the complaint"))
