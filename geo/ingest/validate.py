@@ -134,8 +134,7 @@ def check_batch(batch: Batch, context: Context) -> Checked:
     out["source_id"] = ids
     raw_received = get("received_at")
     received = parse_moments(raw_received, context.mapping.timezone)
-    year = pd.to_numeric(raw_received.astype("string").str.extract(r"^\s*(\d{4})[-/]", expand=False),
-                         errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    year = _written_year(raw_received)
     reasons.add(year < context.earliest_year, "implausible_time", lambda i: (
         f"received_at {_show(raw_received.iat[i])} is before {context.earliest_year}, when no hotline took "
         "complaints (WHISTLE_EARLIEST_YEAR sets the year)"))
@@ -241,6 +240,14 @@ def _without_nul(value):
     if isinstance(value, list):
         return [_without_nul(item) for item in value]
     return value
+
+
+def _written_year(values: pd.Series) -> np.ndarray:
+    """The year a moment's text starts with (``2026-`` or ``2026/``), NaN where there is none."""
+    text = pc.utf8_ltrim_whitespace(pa.array(values.astype("string").array, type=pa.string()))
+    dated = pc.fill_null(pc.match_substring_regex(text, r"^\d{4}[-/]"), False)
+    digits = pc.utf8_slice_codeunits(pc.if_else(dated, text, "0000"), 0, 4)
+    return pc.if_else(dated, pc.cast(digits, pa.float64()), None).to_numpy(zero_copy_only=False)
 
 
 def _show(value, limit: int = 40) -> str:
