@@ -29,6 +29,9 @@ from geo.ingest.mapping import FIELDS, Mapping
 FORMATS = ("csv", "parquet", "jsonl")
 BATCH_BYTES = 16 << 20
 BATCH_ROWS = 50_000
+# A file is read in at least this many batches (down to 1 MB or 5,000 rows each), so that the
+# loader's thread checks the next while the database takes the one before, even for a day.
+MIN_BATCHES = 4
 _SUFFIXES = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
              ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 
@@ -194,7 +197,8 @@ def _as_text(column: pa.ChunkedArray) -> pd.Series:
 
 def _csv(path: Path, encoding: str, batch_rows: int) -> Iterator[tuple[pa.Table, int]]:
     header = _csv_header(path, encoding)
-    read = pacsv.ReadOptions(encoding=encoding, block_size=BATCH_BYTES)
+    block = int(min(BATCH_BYTES, max(1 << 20, path.stat().st_size / MIN_BATCHES)))
+    read = pacsv.ReadOptions(encoding=encoding, block_size=block)
     parse = pacsv.ParseOptions(newlines_in_values=True)
     convert = pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.string()),
                                    strings_can_be_null=False, quoted_strings_can_be_null=False)
@@ -227,7 +231,8 @@ def _parquet(path: Path, encoding: str, batch_rows: int) -> Iterator[tuple[pa.Ta
     size = path.stat().st_size
     total = max(1, parquet.metadata.num_rows)
     done = 0
-    for record_batch in parquet.iter_batches(batch_size=batch_rows):
+    rows = max(5_000, min(batch_rows, -(-total // MIN_BATCHES)))
+    for record_batch in parquet.iter_batches(batch_size=rows):
         done += record_batch.num_rows
         yield pa.Table.from_batches([record_batch]), None, int(size * done / total)
 
