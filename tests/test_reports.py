@@ -177,6 +177,21 @@ def test_weekly_and_monthly_reports(city):
     assert _section(october, "whistle_calls").table.empty
 
 
+def test_a_code_used_at_both_levels_ranks_its_township_once(city):
+    """A district set and a township set may use the same code (their sets are apart): the
+    ranking joins each code at its own level, one row per township (219 rows for 117 before)."""
+    with city.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO jurisdiction (set_id, code, name, level, kind, parent_code, source, approximate, area_km2, "
+            "valid_from, geom, geom_display) SELECT set_id, :code, '同码区', level, kind, parent_code, source, "
+            "approximate, area_km2, valid_from, geom, geom_display FROM jurisdiction "
+            "WHERE level = 'district' AND valid_to IS NULL ORDER BY code LIMIT 1"), {"code": GUANGANMENWAI})
+    ranking = _section(build_report(city, "monthly", date(2026, 10, 9), now=T0), "ranking").table
+    assert ranking["township_code"].is_unique
+    row = ranking.set_index("township_code").loc[GUANGANMENWAI]
+    assert (row["township"], row["district"]) == ("广安门外街道", "西城区")
+
+
 def test_reports_refuse_what_they_cannot_make(city):
     with pytest.raises(ValidationError, match="unknown report 'yearly'"):
         build_report(city, "yearly", DAY)

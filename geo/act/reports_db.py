@@ -283,8 +283,8 @@ def _ranking(conn, period: Period) -> list[Section]:
                round(g.composite::numeric, 1) AS composite, g.label, g.performance, g.rebound,
                g.talk_list
         FROM governance_month g
-        LEFT JOIN jurisdiction j ON j.code = g.township_code AND j.valid_to IS NULL
-        LEFT JOIN jurisdiction d ON d.code = j.parent_code AND d.valid_to IS NULL
+        LEFT JOIN jurisdiction j ON j.code = g.township_code AND j.level = 'township' AND j.valid_to IS NULL
+        LEFT JOIN jurisdiction d ON d.code = j.parent_code AND d.level = 'district' AND d.valid_to IS NULL
         WHERE g.month = :m ORDER BY g.composite_rank NULLS LAST, g.volume_rank"""), conn, params={"m": month})
     labels = table["label"].value_counts()
     partial = "" if month == period.last.replace(day=1) else " (the last classified month)"
