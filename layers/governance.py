@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import folium
 import geopandas as gpd
+import pandas as pd
 
 from layers.base import geojson_layer
 from layers.legend import Legend, LegendItem, legend
@@ -34,9 +35,11 @@ def class_layer(townships: gpd.GeoDataFrame, *, name: str = "Townships by class"
                "fillOpacity": 0.55, "className": CLASS_CLASS} for label in labels]
     shown = townships.assign(
         label_name=labels.map(LABEL_NAMES),
-        **{c: townships[c].map(lambda v: "too few" if v != v else f"{100 * v:.1f} %")
+        # An export without response or satisfaction data has no rate at all: None, not NaN.
+        **{c: pd.to_numeric(townships[c], errors="coerce").map(
+            lambda v: "too few" if pd.isna(v) else f"{100 * v:.1f} %")
            for c in ("response_rate", "resolution_rate", "satisfaction_rate")},
-        composite=townships["composite"].round(1),
+        composite=pd.to_numeric(townships["composite"], errors="coerce").round(1),
     )
     return geojson_layer(shown, name=name, styles=styles, show=show,
                          tooltip_fields=["name", "code", "label_name", "volume", "composite", "composite_rank",

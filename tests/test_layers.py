@@ -179,3 +179,20 @@ def test_city_map_ships_display_outlines_not_megabytes(connection):
     exact_vertices = int(exact.count_coordinates().sum())
     assert int(townships.count_coordinates().sum()) < exact_vertices / 5
     assert size < 1_500_000, f"{size:,} bytes of map script"
+
+
+def test_township_classes_without_rates_say_too_few():
+    """An export with no response or satisfaction data leaves the rates empty (None): the class
+    layer says "too few" instead of crashing the overview (TypeError)."""
+    from layers.governance import class_layer
+
+    towns = TOWNSHIPS.assign(label=["governance", None], volume=[120, 3], composite=[None, None],
+                             composite_rank=[None, None], response_rate=[None, None],
+                             resolution_rate=[0.5, None], satisfaction_rate=[None, None])
+    towns[["composite", "response_rate", "satisfaction_rate"]] = towns[
+        ["composite", "response_rate", "satisfaction_rate"]].astype(object)
+    fmap = base_map()
+    class_layer(towns).add_to(fmap)
+    html = fmap.get_root().render()
+    assert "too few" in html
+    assert "50.0 %" in html
