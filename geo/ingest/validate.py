@@ -361,9 +361,13 @@ def _place(out: pd.DataFrame, reasons: _Reasons, frame: pd.DataFrame, get, conte
     reasons.add(crs.isna().to_numpy(), "unknown_crs", lambda i: (
         f"coordinate system {_show(get('crs').iat[i])} is unknown; use wgs84, gcj02 or bd09"))
     lon_raw, lat_raw = get("lon"), get("lat")
-    lon = pd.to_numeric(lon_raw, errors="coerce").astype("float64").to_numpy(na_value=np.nan)
-    lat = pd.to_numeric(lat_raw, errors="coerce").astype("float64").to_numpy(na_value=np.nan)
-    given = lon_raw.notna().to_numpy() | lat_raw.notna().to_numpy()
+    lon = pd.to_numeric(lon_raw, errors="coerce").astype("float64").to_numpy(na_value=np.nan, copy=True)
+    lat = pd.to_numeric(lat_raw, errors="coerce").astype("float64").to_numpy(na_value=np.nan, copy=True)
+    # (0, 0) is what many systems write for "no location" (it lies in the Gulf of Guinea): such
+    # a row is located by its address, as one without coordinates.
+    placeholder = (lon == 0) & (lat == 0)
+    lon[placeholder], lat[placeholder] = np.nan, np.nan
+    given = (lon_raw.notna().to_numpy() | lat_raw.notna().to_numpy()) & ~placeholder
     broken = given & ~(np.isfinite(lon) & np.isfinite(lat))
     reasons.add(broken, "bad_coordinate", lambda i: (
         f"lon {_show(lon_raw.iat[i])} / lat {_show(lat_raw.iat[i])} is not a pair of numbers"))
@@ -401,9 +405,14 @@ def _place(out: pd.DataFrame, reasons: _Reasons, frame: pd.DataFrame, get, conte
         failed = np.zeros(size, dtype=bool)
         failed[by_address] = pd.isna(matches.precision)
         reason_at = dict(zip(by_address, matches.reason, strict=True))
-        reasons.add(failed & ~given, "no_location", lambda i: (
-            "there is neither a location nor an address" if pd.isna(out["address"].iat[i])
-            else f"no coordinates, and {reason_at[i]}"))
+
+        def nowhere(i: int) -> str:
+            lead = "lon 0 / lat 0 is a placeholder, not a location" if placeholder[i] else None
+            if pd.isna(out["address"].iat[i]):
+                return f"{lead}, and there is no address" if lead else "there is neither a location nor an address"
+            return f"{lead or 'no coordinates'}, and {reason_at[i]}"
+
+        reasons.add(failed & ~given, "no_location", nowhere)
         reasons.add(failed, "no_location", lambda i: reason_at[i])
     _locate(out, reasons, wgs_lon, wgs_lat, precision, township, context)
 
