@@ -63,8 +63,8 @@ def test_a_good_row_is_located_and_its_phone_only_masked(complaints_engine, boun
     ({"received_at": "2026-02-30 10:00"}, "bad_time", "is not a date and time"),
     ({"received_at": "2027-01-01 10:00"}, "future_time", "is in the future"),
     ({"lon": "", "lat": "", "address": ""}, "no_location", "neither a location nor an address"),
-    ({"lon": 0, "lat": 0, "address": ""}, "no_location", "lon 0 / lat 0 is a placeholder, not a location, and there "
-     "is no address"),
+    ({"lon": 0, "lat": 0, "address": ""}, "placeholder_location", "lon 0 / lat 0 is a placeholder, not a "
+     "location, and there is no address"),
     ({"lon": "", "lat": "", "address": "火星基地"}, "no_location", "names no known township"),
     ({"lon": "", "lat": "", "address": "大郊亭"}, "no_location", "ambiguous"),
     ({"lon": 121.47, "lat": 31.23}, "outside", "outside the service area"),
@@ -381,7 +381,7 @@ def test_a_placeholder_point_is_located_by_its_address(complaints_engine, bounda
     summary = ingest(complaints_engine, write_csv(tmp_path / "zero.csv", [
         row(id="Z1", lon=0, lat=0, address="广安门外街道"), row(id="Z2", lon="0.0", lat="0.000", address="")]),
         boundary_index)
-    assert (summary.inserted, summary.rejected_by_reason) == (1, {"no_location": 1})
+    assert (summary.inserted, summary.rejected_by_reason) == (1, {"placeholder_location": 1})
     got = table(complaints_engine, "SELECT township_code, precision, lon_orig FROM complaint").iloc[0]
     assert (got.township_code, got.precision) == ("110102020", "township")
     assert pd.isna(got.lon_orig)

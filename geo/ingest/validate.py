@@ -412,6 +412,9 @@ def _place(out: pd.DataFrame, reasons: _Reasons, frame: pd.DataFrame, get, conte
                 return f"{lead}, and there is no address" if lead else "there is neither a location nor an address"
             return f"{lead or 'no coordinates'}, and {reason_at[i]}"
 
+        # A placeholder with no usable address has a reason of its own: the source system
+        # sends no location for such rows, which its owner can fix there.
+        reasons.add(failed & placeholder, "placeholder_location", nowhere)
         reasons.add(failed & ~given, "no_location", nowhere)
         reasons.add(failed, "no_location", lambda i: reason_at[i])
     _locate(out, reasons, wgs_lon, wgs_lat, precision, township, context)
