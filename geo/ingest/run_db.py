@@ -146,18 +146,7 @@ def ingest_file(bind: Bind, path: Path | str, mapping: Mapping | None = None, *,
         with _lookup(conn, stored_any) as lookup:
             prepared = _prepare(batches, lookup, context, summary, run_id, categories)
             for ready in run_ahead(prepared, name="whistle-ingest"):
-                staged = ready.known.count
-                if insert_new(conn, ready.new):
-                    summary.inserted += ready.new.count
-                else:
-                    stage(conn, ready.new)
-                    staged += ready.new.count
-                if staged:
-                    stage(conn, ready.known)
-                    inserted, updated = upsert(conn, run_id, sha256)
-                    summary.inserted += inserted
-                    summary.updated += updated
-                store_rejected(conn, run_id, path.name, sha256, ready.rejected, ready.raw)
+                _load(conn, ready, summary, sha256)
                 if progress is not None:
                     progress(ready.read_bytes, size)
         settle_new(conn, run_id, sha256)
@@ -181,6 +170,22 @@ class _Ready:
     rejected: pd.DataFrame
     raw: list[dict]
     read_bytes: int
+
+
+def _load(conn, ready: _Ready, summary: IngestSummary, sha256: str) -> None:
+    """The database's half: new rows by COPY, known ones (or all, after a clash) by the upsert."""
+    staged = ready.known.count
+    if insert_new(conn, ready.new):
+        summary.inserted += ready.new.count
+    else:
+        stage(conn, ready.new)
+        staged += ready.new.count
+    if staged:
+        stage(conn, ready.known)
+        inserted, updated = upsert(conn, summary.run_id, sha256)
+        summary.inserted += inserted
+        summary.updated += updated
+    store_rejected(conn, summary.run_id, summary.source, sha256, ready.rejected, ready.raw)
 
 
 def _prepare(batches: Iterator[Batch], lookup, context: Context, summary: IngestSummary, run_id: int,
