@@ -190,6 +190,10 @@ def test_a_code_used_at_both_levels_ranks_its_township_once(city):
     assert ranking["township_code"].is_unique
     row = ranking.set_index("township_code").loc[GUANGANMENWAI]
     assert (row["township"], row["district"]) == ("广安门外街道", "西城区")
+    from geo.act.reports_db import _names
+
+    with city.connect() as conn:
+        assert _names(conn)[GUANGANMENWAI] == "广安门外街道"  # the cases and calls name townships
 
 
 def test_reports_refuse_what_they_cannot_make(city):

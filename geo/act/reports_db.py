@@ -109,8 +109,13 @@ def _end(period: Period) -> datetime:
 
 
 def _names(conn) -> dict[str, str]:
-    """Display names of townships, districts and departments by code."""
-    rows = conn.execute(sa.text("SELECT code, name FROM jurisdiction WHERE valid_to IS NULL")).all()
+    """Display names of townships, districts and departments by code.
+
+    The codes these reports name are townships' (cases, calls, cells), so a township's name wins
+    over a district's that shares its code (the district and township sets are apart).
+    """
+    rows = conn.execute(sa.text(
+        "SELECT code, name FROM jurisdiction WHERE valid_to IS NULL ORDER BY level = 'township', code")).all()
     names = dict(rows)
     names.update({code: en for code, (_zh, en) in departments().items()})
     return names
