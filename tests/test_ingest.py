@@ -202,6 +202,20 @@ def test_a_rejected_row_fixed_and_ingested_again_is_settled(complaints_engine, b
     assert len(rejected_rows(complaints_engine, include_resolved=True)) == 1
 
 
+def test_a_duplicate_ingested_on_its_own_is_settled_even_when_it_changes_nothing(complaints_engine, boundary_index,
+                                                                                   tmp_path):
+    """The rejection of a repeated row says: ingest it again on its own. Done with a row the
+    same as the one kept, the load passes it by as unchanged, and its rejection is settled
+    all the same (it stayed open: only staged or inserted rows settled theirs)."""
+    ingest(complaints_engine, write_csv(tmp_path / "twice.csv", [row(id="D1"), row(id="D1"), row(id="D2")]),
+           boundary_index)
+    assert rejected_rows(complaints_engine)["source_id"].tolist() == ["D1"]
+    again = ingest(complaints_engine, write_csv(tmp_path / "alone.csv", [row(id="D1")]), boundary_index)
+    assert again.unchanged == 1
+    assert rejected_rows(complaints_engine).empty
+    assert len(rejected_rows(complaints_engine, include_resolved=True)) == 1
+
+
 def test_formats_and_a_mapping_give_the_same_complaints(complaints_engine, boundary_index, tmp_path):
     names = {"id": "工单编号", "received_at": "受理时间", "lon": "经度", "lat": "纬度", "category": "诉求类别"}
     rows = [{names.get(k, k): v for k, v in row(id=f"F{i}").items()} for i in range(3)]

@@ -12,7 +12,9 @@ that the complaint table stays spatially clustered.
   changes only their status fields, and only when they differ.
 
 Either way, what was inserted or updated is noted in ``complaint_loaded`` (the columns the
-tallies count), so that the tallies add the new complaints instead of recounting days.
+tallies count), so that the tallies add the new complaints instead of recounting days; and
+the id of every row accepted, passed by as unchanged included, in ``complaint_accepted``, so
+that the rejections they answer are settled once, at the end (:func:`settle_rejected`).
 
 A load takes row locks only: readers keep reading while it runs. (Dropping the secondary
 indexes for a large load and building them again was faster, but DROP INDEX holds an
@@ -48,8 +50,8 @@ COLUMNS = {
     "geom": "geometry", "run_id": "integer",
 }
 # The columns the tallies count (geo.store.tally), noted for every complaint a load inserts or
-# updates, with its id (for the rejected rows it settles).
-LOADED_COLUMNS = {"inserted": "boolean", "source_id": "text", "received_at": "timestamptz",
+# updates.
+LOADED_COLUMNS = {"inserted": "boolean", "received_at": "timestamptz",
                   "township_code": "text", "category": "text", "h3": "bigint",
                   "dispatched_at": "timestamptz", "responded_at": "timestamptz", "resolved": "boolean",
                   "satisfaction": "text"}
@@ -79,7 +81,8 @@ class Encoded:
 
 
 def create_stage(conn) -> None:
-    """Create the session's staging table and ``complaint_loaded`` (dropped at commit or rollback)."""
+    """Create the session's staging table, ``complaint_loaded`` and ``complaint_accepted``
+    (dropped at commit or rollback)."""
     try:
         # Only possible before the session's first temporary table; the default 8 MB would
         # spill a large file's stage to disk.
@@ -91,6 +94,7 @@ def create_stage(conn) -> None:
     conn.exec_driver_sql(f"CREATE TEMP TABLE complaint_stage ({columns}) ON COMMIT DROP")
     loaded = ", ".join(f"{name} {kind}" for name, kind in LOADED_COLUMNS.items())
     conn.exec_driver_sql(f"CREATE TEMP TABLE complaint_loaded ({loaded}) ON COMMIT DROP")
+    conn.exec_driver_sql("CREATE TEMP TABLE complaint_accepted (source_id text) ON COMMIT DROP")
 
 
 def known_categories(conn) -> frozenset[str]:
@@ -220,22 +224,29 @@ def upsert(conn, run_id: int, sha256: str) -> tuple[int, int]:
     conn.execute(sa.text(
         "UPDATE complaint c SET row_hash = s.row_hash FROM complaint_stage s "
         "WHERE c.source_id = s.source_id AND c.row_hash IS DISTINCT FROM s.row_hash"))
-    _settle_rejected(conn, "complaint_stage s", run_id, sha256)
     conn.exec_driver_sql("TRUNCATE complaint_stage")
     return int(inserted), int(updated)
 
 
-def settle_new(conn, run_id: int, sha256: str) -> None:
-    """Settle the rejected rows of the complaints the load inserted by COPY (after the last batch)."""
-    _settle_rejected(conn, "(SELECT source_id FROM complaint_loaded WHERE inserted) AS s", run_id, sha256)
+def accepted_ids(ids: np.ndarray) -> bytes:
+    """Encode the ids of a batch's accepted rows for :func:`note_accepted` (pure)."""
+    return binary_payload(pa.table({"source_id": pa.array(ids, type=pa.string())})) if len(ids) else b""
 
 
-def _settle_rejected(conn, accepted: str, run_id: int, sha256: str) -> None:
-    # A row rejected before and accepted now from another file (fixed and re-ingested) is
-    # settled; a duplicate within the same file stays open until it is ingested on its own.
-    # ``accepted`` is a relation aliased ``s`` with the accepted ids.
+def note_accepted(conn, payload: bytes) -> None:
+    """Note accepted ids (:func:`accepted_ids`), whatever became of their rows."""
+    copy_binary(conn, "complaint_accepted", ["source_id"], payload)
+
+
+def settle_rejected(conn, run_id: int, sha256: str) -> None:
+    """Settle the rejected rows that the load's accepted rows answer (after the last batch).
+
+    A row rejected before and accepted now from another file (fixed and re-ingested) is
+    settled, whether it was inserted, updated or passed by as unchanged; a duplicate within
+    the same file stays open until it is ingested on its own.
+    """
     conn.execute(sa.text(
-        f"UPDATE rejected_row r SET resolved_run_id = :run FROM {accepted} "
+        "UPDATE rejected_row r SET resolved_run_id = :run FROM complaint_accepted s "
         "WHERE r.resolved_run_id IS NULL AND r.source_id = s.source_id AND r.sha256 <> :sha"),
         {"run": run_id, "sha": sha256})
 

@@ -25,11 +25,13 @@ from geo.ingest.ahead import run_ahead
 from geo.ingest.limits import UploadLimits
 from geo.ingest.load_db import (
     Encoded,
+    accepted_ids,
     create_stage,
     encode,
     insert_new,
     known_categories,
-    settle_new,
+    note_accepted,
+    settle_rejected,
     stage,
     store_rejected,
     upsert,
@@ -149,7 +151,7 @@ def ingest_file(bind: Bind, path: Path | str, mapping: Mapping | None = None, *,
                 _load(conn, ready, summary, sha256)
                 if progress is not None:
                     progress(ready.read_bytes, size)
-        settle_new(conn, run_id, sha256)
+        settle_rejected(conn, run_id, sha256)
         _update_tallies(conn, summary.updated > 0)
         summary.unchanged = summary.rows - summary.rejected - summary.inserted - summary.updated
         conn.execute(sa.text(
@@ -167,6 +169,8 @@ class _Ready:
     """The accepted rows whose id was not stored when the batch was looked up."""
     known: Encoded
     """The accepted rows whose id was stored: they go through the upsert."""
+    accepted: bytes
+    """The ids of every accepted row, passed by as unchanged included (:func:`accepted_ids`)."""
     rejected: pd.DataFrame
     raw: list[dict]
     read_bytes: int
@@ -185,6 +189,7 @@ def _load(conn, ready: _Ready, summary: IngestSummary, sha256: str) -> None:
         inserted, updated = upsert(conn, summary.run_id, sha256)
         summary.inserted += inserted
         summary.updated += updated
+    note_accepted(conn, ready.accepted)
     store_rejected(conn, summary.run_id, summary.source, sha256, ready.rejected, ready.raw)
 
 
@@ -192,10 +197,10 @@ def _prepare(batches: Iterator[Batch], lookup, context: Context, summary: Ingest
              categories: frozenset[str]) -> Iterator[_Ready]:
     """Everything a batch needs before the database takes it, in Python (the producer's half)."""
     for whole in batches:
-        batch, stored = (_pass_unchanged(lookup, whole, context, summary) if lookup is not None
-                         else (whole, _NONE))
+        batch, stored, passed = (_pass_unchanged(lookup, whole, context, summary) if lookup is not None
+                                 else (whole, _NONE, _NO_IDS))
         if not len(batch.frame):
-            yield _Ready(Encoded.empty(), Encoded.empty(), _NO_REJECTS, [], batch.read_bytes)
+            yield _Ready(Encoded.empty(), Encoded.empty(), accepted_ids(passed), _NO_REJECTS, [], batch.read_bytes)
             continue
         checked = check_batch(batch, context)
         _count(summary, batch.frame, checked)
@@ -203,12 +208,14 @@ def _prepare(batches: Iterator[Batch], lookup, context: Context, summary: Ingest
         # Through the index's hash table (Series.isin on Arrow strings loops over ``stored``
         # in Python: 0.6 s a batch).
         known = stored.get_indexer(accepted["source_id"].to_numpy(dtype=object, na_value=None)) >= 0
+        ids = np.concatenate([passed, accepted["source_id"].to_numpy(dtype=object)])
         yield _Ready(encode(accepted[~known], run_id, categories), encode(accepted[known], run_id, categories),
-                     checked.rejected, _raw_rows(batch, checked.rejected["position"].to_numpy(), context.mapping),
-                     batch.read_bytes)
+                     accepted_ids(ids), checked.rejected,
+                     _raw_rows(batch, checked.rejected["position"].to_numpy(), context.mapping), batch.read_bytes)
 
 
 _NONE = pd.Index([], dtype=object, name="id")
+_NO_IDS = np.array([], dtype=object)
 _NO_REJECTS = pd.DataFrame({"position": [], "line": [], "source_id": [], "reason_code": [], "reason": []})
 
 
@@ -236,16 +243,16 @@ def _update_tallies(conn, updated: bool) -> None:
 
 
 def _pass_unchanged(conn, batch: Batch, context: Context,
-                    summary: IngestSummary) -> tuple[Batch, pd.Index]:
-    """The batch without the rows stored before from exactly the same source row, and the
-    ids of the batch that are stored.
+                    summary: IngestSummary) -> tuple[Batch, pd.Index, np.ndarray]:
+    """The batch without the rows stored before from exactly the same source row, the ids of
+    the batch that are stored, and the ids of the rows passed by.
 
     Such a row would be checked, located and loaded only to change nothing: it is counted
     (as unchanged, with its stored precision and flags) and passed by. Only the first row of
     an id in the file can be passed by, so that a later duplicate is still named.
     """
     if "id" not in batch.frame or not len(batch.frame):
-        return batch, _NONE
+        return batch, _NONE, _NO_IDS
     ids = batch.frame["id"]
     given = ids.notna().to_numpy(dtype=bool)
     values = ids.to_numpy(dtype=object, na_value=None)
@@ -260,7 +267,7 @@ def _pass_unchanged(conn, batch: Batch, context: Context,
         "FROM complaint WHERE source_id = ANY(string_to_array(:ids, :separator))"),
         {"ids": "\x1f".join(values[sent]), "separator": "\x1f", "unclassified": UNCLASSIFIED}).one()
     if found[0] is None:
-        return batch, _NONE
+        return batch, _NONE, _NO_IDS
     stored = _stored_rows(*found)
     hashes = row_hashes(batch.frame, context.mapping)
     batch = replace(batch, row_hash=hashes)  # the rows that go on keep theirs: hashed once
@@ -272,14 +279,14 @@ def _pass_unchanged(conn, batch: Batch, context: Context,
     first[given] &= context.seen.lines_of(keys) < 0
     passed = same & first & given
     if not passed.any():
-        return batch, stored.index
+        return batch, stored.index, _NO_IDS
     context.seen.add(keys.take(passed[given]), batch.line[passed])
     as_stored = stored.loc[ids[passed]]
     summary.rows += int(passed.sum())
     summary.precision.update(as_stored["precision"].value_counts().to_dict())
     summary.unclassified += int(as_stored["unclassified"].sum())
     summary.on_boundary += int(as_stored["on_boundary"].sum())
-    return batch.subset(~passed), stored.index
+    return batch.subset(~passed), stored.index, values[passed]
 
 
 def _stored_rows(ids: str, hashes: str, precisions: str, unclassified: str, on_boundary: str) -> pd.DataFrame:
