@@ -72,7 +72,8 @@ class Encoded:
     rows: bytes
     """The rows' :data:`COLUMNS`, in H3 order."""
     loaded: bytes
-    """The same rows' :data:`LOADED_COLUMNS`, as new complaints."""
+    """The same rows' :data:`LOADED_COLUMNS`, as new complaints (for :func:`insert_new`; empty
+    for rows encoded for the upsert, which notes what it did itself)."""
     count: int
 
     @classmethod
@@ -102,7 +103,7 @@ def known_categories(conn) -> frozenset[str]:
     return frozenset(conn.execute(sa.text("SELECT code FROM category")).scalars())
 
 
-def encode(accepted: pd.DataFrame, run_id: int, categories: frozenset[str]) -> Encoded:
+def encode(accepted: pd.DataFrame, run_id: int, categories: frozenset[str], *, new: bool = True) -> Encoded:
     """Encode accepted rows for :func:`insert_new` or :func:`stage` (pure: a thread does it ahead).
 
     Parameters
@@ -113,6 +114,8 @@ def encode(accepted: pd.DataFrame, run_id: int, categories: frozenset[str]) -> E
         The load's ``ingest_run``.
     categories : frozenset of str
         The database's category codes (:func:`known_categories`).
+    new : bool
+        Whether the rows are for :func:`insert_new`, which also needs them as ``loaded``.
 
     Raises
     ------
@@ -138,6 +141,8 @@ def encode(accepted: pd.DataFrame, run_id: int, categories: frozenset[str]) -> E
     columns["run_id"] = pa.array(np.full(len(accepted), run_id, dtype=np.int32))
     table = pa.table({name: columns[name] for name in COLUMNS})
     table = table.take(pc.sort_indices(table, options=pc.SortOptions([("h3", "ascending", "at_end")])))
+    if not new:
+        return Encoded(binary_payload(table), b"", table.num_rows)
     loaded = table.select([c for c in LOADED_COLUMNS if c != "inserted"])
     loaded = loaded.add_column(0, "inserted", pa.array(np.ones(table.num_rows, dtype=bool)))
     return Encoded(binary_payload(table), binary_payload(loaded), table.num_rows)

@@ -207,10 +207,11 @@ def _prepare(batches: Iterator[Batch], lookup, context: Context, summary: Ingest
         accepted = checked.accepted
         # Through the index's hash table (Series.isin on Arrow strings loops over ``stored``
         # in Python: 0.6 s a batch).
-        known = stored.get_indexer(accepted["source_id"].to_numpy(dtype=object, na_value=None)) >= 0
-        ids = np.concatenate([passed, accepted["source_id"].to_numpy(dtype=object)])
-        yield _Ready(encode(accepted[~known], run_id, categories), encode(accepted[known], run_id, categories),
-                     accepted_ids(ids), checked.rejected,
+        ids = accepted["source_id"].to_numpy(dtype=object, na_value=None)
+        known = stored.get_indexer(ids) >= 0
+        yield _Ready(encode(accepted[~known], run_id, categories),
+                     encode(accepted[known], run_id, categories, new=False),
+                     accepted_ids(np.concatenate([passed, ids])), checked.rejected,
                      _raw_rows(batch, checked.rejected["position"].to_numpy(), context.mapping), batch.read_bytes)
 
 

@@ -33,10 +33,7 @@ def copy_table(conn, name: str, table: pa.Table) -> None:
     buffer = io.BytesIO()
     pacsv.write_csv(table, buffer, write_options=pacsv.WriteOptions(include_header=False,
                                                                     quoting_style="needed"))
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(
-            f"COPY {name} ({', '.join(table.column_names)}) FROM STDIN WITH (FORMAT csv)") as copy:
-        copy.write(buffer.getbuffer())
+    _copy(conn, name, table.column_names, "csv", buffer.getbuffer())
 
 
 def binary_payload(table: pa.Table) -> bytes:
@@ -55,11 +52,14 @@ def binary_payload(table: pa.Table) -> bytes:
 
 def copy_binary(conn, name: str, columns: list[str], payload: bytes) -> None:
     """Append rows in binary COPY format (from :func:`binary_payload`) to ``name``'s ``columns``."""
-    if not payload:
-        return
+    if payload:
+        _copy(conn, name, columns, "binary", payload)
+
+
+def _copy(conn, name: str, columns: list[str], form: str, payload) -> None:
     raw = conn.connection.driver_connection
     with raw.cursor() as cursor, cursor.copy(
-            f"COPY {name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)") as copy:
+            f"COPY {name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT {form})") as copy:
         copy.write(payload)
 
 
