@@ -18,15 +18,20 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def replay_from(start: datetime, wall: Clock = system_clock) -> Clock:
-    """A clock that starts at ``start`` and runs on at the pace of ``wall``.
+def replay_from(start: datetime, wall: Clock = system_clock, *, speed: float = 1.0,
+                wall_origin: datetime | None = None) -> Clock:
+    """A clock that shows ``start`` at ``wall_origin`` and runs on ``speed`` times as fast as ``wall``.
 
     Parameters
     ----------
     start : datetime
-        The moment the clock shows now; timezone-aware.
+        The moment the clock shows at ``wall_origin``; timezone-aware.
     wall : callable, optional
         The clock whose pace it keeps (the wall clock by default).
+    speed : float
+        How many seconds pass on this clock for each second of ``wall`` (60: an hour a minute).
+    wall_origin : datetime, optional
+        The wall moment at which it shows ``start``; now by default.
 
     Returns
     -------
@@ -35,5 +40,13 @@ def replay_from(start: datetime, wall: Clock = system_clock) -> Clock:
     """
     if start.tzinfo is None:
         raise ValueError(f"a replay starts at a timezone-aware moment, not {start!r}")
-    origin = wall()
-    return lambda: start + (wall() - origin)
+    if not speed > 0:
+        raise ValueError(f"a replay runs forwards: its speed must be above 0, not {speed!r}")
+    origin = wall() if wall_origin is None else wall_origin
+    return lambda: start + (wall() - origin) * speed
+
+
+def wall_time(moment: datetime, start: datetime, wall_origin: datetime, speed: float) -> datetime:
+    """When the wall clock reaches ``moment`` of a replay (:func:`replay_from`'s inverse): the
+    worker schedules a deadline of the replayed city at this wall time."""
+    return wall_origin + (moment - start) / speed

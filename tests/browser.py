@@ -24,7 +24,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, stop
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -57,11 +57,7 @@ def served_app(env: dict[str, str], *, timeout: float = 60.0) -> Iterator[str]:
         _wait_healthy(url, process, timeout, log.name)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process, 10)
         log.close()
         os.unlink(log.name)
 

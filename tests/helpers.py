@@ -42,3 +42,17 @@ def signed_in(url: str, username: str = "tester", role: str = "supervisor", town
         engine.dispose()
     assert user is not None
     return user
+
+
+def stop(process, timeout: float = 20) -> None:
+    """Stop a child process: SIGTERM, then SIGKILL if it has not exited within ``timeout``."""
+    import subprocess
+
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

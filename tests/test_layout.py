@@ -10,11 +10,12 @@ import pytest
 
 from tests.helpers import ROOT
 
-STAGES = ("ingest", "locate", "detect", "act", "store", "show")
+STAGES = ("ingest", "locate", "detect", "act", "store", "show", "api", "worker")
 DATABASE = {"sqlalchemy", "geoalchemy2", "psycopg", "psycopg2", "alembic", "procrastinate"}
 # Where the database may be reached: the store itself, the app's queries, the command line,
-# and every module named *_db beside the pure module of its stage.
-DATABASE_SIDE = ("geo/store/", "geo/show/", "geo/cli/")
+# the API's app and the worker's queue (entry points, as the command line is), and every
+# module named *_db beside the pure module of its stage.
+DATABASE_SIDE = ("geo/store/", "geo/show/", "geo/cli/", "geo/api/app.py", "geo/worker/tasks.py")
 
 
 def imported_modules(folder: Path) -> dict[str, set[str]]:

@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from geoalchemy2 import alembic_helpers
 
+from geo.store.migrate import include_object
 from geo.store.models import Base
 
 pytestmark = pytest.mark.db
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.db
 def _differences(engine) -> list:
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={
-            "include_object": alembic_helpers.include_object, "compare_type": True,
+            "include_object": include_object, "compare_type": True,
             "target_metadata": Base.metadata})
         return compare_metadata(context, Base.metadata)
 

@@ -19,6 +19,7 @@ from geo.cli.boundaries import boundaries_app
 from geo.cli.db import db_app
 from geo.cli.detect import detect_app
 from geo.cli.governance import governance_app
+from geo.cli.live import api, clock_app, keys_app, worker
 from geo.cli.projects import project_app
 from geo.cli.reports import report_app
 from geo.cli.shared import err
@@ -40,6 +41,10 @@ app.add_typer(project_app, name="project")
 app.add_typer(report_app, name="report")
 app.add_typer(users_app, name="users")
 app.add_typer(organisations_app, name="organisations")
+app.add_typer(keys_app, name="api-keys")
+app.add_typer(clock_app, name="clock")
+app.command("api")(api)
+app.command("worker")(worker)
 
 
 def main() -> None:

@@ -35,6 +35,7 @@ import shapely
 import sqlalchemy as sa
 
 from geo.errors import DatabaseError
+from geo.ingest.updates import STATUS_FIELDS
 from geo.store.bulk import binary_payload, copy_binary
 
 # The complaint columns a load writes, with their types; the staging table has the same.
@@ -55,9 +56,8 @@ LOADED_COLUMNS = {"inserted": "boolean", "received_at": "timestamptz",
                   "township_code": "text", "category": "text", "h3": "bigint",
                   "dispatched_at": "timestamptz", "responded_at": "timestamptz", "resolved": "boolean",
                   "satisfaction": "text"}
-# What a later export of the same complaint may change.
-STATUS_COLUMNS = ("dispatches", "dispatched_at", "returned_count", "responded_at", "resolved",
-                  "resolved_at", "satisfaction")
+# What a later export of the same complaint may change (what a status update changes).
+STATUS_COLUMNS = STATUS_FIELDS
 # The Arrow type whose binary form each column type receives (jsonb and geometry are built apart).
 _ARROW = {"integer": pa.int32(), "bigint": pa.int64(), "double precision": pa.float64(),
           "boolean": pa.bool_(), "timestamptz": pa.timestamp("us", tz="UTC"), "text": pa.string(),
@@ -96,6 +96,8 @@ def create_stage(conn) -> None:
     loaded = ", ".join(f"{name} {kind}" for name, kind in LOADED_COLUMNS.items())
     conn.exec_driver_sql(f"CREATE TEMP TABLE complaint_loaded ({loaded}) ON COMMIT DROP")
     conn.exec_driver_sql("CREATE TEMP TABLE complaint_accepted (source_id text) ON COMMIT DROP")
+    before = ", ".join(f"{name} {kind}" for name, kind in LOADED_COLUMNS.items() if name != "inserted")
+    conn.exec_driver_sql(f"CREATE TEMP TABLE complaint_before ({before}) ON COMMIT DROP")
 
 
 def known_categories(conn) -> frozenset[str]:
@@ -209,9 +211,18 @@ def upsert(conn, run_id: int, sha256: str) -> tuple[int, int]:
 
     A complaint already stored keeps what it was received as; only its status fields are
     updated, and only when they differ, so the same file twice changes nothing. Every row
-    inserted or updated is noted in ``complaint_loaded``.
+    inserted or updated is noted in ``complaint_loaded``, and what an updated one counted as
+    before in ``complaint_before`` (the tallies move its counts by the difference).
     """
     changed = " OR ".join(f"complaint.{c} IS DISTINCT FROM excluded.{c}" for c in STATUS_COLUMNS)
+    # The rows the upsert will change, as they are, locked: a concurrent update of the same
+    # complaint waits here and then reads this one's result (READ COMMITTED re-reads a locked
+    # row), so each subtracts what the other added.
+    counted = [c for c in LOADED_COLUMNS if c != "inserted"]
+    differs = " OR ".join(f"c.{c} IS DISTINCT FROM s.{c}" for c in STATUS_COLUMNS)
+    conn.execute(sa.text(
+        f"INSERT INTO complaint_before ({', '.join(counted)}) SELECT {', '.join('c.' + c for c in counted)} "
+        f"FROM complaint c JOIN complaint_stage s USING (source_id) WHERE {differs} ORDER BY c.id FOR UPDATE OF c"))
     assignments = ", ".join(f"{c} = excluded.{c}" for c in STATUS_COLUMNS)
     columns = ", ".join(COLUMNS)
     sql = f"""
@@ -231,6 +242,22 @@ def upsert(conn, run_id: int, sha256: str) -> tuple[int, int]:
         "WHERE c.source_id = s.source_id AND c.row_hash IS DISTINCT FROM s.row_hash"))
     conn.exec_driver_sql("TRUNCATE complaint_stage")
     return int(inserted), int(updated)
+
+
+def update_status(conn, complaint_id: int, values: dict) -> None:
+    """Set one stored complaint's status fields, noting it as it was in ``complaint_before`` and
+    as it is in ``complaint_loaded`` (:func:`create_stage` first; the caller moves the tallies).
+
+    The row must be locked by the caller (``SELECT ... FOR UPDATE``)."""
+    counted = [c for c in LOADED_COLUMNS if c != "inserted"]
+    conn.execute(sa.text(f"INSERT INTO complaint_before ({', '.join(counted)}) SELECT {', '.join(counted)} "
+                         "FROM complaint WHERE id = :id"), {"id": complaint_id})
+    assignments = ", ".join(f"{c} = CAST(:{c} AS jsonb)" if c == "dispatches" else f"{c} = :{c}"
+                            for c in STATUS_COLUMNS)
+    conn.execute(sa.text(
+        f"WITH up AS (UPDATE complaint SET {assignments} WHERE id = :id "
+        f"RETURNING false AS inserted, {', '.join(counted)}) INSERT INTO complaint_loaded SELECT * FROM up"),
+        {**{c: values.get(c) for c in STATUS_COLUMNS}, "id": complaint_id})
 
 
 def accepted_ids(ids: np.ndarray) -> bytes:

@@ -75,6 +75,13 @@ class Batch:
         return [json.loads(json.dumps(row, default=str, ensure_ascii=False)) for row in rows]
 
 
+def batch_from_rows(rows: list[dict]) -> Batch:
+    """One batch of rows given as ``{field: value}`` dicts (an API request's), line ``i + 1``
+    for row ``i``; values that are not text are written as JSON, as a JSON Lines file's are."""
+    table = _jsonl_table([{name: _jsonl_value(value) for name, value in row.items()} for row in rows])
+    return Batch(_fields(table, Mapping()), np.arange(1, len(rows) + 1), table, 0)
+
+
 def detect_format(path: Path) -> str:
     """Tell the format from the file's first bytes and its suffix."""
     with path.open("rb") as handle:

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from geo.act.categories import UNCLASSIFIED
+from geo.errors import ValidationError
 from geo.ingest.ahead import run_ahead
 from geo.ingest.limits import UploadLimits
 from geo.ingest.load_db import (
@@ -38,16 +39,19 @@ from geo.ingest.load_db import (
 )
 from geo.ingest.mapping import Mapping, load_mapping
 from geo.ingest.privacy import phone_key
-from geo.ingest.readers import Batch, read_batches
+from geo.ingest.readers import Batch, batch_from_rows, read_batches
 from geo.ingest.validate import Context, check_batch, raw_for_storage, row_hashes, unclassified_count
 from geo.locate.boundaries import BoundaryIndex
 from geo.locate.boundaries_db import boundary_index
 from geo.locate.cells import DEFAULT_RESOLUTION
 from geo.settings import load_settings
 from geo.store.engine import Bind, transaction
-from geo.store.tally import LOCAL_DAY, add_complaints, refresh_days
+from geo.store.tally import move_complaints
 
-__all__ = ["IngestSummary", "Mapping", "ingest_file", "load_mapping"]
+__all__ = ["IngestSummary", "Mapping", "ingest_file", "ingest_rows", "load_mapping", "reject_rows"]
+
+
+KEPT_REASONS = 100
 
 
 @dataclass
@@ -65,6 +69,9 @@ class IngestSummary:
     rejected_by_reason: Counter = field(default_factory=Counter)
     precision: Counter = field(default_factory=Counter)
     on_boundary: int = 0
+    rejections: list[dict] = field(default_factory=list)
+    """The first :data:`KEPT_REASONS` rejected rows (line, source_id, reason_code, reason), for a
+    caller who reads them at once (the API); all of them are in ``rejected_row``."""
 
     @property
     def accepted(self) -> int:
@@ -127,32 +134,95 @@ def ingest_file(bind: Bind, path: Path | str, mapping: Mapping | None = None, *,
     """
     path = Path(path)
     mapping = mapping or Mapping()
-    settings = load_settings()
-    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now).tz_convert("UTC")
     sha256 = file_sha256(path) if path.is_file() else ""
     size = path.stat().st_size if path.is_file() else 0
+    tell = None if progress is None else (lambda read: progress(read, size))
+    return _ingest(bind, lambda: read_batches(path, mapping, encoding=encoding, limits=limits), path.name,
+                   sha256, mapping, now=now, boundaries=boundaries, progress=tell, resolution=resolution)
+
+
+def ingest_rows(bind: Bind, rows: list[dict], *, source: str, now: pd.Timestamp | None = None,
+                boundaries: BoundaryIndex | None = None, resolution: int = DEFAULT_RESOLUTION,
+                timezone: str | None = None) -> IngestSummary:
+    """Ingest complaints given as ``{field: value}`` dicts: an API request's, a replay's.
+
+    The rows take the same path as a file's (checks, coordinate conversion, locate, phone
+    masking, the rejected table, the tallies); row ``i`` is line ``i + 1`` of its source.
+
+    Parameters
+    ----------
+    bind : Engine or Connection
+    rows : list of dict
+        Field names (:data:`geo.ingest.mapping.FIELDS`) to values; a value that is not text
+        is written as text first (JSON for lists and dicts).
+    source : str
+        Where the rows came from (e.g. ``api:wechat-mini``), as the rejected table names it.
+    now, boundaries, resolution
+        As for :func:`ingest_file`.
+    timezone : str, optional
+        The zone of times written without one; the mapping's default when omitted.
+
+    Returns
+    -------
+    IngestSummary
+    """
+    if not rows:
+        raise ValidationError("no rows to ingest")
+    mapping = Mapping() if timezone is None else Mapping(timezone=timezone)
+    body = json.dumps(rows, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
+    # The digest of the rows stands for a file's: the same rejected request sent twice is
+    # stored once.
+    return _ingest(bind, lambda: iter([batch_from_rows(rows)]), source, hashlib.sha256(body).hexdigest(),
+                   mapping, now=now, boundaries=boundaries, resolution=resolution)
+
+
+def reject_rows(bind: Bind, rows: list[dict], *, source: str, reason_code: str, reason: str) -> int:
+    """Store rows refused before the checks (an API request that the spec itself refuses) as
+    rejected rows of a run of their own, with the raw row masked as a file's; returns the run.
+
+    The same refused rows sent twice are stored once (their digest stands for a file's)."""
+    body = json.dumps(rows, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
+    sha256 = hashlib.sha256(body).hexdigest()
+    raw = raw_for_storage([{k: None if v is None else str(v) for k, v in row.items()} for row in rows], Mapping())
+    rejected = pd.DataFrame({"line": np.arange(1, len(rows) + 1),
+                             "source_id": [row.get("id") for row in rows],
+                             "reason_code": reason_code, "reason": reason})
+    with transaction(bind) as conn:
+        run_id = conn.execute(sa.text(
+            "INSERT INTO ingest_run (source, sha256, finished_at, rows, rejected) "
+            "VALUES (:source, :sha, now(), :n, :n) RETURNING id"),
+            {"source": source, "sha": sha256, "n": len(rows)}).scalar_one()
+        store_rejected(conn, run_id, source, sha256, rejected, raw)
+    return int(run_id)
+
+
+def _ingest(bind: Bind, batches: Callable[[], Iterator[Batch]], source: str, sha256: str, mapping: Mapping, *,
+            now, boundaries: BoundaryIndex | None, resolution: int,
+            progress: Callable[[int], None] | None = None) -> IngestSummary:
+    settings = load_settings()
+    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now).tz_convert("UTC")
     with transaction(bind) as conn:
         if boundaries is None:
             boundaries = boundary_index(conn, resolution, settings.home / "var" / "cache")
         run_id = conn.execute(sa.text(
             "INSERT INTO ingest_run (source, sha256) VALUES (:source, :sha) RETURNING id"),
-            {"source": path.name, "sha": sha256}).scalar_one()
-        summary = IngestSummary(run_id, path.name)
+            {"source": source, "sha": sha256}).scalar_one()
+        summary = IngestSummary(run_id, source)
         context = Context(now, boundaries, phone_key(settings), mapping, settings.earliest_year)
         create_stage(conn)
         stored_any = conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM complaint)")).scalar()
-        batches = read_batches(path, mapping, encoding=encoding, limits=limits)
+        read = batches()
         categories = known_categories(conn)
         # The next batch is read, checked, located and encoded in a thread while this one
         # loads; the lookup of stored rows has a connection of its own.
         with _lookup(conn, stored_any) as lookup:
-            prepared = _prepare(batches, lookup, context, summary, run_id, categories)
+            prepared = _prepare(read, lookup, context, summary, run_id, categories)
             for ready in run_ahead(prepared, name="whistle-ingest"):
                 _load(conn, ready, summary, sha256)
                 if progress is not None:
-                    progress(ready.read_bytes, size)
+                    progress(ready.read_bytes)
         settle_rejected(conn, run_id, sha256)
-        _update_tallies(conn, summary.updated > 0)
+        _update_tallies(conn)
         summary.unchanged = summary.rows - summary.rejected - summary.inserted - summary.updated
         conn.execute(sa.text(
             "UPDATE ingest_run SET finished_at = now(), rows = :rows, inserted = :inserted, updated = :updated, "
@@ -191,6 +261,10 @@ def _load(conn, ready: _Ready, summary: IngestSummary, sha256: str) -> None:
         summary.updated += updated
     note_accepted(conn, ready.accepted)
     store_rejected(conn, summary.run_id, summary.source, sha256, ready.rejected, ready.raw)
+    room = KEPT_REASONS - len(summary.rejections)
+    if room > 0 and len(ready.rejected):
+        summary.rejections.extend(ready.rejected[["line", "source_id", "reason_code", "reason"]]
+                                  .head(room).to_dict("records"))
 
 
 def _prepare(batches: Iterator[Batch], lookup, context: Context, summary: IngestSummary, run_id: int,
@@ -232,15 +306,9 @@ def _lookup(conn: sa.Connection, stored_any: bool) -> Iterator[sa.Connection | N
         yield lookup
 
 
-def _update_tallies(conn, updated: bool) -> None:
-    add_complaints(conn, "complaint_loaded", "inserted")
-    if not updated:
-        return
-    # An updated complaint's status counts changed: its days are counted again (after the
-    # new complaints were added, so that the recount has the last word).
-    first, last = conn.execute(sa.text(
-        f"SELECT min({LOCAL_DAY}), max({LOCAL_DAY}) FROM complaint_loaded WHERE NOT inserted")).one()
-    refresh_days(conn, first, last)
+def _update_tallies(conn) -> None:
+    # New complaints are added; an updated one moves its counts from what it was to what it is.
+    move_complaints(conn, "complaint_loaded", "complaint_before")
 
 
 def _pass_unchanged(conn, batch: Batch, context: Context,

@@ -11,6 +11,7 @@ and emerging runs, calls); raw complaints are read only for one township at a ti
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -52,6 +53,7 @@ from geo.locate.cells import DEFAULT_RESOLUTION, cell_centres, cell_ring, cell_t
 from geo.locate.jurisdictions_db import boundary_sets, current_jurisdictions
 from geo.settings import load_settings
 from geo.show.access import restrict
+from geo.store.clock_db import shared_clock
 from geo.store.engine import Bind, transaction
 from geo.store.tally import PERIOD, week_start
 
@@ -584,11 +586,11 @@ def boundary_set_list(bind: Bind) -> pd.DataFrame:
 
 
 def app_clock(bind: Bind, mode: str) -> Clock:
-    """The app's clock: the wall clock (``system``), or a replay from the newest complaint (``data``;
-    the wall clock while nothing is stored)."""
+    """The app's clock: the platform's shared clock when a replay set it (:mod:`geo.store.clock_db`);
+    otherwise the wall clock (``system``), or a replay from the newest complaint (``data``; the
+    wall clock while nothing is stored)."""
+    fallback = system_clock
     if mode == "data":
-        try:
-            return replay_clock(bind)
-        except ValidationError:
-            pass  # nothing stored yet: nothing to replay
-    return system_clock
+        with suppress(ValidationError):  # nothing stored yet: nothing to replay
+            fallback = replay_clock(bind)
+    return shared_clock(bind, fallback=fallback)

@@ -8,10 +8,20 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from geoalchemy2 import alembic_helpers
 
 from geo.store.engine import Bind, transaction
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """What the models describe: every object but the task queue's, which procrastinate owns
+    (its schema is applied by migration 0016, not modelled)."""
+    table = getattr(obj, "table", obj) if type_ != "table" else obj
+    if str(getattr(table, "name", name) or "").startswith("procrastinate_"):
+        return False
+    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
 
 
 def _config() -> Config:

@@ -653,3 +653,79 @@ class LoginEvent(Base):
     username: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     ok: Mapped[bool] = mapped_column(Boolean)
+
+
+class ApiKey(Base):
+    """A key of a system that talks to the Open311 API (:mod:`geo.api.keys_db`): a hotline channel
+    that sends complaints, or a department's or the callback centre's that sends updates.
+
+    Only the key's SHA-256 is stored (a key is 32 random bytes, so a salted slow hash would
+    add nothing); its first characters identify it in lists."""
+
+    __tablename__ = "api_key"
+    __table_args__ = (
+        CheckConstraint("kind IN ('channel', 'department', 'callback')", name="ck_api_key_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str | None] = mapped_column(String(16))
+    """The channel its complaints came in on (phone, web, wechat, weibo, app), for a channel's key."""
+    prefix: Mapped[str] = mapped_column(String(12))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RequestUpdate(Base):
+    """A status update of a complaint received through the API (FixMyStreet's
+    ``servicerequestupdates``): a dispatch, a response, a resolution or a callback."""
+
+    __tablename__ = "request_update"
+    __table_args__ = (
+        UniqueConstraint("key_id", "external_id", name="uq_request_update_external"),
+        Index("ix_request_update_updated", "updated_at"),
+        Index("ix_request_update_complaint", "complaint_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_key.id"))
+    external_id: Mapped[str] = mapped_column(Text)
+    """The sender's own id of the update: the same update sent twice is stored once."""
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(24))
+    unit: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(8))
+    description: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PlatformClock(Base):
+    """The one clock of the API, the worker and the app (:mod:`geo.store.clock_db`): the wall clock,
+    or a replay that shows ``origin`` at ``wall_origin`` and runs ``speed`` times as fast."""
+
+    __tablename__ = "platform_clock"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_platform_clock_one"),
+                      CheckConstraint("speed > 0", name="ck_platform_clock_speed"))
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    origin: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    wall_origin: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    speed: Mapped[float] = mapped_column(Float)
+
+
+class RhythmRun(Base):
+    """A periodic job's run for one period of the hotline's rhythm (:mod:`geo.worker.rhythm`):
+    the primary key makes a second worker's run of the same period a no-op."""
+
+    __tablename__ = "rhythm_run"
+    __table_args__ = (PrimaryKeyConstraint("job", "period", name="pk_rhythm_run"),)
+
+    job: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    result: Mapped[dict] = mapped_column(JSONB, default=dict)

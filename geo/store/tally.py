@@ -14,8 +14,8 @@ derived tables hold the counts instead:
 - ``cell_week``: the same summed per week (from a Monday) over every category: a heat map of
   three months reads its whole weeks here, a seventh of the daily rows or fewer.
 
-Every ingest adds the complaints it inserts to the tallies (:func:`add_complaints`, one
-grouped insert per tally) and recounts the days of those it updates (:func:`refresh_days`),
+Every ingest adds the complaints it inserts to the tallies and moves the counts of those it
+updates from what they were to what they are (:func:`move_complaints`, one grouped insert per tally),
 in the same transaction; :func:`refresh_tally` rebuilds any period (after changing
 ``response_hours`` in ``geo/data/governance.toml``).
 """
@@ -66,24 +66,33 @@ so that an index on ``received_at`` serves)."""
 _SUMS = ", ".join(f"sum({c})" for c in COUNTS)
 
 
-def _township_rows(source: str, where: str) -> str:
+def _count(weight: str | None, condition: str | None = None) -> str:
+    # A plain count, or a signed one (+1 a complaint added, -1 one taken away) for a delta.
+    counted = "count(*)" if weight is None else f"sum({weight})"
+    if condition is not None:
+        counted = f"{counted} FILTER (WHERE {condition})"
+    return counted if weight is None else f"coalesce({counted}, 0)"
+
+
+def _township_rows(source: str, where: str, weight: str | None = None) -> str:
     """A daily township tally's rows (``day, township_code, category`` and :data:`COUNTS`) of
-    the complaints in ``source`` that meet ``where``: the one definition of the counts."""
-    return f"""SELECT {LOCAL_DAY} AS day, township_code, category, count(*) AS volume,
-               count(*) FILTER (WHERE dispatched_at IS NOT NULL) AS dispatched,
-               count(*) FILTER (WHERE dispatched_at IS NOT NULL
-                                AND responded_at <= dispatched_at + make_interval(secs => :response_seconds))
-                   AS on_time,
-               count(*) FILTER (WHERE resolved IS NOT NULL) AS outcomes,
-               count(*) FILTER (WHERE resolved) AS resolved,
-               count(*) FILTER (WHERE satisfaction IS NOT NULL) AS callbacks,
-               count(*) FILTER (WHERE satisfaction IN ('satisfied', 'basically_satisfied')) AS satisfied
+    the complaints in ``source`` that meet ``where``: the one definition of the counts.
+
+    With ``weight`` (a column of ``source``), each complaint counts that much instead of one."""
+    return f"""SELECT {LOCAL_DAY} AS day, township_code, category, {_count(weight)} AS volume,
+               {_count(weight, "dispatched_at IS NOT NULL")} AS dispatched,
+               {_count(weight, "dispatched_at IS NOT NULL AND responded_at <= dispatched_at "
+                               "+ make_interval(secs => :response_seconds)")} AS on_time,
+               {_count(weight, "resolved IS NOT NULL")} AS outcomes,
+               {_count(weight, "resolved")} AS resolved,
+               {_count(weight, "satisfaction IS NOT NULL")} AS callbacks,
+               {_count(weight, "satisfaction IN ('satisfied', 'basically_satisfied')")} AS satisfied
         FROM {source} WHERE {where} AND township_code IS NOT NULL
         GROUP BY 1, 2, 3"""
 
 
-def _cell_rows(source: str, where: str) -> str:
-    return f"""SELECT {LOCAL_DAY} AS day, h3, category, count(*) AS volume FROM {source}
+def _cell_rows(source: str, where: str, weight: str | None = None) -> str:
+    return f"""SELECT {LOCAL_DAY} AS day, h3, category, {_count(weight)} AS volume FROM {source}
         WHERE {where} AND h3 IS NOT NULL GROUP BY 1, 2, 3"""
 
 
@@ -133,10 +142,10 @@ _REFRESH = {
 }
 
 
-def _delta_sql(table: str, source: str, where: str) -> str:
+def _delta_sql(table: str, source: str, where: str, weight: str | None = None) -> str:
     """Add the counts of the complaints in ``source`` to a tally (one grouped insert)."""
     key, counts, summed = _TALLY[table]
-    rows = _COUNTED[_BASE[table]](source, where)
+    rows = _COUNTED[_BASE[table]](source, where, weight)
     if summed is not None:
         rows = summed(f"({rows}) AS counted")
     added = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counts)
@@ -203,6 +212,36 @@ def add_complaints(conn: sa.Connection, source: str, where: str = "true",
     for table in tables:
         conn.execute(sa.text(_delta_sql(table, source, where)),
                      {"response_seconds": rules.response_hours * 3600})
+
+
+def move_complaints(conn: sa.Connection, added: str, removed: str, rules: GovernanceRules | None = None) -> None:
+    """Move the tallies by the complaints in ``added`` less those in ``removed``.
+
+    A complaint whose status changed is in both: as it was (``removed``) and as it is
+    (``added``), so its counts move between columns; a new complaint is only in ``added``.
+    One grouped insert per tally, whatever the number of rows: a single complaint's update
+    touches only its own day, cell, week and half-month rows.
+
+    Parameters
+    ----------
+    conn : Connection
+    added, removed : str
+        Tables with the columns :func:`add_complaints` reads.
+    rules : GovernanceRules, optional
+        For ``response_hours``; read from ``geo/data/governance.toml`` by default.
+    """
+    rules = rules or GovernanceRules.load()
+    columns = ", ".join(_MOVED)
+    moved = (f"(SELECT {columns}, 1 AS weight FROM {added} UNION ALL "
+             f"SELECT {columns}, -1 FROM {removed}) AS moved")
+    _lock(conn)
+    for table in TABLES:
+        conn.execute(sa.text(_delta_sql(table, moved, "true", "weight")),
+                     {"response_seconds": rules.response_hours * 3600})
+
+
+_MOVED = ("received_at", "township_code", "category", "h3", "dispatched_at", "responded_at", "resolved",
+          "satisfaction")
 
 
 def _known(tables: Iterable[str]) -> list[str]:

@@ -8,6 +8,7 @@ from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine
 
 from geo.store.engine import database_url
+from geo.store.migrate import include_object
 from geo.store.models import Base
 
 config = context.config
@@ -17,7 +18,7 @@ def _configure(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
-        include_object=alembic_helpers.include_object,
+        include_object=include_object,
         process_revision_directives=alembic_helpers.writer,
         render_item=alembic_helpers.render_item,
         compare_type=True,

@@ -1,0 +1,77 @@
+"""API keys in the database: add, list, revoke, and find the key a request carries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import sqlalchemy as sa
+
+from geo.api.keys import SHOWN, check_key_spec, key_hash, looks_like_key, new_key
+from geo.errors import ValidationError
+from geo.store.engine import Bind, transaction
+from geo.store.models import ApiKey
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The system a valid key belongs to."""
+
+    id: int
+    name: str
+    kind: str
+    channel: str | None
+
+
+def add_key(bind: Bind, name: str, kind: str, channel: str | None = None) -> str:
+    """Create a key and return it (the only time it is seen whole).
+
+    Raises
+    ------
+    ValidationError
+        For a bad name, kind or channel (:func:`geo.api.keys.check_key_spec`), or a name in use.
+    """
+    name, kind, channel = check_key_spec(name, kind, channel)
+    key = new_key()
+    with transaction(bind) as conn:
+        taken = conn.execute(sa.select(ApiKey.id).where(ApiKey.name == name)).first()
+        if taken is not None:
+            raise ValidationError(f"a key named {name!r} exists; revoke it or choose another name")
+        conn.execute(sa.insert(ApiKey).values(name=name, kind=kind, channel=channel, prefix=key[:SHOWN],
+                                              key_hash=key_hash(key)))
+    return key
+
+
+def list_keys(bind: Bind) -> pd.DataFrame:
+    """Every key: name, kind, channel, its first characters, created, last used, revoked."""
+    with transaction(bind) as conn:
+        rows = conn.execute(sa.select(ApiKey.name, ApiKey.kind, ApiKey.channel, ApiKey.prefix, ApiKey.created_at,
+                                      ApiKey.last_used_at, ApiKey.revoked_at).order_by(ApiKey.name)).all()
+    return pd.DataFrame(rows, columns=["name", "kind", "channel", "prefix", "created_at", "last_used_at",
+                                       "revoked_at"])
+
+
+def revoke_key(bind: Bind, name: str) -> None:
+    """Revoke a key: from now on it is refused.
+
+    Raises
+    ------
+    ValidationError
+        When no key has that name, or it is revoked already.
+    """
+    with transaction(bind) as conn:
+        done = conn.execute(sa.update(ApiKey).where(ApiKey.name == name, ApiKey.revoked_at.is_(None))
+                            .values(revoked_at=sa.func.now()).returning(ApiKey.id)).first()
+    if done is None:
+        raise ValidationError(f"no key named {name!r} is in use (see `python -m geo api-keys list`)")
+
+
+def caller_of(bind: Bind, key: str | None) -> Caller | None:
+    """The system a key belongs to, or None for a missing, unknown or revoked key."""
+    if not looks_like_key(key):
+        return None
+    with transaction(bind) as conn:
+        row = conn.execute(sa.update(ApiKey).where(ApiKey.key_hash == key_hash(key), ApiKey.revoked_at.is_(None))
+                           .values(last_used_at=sa.func.now())
+                           .returning(ApiKey.id, ApiKey.name, ApiKey.kind, ApiKey.channel)).first()
+    return None if row is None else Caller(row.id, row.name, row.kind, row.channel)

@@ -1,0 +1,56 @@
+"""Run the live platform's parts as real processes for the tests: the API (uvicorn), the worker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import requests
+
+from tests.browser import free_port
+from tests.helpers import ROOT, stop
+
+
+@contextmanager
+def process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """A ``python -m geo ...`` process with its output in a log file (printed if it fails)."""
+    log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)  # noqa: SIM115
+    child = subprocess.Popen([sys.executable, "-m", "geo", *args], cwd=ROOT, env={**os.environ, **env},
+                             stdout=log, stderr=subprocess.STDOUT)
+    child.log_path = log.name
+    try:
+        yield child
+    finally:
+        stop(child)
+        log.close()
+
+
+def log_of(child: subprocess.Popen) -> str:
+    with open(child.log_path, encoding="utf-8", errors="replace") as handle:
+        return handle.read()[-4000:]
+
+
+@contextmanager
+def served_api(env: dict[str, str], *, timeout: float = 60.0) -> Iterator[str]:
+    """Serve the Open311 API on a free loopback port; yield its base URL."""
+    port = free_port()
+    with process(["api", "--port", str(port)], env) as child:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        while True:
+            if child.poll() is not None:
+                raise RuntimeError(f"the API exited with {child.returncode}:\n{log_of(child)}")
+            try:
+                if requests.get(base + "/health", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the API did not answer in {timeout:g} s:\n{log_of(child)}")
+            time.sleep(0.2)
+        yield base

@@ -1,0 +1,266 @@
+"""The Open311 API over real HTTP (uvicorn in a process of its own) on PostGIS."""
+
+from __future__ import annotations
+
+from xml.etree import ElementTree as ET
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from geo.api.keys_db import add_key, caller_of, revoke_key
+from geo.store.tally import refresh_tally
+from tests.conftest import create_database, drop_database
+from tests.live import served_api
+
+pytestmark = pytest.mark.db
+V2 = "/open311/v2"
+# Tiananmen: inside Dongcheng, far from every township line that matters here.
+LAT, LON = "39.9087", "116.3975"
+TALLIES = ("township_day", "city_day", "cell_day", "township_half", "cell_week")
+
+
+@pytest.fixture(scope="module")
+def api(pg_cluster, boundaries_template):
+    url = create_database(pg_cluster, boundaries_template)
+    engine = sa.create_engine(url)
+    keys = {"wechat": add_key(engine, "wechat-mini", "channel", "wechat"),
+            "phone": add_key(engine, "agents", "channel", "phone"),
+            "department": add_key(engine, "water-bureau", "department"),
+            "callback": add_key(engine, "callback-centre", "callback")}
+    try:
+        with served_api({"DATABASE_URL": url}) as base:
+            yield base, engine, keys
+    finally:
+        engine.dispose()
+        drop_database(pg_cluster, url)
+
+
+def _post(base, key, fmt="json", **fields):
+    return requests.post(f"{base}{V2}/requests.{fmt}", data={"api_key": key, **fields}, timeout=30)
+
+
+def _complaint(base, key, rid, **extra):
+    fields = {"service_code": "construction_noise", "lat": LAT, "long": LON, "description": "夜间施工噪音",
+              "attribute[channel_request_id]": rid, "phone": "13912345678", **extra}
+    return _post(base, key, **fields)
+
+
+def _tallies(engine) -> dict[str, list]:
+    with engine.connect() as conn:
+        return {t: sorted(map(tuple, conn.execute(sa.text(f"SELECT * FROM {t}")).all())) for t in TALLIES}
+
+
+def test_discovery_and_services_in_json_and_xml(api):
+    base, _engine, _keys = api
+    discovery = requests.get(f"{base}/open311/discovery.json", timeout=10).json()
+    assert discovery["endpoints"][0]["url"].endswith("/open311/v2/")
+    services = requests.get(f"{base}{V2}/services.json", timeout=10).json()
+    noise = next(s for s in services if s["service_code"] == "construction_noise")
+    assert noise["service_name"]
+    assert noise["service_name_en"]
+    assert noise["group"]
+    xml = ET.fromstring(requests.get(f"{base}{V2}/services.xml", timeout=10).content)
+    assert xml.tag == "services"
+    assert len(xml.findall("service")) == len(services)
+    definition = requests.get(f"{base}{V2}/services/construction_noise.json", timeout=10).json()
+    assert {a["code"] for a in definition["attributes"]} == {"channel_request_id", "crs", "received_at"}
+    missing = requests.get(f"{base}{V2}/services/nothing.json", timeout=10)
+    assert missing.status_code == 404
+    assert missing.json()[0]["code"] == 404
+    assert requests.get(f"{base}{V2}/services.csv", timeout=10).status_code == 404
+    assert "paths" in requests.get(f"{base}/openapi.json", timeout=10).json()
+
+
+def test_a_complaint_is_located_masked_and_served_back(api):
+    base, engine, keys = api
+    answer = _complaint(base, keys["wechat"], "API-0001")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()[0]["service_request_id"] == "API-0001"
+    with engine.connect() as conn:
+        row = conn.execute(sa.text(
+            "SELECT c.channel, c.township_code, c.h3, c.phone_masked, c.phone_hash, "
+            "(SELECT j.code FROM jurisdiction j WHERE j.level = 'township' AND ST_Covers(j.geom, c.geom)) AS inside "
+            "FROM complaint c WHERE source_id = 'API-0001'")).one()
+    assert row.channel == "wechat"
+    assert row.township_code == row.inside
+    assert row.h3
+    assert row.phone_masked.endswith("5678")
+    assert "1391234" not in row.phone_masked
+    for fmt in ("json", "xml"):
+        got = requests.get(f"{base}{V2}/requests/API-0001.{fmt}", params={"api_key": keys["department"]},
+                           timeout=10)
+        assert got.status_code == 200
+        assert "13912345678" not in got.text
+        assert "1391234" not in got.text
+    record = requests.get(f"{base}{V2}/requests/API-0001.json", params={"api_key": keys["department"]},
+                          timeout=10).json()[0]
+    assert record["status"] == "open"
+    assert record["service_code"] == "construction_noise"
+    assert record["requested_datetime"].endswith("+08:00")
+    assert record["agency_responsible"]
+    assert abs(record["lat"] - float(LAT)) < 1e-6
+    assert abs(record["long"] - float(LON)) < 1e-6
+    xml = ET.fromstring(requests.get(f"{base}{V2}/requests/API-0001.xml", params={"api_key": keys["phone"]},
+                                     timeout=10).content)
+    assert xml.find("request/service_request_id").text == "API-0001"
+
+
+def test_the_same_request_twice_is_one_complaint(api):
+    base, engine, keys = api
+    first = _complaint(base, keys["wechat"], "API-TWICE")
+    second = _complaint(base, keys["phone"], "API-TWICE")
+    assert first.status_code == second.status_code == 200
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM complaint WHERE source_id = 'API-TWICE'")).scalar() == 1
+
+
+def test_keys_are_checked(api):
+    base, engine, keys = api
+    for key in (None, "", "wk_" + "x" * 43, "not a key", keys["department"]):
+        answer = _complaint(base, key, "API-KEY")
+        assert answer.status_code == 403
+        assert answer.json()[0]["code"] == 403
+    assert requests.get(f"{base}{V2}/requests.json", timeout=10).status_code == 403
+    temporary = add_key(engine, "temporary", "channel", "web")
+    assert _complaint(base, temporary, "API-TEMP").status_code == 200
+    revoke_key(engine, "temporary")
+    assert caller_of(engine, temporary) is None
+    assert _complaint(base, temporary, "API-TEMP2").status_code == 403
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT key_hash FROM api_key")).scalars().all()
+    assert all(len(h) == 64 and h not in keys.values() for h in stored)
+
+
+@pytest.mark.parametrize(("fields", "field"), [
+    ({"service_code": None}, "service_code"),
+    ({"service_code": "no-such-service"}, "service_code"),
+    ({"long": None}, "long"),
+    ({"lat": None, "long": None}, "address_string"),
+    ({"lat": "91", "long": "200"}, "outside"),
+    ({"lat": "0", "long": "0"}, "placeholder"),
+    ({"lat": "31.2304", "long": "121.4737"}, "service area"),  # Shanghai
+    ({"lat": "4418000", "long": "446000"}, "coordinate system"),  # metres of UTM 50N, not degrees
+    ({"attribute[received_at]": "0001-01-01 00:00:00"}, "received_at"),
+    ({"attribute[received_at]": "2999-01-01 00:00:00"}, "future"),
+    ({"attribute[received_at]": "yesterday-ish"}, "received_at"),
+    ({"attribute[crs]": "epsg:3857"}, "crs"),
+    ({"attribute[channel_request_id]": "bad\x00id"}, "id"),
+    ({"description": "x" * 5000}, "description"),
+])
+def test_bad_requests_get_400_naming_the_field_and_are_kept(api, fields, field):
+    base, engine, keys = api
+    rid = f"API-BAD-{abs(hash(str(fields))) % 10**8}"
+    sent = {"service_code": "construction_noise", "lat": LAT, "long": LON, "attribute[channel_request_id]": rid,
+            **fields}
+    answer = _post(base, keys["wechat"], **{k: v for k, v in sent.items() if v is not None})
+    assert answer.status_code == 400, answer.text
+    description = answer.json()[0]["description"]
+    assert field.split()[0].lower() in description.lower(), description
+    with engine.connect() as conn:
+        kept = conn.execute(sa.text(
+            "SELECT count(*) FROM rejected_row WHERE source = 'api:wechat-mini' AND reason = :r"),
+            {"r": description}).scalar()
+    assert kept >= 1, "every refused request is stored as a rejected row"
+
+
+def test_an_xml_error_is_xml(api):
+    base, _engine, keys = api
+    answer = _post(base, keys["wechat"], fmt="xml", lat=LAT, long=LON)
+    assert answer.status_code == 400
+    assert ET.fromstring(answer.content).find("error/code").text == "400"
+
+
+def test_hostile_text_is_stored_as_text(api):
+    base, _engine, keys = api
+    hostile = "<script>alert(1)</script> =HYPERLINK(\"x\") {{7*7}} 拨打13812345678"
+    answer = _complaint(base, keys["wechat"], "API-HOSTILE", description=hostile)
+    assert answer.status_code == 200, answer.text
+    record = requests.get(f"{base}{V2}/requests/API-HOSTILE.json", params={"api_key": keys["wechat"]},
+                          timeout=10).json()[0]
+    assert record["description"].startswith("<script>")
+    assert "13812345678" not in record["description"]
+
+
+def test_coordinates_in_gcj02_are_converted_and_the_original_kept(api):
+    base, engine, keys = api
+    answer = _complaint(base, keys["wechat"], "API-GCJ", **{"attribute[crs]": "gcj02", "lat": "39.91010",
+                                                            "long": "116.40374"})
+    assert answer.status_code == 200, answer.text
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT lon, lat, lon_orig, lat_orig, crs_orig FROM complaint "
+                                   "WHERE source_id = 'API-GCJ'")).one()
+    assert row.crs_orig == "gcj02"
+    assert row.lon_orig == pytest.approx(116.40374)
+    assert 0.001 < abs(row.lon - row.lon_orig) < 0.01  # GCJ-02 is offset by a few hundred metres
+
+
+def test_updates_move_the_complaint_and_the_tallies_equal_a_recount(api):
+    base, engine, keys = api
+    assert _complaint(base, keys["wechat"], "API-UPD").status_code == 200
+    record = requests.get(f"{base}{V2}/requests/API-UPD.json", params={"api_key": keys["wechat"]},
+                          timeout=10).json()[0]
+    at = record["requested_datetime"]
+
+    def update(key, uid, kind, **extra):
+        return requests.post(f"{base}{V2}/servicerequestupdates.json", timeout=30, data={
+            "api_key": key, "service_request_id": "API-UPD", "update_id": uid, "updated_datetime": at,
+            "status": "open", "external_status_code": kind, **extra})
+
+    assert update(keys["department"], "u1", "dispatched", unit="110101001").status_code == 200
+    assert update(keys["department"], "u1", "dispatched", unit="110101001").status_code == 200  # again: once
+    assert update(keys["department"], "u2", "responded").status_code == 200
+    assert update(keys["department"], "u3", "resolved", status="closed").status_code == 200
+    assert update(keys["callback"], "c1", "satisfied", status="closed").status_code == 200
+    refused = [update(keys["wechat"], "w1", "resolved"), update(keys["callback"], "c2", "dispatched", unit="x"),
+               update(keys["department"], "u4", "dispatched"), update(keys["department"], "u5", "teleported"),
+               update(keys["department"], "u6", "responded", updated_datetime="2001-01-01T00:00:00+08:00"),
+               update(keys["department"], "u7", "responded", updated_datetime="soon")]
+    assert [r.status_code for r in refused] == [403, 400, 400, 400, 400, 400]
+    unknown = requests.post(f"{base}{V2}/servicerequestupdates.json", timeout=30, data={
+        "api_key": keys["department"], "service_request_id": "NO-SUCH", "update_id": "u9",
+        "updated_datetime": at, "status": "open", "external_status_code": "responded"})
+    assert unknown.status_code == 404
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT dispatched_at, returned_count, responded_at, resolved, resolved_at, "
+                                   "satisfaction, jsonb_array_length(dispatches) AS hand_offs FROM complaint "
+                                   "WHERE source_id = 'API-UPD'")).one()
+        updates = conn.execute(sa.text("SELECT count(*) FROM request_update")).scalar()
+    assert row.hand_offs == 1
+    assert row.dispatched_at
+    assert row.responded_at
+    assert row.resolved is True
+    assert row.satisfaction == "satisfied"
+    assert updates == 4
+    listed = requests.get(f"{base}{V2}/servicerequestupdates.json", timeout=10,
+                          params={"api_key": keys["wechat"], "start_date": "2000-01-01T00:00:00+08:00",
+                                  "end_date": "2100-01-01T00:00:00+08:00"}).json()
+    assert [u["external_status_code"] for u in listed if u["service_request_id"] == "API-UPD"] == [
+        "dispatched", "responded", "resolved", "satisfied"]
+    closed = requests.get(f"{base}{V2}/requests/API-UPD.json", params={"api_key": keys["wechat"]},
+                          timeout=10).json()[0]
+    assert closed["status"] == "closed"
+    live = _tallies(engine)
+    refresh_tally(engine)
+    assert live == _tallies(engine)
+
+
+def test_requests_are_listed_with_the_specs_filters(api):
+    base, _engine, keys = api
+    for i in range(3):
+        assert _complaint(base, keys["phone"], f"API-LIST-{i}", service_code="garbage_collection").status_code == 200
+    get = lambda **p: requests.get(f"{base}{V2}/requests.json", params={"api_key": keys["phone"], **p},  # noqa: E731
+                                   timeout=10)
+    listed = get(service_code="garbage_collection").json()
+    assert {r["service_request_id"] for r in listed} >= {f"API-LIST-{i}" for i in range(3)}
+    assert all(r["service_code"] == "garbage_collection" for r in listed)
+    assert len(get(service_code="garbage_collection", page_size="2").json()) == 2
+    assert [r["service_request_id"] for r in get(service_request_id="API-LIST-0,API-LIST-2").json()] \
+        == ["API-LIST-2", "API-LIST-0"] or len(get(service_request_id="API-LIST-0,API-LIST-2").json()) == 2
+    assert get(status="closed", service_code="garbage_collection").json() == []
+    assert get(start_date="2001-01-01", end_date="2001-02-01").json() == []
+    for bad in ({"start_date": "soon"}, {"status": "lost"}, {"page_size": "0"}, {"page": "x"},
+                {"start_date": "2026-02-01", "end_date": "2026-01-01"}, {"end_date": "99999-01-01"}):
+        answer = get(**bad)
+        assert answer.status_code == 400, (bad, answer.text)
+        assert next(iter(bad)) in answer.json()[0]["description"]
