@@ -105,7 +105,9 @@ class Worker:
     def run(self, *, name: str | None = None) -> None:
         """Process jobs until stopped (SIGINT or SIGTERM: the running jobs finish first)."""
         with self.app.open():
-            self.app.run_worker(name=name or "whistle", concurrency=2, wait=True,
+            # Scheduled jobs (deadlines) are found by polling: twice a second, so that a replay's
+            # fast clock still escalates within a minute of its time.
+            self.app.run_worker(name=name or "whistle", concurrency=2, wait=True, fetch_job_polling_interval=0.5,
                                 update_heartbeat_interval=self.rules.heartbeat_seconds,
                                 stalled_worker_timeout=self.rules.stalled_seconds,
                                 delete_jobs="successful")
