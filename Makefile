@@ -3,6 +3,8 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+API_PORT ?= 8311
+SPEED ?= 60
 
 .PHONY: run test setup setup-test lint stop boundaries
 
@@ -12,10 +14,8 @@ run: setup
 	$(PY) -m geo demo --only-if-empty
 	$(PY) -m geo detect --only-if-empty
 	$(PY) -m geo governance run
-	$(PY) -m geo whistle raise --at latest
 	$(PY) -m geo users demo
-	@echo "Whistle is at http://localhost:$(PORT)"
-	WHISTLE_CLOCK=data $(VENV)/bin/streamlit run app.py --server.port $(PORT)
+	WHISTLE_CLOCK=data $(PY) -m geo serve --app-port $(PORT) --api-port $(API_PORT) --replay $(SPEED)
 
 test: setup-test
 	$(VENV)/bin/ruff check .

@@ -177,3 +177,44 @@ def test_a_worker_killed_mid_job_loses_nothing_and_raises_no_second_call(live):
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM whistle_call")).scalar() == 1
         assert conn.execute(sa.text("SELECT count(*) FROM whistle_call_complaint")).scalar() == 1
+
+
+@pytest.mark.slow
+def test_serve_runs_every_part_restarts_a_crashed_one_and_stops_them_all(live):
+    """``geo serve`` on free ports: the API answers, a posted emergency is raised by its worker,
+    a killed worker is started again, and SIGINT stops every part."""
+    import subprocess
+
+    from tests.browser import free_port
+
+    engine, env, _base, key = live
+    api_port, app_port = free_port(), free_port()
+    lon, lat = _line_point(engine)
+    with process(["serve", "--api-port", str(api_port), "--app-port", str(app_port)], env) as supervisor:
+        base = f"http://127.0.0.1:{api_port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(base + "/health", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, log_of(supervisor)
+            time.sleep(0.3)
+        _post_gas_leak(base, key, "SERVE-GAS-1", lon, lat)
+        _wait(engine, "SELECT count(*) FROM whistle_call", 40, supervisor)
+        workers = subprocess.run(["pgrep", "-P", str(supervisor.pid), "-f", "geo worker"], capture_output=True,
+                                 text=True).stdout.split()
+        assert len(workers) == 1
+        subprocess.run(["kill", "-9", workers[0]], check=True)
+        deadline = time.monotonic() + 30
+        while "worker stopped" not in log_of(supervisor):
+            assert time.monotonic() < deadline, log_of(supervisor)
+            time.sleep(0.3)
+        supervisor.send_signal(signal.SIGINT)
+        assert supervisor.wait(timeout=40) == 0, log_of(supervisor)
+    assert "Whistle stopped" in log_of(supervisor)
+    left = subprocess.run(["pgrep", "-P", str(supervisor.pid)], capture_output=True, text=True).stdout
+    assert left == ""
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{api_port}/health", timeout=2)

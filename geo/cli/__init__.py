@@ -22,6 +22,7 @@ from geo.cli.governance import governance_app
 from geo.cli.live import api, clock_app, keys_app, worker
 from geo.cli.projects import project_app
 from geo.cli.reports import report_app
+from geo.cli.serve import replay, serve
 from geo.cli.shared import err
 from geo.cli.users import organisations_app, users_app
 from geo.cli.whistle import whistle_app
@@ -45,6 +46,8 @@ app.add_typer(keys_app, name="api-keys")
 app.add_typer(clock_app, name="clock")
 app.command("api")(api)
 app.command("worker")(worker)
+app.command("serve")(serve)
+app.command("replay")(replay)
 
 
 def main() -> None:

@@ -1,0 +1,163 @@
+"""Replay: a synthetic city that keeps talking, through the API, on the platform's clock.
+
+A day (or more) of the demo city after the loaded history is generated, and each of its
+complaints is posted to the Open311 API when the platform's clock reaches its received time;
+its later dispatch, response, resolution and the caller's satisfaction follow as status
+updates, each at its own time. The clock is set to the first moment and runs ``speed`` times
+as fast, so the app, the worker and the replay see the same moment.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from geo.act.categories import UNCLASSIFIED, categories, classify
+from geo.ingest.validate import CHANNELS, SATISFACTION
+
+log = logging.getLogger("whistle.replay")
+_OPEN311 = "/open311/v2"
+
+
+@dataclass(order=True)
+class Event:
+    """One thing to post at a moment: a complaint or a status update."""
+
+    at: pd.Timestamp
+    order: int
+    path: str = field(compare=False)
+    key: str = field(compare=False)
+    form: dict = field(compare=False)
+
+
+def events(export: pd.DataFrame, mapping: dict[str, str], keys: dict[str, str]) -> list[Event]:
+    """The timeline of a demo export: each complaint, then its updates, in time order.
+
+    Parameters
+    ----------
+    export : pandas.DataFrame
+        The demo's export (:func:`geo.demo.synth.write`), under its own column names.
+    mapping : dict
+        Field to column (:data:`geo.demo.synth.MAPPING`).
+    keys : dict
+        API keys by channel (``phone``, ``web``, ...) and for ``department`` and ``callback``.
+    """
+    get = lambda name: export[mapping[name]] if mapping[name] in export else pd.Series(None, index=export.index)  # noqa: E731
+    received = pd.to_datetime(get("received_at"), errors="coerce").dt.tz_localize("Asia/Shanghai",
+                                                                                   nonexistent="NaT",
+                                                                                   ambiguous="NaT")
+    codes = classify(get("category").astype("string"))
+    known = set(categories())
+    channel = get("channel").astype("string").str.lower().map(CHANNELS).fillna("phone")
+    out: list[Event] = []
+    order = 0
+    for i in np.flatnonzero(received.notna().to_numpy()):
+        at = received.iat[i]
+        rid = str(get("id").iat[i])
+        code = codes.iat[i] if codes.iat[i] in known else UNCLASSIFIED
+        form = {"service_code": code, "description": _value(get("text").iat[i]),
+                "address_string": _value(get("address").iat[i]), "phone": _value(get("phone").iat[i]),
+                "lat": _value(get("lat").iat[i]), "long": _value(get("lon").iat[i]),
+                "attribute[crs]": _value(get("crs").iat[i]), "attribute[channel_request_id]": rid,
+                "attribute[received_at]": at.isoformat()}
+        out.append(Event(at, order, "requests.json", keys.get(channel.iat[i], keys["phone"]),
+                         {k: v for k, v in form.items() if v is not None}))
+        order += 1
+        for when, kind, extra, sender in _updates(get, i):
+            if pd.isna(when) or when < at:
+                continue
+            out.append(Event(when, order, "servicerequestupdates.json", keys[sender], {
+                "service_request_id": rid, "update_id": f"{rid}:{kind}", "updated_datetime": when.isoformat(),
+                "status": "closed" if kind in ("resolved", "unresolved") or sender == "callback" else "open",
+                "external_status_code": kind, **extra}))
+            order += 1
+    out.sort()
+    return out
+
+
+def _updates(get, i: int) -> Iterable[tuple[pd.Timestamp, str, dict, str]]:
+    zone = "Asia/Shanghai"
+    moment = lambda v: pd.NaT if v is None or pd.isna(v) else pd.Timestamp(v).tz_localize(zone)  # noqa: E731
+    hand_offs = get("dispatches").iat[i]
+    if isinstance(hand_offs, str):
+        try:
+            for hand_off in json.loads(hand_offs):
+                yield moment(hand_off.get("at")), hand_off.get("action", "dispatched"), \
+                    {"unit": hand_off.get("unit")}, "department"
+        except (ValueError, AttributeError, TypeError):
+            pass
+    yield moment(get("responded_at").iat[i]), "responded", {}, "department"
+    resolved_at = moment(get("resolved_at").iat[i])
+    if not pd.isna(resolved_at):
+        yield resolved_at, "resolved", {}, "department"
+    satisfaction = SATISFACTION.get(str(get("satisfaction").iat[i]).strip().lower())
+    if satisfaction is not None:
+        after = resolved_at if not pd.isna(resolved_at) else moment(get("responded_at").iat[i])
+        if not pd.isna(after):
+            yield after + pd.Timedelta(hours=1), satisfaction, {}, "callback"
+
+
+def _value(value) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or pd.isna(value):
+        return None
+    return str(value)
+
+
+@dataclass
+class Tally:
+    """What a replay sent and what became of it: accepted + rejected = sent."""
+
+    sent: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    failed: int = 0
+    by_status: dict = field(default_factory=dict)
+
+
+def play(timeline: list[Event], base_url: str, clock: Callable[[], datetime], *,
+         sleep: Callable[[float], None], wall_per_clock: float, workers: int = 4,
+         stop: Callable[[], bool] = lambda: False) -> Tally:
+    """Post each event when ``clock`` reaches its moment (a few at once); returns the tally.
+
+    ``wall_per_clock`` is the wall seconds per clock second (1/speed): how long to sleep.
+    """
+    import requests
+
+    tally = Tally()
+    session = requests.Session()
+    queue = list(timeline)
+    heapq.heapify(queue)
+
+    def post(event: Event) -> int:
+        try:
+            answer = session.post(f"{base_url}{_OPEN311}/{event.path}", data={"api_key": event.key, **event.form},
+                                  timeout=30)
+            return answer.status_code
+        except requests.RequestException as exc:
+            log.warning("replay: %s failed: %s", event.path, exc)
+            return 0
+
+    with ThreadPoolExecutor(workers) as pool:
+        while queue and not stop():
+            now = pd.Timestamp(clock())
+            batch = []
+            while queue and queue[0].at <= now:
+                batch.append(heapq.heappop(queue))
+            for status in pool.map(post, batch):
+                tally.sent += 1
+                tally.by_status[status] = tally.by_status.get(status, 0) + 1
+                tally.accepted += status == 200
+                tally.rejected += status in (400, 404)
+                tally.failed += status not in (200, 400, 404)
+            if queue and not batch:
+                wait = (queue[0].at - pd.Timestamp(clock())).total_seconds() * wall_per_clock
+                sleep(min(max(wait, 0.01), 1.0))
+    return tally
