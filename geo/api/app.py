@@ -37,7 +37,7 @@ from geo.ingest.run_db import ingest_rows, reject_rows
 from geo.ingest.updates import check_update
 from geo.ingest.updates_db import UnknownRequestError, record_update, updates_since
 from geo.locate.boundaries import BoundaryIndex
-from geo.locate.boundaries_db import boundary_index
+from geo.locate.boundaries_db import boundary_index, boundary_stamp
 from geo.locate.cells import DEFAULT_RESOLUTION
 from geo.settings import DEFAULT_TIMEZONE, load_settings
 from geo.store.clock_db import shared_clock
@@ -60,9 +60,7 @@ class _Boundaries:
     def get(self) -> BoundaryIndex:
         with self._lock:
             if self._index is None or time.monotonic() - self._checked > self._every:
-                with transaction(self._bind) as conn:
-                    stamp = tuple(conn.execute(sa.text(
-                        "SELECT count(*), max(id), max(loaded_at), max(valid_to) FROM boundary_set")).one())
+                stamp = boundary_stamp(self._bind)
                 if stamp != self._stamp or self._index is None:
                     settings = load_settings()
                     self._index = boundary_index(self._bind, DEFAULT_RESOLUTION, settings.home / "var" / "cache")
@@ -99,6 +97,9 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
         on_accepted = lambda ids: defer_arrivals(engine, ids)  # noqa: E731
     boundaries = _Boundaries(engine)
     table = categories()
+    # The services and their names are the shipped categories: the same for the process's life.
+    listed = [open311.service(c) for _code, c in sorted(table.items())]
+    names = {code: c.name_zh for code, c in table.items()}
     app = FastAPI(title="Whistle Open311 GeoReport v2", version="2",
                   description="The 12345 hotline's channels post complaints; departments and the callback "
                               "centre post status updates (FixMyStreet's servicerequestupdates).")
@@ -118,13 +119,12 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
                 "endpoints": [{"specification": SPEC, "url": base, "changeset": "2026-12-01T00:00:00Z",
                                "type": "production", "formats": [f"application/{f}" for f in FORMATS]}]}
         if _format(fmt) == "xml":
-            return _xml_one("discovery", body)
+            return _xml(open311.to_xml_one("discovery", body))
         return JSONResponse(body)
 
     @app.get(PREFIX + "/services.{fmt}", summary="Service list")
     def services(fmt: str) -> Response:
         _format(fmt)
-        listed = [open311.service(c) for code, c in sorted(table.items())]
         return _answer(fmt, "services", "service", listed)
 
     @app.get(PREFIX + "/services/{service_code}.{fmt}", summary="Service definition")
@@ -134,7 +134,7 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
             raise RequestError(404, f"service_code: no service {service_code[:60]!r}; GET services.json lists them")
         body = open311.definition(table[service_code])
         if fmt == "xml":
-            return _xml_one("service_definition", body)
+            return _xml(open311.to_xml_one("service_definition", body))
         return JSONResponse(body)
 
     @app.post(PREFIX + "/requests.{fmt}", summary="Post a service request")
@@ -155,8 +155,9 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
                 "email": email, "attribute[channel_request_id]": channel_request_id, "attribute[crs]": crs,
                 "attribute[received_at]": received_at}
         source = f"api:{caller.name}"
+        moment = now()  # one moment per request: its default received time and the future check
         try:
-            row = open311.request_fields(form, channel=caller.channel, now=now(), timezone=timezone)
+            row = open311.request_fields(form, channel=caller.channel, now=moment, timezone=timezone)
             if row["category"] not in table:
                 raise RequestError(400, f"service_code: {row['category'][:60]!r} is not a service; GET "
                                         "services.json lists them")
@@ -165,7 +166,7 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
                         reason_code="bad_request", reason=exc.description)
             raise
         row["id"] = row["id"] or f"{caller.name}-{uuid.uuid4().hex[:20]}"
-        summary = ingest_rows(engine, [row], source=source, now=pd.Timestamp(now()),
+        summary = ingest_rows(engine, [row], source=source, now=pd.Timestamp(moment),
                               boundaries=boundaries.get(), timezone=timezone)
         if summary.rejected:
             reason = summary.rejections[0]["reason"] if summary.rejections else "the request was rejected"
@@ -194,7 +195,6 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
         size = _whole(page_size, "page_size", DEFAULT_LIMIT, 1, DEFAULT_LIMIT)
         number = _whole(page, "page", 1, 1, 1_000_000)
         rows = _requests(engine, ids, codes, start, end, states, size, (number - 1) * size)
-        names = {code: c.name_zh for code, c in table.items()}
         return _answer(fmt, "service_requests", "request", [open311.request_record(r, names, timezone) for r in rows])
 
     @app.get(PREFIX + "/requests/{service_request_id}.{fmt}", summary="Get one service request")
@@ -204,7 +204,6 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
         rows = _requests(engine, [service_request_id], [], None, None, [], 1, 0)
         if not rows:
             raise RequestError(404, f"service_request_id: no request {service_request_id[:60]!r}")
-        names = {code: c.name_zh for code, c in table.items()}
         return _answer(fmt, "service_requests", "request", [open311.request_record(rows[0], names, timezone)])
 
     @app.post(PREFIX + "/servicerequestupdates.{fmt}", summary="Post a status update (FixMyStreet)")
@@ -249,8 +248,7 @@ def _errors(app: FastAPI) -> None:
     def answer(request: Request, status: int, description: str) -> Response:
         error = RequestError(status, description)
         if request.url.path.endswith(".xml"):
-            return Response(open311.to_xml("errors", "error", error.body()), status_code=status,
-                            media_type="application/xml")
+            return _xml(open311.to_xml("errors", "error", error.body()), status)
         return JSONResponse(error.body(), status_code=status)
 
     @app.exception_handler(RequestError)
@@ -291,13 +289,12 @@ def _caller(bind: Bind, key: str | None, kinds) -> Caller:
 
 def _answer(fmt: str, root: str, item: str, items: list[dict]) -> Response:
     if fmt == "xml":
-        return Response(open311.to_xml(root, item, items), media_type="application/xml")
+        return _xml(open311.to_xml(root, item, items))
     return JSONResponse(items)
 
 
-def _xml_one(root: str, body: dict) -> Response:
-    xml = open311.to_xml("root", root, [body]).replace(b"<root>", b"").replace(b"</root>", b"")
-    return Response(xml, media_type="application/xml")
+def _xml(document: bytes, status: int = 200) -> Response:
+    return Response(document, status_code=status, media_type="application/xml")
 
 
 def _list(value: str | None, name: str) -> list[str]:

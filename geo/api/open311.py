@@ -15,7 +15,6 @@ Status updates follow FixMyStreet's ``servicerequestupdates`` extension, with
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from xml.etree import ElementTree as ET
@@ -174,14 +173,8 @@ def _number(value) -> float | None:
 
 
 def _missing(value) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
+    # The row's values are scalars: None, NaN, NaT and pandas' NA are all missing.
+    return value is None or bool(pd.isna(value))
 
 
 def to_xml(root: str, item: str, items: Iterable[Mapping]) -> bytes:
@@ -189,7 +182,18 @@ def to_xml(root: str, item: str, items: Iterable[Mapping]) -> bytes:
     top = ET.Element(root)
     for entry in items:
         _element(top, item, entry)
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(top, encoding="utf-8")
+    return _document(top)
+
+
+def to_xml_one(name: str, body: Mapping) -> bytes:
+    """One object as the document's root (discovery, a service definition)."""
+    holder = ET.Element("holder")
+    _element(holder, name, body)
+    return _document(holder[0])
+
+
+def _document(root: ET.Element) -> bytes:
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8")
 
 
 def _element(parent: ET.Element, name: str, value) -> None:

@@ -37,6 +37,7 @@ import sqlalchemy as sa
 from geo.errors import DatabaseError
 from geo.ingest.updates import STATUS_FIELDS
 from geo.store.bulk import binary_payload, copy_binary
+from geo.store.tally import COUNTED_COLUMNS
 
 # The complaint columns a load writes, with their types; the staging table has the same.
 COLUMNS = {
@@ -51,11 +52,8 @@ COLUMNS = {
     "geom": "geometry", "run_id": "integer",
 }
 # The columns the tallies count (geo.store.tally), noted for every complaint a load inserts or
-# updates.
-LOADED_COLUMNS = {"inserted": "boolean", "received_at": "timestamptz",
-                  "township_code": "text", "category": "text", "h3": "bigint",
-                  "dispatched_at": "timestamptz", "responded_at": "timestamptz", "resolved": "boolean",
-                  "satisfaction": "text"}
+# updates, with whether it was inserted.
+LOADED_COLUMNS = {"inserted": "boolean", **{name: COLUMNS[name] for name in COUNTED_COLUMNS}}
 # What a later export of the same complaint may change (what a status update changes).
 STATUS_COLUMNS = STATUS_FIELDS
 # The Arrow type whose binary form each column type receives (jsonb and geometry are built apart).
@@ -93,10 +91,17 @@ def create_stage(conn) -> None:
         pass
     columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS.items())
     conn.exec_driver_sql(f"CREATE TEMP TABLE complaint_stage ({columns}) ON COMMIT DROP")
+    conn.exec_driver_sql("CREATE TEMP TABLE complaint_accepted (source_id text) ON COMMIT DROP")
+    create_change_notes(conn)
+
+
+def create_change_notes(conn) -> None:
+    """Create ``complaint_loaded`` (each complaint inserted or updated, as it is now) and
+    ``complaint_before`` (each one updated, as it was), which the tallies move by (dropped at
+    commit or rollback)."""
     loaded = ", ".join(f"{name} {kind}" for name, kind in LOADED_COLUMNS.items())
     conn.exec_driver_sql(f"CREATE TEMP TABLE complaint_loaded ({loaded}) ON COMMIT DROP")
-    conn.exec_driver_sql("CREATE TEMP TABLE complaint_accepted (source_id text) ON COMMIT DROP")
-    before = ", ".join(f"{name} {kind}" for name, kind in LOADED_COLUMNS.items() if name != "inserted")
+    before = ", ".join(f"{name} {COLUMNS[name]}" for name in COUNTED_COLUMNS)
     conn.exec_driver_sql(f"CREATE TEMP TABLE complaint_before ({before}) ON COMMIT DROP")
 
 
@@ -145,7 +150,7 @@ def encode(accepted: pd.DataFrame, run_id: int, categories: frozenset[str], *, n
     table = table.take(pc.sort_indices(table, options=pc.SortOptions([("h3", "ascending", "at_end")])))
     if not new:
         return Encoded(binary_payload(table), b"", table.num_rows)
-    loaded = table.select([c for c in LOADED_COLUMNS if c != "inserted"])
+    loaded = table.select(list(COUNTED_COLUMNS))
     loaded = loaded.add_column(0, "inserted", pa.array(np.ones(table.num_rows, dtype=bool)))
     return Encoded(binary_payload(table), binary_payload(loaded), table.num_rows)
 
@@ -218,7 +223,7 @@ def upsert(conn, run_id: int, sha256: str) -> tuple[int, int]:
     # The rows the upsert will change, as they are, locked: a concurrent update of the same
     # complaint waits here and then reads this one's result (READ COMMITTED re-reads a locked
     # row), so each subtracts what the other added.
-    counted = [c for c in LOADED_COLUMNS if c != "inserted"]
+    counted = COUNTED_COLUMNS
     differs = " OR ".join(f"c.{c} IS DISTINCT FROM s.{c}" for c in STATUS_COLUMNS)
     conn.execute(sa.text(
         f"INSERT INTO complaint_before ({', '.join(counted)}) SELECT {', '.join('c.' + c for c in counted)} "
@@ -231,7 +236,7 @@ def upsert(conn, run_id: int, sha256: str) -> tuple[int, int]:
             SELECT {columns} FROM complaint_stage ORDER BY h3 NULLS LAST
             ON CONFLICT (source_id) DO UPDATE SET {assignments}, updated_run_id = :run
             WHERE {changed}
-            RETURNING (xmax = 0) AS inserted, {', '.join(c for c in LOADED_COLUMNS if c != 'inserted')}),
+            RETURNING (xmax = 0) AS inserted, {', '.join(COUNTED_COLUMNS)}),
         noted AS (INSERT INTO complaint_loaded SELECT * FROM up)
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"""
     inserted, updated = conn.execute(sa.text(sql), {"run": run_id}).one()
@@ -246,10 +251,10 @@ def upsert(conn, run_id: int, sha256: str) -> tuple[int, int]:
 
 def update_status(conn, complaint_id: int, values: dict) -> None:
     """Set one stored complaint's status fields, noting it as it was in ``complaint_before`` and
-    as it is in ``complaint_loaded`` (:func:`create_stage` first; the caller moves the tallies).
+    as it is in ``complaint_loaded`` (:func:`create_change_notes` first; the caller moves the tallies).
 
     The row must be locked by the caller (``SELECT ... FOR UPDATE``)."""
-    counted = [c for c in LOADED_COLUMNS if c != "inserted"]
+    counted = COUNTED_COLUMNS
     conn.execute(sa.text(f"INSERT INTO complaint_before ({', '.join(counted)}) SELECT {', '.join(counted)} "
                          "FROM complaint WHERE id = :id"), {"id": complaint_id})
     assignments = ", ".join(f"{c} = CAST(:{c} AS jsonb)" if c == "dispatches" else f"{c} = :{c}"

@@ -169,11 +169,8 @@ def ingest_rows(bind: Bind, rows: list[dict], *, source: str, now: pd.Timestamp 
     if not rows:
         raise ValidationError("no rows to ingest")
     mapping = Mapping() if timezone is None else Mapping(timezone=timezone)
-    body = json.dumps(rows, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
-    # The digest of the rows stands for a file's: the same rejected request sent twice is
-    # stored once.
-    return _ingest(bind, lambda: iter([batch_from_rows(rows)]), source, hashlib.sha256(body).hexdigest(),
-                   mapping, now=now, boundaries=boundaries, resolution=resolution)
+    return _ingest(bind, lambda: iter([batch_from_rows(rows)]), source, _digest(rows), mapping, now=now,
+                   boundaries=boundaries, resolution=resolution)
 
 
 def reject_rows(bind: Bind, rows: list[dict], *, source: str, reason_code: str, reason: str) -> int:
@@ -181,8 +178,7 @@ def reject_rows(bind: Bind, rows: list[dict], *, source: str, reason_code: str, 
     rejected rows of a run of their own, with the raw row masked as a file's; returns the run.
 
     The same refused rows sent twice are stored once (their digest stands for a file's)."""
-    body = json.dumps(rows, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
-    sha256 = hashlib.sha256(body).hexdigest()
+    sha256 = _digest(rows)
     raw = raw_for_storage([{k: None if v is None else str(v) for k, v in row.items()} for row in rows], Mapping())
     rejected = pd.DataFrame({"line": np.arange(1, len(rows) + 1),
                              "source_id": [row.get("id") for row in rows],
@@ -194,6 +190,13 @@ def reject_rows(bind: Bind, rows: list[dict], *, source: str, reason_code: str, 
             {"source": source, "sha": sha256, "n": len(rows)}).scalar_one()
         store_rejected(conn, run_id, source, sha256, rejected, raw)
     return int(run_id)
+
+
+def _digest(rows: list[dict]) -> str:
+    # The digest of the rows stands for a file's: the same rejected request sent twice is
+    # stored once.
+    body = json.dumps(rows, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
+    return hashlib.sha256(body).hexdigest()
 
 
 def _ingest(bind: Bind, batches: Callable[[], Iterator[Batch]], source: str, sha256: str, mapping: Mapping, *,

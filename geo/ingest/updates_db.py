@@ -13,7 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from geo.errors import ValidationError
-from geo.ingest.load_db import create_stage, update_status
+from geo.ingest.load_db import create_change_notes, update_status
 from geo.ingest.updates import STATUS_FIELDS, Update, applied
 from geo.store.engine import Bind, transaction
 from geo.store.tally import move_complaints
@@ -67,7 +67,7 @@ def record_update(bind: Bind, update: Update, *, key_id: int, status: str, timez
         if seen is not None:
             return Recorded(int(seen), int(row["id"]), False)
         values = applied(update, dict(row), row["received_at"], timezone)
-        create_stage(conn)
+        create_change_notes(conn)
         update_status(conn, int(row["id"]), values)
         move_complaints(conn, "complaint_loaded", "complaint_before")
         new_id = conn.execute(sa.text(

@@ -34,3 +34,11 @@ def boundary_index(bind: Bind, resolution: int = DEFAULT_RESOLUTION, cache_dir: 
     for level in LEVELS:
         versions[level].sort(key=lambda v: v.valid_from)
     return BoundaryIndex(versions, resolution, cache_dir)
+
+
+def boundary_stamp(bind: Bind) -> tuple:
+    """What changes whenever a boundary set is added, replaced or closed: a long-running process
+    (the API, the worker) reads its boundaries again when it differs."""
+    with transaction(bind) as conn:
+        return tuple(conn.execute(sa.text(
+            "SELECT count(*), max(id), max(loaded_at), max(valid_to) FROM boundary_set")).one())

@@ -35,6 +35,9 @@ LOCAL_DAY = "(received_at AT TIME ZONE 'Asia/Shanghai')::date"
 """A complaint's day in Beijing time, as the tallies count it."""
 
 TABLES = ("township_day", "city_day", "cell_day", "township_half", "cell_week")
+COUNTED_COLUMNS = ("received_at", "township_code", "category", "h3", "dispatched_at", "responded_at", "resolved",
+                   "satisfaction")
+"""The complaint columns the tallies count (a load notes them for what it inserts or updates)."""
 
 
 def week_sql(day: str) -> str:
@@ -183,37 +186,6 @@ def refresh_days(conn: sa.Connection, first: date, last: date, rules: Governance
         conn.execute(sa.text(statement), params)
 
 
-def add_complaints(conn: sa.Connection, source: str, where: str = "true",
-                   rules: GovernanceRules | None = None, *, tables: Iterable[str] = TABLES) -> None:
-    """Add newly stored complaints to the tallies, without recounting their days.
-
-    A load that inserts a day's complaints into a table of a year adds its counts (one grouped
-    insert per tally) instead of counting the whole day again; the result equals a recount
-    (:func:`refresh_days`) as long as the complaints were not counted before.
-
-    Parameters
-    ----------
-    conn : Connection
-    source : str
-        A relation (a table, or a subquery with an alias) with the complaint columns the
-        tallies read: ``received_at, township_code, category, h3, dispatched_at,
-        responded_at, resolved, satisfaction``.
-    where : str
-        SQL that picks the new complaints among ``source``'s rows.
-    rules : GovernanceRules, optional
-        For ``response_hours``; read from ``geo/data/governance.toml`` by default.
-    tables : iterable of str
-        Which tallies; all five by default (each is added from the complaints themselves, so
-        the order does not matter).
-    """
-    tables = _known(tables)
-    rules = rules or GovernanceRules.load()
-    _lock(conn)
-    for table in tables:
-        conn.execute(sa.text(_delta_sql(table, source, where)),
-                     {"response_seconds": rules.response_hours * 3600})
-
-
 def move_complaints(conn: sa.Connection, added: str, removed: str, rules: GovernanceRules | None = None) -> None:
     """Move the tallies by the complaints in ``added`` less those in ``removed``.
 
@@ -226,22 +198,18 @@ def move_complaints(conn: sa.Connection, added: str, removed: str, rules: Govern
     ----------
     conn : Connection
     added, removed : str
-        Tables with the columns :func:`add_complaints` reads.
+        Tables with the :data:`COUNTED_COLUMNS` of the complaints to add and to take away.
     rules : GovernanceRules, optional
         For ``response_hours``; read from ``geo/data/governance.toml`` by default.
     """
     rules = rules or GovernanceRules.load()
-    columns = ", ".join(_MOVED)
+    columns = ", ".join(COUNTED_COLUMNS)
     moved = (f"(SELECT {columns}, 1 AS weight FROM {added} UNION ALL "
              f"SELECT {columns}, -1 FROM {removed}) AS moved")
     _lock(conn)
     for table in TABLES:
         conn.execute(sa.text(_delta_sql(table, moved, "true", "weight")),
                      {"response_seconds": rules.response_hours * 3600})
-
-
-_MOVED = ("received_at", "township_code", "category", "h3", "dispatched_at", "responded_at", "resolved",
-          "satisfaction")
 
 
 def _known(tables: Iterable[str]) -> list[str]:

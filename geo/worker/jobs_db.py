@@ -20,6 +20,7 @@ from geo.act.whistle_db import escalate_due, raise_calls
 from geo.detect.borders import BorderLines
 from geo.detect.rules import detect_rules
 from geo.errors import ValidationError
+from geo.locate.boundaries_db import boundary_stamp
 from geo.settings import load_settings
 from geo.store.engine import Bind, transaction
 from geo.worker.rhythm import WorkerRules, due
@@ -38,10 +39,7 @@ class Lines:
         from geo.locate.jurisdictions_db import current_jurisdictions
 
         params = detect_rules().borders
-        with transaction(bind) as conn:
-            stamp = tuple(conn.execute(sa.text(
-                "SELECT count(*), max(id), max(loaded_at), max(valid_to) FROM boundary_set")).one())
-        stamp = (*stamp, params.distance_m)
+        stamp = (*boundary_stamp(bind), params.distance_m)
         if stamp != self.stamp:
             towns = current_jurisdictions(bind, "township", display=False)
             self.lines = (BorderLines.build(towns, distance_m=params.distance_m,

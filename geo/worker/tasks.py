@@ -122,20 +122,13 @@ def make_app(bind: Bind, rules: WorkerRules | None = None) -> procrastinate.App:
     def unbound(*_args, **_kwargs):
         raise RuntimeError("a Whistle task runs in a worker (python -m geo worker)")
 
-    app.task(name=ARRIVALS, queueing_lock="arrivals", retry=3)(_named(unbound, "arrivals"))
-    app.task(name=ESCALATE, retry=3)(_named(unbound, "escalate"))
+    app.task(name=ARRIVALS, queueing_lock="arrivals", retry=3)(unbound)
+    app.task(name=ESCALATE, retry=3)(unbound)
     every = f"* * * * * */{max(1, int(rules.sweep_seconds))}"
     for name in (TICK, STALLED):
-        task = app.task(name=name, queueing_lock=name)(_named(unbound, name))
+        task = app.task(name=name, queueing_lock=name)(unbound)
         app.periodic(cron=every, periodic_id=name)(task)
     return app
-
-
-def _named(func, name: str):
-    def task(*args, **kwargs):
-        return func(*args, **kwargs)
-    task.__name__ = task.__qualname__ = name
-    return task
 
 
 _deferring: dict[str, procrastinate.App] = {}
