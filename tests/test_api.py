@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
+import pandas as pd
 import pytest
 import requests
 import sqlalchemy as sa
@@ -264,3 +265,68 @@ def test_requests_are_listed_with_the_specs_filters(api):
         answer = get(**bad)
         assert answer.status_code == 400, (bad, answer.text)
         assert next(iter(bad)) in answer.json()[0]["description"]
+
+
+@pytest.mark.slow
+def test_two_api_processes_and_a_file_ingest_at_once_all_land_and_the_tallies_equal_a_recount(api, tmp_path):
+    """Complaints posted to two API processes, their updates, and a file of new complaints and
+    of status changes to the posted ones, all at the same time: everything lands once and every
+    tally equals a recount from the complaints."""
+    import csv
+    from concurrent.futures import ThreadPoolExecutor
+
+    from geo.ingest.run_db import ingest_file
+
+    base, engine, keys = api
+    ids = [f"API-CONC-{i}" for i in range(40)]
+    for rid in ids[:20]:  # stored before, so that the file and the updates meet them
+        assert _complaint(base, keys["wechat"], rid).status_code == 200
+    record = requests.get(f"{base}{V2}/requests/{ids[19]}.json", params={"api_key": keys["wechat"]},
+                          timeout=10).json()[0]
+    # A minute after the last of them was received (updates before it are refused).
+    at = (pd.Timestamp(record["requested_datetime"]) + pd.Timedelta(minutes=1)).isoformat()
+    path = tmp_path / "export.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "received_at", "category", "lon", "lat", "resolved", "satisfaction"])
+        for i in range(60):
+            writer.writerow([f"FILE-CONC-{i}", at, "illegal_parking", LON, LAT, "yes", "满意"])
+        for rid in ids[10:20]:  # the file also closes ten of the posted complaints
+            writer.writerow([rid, at, "construction_noise", LON, LAT, "no", "不满意"])
+    with served_api({"DATABASE_URL": engine.url.render_as_string(hide_password=False)}) as second:
+        def post(i: int) -> int:
+            return _complaint((base, second)[i % 2], keys["phone"], ids[i]).status_code
+
+        def update(i: int) -> int:
+            return requests.post(f"{(base, second)[i % 2]}{V2}/servicerequestupdates.json", timeout=30, data={
+                "api_key": keys["department"], "service_request_id": ids[i], "update_id": f"conc-{i}",
+                "updated_datetime": at, "status": "open", "external_status_code": "responded"}).status_code
+
+        with ThreadPoolExecutor(6) as pool:
+            loaded = pool.submit(ingest_file, engine, path)
+            posted = list(pool.map(post, range(20, 40)))
+            updated = list(pool.map(update, range(20)))
+            summary = loaded.result()
+    assert posted == [200] * 20
+    assert updated == [200] * 20
+    assert (summary.inserted, summary.updated, summary.rejected) == (60, 10, 0)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT count(*) FROM complaint WHERE source_id LIKE '%-CONC-%'")).scalar()
+        responded = conn.execute(sa.text(
+            "SELECT count(*) FROM complaint WHERE source_id LIKE 'API-CONC-%' AND responded_at IS NOT NULL")).scalar()
+    assert stored == 100
+    assert responded == 20
+    live = _tallies(engine)
+    refresh_tally(engine)
+    assert live == _tallies(engine)
+
+
+def test_a_phone_in_any_format_shows_only_its_last_four_digits(api):
+    base, engine, keys = api
+    for i, phone in enumerate(("＋８６ １３９-１２３４-５６７８", "+86 (139) 1234 5678", "010-6512 5678")):
+        assert _complaint(base, keys["wechat"], f"API-PHONE-{i}", phone=phone).status_code == 200
+    with engine.connect() as conn:
+        masked = conn.execute(sa.text(
+            "SELECT phone_masked FROM complaint WHERE source_id LIKE 'API-PHONE-%' ORDER BY source_id")).scalars().all()
+    assert all(m.endswith("5678") for m in masked), masked
+    assert not any(digits in m for m in masked for digits in ("1391234", "6512", "１３９"))

@@ -102,8 +102,9 @@ def applied(update: Update, current: dict, received_at: datetime, timezone: str)
     """
     if update.at < pd.Timestamp(received_at):
         when, received = update.at.tz_convert(timezone), pd.Timestamp(received_at).tz_convert(timezone)
-        raise ValidationError(f"updated_datetime: {when:%Y-%m-%d %H:%M} is before the complaint was received "
-                              f"({received:%Y-%m-%d %H:%M})")
+        # To the second: within one minute the two would read the same.
+        raise ValidationError(f"updated_datetime: {when:%Y-%m-%d %H:%M:%S} is before the complaint was received "
+                              f"({received:%Y-%m-%d %H:%M:%S})")
     out = {name: current.get(name) for name in STATUS_FIELDS}
     moment = update.at.to_pydatetime()
     if update.kind in ACTIONS:
