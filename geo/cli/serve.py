@@ -22,6 +22,9 @@ from geo.cli.shared import TZ, err, out
 from geo.cli.shared import engine as _engine
 
 ROOT = Path(__file__).resolve().parents[2]
+STOP_WAIT_S = 60.0
+"""How long a part has to stop after SIGTERM before it is killed: the worker finishes its running
+job first, and a pass over the demo's border window takes about 25 s."""
 RESTART_PAUSE_S = 2.0
 """How long a crashed part waits before it is started again (a part that crashes at once does
 not spin)."""
@@ -84,10 +87,10 @@ def serve(api_port: Annotated[int, typer.Option(help="The Open311 API's port.")]
                 child.terminate()
         for name, child in running.items():
             try:
-                child.wait(timeout=20)
+                child.wait(timeout=STOP_WAIT_S)
             except subprocess.TimeoutExpired:
                 child.kill()
-                err.print(f"{name} did not stop in 20 s and was killed")
+                err.print(f"{name} did not stop in {STOP_WAIT_S:g} s and was killed")
         out.print("Whistle stopped")
 
 
