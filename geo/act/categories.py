@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from geo.errors import ValidationError
+from geo.lookup import look_up
 from geo.settings import DATA_DIR
 
 CATEGORIES_FILE = DATA_DIR / "categories.csv"
@@ -101,10 +102,7 @@ def classify(values: pd.Series) -> pd.Series:
     pandas.Series
         A category code per value; ``unclassified`` where nothing matched.
     """
-    keys = values.astype("string").str.strip().str.lower()
-    # Map the distinct values only: a year of complaints holds a few dozen of them.
-    uniques = pd.unique(keys.dropna())
-    table = pd.Series({u: _lookup().get(u, UNCLASSIFIED) for u in uniques}, dtype=object)
-    mapped = keys.map(table).astype(object)
-    return mapped.where(mapped.notna(), UNCLASSIFIED)
+    mapped, _ = look_up(values, _lookup())
+    mapped[pd.isna(mapped)] = UNCLASSIFIED
+    return pd.Series(mapped, index=values.index, dtype=object)
 

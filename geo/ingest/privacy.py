@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from geo.errors import ValidationError
 from geo.settings import Settings
@@ -33,10 +35,9 @@ KEY_BYTES = 64
 VISIBLE_DIGITS = 4
 """The most digits of a phone that anything shows: the last ones."""
 
-# A value that holds a run of stars came masked (an exported rejected row, fixed and sent
-# back): its stars stand for digits that are gone, so it is kept masked and not hashed.
-_MASKED = re.compile(r"\*\*")
-_COUNTRY = re.compile(r"^(?:\+|00)?86(?=1[3-9]\d{9}$)")
+# +86 or 0086 before a mobile, in a number's digits alone (Arrow's RE2 and Python's re both
+# take it: RE2 has no look-ahead).
+_COUNTRY = r"^(?:00)?86(1[3-9]\d{9})$"
 # Phone-like text: a mobile (11 digits from 13x–19x), a landline with its area code, or a
 # local number of 7–8 digits, each with optional +86, spaces, dashes or brackets. The
 # guards keep digits that belong to something longer (an id, a coordinate, a longer number).
@@ -100,9 +101,6 @@ def _checked(key: bytes, where: str) -> bytes:
 
 def _folded(text: pd.Series) -> pd.Series:
     """Full-width digits and signs as ASCII; only the values that are not ASCII are touched."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     wide = ~np.asarray(pc.fill_null(pc.string_is_ascii(pa.array(text.array, type=pa.string())), True), dtype=bool)
     if not wide.any():
         return text
@@ -113,11 +111,17 @@ def _folded(text: pd.Series) -> pd.Series:
 
 def _symbols(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """The digits (and, in masked values, the stars) of each value, and which are masked."""
-    text = _folded(raw.astype("string"))
-    masked = text.str.contains(_MASKED).fillna(False).astype(bool)
-    digits = text.str.replace(r"[^0-9]", "", regex=True).str.replace(_COUNTRY, "", regex=True)
-    kept = text.str.replace(r"[^0-9*]", "", regex=True)
-    return digits.where(~masked, kept).replace("", pd.NA), masked
+    text = pa.array(_folded(raw.astype("string")).array, type=pa.string())
+    # A value that holds a run of stars came masked (an exported rejected row, fixed and sent
+    # back): its stars stand for digits that are gone, so it is kept masked and not hashed.
+    masked = np.asarray(pc.fill_null(pc.match_substring(text, "**"), False), dtype=bool)
+    # In Arrow's RE2, which has no look-ahead: +86 or 0086 comes off a mobile's digits.
+    digits = pc.replace_substring_regex(pc.replace_substring_regex(text, r"[^0-9]", ""), _COUNTRY, r"\1")
+    kept = pc.replace_substring_regex(text, r"[^0-9*]", "")
+    symbols = pc.if_else(pa.array(masked), kept, digits)
+    symbols = pc.if_else(pc.equal(symbols, ""), pa.scalar(None, pa.string()), symbols)
+    return (pd.Series(symbols.to_pandas(types_mapper=lambda _t: pd.StringDtype()).array, index=raw.index),
+            pd.Series(masked, index=raw.index))
 
 
 def phone_digits(raw: pd.Series) -> pd.Series:
@@ -137,15 +141,18 @@ def _visible(length: int) -> int:
 def _mask(symbols: pd.Series) -> pd.Series:
     # Vectorised per length: a column of phones holds a handful of lengths (11 for mobiles,
     # 7 and 8 for local numbers).
-    size = symbols.str.len()
-    out = pd.Series([None] * len(symbols), index=symbols.index, dtype=object)
-    for length in pd.unique(size.dropna()):
-        length = int(length)
+    text = pa.array(symbols.array, type=pa.string())
+    size = np.asarray(pc.fill_null(pc.utf8_length(text), 0))
+    out = np.full(len(symbols), None, dtype=object)
+    for length in np.unique(size[size > 0]).tolist():
         keep = _visible(length)
-        rows = (size == length).fillna(False).to_numpy(dtype=bool)
-        tail = symbols[rows].str.slice(length - keep) if keep else ""
-        out[rows] = ("*" * (length - keep) + tail).astype(object) if keep else "*" * length
-    return out
+        rows = size == length
+        if keep:
+            tail = pc.utf8_slice_codeunits(text.filter(pa.array(rows)), length - keep)
+            out[rows] = pc.binary_join_element_wise("*" * (length - keep), tail, "").to_numpy(zero_copy_only=False)
+        else:
+            out[rows] = "*" * length
+    return pd.Series(out, index=symbols.index, dtype=object)
 
 
 def mask_phones(raw: pd.Series) -> pd.Series:
@@ -175,15 +182,18 @@ def mask_and_hash_phones(raw: pd.Series, key: bytes) -> tuple[pd.Series, pd.Seri
 
 
 def _hash(symbols: pd.Series, masked: pd.Series, key: bytes) -> pd.Series:
-    fresh = symbols.notna() & ~masked
-    hashed = {u: hashlib.blake2b(u.encode(), key=key, digest_size=16).hexdigest()
-              for u in pd.unique(symbols[fresh])}
-    return symbols.where(fresh).map(hashed).astype(object).where(lambda s: s.notna(), None)
+    fresh = (symbols.notna() & ~masked).to_numpy(dtype=bool)
+    out = np.full(len(symbols), None, dtype=object)
+    if fresh.any():
+        numbers = symbols.to_numpy(dtype=object, na_value=None)[fresh]
+        hashed = {u: hashlib.blake2b(u.encode(), key=key, digest_size=16).hexdigest() for u in set(numbers)}
+        out[fresh] = [hashed[u] for u in numbers]
+    return pd.Series(out, index=symbols.index, dtype=object)
 
 
 def _mask_match(match: re.Match) -> str:
     # The digits of a number found in text, read as _symbols reads a phone column's.
-    digits = _COUNTRY.sub("", re.sub(r"[^0-9]", "", match.group()))
+    digits = re.sub(_COUNTRY, r"\1", re.sub(r"[^0-9]", "", match.group()))
     keep = _visible(len(digits))
     return "*" * (len(digits) - keep) + digits[len(digits) - keep:]
 
@@ -209,9 +219,6 @@ def mask_phone_texts(values: pd.Series) -> pd.Series:
     Only the texts that hold seven digits in a row (perhaps with separators) go through the
     pattern, found by Arrow's RE2 in C: most complaints' texts hold no number at all.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     text = values.astype("string")
     if text.empty:
         return text

@@ -9,6 +9,7 @@ caller can name the row.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -33,19 +34,21 @@ def parse_moments(values: pd.Series, timezone: str) -> pd.Series:
     pandas.Series of datetime64[ns, UTC]
         NaT where the text is missing or is not a moment.
     """
-    text = values.astype("string").str.strip()
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    text = pc.utf8_trim_whitespace(pa.array(values.astype("string").array, type=pa.string()))
+    given = np.asarray(pc.is_valid(text), dtype=bool)
+    if not given.any():
+        return out
     # The common form goes through Arrow's strptime in C; the rest through the pattern.
-    arrow_text = pa.array(text.array)
-    fast = pc.strptime(arrow_text, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
-    exact = _as_written(arrow_text, fast)
-    fast = pd.Series(pc.if_else(exact, fast, None).to_pandas(), index=values.index)
-    done = fast.notna().to_numpy()
+    fast = pc.strptime(text, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
+    exact = _as_written(text, fast)
+    done = np.asarray(exact, dtype=bool)
     if done.any():
-        out[done] = _localize(fast[done], timezone)
-    rest = ~done & text.notna().to_numpy()
+        naive = pd.Series(fast.filter(exact).to_numpy(zero_copy_only=False), index=values.index[done])
+        out[done] = _localize(naive, timezone)
+    rest = given & ~done
     if rest.any():
-        out[rest] = _slow(text[rest], timezone)
+        out[rest] = _slow(text.filter(pa.array(rest)), values.index[rest], timezone)
     return out
 
 
@@ -86,25 +89,31 @@ def _localize(naive: pd.Series, timezone: str) -> pd.Series:
     return naive.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
 
 
-def _slow(text: pd.Series, timezone: str) -> pd.Series:
-    parts = text.str.extract(_PATTERN)
-    numbers = parts.drop(columns="zone").apply(pd.to_numeric, errors="coerce").astype("float64")
-    # Out-of-range parts would roll over (minute 99 into the next hour): refuse them instead.
-    matched = (numbers["year"].between(*YEARS) & numbers["hour"].fillna(0).between(0, 23)
-               & numbers["minute"].fillna(0).between(0, 59) & numbers["second"].fillna(0).between(0, 59))
-    # Unmatched rows get a placeholder date, masked again below: the assembly wants numbers.
-    numbers = numbers.fillna({"year": 1970, "month": 1, "day": 1, "hour": 0, "minute": 0, "second": 0})
-    local = pd.to_datetime(numbers[["year", "month", "day", "hour", "minute", "second"]], errors="coerce")
-    local = local.where(matched)
-    zone = parts["zone"]
-    has_zone = zone.notna().to_numpy()
-    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+def _slow(text: pa.Array, index: pd.Index, timezone: str) -> pd.Series:
+    # The pattern's parts, written again in the common form, go through the fast path's
+    # parse and its check (in Arrow: a request's one moment costs as little as a file's many).
+    parts = pc.extract_regex(text, _PATTERN)
+    part = lambda name, default: pc.fill_null(pc.struct_field(parts, name), default)  # noqa: E731
+    padded = lambda name: pc.utf8_lpad(pc.if_else(pc.equal(got := part(name, ""), ""), "0", got), 2, "0")  # noqa: E731
+    common = pc.binary_join_element_wise(
+        part("year", "0000"), "-", padded("month"), "-", padded("day"), " ", padded("hour"), ":",
+        padded("minute"), ":", padded("second"), "")
+    parsed = pc.strptime(common, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
+    local = pd.Series(pc.if_else(pc.and_(parts.is_valid(), _as_written(common, parsed)), parsed, None)
+                      .to_numpy(zero_copy_only=False), index=index)
+    zone = pc.replace_substring(pc.replace_substring(part("zone", ""), "Z", "+00:00"), ":", "")
+    has_zone = np.asarray(pc.not_equal(zone, ""), dtype=bool)
+    out = pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
     if (~has_zone).any():
         out[~has_zone] = _localize(local[~has_zone], timezone)
     if has_zone.any():
-        offset = zone[has_zone].str.replace("Z", "+00:00").str.replace(":", "")
-        sign = offset.str[0].map({"+": 1, "-": -1}).astype(float)
-        minutes = sign * (offset.str[1:3].astype(float) * 60 + offset.str[3:5].astype(float))
+        offset = zone.filter(pa.array(has_zone))
+        sign = np.where(np.asarray(pc.starts_with(offset, "-"), dtype=bool), -1, 1)
+        minutes = sign * (_number(offset, 1, 3) * 60 + _number(offset, 3, 5))
         utc = local[has_zone] - pd.to_timedelta(minutes, unit="min")
         out[has_zone] = utc.dt.tz_localize("UTC")
     return out
+
+
+def _number(text: pa.Array, start: int, stop: int) -> np.ndarray:
+    return np.asarray(pc.cast(pc.utf8_slice_codeunits(text, start, stop), pa.int64()))

@@ -33,6 +33,7 @@ from geo.ingest.timeparse import parse_moments
 from geo.locate.boundaries import BoundaryIndex
 from geo.locate.coords import coordinate_systems, to_wgs84
 from geo.locate.gazetteer import geocode
+from geo.lookup import look_up
 from geo.settings import DEFAULT_EARLIEST_YEAR
 from geo.show.downloads import unquote_cells
 
@@ -259,22 +260,21 @@ def _clean_text(values: pd.Series) -> pd.Series:
     # PostgreSQL text cannot hold NUL; every other character, however hostile, is kept as is
     # and escaped where it is shown. The quote an export put before formula-like text (a
     # fixed rejected row sent back) comes off.
-    return unquote_cells(values.astype("string").str.replace("\x00", "\ufffd", regex=False))
+    text = pc.replace_substring(pa.array(values.astype("string").array, type=pa.string()), "\x00", "\ufffd")
+    return unquote_cells(pd.Series(text.to_pandas(types_mapper=lambda _t: pd.StringDtype()).array,
+                                   index=values.index))
 
 
 def _choices(out: pd.DataFrame, reasons: _Reasons, raw: pd.Series, name: str, table: dict,
              *, default, strict: bool) -> None:
-    key = raw.astype("string").str.strip().str.lower()
-    # Look the distinct values up: an export holds a handful of them.
-    mapped = key.map(pd.Series({value: table.get(value) for value in pd.unique(key.dropna())}, dtype=object))
-    unknown = (key.notna() & mapped.isna()).to_numpy()
+    mapped, given = look_up(raw, table)
     if strict:
         allowed = ", ".join(sorted({str(v) for v in table.values()}))
-        reasons.add(unknown, "bad_field", lambda i: f"{name} {_show(raw.iat[i])} is not one of {allowed}")
-    result = mapped.astype(object).where(mapped.notna(), None)
+        reasons.add(given & pd.isna(mapped), "bad_field",
+                    lambda i: f"{name} {_show(raw.iat[i])} is not one of {allowed}")
     if default is not None:
-        result = result.where(result.notna(), default)
-    out[name] = result
+        mapped[pd.isna(mapped)] = default
+    out[name] = mapped
 
 
 def _dispatches(out: pd.DataFrame, reasons: _Reasons, raw: pd.Series, context: Context) -> None:

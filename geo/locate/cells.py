@@ -363,6 +363,10 @@ def assign(table: CellTable, lon: np.ndarray, lat: np.ndarray, cells: np.ndarray
     return Assignment(index, on_boundary)
 
 
+# Below this many point-polygon pairs the exact tests run in the calling thread.
+_THREADED_PAIRS = 2_000
+
+
 def _exact(polygons: np.ndarray, lon: np.ndarray, lat: np.ndarray, pair_point: np.ndarray,
            pair_poly: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # Pairs grouped by polygon (a radix sort: polygon numbers fit 16 bits when there are few),
@@ -377,16 +381,20 @@ def _exact(polygons: np.ndarray, lon: np.ndarray, lat: np.ndarray, pair_point: n
 
     def one(j: int) -> None:
         start, end = bounds[j], bounds[j + 1]
-        if start == end:
-            return
         found = shapely.intersects_xy(polygons[j], x[start:end], y[start:end])
         hit[start:end] = found
         rows = start + np.flatnonzero(found)
         # Covered but not contained: the point lies on the polygon's edge.
         edge_pair[rows] = ~shapely.contains_xy(polygons[j], x[rows], y[rows])
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(one, range(polygons.size)))
+    present = np.flatnonzero(np.diff(bounds))
+    if pair_point.size < _THREADED_PAIRS:
+        # A request's few points: starting threads would cost more than the tests.
+        for j in present:
+            one(j)
+    else:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(one, present))
     edge = np.zeros(lon.size, dtype=bool)
     edge[pair_point[edge_pair]] = True
     return _lowest(lon.size, pair_point[hit], pair_poly[hit]), edge

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import ValidationError
+from geo.lookup import look_up
 
 # Krasovsky 1940, the ellipsoid of the GCJ-02 algorithm.
 _A = 6378245.0
@@ -75,8 +76,9 @@ def coordinate_systems(names: pd.Series, default: str) -> pd.Series:
     pandas.Series
         One of ``SYSTEMS`` per row, or NA where the name is unknown.
     """
-    keys = names.astype("string").str.strip().str.lower().str.replace("-", "", regex=False)
-    return keys.map(_ALIASES).astype("string").where(keys.notna(), coordinate_system(default))
+    found, given = look_up(names, _ALIASES, drop="-")
+    found[~given] = coordinate_system(default)
+    return pd.Series(found, index=names.index, dtype="string")
 
 
 def _in_china(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
