@@ -6,7 +6,9 @@ loaded, so a typo fails at once with the file, the section and the key named.
 
 from __future__ import annotations
 
+import copy
 import tomllib
+from functools import lru_cache
 from pathlib import Path
 
 from geo.errors import ValidationError
@@ -33,10 +35,19 @@ def read_rules(path: Path | str, what: str) -> dict:
     ValidationError
         When the file cannot be read or is not TOML.
     """
+    path = Path(path)
     try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        # Parsed once per version of the file: the API and the worker read the rules for every
+        # batch, and an edited file is read again (its size or time changed).
+        status = path.stat()
+        return copy.deepcopy(_parsed(path, status.st_mtime_ns, status.st_size))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ValidationError(f"cannot read the {what} {path}: {exc}") from None
+
+
+@lru_cache(maxsize=64)
+def _parsed(path: Path, _mtime_ns: int, _size: int) -> dict:
+    return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
 def section(raw: dict, name: str, where: Path | str) -> dict:

@@ -116,6 +116,40 @@ def test_the_same_request_twice_is_one_complaint(api):
         assert conn.execute(sa.text("SELECT count(*) FROM complaint WHERE source_id = 'API-TWICE'")).scalar() == 1
 
 
+def test_requests_sent_at_once_each_get_their_own_answer(api):
+    """Requests that arrive together are ingested in batches: each still gets its own id or its
+    own reason, a rejected one is kept under its own channel, and one sent twice at once is one
+    complaint."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    base, engine, keys = api
+    sent = [(("wechat", "phone")[i % 2], f"API-ONCE-{i}", i % 6 == 5) for i in range(24)]
+    sent += [("wechat", "API-ONCE-SAME", False), ("wechat", "API-ONCE-SAME", False)]
+
+    def post(item):
+        channel, rid, bad = item
+        where = {"lat": "31.2304", "long": "121.4737"} if bad else {}  # Shanghai
+        return _complaint(base, keys[channel], rid, **where)
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(post, sent))
+    for (channel, rid, bad), answer in zip(sent, answers, strict=True):
+        if bad:
+            assert answer.status_code == 400, answer.text
+            assert "service area" in answer.json()[0]["description"]
+        else:
+            assert answer.status_code == 200, answer.text
+            assert answer.json()[0]["service_request_id"] == rid
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text(
+            "SELECT source_id FROM complaint WHERE source_id LIKE 'API-ONCE-%'")).scalars().all()
+        kept = conn.execute(sa.text(
+            "SELECT source_id, source FROM rejected_row WHERE source_id LIKE 'API-ONCE-%'")).all()
+    assert sorted(stored) == sorted({rid for _c, rid, bad in sent if not bad})
+    assert sorted(kept) == sorted((rid, "api:" + ("wechat-mini" if c == "wechat" else "agents"))
+                                  for c, rid, bad in sent if bad)
+
+
 def test_keys_are_checked(api):
     base, engine, keys = api
     for key in (None, "", "wk_" + "x" * 43, "not a key", keys["department"]):

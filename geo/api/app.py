@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 import pandas as pd
@@ -29,6 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo.act.categories import categories
 from geo.api import open311
+from geo.api.intake import Intake
 from geo.api.keys_db import Caller, caller_of
 from geo.api.open311 import DEFAULT_DAYS, DEFAULT_LIMIT, FORMATS, RequestError
 from geo.clock import Clock
@@ -100,7 +102,15 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
     # The services and their names are the shipped categories: the same for the process's life.
     listed = [open311.service(c) for _code, c in sorted(table.items())]
     names = {code: c.name_zh for code, c in table.items()}
-    app = FastAPI(title="Whistle Open311 GeoReport v2", version="2",
+    intake = Intake(lambda rows, source, moment: ingest_rows(
+        engine, rows, source=source, now=moment, boundaries=boundaries.get(), timezone=timezone), on_accepted)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        intake.close()
+
+    app = FastAPI(title="Whistle Open311 GeoReport v2", version="2", lifespan=lifespan,
                   description="The 12345 hotline's channels post complaints; departments and the callback "
                               "centre post status updates (FixMyStreet's servicerequestupdates).")
     _errors(app)
@@ -166,13 +176,9 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
                         reason_code="bad_request", reason=exc.description)
             raise
         row["id"] = row["id"] or f"{caller.name}-{uuid.uuid4().hex[:20]}"
-        summary = ingest_rows(engine, [row], source=source, now=pd.Timestamp(moment),
-                              boundaries=boundaries.get(), timezone=timezone)
-        if summary.rejected:
-            reason = summary.rejections[0]["reason"] if summary.rejections else "the request was rejected"
-            raise RequestError(400, reason)
-        if summary.inserted:
-            on_accepted([row["id"]])
+        outcome = intake.submit(row, source, pd.Timestamp(moment))
+        if not outcome.accepted:
+            raise RequestError(400, outcome.reason or "the request was rejected")
         return _answer(fmt, "service_requests", "request",
                        [{"service_request_id": row["id"], "service_notice": "", "account_id": account_id}])
 

@@ -80,8 +80,10 @@ class Encoded:
 
 
 def create_stage(conn) -> None:
-    """Create the session's staging table, ``complaint_loaded`` and ``complaint_accepted``
-    (dropped at commit or rollback)."""
+    """Make ready the session's staging table, ``complaint_accepted`` and the change notes
+    (:func:`create_change_notes`), empty, as the transaction begins."""
+    if _has_temp(conn, "complaint_stage"):
+        return
     try:
         # Only possible before the session's first temporary table; the default 8 MB would
         # spill a large file's stage to disk.
@@ -90,19 +92,30 @@ def create_stage(conn) -> None:
     except sa.exc.DBAPIError:
         pass
     columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS.items())
-    conn.exec_driver_sql(f"CREATE TEMP TABLE complaint_stage ({columns}) ON COMMIT DROP")
-    conn.exec_driver_sql("CREATE TEMP TABLE complaint_accepted (source_id text) ON COMMIT DROP")
     create_change_notes(conn)
+    conn.exec_driver_sql(f"CREATE TEMP TABLE complaint_accepted (source_id text) {_EMPTIED}")
+    # Last: its presence says that the others are there.
+    conn.exec_driver_sql(f"CREATE TEMP TABLE complaint_stage ({columns}) {_EMPTIED}")
 
 
 def create_change_notes(conn) -> None:
-    """Create ``complaint_loaded`` (each complaint inserted or updated, as it is now) and
-    ``complaint_before`` (each one updated, as it was), which the tallies move by (dropped at
-    commit or rollback)."""
+    """Make ready ``complaint_loaded`` (each complaint inserted or updated, as it is now) and
+    ``complaint_before`` (each one updated, as it was), which the tallies move by, empty."""
+    if _has_temp(conn, "complaint_before"):
+        return
     loaded = ", ".join(f"{name} {kind}" for name, kind in LOADED_COLUMNS.items())
-    conn.exec_driver_sql(f"CREATE TEMP TABLE complaint_loaded ({loaded}) ON COMMIT DROP")
+    conn.exec_driver_sql(f"CREATE TEMP TABLE complaint_loaded ({loaded}) {_EMPTIED}")
     before = ", ".join(f"{name} {COLUMNS[name]}" for name in COUNTED_COLUMNS)
-    conn.exec_driver_sql(f"CREATE TEMP TABLE complaint_before ({before}) ON COMMIT DROP")
+    conn.exec_driver_sql(f"CREATE TEMP TABLE complaint_before ({before}) {_EMPTIED}")
+
+
+# The session's temporary tables are made once and emptied at every commit (a rollback empties
+# them too): creating and dropping four tables cost a request's load a fifth of its time.
+_EMPTIED = "ON COMMIT DELETE ROWS"
+
+
+def _has_temp(conn, name: str) -> bool:
+    return conn.execute(sa.text("SELECT to_regclass(:name) IS NOT NULL"), {"name": f"pg_temp.{name}"}).scalar()
 
 
 def known_categories(conn) -> frozenset[str]:

@@ -101,6 +101,25 @@ class _Reasons:
             self.text[mask] = message
 
 
+class _Columns(dict):
+    """The accepted rows' columns as the checks make them, made a frame once at the end.
+
+    Adding columns one by one to a frame copied its (Arrow) column index each time: a third
+    of a one-row check. A column is read back as a Series on the batch's index.
+    """
+
+    def __init__(self, index: pd.Index) -> None:
+        super().__init__()
+        self.index = index
+
+    def __getitem__(self, name: str) -> pd.Series:
+        value = super().__getitem__(name)
+        return value if isinstance(value, pd.Series) else pd.Series(value, index=self.index)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(dict(self.items()), index=self.index)
+
+
 def check_batch(batch: Batch, context: Context) -> Checked:
     """Validate, convert and locate the rows of a batch.
 
@@ -120,7 +139,7 @@ def check_batch(batch: Batch, context: Context) -> Checked:
     size = len(frame)
     reasons = _Reasons(size)
     get = lambda name: frame[name] if name in frame else pd.Series(pd.NA, index=frame.index, dtype="string")  # noqa: E731
-    out = pd.DataFrame(index=frame.index)
+    out = _Columns(frame.index)
     out["line"] = batch.line
     if UNREADABLE in frame:
         # A line the reader could not make a row of (JSON Lines): its reason is ready.
@@ -173,7 +192,7 @@ def check_batch(batch: Batch, context: Context) -> Checked:
                              "reason_code": reasons.code[~ok],
                              # A reason quotes the bad value, which may be a number put in the wrong column.
                              "reason": [mask_phone_text(t) for t in reasons.text[~ok]]})
-    return Checked(out[ok].reset_index(drop=True), rejected)
+    return Checked(out.frame()[ok].reset_index(drop=True), rejected)
 
 
 # Fields whose values keep their digits in a rejected raw row: the person who fixes the row
@@ -265,7 +284,7 @@ def _clean_text(values: pd.Series) -> pd.Series:
                                    index=values.index))
 
 
-def _choices(out: pd.DataFrame, reasons: _Reasons, raw: pd.Series, name: str, table: dict,
+def _choices(out: _Columns, reasons: _Reasons, raw: pd.Series, name: str, table: dict,
              *, default, strict: bool) -> None:
     mapped, given = look_up(raw, table)
     if strict:
@@ -277,7 +296,7 @@ def _choices(out: pd.DataFrame, reasons: _Reasons, raw: pd.Series, name: str, ta
     out[name] = mapped
 
 
-def _dispatches(out: pd.DataFrame, reasons: _Reasons, raw: pd.Series, context: Context) -> None:
+def _dispatches(out: _Columns, reasons: _Reasons, raw: pd.Series, context: Context) -> None:
     size = len(raw)
     # JSONB cannot hold NUL either, written as a byte or as JSON's \u0000.
     raw = _clean_text(raw).str.replace("\\u0000", "\\ufffd", regex=False)
@@ -355,7 +374,7 @@ def _read_lists(lines: pa.StringArray) -> pa.Table:
                             read_options=pajson.ReadOptions(block_size=max(1 << 20, len(data) + 1)))
 
 
-def _place(out: pd.DataFrame, reasons: _Reasons, frame: pd.DataFrame, get, context: Context) -> None:
+def _place(out: _Columns, reasons: _Reasons, frame: pd.DataFrame, get, context: Context) -> None:
     size = len(frame)
     crs = coordinate_systems(get("crs"), context.mapping.crs)
     reasons.add(crs.isna().to_numpy(), "unknown_crs", lambda i: (
@@ -443,9 +462,9 @@ def _footprints(reasons: _Reasons, raw: pd.Series) -> np.ndarray:
     return shapes
 
 
-def _locate(out: pd.DataFrame, reasons: _Reasons, lon: np.ndarray, lat: np.ndarray, precision: np.ndarray,
+def _locate(out: _Columns, reasons: _Reasons, lon: np.ndarray, lat: np.ndarray, precision: np.ndarray,
             township: np.ndarray, context: Context) -> None:
-    size = len(out)
+    size = len(out.index)
     boundaries = context.boundaries
     h3 = np.full(size, None, dtype=object)
     district = np.full(size, None, dtype=object)
@@ -498,11 +517,11 @@ def _locate(out: pd.DataFrame, reasons: _Reasons, lon: np.ndarray, lat: np.ndarr
     out["boundary_set_id"] = pd.array(set_id, dtype="Int64")
 
 
-def _duplicates(out: pd.DataFrame, reasons: _Reasons, context: Context) -> None:
+def _duplicates(out: _Columns, reasons: _Reasons, context: Context) -> None:
     ok = np.flatnonzero(reasons.ok)
     ids = out["source_id"].to_numpy(dtype=object, na_value=None)
     lines = out["line"].to_numpy()
-    earlier = np.full(len(out), -1, dtype=np.int64)
+    earlier = np.full(len(out.index), -1, dtype=np.int64)
     mine = pd.Series(ids[ok])
     # A repeat within the batch points at the batch's first row of the id; any row of an id
     # seen in an earlier batch points at that batch's row.
