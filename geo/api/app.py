@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Literal
 
 import pandas as pd
 import sqlalchemy as sa
@@ -46,6 +47,8 @@ from geo.store.clock_db import shared_clock
 from geo.store.engine import Bind, make_engine, transaction
 
 log = logging.getLogger("whistle.api")
+Format = Literal[FORMATS]
+"""The spec's two formats, as the schema declares them (another is a 404)."""
 PREFIX = "/open311/v2"
 SPEC = "http://wiki.open311.org/GeoReport_v2"
 Accepted = Callable[[list[str]], None]
@@ -122,7 +125,7 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
         return {"ok": True, "now": open311.iso(now(), timezone)}
 
     @app.get("/open311/discovery.{fmt}", summary="Discovery")
-    def discovery(request: Request, fmt: str) -> Response:
+    def discovery(request: Request, fmt: Format) -> Response:
         base = str(request.base_url).rstrip("/") + PREFIX + "/"
         body = {"changeset": "2026-12-01T00:00:00Z", "contact": "the hotline's platform team",
                 "key_service": "python -m geo api-keys add NAME --kind channel --channel wechat",
@@ -133,12 +136,12 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
         return JSONResponse(body)
 
     @app.get(PREFIX + "/services.{fmt}", summary="Service list")
-    def services(fmt: str) -> Response:
+    def services(fmt: Format) -> Response:
         _format(fmt)
         return _answer(fmt, "services", "service", listed)
 
     @app.get(PREFIX + "/services/{service_code}.{fmt}", summary="Service definition")
-    def service_definition(service_code: str, fmt: str) -> Response:
+    def service_definition(service_code: str, fmt: Format) -> Response:
         _format(fmt)
         if service_code not in table:
             raise RequestError(404, f"service_code: no service {service_code[:60]!r}; GET services.json lists them")
@@ -148,7 +151,7 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
         return JSONResponse(body)
 
     @app.post(PREFIX + "/requests.{fmt}", summary="Post a service request")
-    def post_request(fmt: str, api_key: str | None = Form(None), service_code: str | None = Form(None),
+    def post_request(fmt: Format, api_key: str | None = Form(None), service_code: str | None = Form(None),
                      lat: str | None = Form(None), long: str | None = Form(None),
                      address_string: str | None = Form(None), address_id: str | None = Form(None),
                      email: str | None = Form(None), device_id: str | None = Form(None),
@@ -183,7 +186,7 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
                        [{"service_request_id": row["id"], "service_notice": "", "account_id": account_id}])
 
     @app.get(PREFIX + "/requests.{fmt}", summary="Get service requests")
-    def get_requests(fmt: str, api_key: str | None = Query(None), service_request_id: str | None = Query(None),
+    def get_requests(fmt: Format, api_key: str | None = Query(None), service_request_id: str | None = Query(None),
                      service_code: str | None = Query(None), start_date: str | None = Query(None),
                      end_date: str | None = Query(None), status: str | None = Query(None),
                      page: str | None = Query(None), page_size: str | None = Query(None)) -> Response:
@@ -204,7 +207,7 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
         return _answer(fmt, "service_requests", "request", [open311.request_record(r, names, timezone) for r in rows])
 
     @app.get(PREFIX + "/requests/{service_request_id}.{fmt}", summary="Get one service request")
-    def get_request(service_request_id: str, fmt: str, api_key: str | None = Query(None)) -> Response:
+    def get_request(service_request_id: str, fmt: Format, api_key: str | None = Query(None)) -> Response:
         _format(fmt)
         _caller(engine, api_key, None)
         rows = _requests(engine, [service_request_id], [], None, None, [], 1, 0)
@@ -213,7 +216,7 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
         return _answer(fmt, "service_requests", "request", [open311.request_record(rows[0], names, timezone)])
 
     @app.post(PREFIX + "/servicerequestupdates.{fmt}", summary="Post a status update (FixMyStreet)")
-    def post_update(fmt: str, api_key: str | None = Form(None), service_request_id: str | None = Form(None),
+    def post_update(fmt: Format, api_key: str | None = Form(None), service_request_id: str | None = Form(None),
                     update_id: str | None = Form(None), updated_datetime: str | None = Form(None),
                     status: str | None = Form(None), description: str | None = Form(None),
                     external_status_code: str | None = Form(None), unit: str | None = Form(None),
@@ -235,7 +238,7 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
         return _answer(fmt, "service_request_updates", "request_update", [{"update_id": str(recorded.id)}])
 
     @app.get(PREFIX + "/servicerequestupdates.{fmt}", summary="Get status updates (FixMyStreet)")
-    def get_updates(fmt: str, api_key: str | None = Query(None), start_date: str | None = Query(None),
+    def get_updates(fmt: Format, api_key: str | None = Query(None), start_date: str | None = Query(None),
                     end_date: str | None = Query(None)) -> Response:
         _format(fmt)
         _caller(engine, api_key, None)
@@ -264,6 +267,8 @@ def _errors(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     def _invalid(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {}
+        if tuple(first.get("loc", ())) == ("path", "fmt"):
+            return answer(request, 404, f"format {str(first.get('input'))[:20]!r}: served as .json or .xml")
         where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
         return answer(request, 400, f"{where}: {first.get('msg', 'malformed')}")
 
@@ -278,7 +283,7 @@ def _errors(app: FastAPI) -> None:
         return answer(request, 500, "the platform could not answer; the error is in its log")
 
 
-def _format(fmt: str) -> str:
+def _format(fmt: Format) -> str:
     if fmt not in FORMATS:
         raise RequestError(404, f"format {fmt[:20]!r}: served as .json or .xml")
     return fmt
@@ -293,7 +298,7 @@ def _caller(bind: Bind, key: str | None, kinds) -> Caller:
     return caller
 
 
-def _answer(fmt: str, root: str, item: str, items: list[dict]) -> Response:
+def _answer(fmt: Format, root: str, item: str, items: list[dict]) -> Response:
     if fmt == "xml":
         return _xml(open311.to_xml(root, item, items))
     return JSONResponse(items)
