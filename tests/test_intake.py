@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from geo.api.intake import MAX_BATCH, Intake
-from geo.ingest.run_db import IngestSummary
+from geo.ingest.summary import IngestSummary
 
 NOW = pd.Timestamp("2026-12-01 02:00", tz="UTC")
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from geo.ingest.run_db import KEPT_REASONS, IngestSummary
+from geo.ingest.summary import KEPT_REASONS, IngestSummary
 
 log = logging.getLogger("whistle.api")
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +39,7 @@ from geo.ingest.load_db import (
 from geo.ingest.mapping import Mapping, load_mapping
 from geo.ingest.privacy import phone_key
 from geo.ingest.readers import Batch, batch_from_rows, read_batches
+from geo.ingest.summary import KEPT_REASONS, IngestSummary
 from geo.ingest.validate import Context, check_batch, raw_for_storage, row_hashes, unclassified_count
 from geo.locate.boundaries import BoundaryIndex
 from geo.locate.boundaries_db import boundary_index
@@ -49,41 +49,6 @@ from geo.store.engine import Bind, transaction
 from geo.store.tally import move_complaints
 
 __all__ = ["IngestSummary", "Mapping", "ingest_file", "ingest_rows", "load_mapping", "reject_rows"]
-
-
-KEPT_REASONS = 100
-
-
-@dataclass
-class IngestSummary:
-    """Where the rows of one file went."""
-
-    run_id: int
-    source: str
-    rows: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    unclassified: int = 0
-    rejected_by_reason: Counter = field(default_factory=Counter)
-    precision: Counter = field(default_factory=Counter)
-    on_boundary: int = 0
-    rejections: list[dict] = field(default_factory=list)
-    """The first :data:`KEPT_REASONS` rejected rows (line, source_id, reason_code, reason), for a
-    caller who reads them at once (the API); all of them are in ``rejected_row``."""
-
-    @property
-    def accepted(self) -> int:
-        """Rows that are in the complaint table after the load."""
-        return self.inserted + self.updated + self.unchanged
-
-    def as_dict(self) -> dict:
-        """The summary as plain JSON-ready values."""
-        return {"rows": self.rows, "inserted": self.inserted, "updated": self.updated,
-                "unchanged": self.unchanged, "rejected": self.rejected, "unclassified": self.unclassified,
-                "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
-                "precision": dict(sorted(self.precision.items())), "on_boundary": self.on_boundary}
 
 
 def file_sha256(path: Path) -> str:

@@ -47,7 +47,7 @@ def ingest_bounded(database_url: str, path: Path, *, crs: str | None, encoding: 
     Returns
     -------
     dict
-        ``run_id``, ``source`` and the counts of :meth:`geo.ingest.run_db.IngestSummary.as_dict`.
+        ``run_id``, ``source`` and the counts of :meth:`geo.ingest.summary.IngestSummary.as_dict`.
 
     Raises
     ------

@@ -47,7 +47,7 @@ from geo.clock import Clock, system_clock
 from geo.detect.hotspots_db import count_rows
 from geo.errors import AccessError, ValidationError
 from geo.ingest.rejected_db import rejected_rows
-from geo.ingest.run_db import IngestSummary
+from geo.ingest.summary import IngestSummary
 from geo.ingest.upload import ingest_bounded
 from geo.locate.cells import DEFAULT_RESOLUTION, cell_centres, cell_ring, cell_to_parent
 from geo.locate.jurisdictions_db import boundary_sets, current_jurisdictions
