@@ -135,7 +135,7 @@ def ingest_rows(bind: Bind, rows: list[dict], *, source: str, now: pd.Timestamp 
         raise ValidationError("no rows to ingest")
     mapping = Mapping() if timezone is None else Mapping(timezone=timezone)
     return _ingest(bind, lambda: iter([batch_from_rows(rows)]), source, _digest(rows), mapping, now=now,
-                   boundaries=boundaries, resolution=resolution)
+                   boundaries=boundaries, resolution=resolution, one_batch=True)
 
 
 def reject_rows(bind: Bind, rows: list[dict], *, source: str, reason_code: str, reason: str) -> int:
@@ -166,7 +166,7 @@ def _digest(rows: list[dict]) -> str:
 
 def _ingest(bind: Bind, batches: Callable[[], Iterator[Batch]], source: str, sha256: str, mapping: Mapping, *,
             now, boundaries: BoundaryIndex | None, resolution: int,
-            progress: Callable[[int], None] | None = None) -> IngestSummary:
+            progress: Callable[[int], None] | None = None, one_batch: bool = False) -> IngestSummary:
     settings = load_settings()
     now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now).tz_convert("UTC")
     with transaction(bind) as conn:
@@ -178,17 +178,23 @@ def _ingest(bind: Bind, batches: Callable[[], Iterator[Batch]], source: str, sha
         summary = IngestSummary(run_id, source)
         context = Context(now, boundaries, phone_key(settings), mapping, settings.earliest_year)
         create_stage(conn)
-        stored_any = conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM complaint)")).scalar()
         read = batches()
         categories = known_categories(conn)
-        # The next batch is read, checked, located and encoded in a thread while this one
-        # loads; the lookup of stored rows has a connection of its own.
-        with _lookup(conn, stored_any) as lookup:
-            prepared = _prepare(read, lookup, context, summary, run_id, categories)
-            for ready in run_ahead(prepared, name="whistle-ingest"):
+        if one_batch:
+            # A request's rows: nothing to overlap, so no thread, and the lookup on this
+            # connection (each round trip counts when the database is busy).
+            for ready in _prepare(read, conn, context, summary, run_id, categories):
                 _load(conn, ready, summary, sha256)
-                if progress is not None:
-                    progress(ready.read_bytes)
+        else:
+            # The next batch is read, checked, located and encoded in a thread while this one
+            # loads; the lookup of stored rows has a connection of its own.
+            stored_any = conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM complaint)")).scalar()
+            with _lookup(conn, stored_any) as lookup:
+                prepared = _prepare(read, lookup, context, summary, run_id, categories)
+                for ready in run_ahead(prepared, name="whistle-ingest"):
+                    _load(conn, ready, summary, sha256)
+                    if progress is not None:
+                        progress(ready.read_bytes)
         settle_rejected(conn, run_id, sha256)
         _update_tallies(conn)
         summary.unchanged = summary.rows - summary.rejected - summary.inserted - summary.updated
