@@ -98,7 +98,8 @@ def replay(speed: Annotated[float, typer.Option(help="Clock seconds per wall sec
            days: Annotated[int, typer.Option(help="Days to play after the stored history.")] = 1,
            per_day: Annotated[int, typer.Option(help="Mean complaints a day.")] = 30_000,
            seed: Annotated[int, typer.Option(help="Seed of the generated days.")] = 11,
-           api: Annotated[str, typer.Option(help="The API's base URL.")] = "http://127.0.0.1:8311") -> None:
+           api: Annotated[str, typer.Option(help="The API's base URL.")] = "http://127.0.0.1:8311",
+           workers: Annotated[int, typer.Option(help="Requests in flight at once.", min=1, max=64)] = 16) -> None:
     """Play the demo city's next days through the API, each complaint and update at its time."""
     import pandas as pd
     import requests
@@ -142,6 +143,6 @@ def replay(speed: Annotated[float, typer.Option(help="Clock seconds per wall sec
     out.print(f"replaying {sum(e.path == 'requests.json' for e in timeline):,} complaints and "
               f"{sum(e.path != 'requests.json' for e in timeline):,} updates from {escape(str(data))}, "
               f"{speed:g}× as fast, through {escape(api)}")
-    tally = play(timeline, api, setting.clock(), sleep=time.sleep, wall_per_clock=1 / speed)
+    tally = play(timeline, api, setting.clock(), sleep=time.sleep, wall_per_clock=1 / speed, workers=workers)
     out.print(f"sent {tally.sent:,}: {tally.accepted:,} accepted, {tally.rejected:,} rejected with a reason, "
-              f"{tally.failed:,} failed ({tally.by_status})")
+              f"{tally.failed:,} failed ({tally.by_status}); at most {tally.late_s:,.0f} s (clock) behind")

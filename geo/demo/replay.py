@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from geo.act.categories import UNCLASSIFIED, categories, classify
-from geo.ingest.validate import CHANNELS, SATISFACTION
+from geo.ingest.validate import CHANNELS, SATISFACTION, YES_NO
 
 log = logging.getLogger("whistle.replay")
 _OPEN311 = "/open311/v2"
@@ -59,9 +60,12 @@ def events(export: pd.DataFrame, mapping: dict[str, str], keys: dict[str, str]) 
     channel = get("channel").astype("string").str.lower().map(CHANNELS).fillna("phone")
     out: list[Event] = []
     order = 0
-    for i in np.flatnonzero(received.notna().to_numpy()):
+    # A row without a time or an id cannot be played: no moment to post it, and no id for its
+    # updates to name (the export's defect; its bulk ingest rejects it too).
+    ids = get("id").astype("string").str.strip()
+    for i in np.flatnonzero((received.notna() & ids.notna() & (ids != "")).to_numpy()):
         at = received.iat[i]
-        rid = str(get("id").iat[i])
+        rid = str(ids.iat[i])
         code = codes.iat[i] if codes.iat[i] in known else UNCLASSIFIED
         form = {"service_code": code, "description": _value(get("text").iat[i]),
                 "address_string": _value(get("address").iat[i]), "phone": _value(get("phone").iat[i]),
@@ -71,11 +75,12 @@ def events(export: pd.DataFrame, mapping: dict[str, str], keys: dict[str, str]) 
         out.append(Event(at, order, "requests.json", keys.get(channel.iat[i], keys["phone"]),
                          {k: v for k, v in form.items() if v is not None}))
         order += 1
-        for when, kind, extra, sender in _updates(get, i):
+        # Numbered: a complaint handed back twice sends two "returned" updates, not one twice.
+        for n, (when, kind, extra, sender) in enumerate(_updates(get, i)):
             if pd.isna(when) or when < at:
                 continue
             out.append(Event(when, order, "servicerequestupdates.json", keys[sender], {
-                "service_request_id": rid, "update_id": f"{rid}:{kind}", "updated_datetime": when.isoformat(),
+                "service_request_id": rid, "update_id": f"{rid}:{n}:{kind}", "updated_datetime": when.isoformat(),
                 "status": "closed" if kind in ("resolved", "unresolved") or sender == "callback" else "open",
                 "external_status_code": kind, **extra}))
             order += 1
@@ -87,22 +92,36 @@ def _updates(get, i: int) -> Iterable[tuple[pd.Timestamp, str, dict, str]]:
     zone = "Asia/Shanghai"
     moment = lambda v: pd.NaT if v is None or pd.isna(v) else pd.Timestamp(v).tz_localize(zone)  # noqa: E731
     hand_offs = get("dispatches").iat[i]
-    if isinstance(hand_offs, str):
-        try:
-            for hand_off in json.loads(hand_offs):
-                yield moment(hand_off.get("at")), hand_off.get("action", "dispatched"), \
-                    {"unit": hand_off.get("unit")}, "department"
-        except (ValueError, AttributeError, TypeError):
-            pass
-    yield moment(get("responded_at").iat[i]), "responded", {}, "department"
+    for hand_off in _hand_offs(hand_offs):
+        yield moment(hand_off.get("at")), hand_off.get("action", "dispatched"), {"unit": hand_off.get("unit")}, \
+            "department"
+    responded = moment(get("responded_at").iat[i])
+    yield responded, "responded", {}, "department"
     resolved_at = moment(get("resolved_at").iat[i])
     if not pd.isna(resolved_at):
         yield resolved_at, "resolved", {}, "department"
+    elif YES_NO.get(str(get("resolved").iat[i]).strip().lower()) is False:
+        # An export's "not resolved" is an outcome too (the department's, as the export stood);
+        # it has no time of its own, so it comes with the response, or the last hand-off.
+        last = [m for m in (responded, *(moment(h.get("at")) for h in _hand_offs(hand_offs))) if not pd.isna(m)]
+        if last:
+            yield max(last), "unresolved", {}, "department"
     satisfaction = SATISFACTION.get(str(get("satisfaction").iat[i]).strip().lower())
     if satisfaction is not None:
         after = resolved_at if not pd.isna(resolved_at) else moment(get("responded_at").iat[i])
         if not pd.isna(after):
             yield after + pd.Timedelta(hours=1), satisfaction, {}, "callback"
+
+
+def _hand_offs(text) -> list[dict]:
+    """The hand-offs of an export's dispatch list (none when it is missing or not a list of objects)."""
+    if not isinstance(text, str):
+        return []
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return []
+    return [h for h in value if isinstance(h, dict)] if isinstance(value, list) else []
 
 
 def _value(value) -> str | None:
@@ -120,10 +139,13 @@ class Tally:
     rejected: int = 0
     failed: int = 0
     by_status: dict = field(default_factory=dict)
+    late_s: float = 0.0
+    """The latest an event was sent after its moment, in clock seconds (a replay that keeps up
+    stays within a few; one that does not falls further behind)."""
 
 
 def play(timeline: list[Event], base_url: str, clock: Callable[[], datetime], *,
-         sleep: Callable[[float], None], wall_per_clock: float, workers: int = 4,
+         sleep: Callable[[float], None], wall_per_clock: float, workers: int = 16,
          stop: Callable[[], bool] = lambda: False) -> Tally:
     """Post each event when ``clock`` reaches its moment (a few at once); returns the tally.
 
@@ -132,13 +154,15 @@ def play(timeline: list[Event], base_url: str, clock: Callable[[], datetime], *,
     import requests
 
     tally = Tally()
-    session = requests.Session()
+    sessions = threading.local()  # one connection per posting thread, kept alive
     queue = list(timeline)
     heapq.heapify(queue)
 
     def post(event: Event) -> int:
+        if not hasattr(sessions, "it"):
+            sessions.it = requests.Session()
         try:
-            answer = session.post(f"{base_url}{_OPEN311}/{event.path}", data={"api_key": event.key, **event.form},
+            answer = sessions.it.post(f"{base_url}{_OPEN311}/{event.path}", data={"api_key": event.key, **event.form},
                                   timeout=30)
             return answer.status_code
         except requests.RequestException as exc:
@@ -151,7 +175,13 @@ def play(timeline: list[Event], base_url: str, clock: Callable[[], datetime], *,
             batch = []
             while queue and queue[0].at <= now:
                 batch.append(heapq.heappop(queue))
-            for status in pool.map(post, batch):
+            if batch:
+                tally.late_s = max(tally.late_s, (now - batch[0].at).total_seconds())
+            # The complaints of a moment are answered before its updates go: an update of a
+            # complaint posted at the same moment would otherwise race it (and find nothing).
+            complaints = [e for e in batch if e.path == "requests.json"]
+            updates = [e for e in batch if e.path != "requests.json"]
+            for status in [*pool.map(post, complaints), *pool.map(post, updates)]:
                 tally.sent += 1
                 tally.by_status[status] = tally.by_status.get(status, 0) + 1
                 tally.accepted += status == 200
