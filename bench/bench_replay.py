@@ -34,6 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--speed", type=float, default=100.0)
     parser.add_argument("--per-day", type=int, default=30_000)
+    parser.add_argument("--workers", type=int, default=16, help="the replay's requests in flight")
     args = parser.parse_args()
     import sqlalchemy as sa
 
@@ -57,7 +58,8 @@ def main() -> None:
     try:
         started = time.perf_counter()
         played = subprocess.run([sys.executable, "-m", "geo", "replay", "--speed", f"{args.speed:g}", "--days", "1",
-                                 "--per-day", str(args.per_day), "--api", "http://127.0.0.1:18397"],
+                                 "--per-day", str(args.per_day), "--workers", str(args.workers),
+                                 "--api", "http://127.0.0.1:18397"],
                                 env=live_env, cwd=ROOT, check=True, capture_output=True, text=True)
         wall = time.perf_counter() - started
     finally:
@@ -66,7 +68,8 @@ def main() -> None:
         for child in (api, worker):
             child.wait(90)
     said = " ".join(played.stdout.split())
-    print(f"replay at {args.speed:g}x: {wall:.0f} s wall for a day of {86_400 / args.speed:.0f} s at that speed")
+    print(f"replay at {args.speed:g}x, {args.workers} in flight: {wall:.0f} s wall for a day of "
+          f"{86_400 / args.speed:.0f} s at that speed")
     print("  " + re.sub(r"\s+", " ", said)[-400:])
     export = max((ROOT / "var" / "replay").glob("*.parquet"), key=lambda p: p.stat().st_mtime)
     subprocess.run([sys.executable, "-c", _BULK, str(export)], env={**env, "DATABASE_URL": bulk_url}, cwd=ROOT,
