@@ -47,11 +47,11 @@ def main() -> None:
     cluster = LocalCluster(root=root, fast=True)
     cluster.start()
     env = {**os.environ, "DATABASE_URL": cluster.url(), "WHISTLE_LOG": "WARNING"}
-    for step in (("db", "upgrade"), ("boundaries", "load-shipped")):
-        subprocess.run([sys.executable, "-m", "geo", *step], env=env, cwd=ROOT, check=True, capture_output=True)
     engine = sa.create_engine(cluster.url())
-    points = _line_points(engine, args.emergencies + args.deadlines)
     try:
+        for step in (("db", "upgrade"), ("boundaries", "load-shipped")):
+            subprocess.run([sys.executable, "-m", "geo", *step], env=env, cwd=ROOT, check=True, capture_output=True)
+        points = _line_points(engine, args.emergencies + args.deadlines)
         _raise(engine, env, points[:args.emergencies])
         _deadlines(engine, env, points[args.emergencies:])
         _tally(engine, args.day_rows)

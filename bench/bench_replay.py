@@ -36,13 +36,21 @@ def main() -> None:
     parser.add_argument("--per-day", type=int, default=30_000)
     parser.add_argument("--workers", type=int, default=16, help="the replay's requests in flight")
     args = parser.parse_args()
-    import sqlalchemy as sa
 
     from geo.store.cluster import LocalCluster
 
     home = Path(tempfile.mkdtemp(prefix="whistle-bench-replay-"))
     cluster = LocalCluster(root=home / "pg", fast=True)
     cluster.start()
+    try:
+        _bench(cluster, args)
+    finally:
+        cluster.stop()
+
+
+def _bench(cluster, args) -> None:
+    import sqlalchemy as sa
+
     live_url = cluster.url()
     bulk_url = _second_database(cluster, "whistle_bulk")
     env = {**os.environ, "WHISTLE_LOG": "WARNING"}
@@ -102,7 +110,6 @@ def main() -> None:
     print("the replay equals the bulk ingest" if not differences else f"{differences} tables differ")
     live.dispose()
     bulk.dispose()
-    cluster.stop()
 
 
 # The bulk ingest of the replayed export, as `geo demo` ingests its own (the demo's mapping).
