@@ -131,18 +131,16 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
                 "key_service": "python -m geo api-keys add NAME --kind channel --channel wechat",
                 "endpoints": [{"specification": SPEC, "url": base, "changeset": "2026-12-01T00:00:00Z",
                                "type": "production", "formats": [f"application/{f}" for f in FORMATS]}]}
-        if _format(fmt) == "xml":
+        if fmt == "xml":
             return _xml(open311.to_xml_one("discovery", body))
         return JSONResponse(body)
 
     @app.get(PREFIX + "/services.{fmt}", summary="Service list")
     def services(fmt: Format) -> Response:
-        _format(fmt)
         return _answer(fmt, "services", "service", listed)
 
     @app.get(PREFIX + "/services/{service_code}.{fmt}", summary="Service definition")
     def service_definition(service_code: str, fmt: Format) -> Response:
-        _format(fmt)
         if service_code not in table:
             raise RequestError(404, f"service_code: no service {service_code[:60]!r}; GET services.json lists them")
         body = open311.definition(table[service_code])
@@ -161,7 +159,6 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
                      channel_request_id: str | None = Form(None, alias="attribute[channel_request_id]"),
                      crs: str | None = Form(None, alias="attribute[crs]"),
                      received_at: str | None = Form(None, alias="attribute[received_at]")) -> Response:
-        _format(fmt)
         caller = _caller(engine, api_key, "channel")
         form = {"service_code": service_code, "lat": lat, "long": long, "address_string": address_string,
                 "description": description, "phone": phone, "first_name": first_name, "last_name": last_name,
@@ -190,7 +187,6 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
                      service_code: str | None = Query(None), start_date: str | None = Query(None),
                      end_date: str | None = Query(None), status: str | None = Query(None),
                      page: str | None = Query(None), page_size: str | None = Query(None)) -> Response:
-        _format(fmt)
         _caller(engine, api_key, None)
         ids = _list(service_request_id, "service_request_id")
         end = _moment(end_date, "end_date", timezone) or pd.Timestamp(now())
@@ -208,7 +204,6 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
 
     @app.get(PREFIX + "/requests/{service_request_id}.{fmt}", summary="Get one service request")
     def get_request(service_request_id: str, fmt: Format, api_key: str | None = Query(None)) -> Response:
-        _format(fmt)
         _caller(engine, api_key, None)
         rows = _requests(engine, [service_request_id], [], None, None, [], 1, 0)
         if not rows:
@@ -221,7 +216,6 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
                     status: str | None = Form(None), description: str | None = Form(None),
                     external_status_code: str | None = Form(None), unit: str | None = Form(None),
                     media_url: str | None = Form(None)) -> Response:
-        _format(fmt)
         caller = _caller(engine, api_key, ("department", "callback"))
         state = (status or "").strip().lower()
         try:
@@ -240,7 +234,6 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
     @app.get(PREFIX + "/servicerequestupdates.{fmt}", summary="Get status updates (FixMyStreet)")
     def get_updates(fmt: Format, api_key: str | None = Query(None), start_date: str | None = Query(None),
                     end_date: str | None = Query(None)) -> Response:
-        _format(fmt)
         _caller(engine, api_key, None)
         end = _moment(end_date, "end_date", timezone) or pd.Timestamp(now())
         start = _moment(start_date, "start_date", timezone) or end - pd.Timedelta(days=1)
@@ -281,12 +274,6 @@ def _errors(app: FastAPI) -> None:
     def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return answer(request, 500, "the platform could not answer; the error is in its log")
-
-
-def _format(fmt: Format) -> str:
-    if fmt not in FORMATS:
-        raise RequestError(404, f"format {fmt[:20]!r}: served as .json or .xml")
-    return fmt
 
 
 def _caller(bind: Bind, key: str | None, kinds) -> Caller:

@@ -76,8 +76,6 @@ class Intake:
         self._queue: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self.batches = 0
-        """How many batches were ingested (the bench reports requests per batch)."""
 
     def submit(self, row: dict, source: str, now: pd.Timestamp) -> Outcome:
         """Ingest one request's row with whatever else is waiting, and wait for its outcome.
@@ -144,7 +142,6 @@ class Intake:
     def _ingest_group(self, group: list[_Request]) -> None:
         try:
             summary = self._ingest([r.row for r in group], group[0].source, max(r.now for r in group))
-            self.batches += 1
             reasons = {int(r["line"]): str(r["reason"]) for r in summary.rejections}
             if summary.inserted and self._on_accepted is not None:
                 self._on_accepted([r.row["id"] for r in group])

@@ -145,10 +145,11 @@ _REFRESH = {
 }
 
 
-def _delta_sql(table: str, source: str, where: str, weight: str | None = None) -> str:
-    """Add the counts of the complaints in ``source`` to a tally (one grouped insert)."""
+def _delta_sql(table: str, source: str) -> str:
+    """Add the counts of the complaints in ``source``, each counting its ``weight`` (+1 or -1),
+    to a tally (one grouped insert)."""
     key, counts, summed = _TALLY[table]
-    rows = _COUNTED[_BASE[table]](source, where, weight)
+    rows = _COUNTED[_BASE[table]](source, "true", "weight")
     if summed is not None:
         rows = summed(f"({rows}) AS counted")
     added = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counts)
@@ -207,7 +208,7 @@ def move_complaints(conn: sa.Connection, added: str, removed: str, rules: Govern
     moved = f"SELECT {columns}, 1 AS weight FROM {added} UNION ALL SELECT {columns}, -1 FROM {removed}"
     # The five tallies in one statement (each insert a data-modifying CTE, all run to the end):
     # a single complaint's update was five round trips and five plans.
-    inserts = ", ".join(f"moved_{table} AS ({_delta_sql(table, 'moved', 'true', 'weight')} RETURNING 0)"
+    inserts = ", ".join(f"moved_{table} AS ({_delta_sql(table, 'moved')} RETURNING 0)"
                         for table in TABLES)
     _lock(conn)
     conn.execute(sa.text(f"WITH moved AS MATERIALIZED ({moved}), {inserts} SELECT 1"),
