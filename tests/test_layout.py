@@ -69,7 +69,7 @@ def test_the_flow_reads_in_the_engine_folder():
     assert set(STAGES) <= packages
     flat = sorted(path.name for path in (ROOT / "geo").glob("*.py"))
     # Only what every stage shares sits beside the stage packages.
-    assert flat == ["__init__.py", "__main__.py", "clock.py", "errors.py", "lookup.py", "rules.py", "settings.py"]
+    assert flat == ["__init__.py", "__main__.py", "clock.py", "errors.py", "rules.py", "settings.py", "strings.py"]
 
 
 # What the pages may read without a user: boundary data and the clock, nothing derived from complaints.

@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from geo.errors import ValidationError
-from geo.lookup import look_up
 from geo.settings import DATA_DIR
+from geo.strings import look_up
 
 CATEGORIES_FILE = DATA_DIR / "categories.csv"
 DEPARTMENTS_FILE = DATA_DIR / "departments.csv"

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from geo.errors import ValidationError
 from geo.settings import Settings
+from geo.strings import arrow_text, pandas_text
 
 MIN_KEY_BYTES = 16
 """A shorter key (an empty file, a typo in ``WHISTLE_PHONE_KEY``) would make the hashes guessable."""
@@ -101,7 +102,7 @@ def _checked(key: bytes, where: str) -> bytes:
 
 def _folded(text: pd.Series) -> pd.Series:
     """Full-width digits and signs as ASCII; only the values that are not ASCII are touched."""
-    wide = ~np.asarray(pc.fill_null(pc.string_is_ascii(pa.array(text.array, type=pa.string())), True), dtype=bool)
+    wide = ~np.asarray(pc.fill_null(pc.string_is_ascii(arrow_text(text)), True), dtype=bool)
     if not wide.any():
         return text
     out = text.copy()
@@ -111,7 +112,7 @@ def _folded(text: pd.Series) -> pd.Series:
 
 def _symbols(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """The digits (and, in masked values, the stars) of each value, and which are masked."""
-    text = pa.array(_folded(raw.astype("string")).array, type=pa.string())
+    text = arrow_text(_folded(raw.astype("string")))
     # A value that holds a run of stars came masked (an exported rejected row, fixed and sent
     # back): its stars stand for digits that are gone, so it is kept masked and not hashed.
     masked = np.asarray(pc.fill_null(pc.match_substring(text, "**"), False), dtype=bool)
@@ -120,8 +121,7 @@ def _symbols(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     kept = pc.replace_substring_regex(text, r"[^0-9*]", "")
     symbols = pc.if_else(pa.array(masked), kept, digits)
     symbols = pc.if_else(pc.equal(symbols, ""), pa.scalar(None, pa.string()), symbols)
-    return (pd.Series(symbols.to_pandas(types_mapper=lambda _t: pd.StringDtype()).array, index=raw.index),
-            pd.Series(masked, index=raw.index))
+    return pandas_text(symbols, raw.index), pd.Series(masked, index=raw.index)
 
 
 def phone_digits(raw: pd.Series) -> pd.Series:
@@ -141,7 +141,7 @@ def _visible(length: int) -> int:
 def _mask(symbols: pd.Series) -> pd.Series:
     # Vectorised per length: a column of phones holds a handful of lengths (11 for mobiles,
     # 7 and 8 for local numbers).
-    text = pa.array(symbols.array, type=pa.string())
+    text = arrow_text(symbols)
     size = np.asarray(pc.fill_null(pc.utf8_length(text), 0))
     out = np.full(len(symbols), None, dtype=object)
     for length in np.unique(size[size > 0]).tolist():
@@ -222,7 +222,7 @@ def mask_phone_texts(values: pd.Series) -> pd.Series:
     text = values.astype("string")
     if text.empty:
         return text
-    found = pc.match_substring_regex(pa.array(text.array, type=pa.string()), _MAYBE_PHONE)
+    found = pc.match_substring_regex(arrow_text(text), _MAYBE_PHONE)
     rows = np.asarray(pc.fill_null(found, False), dtype=bool)
     if not rows.any():
         return text

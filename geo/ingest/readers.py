@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from geo.errors import ValidationError
 from geo.ingest.limits import ReadBudget, UploadLimits, check_file
 from geo.ingest.mapping import FIELDS, Mapping
+from geo.strings import pandas_text
 
 FORMATS = ("csv", "parquet", "jsonl")
 BATCH_BYTES = 16 << 20
@@ -202,7 +203,7 @@ def _as_text(column: pa.ChunkedArray) -> pd.Series:
     # much as a file's column.
     trimmed = pc.utf8_trim_whitespace(column)
     text = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
-    return text.to_pandas(types_mapper=lambda _t: pd.StringDtype())
+    return pandas_text(text)
 
 
 def _csv(path: Path, encoding: str, batch_rows: int) -> Iterator[tuple[pa.Table, int]]:

@@ -14,6 +14,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from geo.strings import arrow_text
+
 _PATTERN = (r"^(?P<year>\d{4})[-/](?P<month>\d{1,2})[-/](?P<day>\d{1,2})"
             r"(?:[T ](?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d+)?)?)?"
             r"\s*(?P<zone>Z|[+-]\d{2}:?\d{2})?$")
@@ -35,7 +37,7 @@ def parse_moments(values: pd.Series, timezone: str) -> pd.Series:
         NaT where the text is missing or is not a moment.
     """
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
-    text = pc.utf8_trim_whitespace(pa.array(values.astype("string").array, type=pa.string()))
+    text = pc.utf8_trim_whitespace(arrow_text(values))
     given = np.asarray(pc.is_valid(text), dtype=bool)
     if not given.any():
         return out

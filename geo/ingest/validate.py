@@ -33,9 +33,9 @@ from geo.ingest.timeparse import parse_moments
 from geo.locate.boundaries import BoundaryIndex
 from geo.locate.coords import coordinate_systems, to_wgs84
 from geo.locate.gazetteer import geocode
-from geo.lookup import look_up
 from geo.settings import DEFAULT_EARLIEST_YEAR
 from geo.show.downloads import unquote_cells
+from geo.strings import arrow_text, look_up, pandas_text
 
 CHANNELS = {
     "phone": "phone", "电话": "phone", "12345": "phone", "hotline": "phone",
@@ -264,7 +264,7 @@ def _without_nul(value):
 
 def _written_year(values: pd.Series) -> np.ndarray:
     """The year a moment's text starts with (``2026-`` or ``2026/``), NaN where there is none."""
-    text = pc.utf8_ltrim_whitespace(pa.array(values.astype("string").array, type=pa.string()))
+    text = pc.utf8_ltrim_whitespace(arrow_text(values))
     dated = pc.fill_null(pc.match_substring_regex(text, r"^\d{4}[-/]"), False)
     digits = pc.utf8_slice_codeunits(pc.if_else(dated, text, "0000"), 0, 4)
     return pc.if_else(dated, pc.cast(digits, pa.float64()), None).to_numpy(zero_copy_only=False)
@@ -279,9 +279,7 @@ def _clean_text(values: pd.Series) -> pd.Series:
     # PostgreSQL text cannot hold NUL; every other character, however hostile, is kept as is
     # and escaped where it is shown. The quote an export put before formula-like text (a
     # fixed rejected row sent back) comes off.
-    text = pc.replace_substring(pa.array(values.astype("string").array, type=pa.string()), "\x00", "\ufffd")
-    return unquote_cells(pd.Series(text.to_pandas(types_mapper=lambda _t: pd.StringDtype()).array,
-                                   index=values.index))
+    return unquote_cells(pandas_text(pc.replace_substring(arrow_text(values), "\x00", "\ufffd"), values.index))
 
 
 def _choices(out: _Columns, reasons: _Reasons, raw: pd.Series, name: str, table: dict,
@@ -344,7 +342,7 @@ def _parse_dispatch_lists(texts: pd.Series) -> tuple[pa.Table | None, np.ndarray
     bad = np.zeros(len(texts), dtype=bool)
     # Each list becomes one line of JSON Lines (a raw newline in a value would end it early).
     lines = pc.binary_join_element_wise(
-        '{"d":', pc.replace_substring(pa.array(texts.astype("string").array, type=pa.string()), "\n", " "),
+        '{"d":', pc.replace_substring(arrow_text(texts), "\n", " "),
         "}\n", "")
     try:
         return _read_lists(lines), bad

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import ValidationError
-from geo.lookup import look_up
+from geo.strings import look_up
 
 # Krasovsky 1940, the ellipsoid of the GCJ-02 algorithm.
 _A = 6378245.0

@@ -14,8 +14,9 @@ import re
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
+
+from geo.strings import arrow_text
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _QUOTED = re.compile(r"^'(?=[=+\-@\t\r])")
@@ -34,8 +35,7 @@ def safe_cell(value: object) -> object:
 def unquote_cells(values: pd.Series) -> pd.Series:
     """Undo :func:`safe_cell` on text sent back (a fixed rejected row ingested again)."""
     # Only the few values that start with a quote go through the pattern.
-    quoted = np.asarray(pc.fill_null(pc.starts_with(pa.array(values.astype("string").array, type=pa.string()), "'"),
-                                     False), dtype=bool)
+    quoted = np.asarray(pc.fill_null(pc.starts_with(arrow_text(values), "'"), False), dtype=bool)
     if not quoted.any():
         return values
     out = values.copy()

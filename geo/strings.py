@@ -1,9 +1,10 @@
-"""Look a column of written values up in a table of accepted spellings, vectorised in Arrow.
+"""Text columns in Arrow: to and from pandas, and written values looked up in a table.
 
-Channels, satisfaction, yes/no, categories and coordinate systems are all written by people
-and source systems in a handful of ways (``微信``, `` WeChat ``, ``wechat``): each is looked up
-case-folded and trimmed, in C, so that one request's value costs as little as a file's
-column (pandas' per-call overhead was most of a one-row check).
+The checks work on text in Arrow's kernels, in C, so that one request's value costs as little
+as a file's column (pandas' per-call overhead was most of a one-row check). Channels,
+satisfaction, yes/no, categories and coordinate systems are all written by people and source
+systems in a handful of ways (``微信``, `` WeChat ``, ``wechat``): :func:`look_up` finds each
+case-folded and trimmed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,16 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+
+def arrow_text(values: pd.Series) -> pa.Array:
+    """A column as an Arrow string array (missing values null)."""
+    return pa.array(values.astype("string").array, type=pa.string())
+
+
+def pandas_text(text: pa.Array | pa.ChunkedArray, index: pd.Index | None = None) -> pd.Series:
+    """An Arrow string array as a pandas string column, on ``index`` (a range when omitted)."""
+    return pd.Series(text.to_pandas(types_mapper=lambda _t: pd.StringDtype()).array, index=index)
 
 
 def look_up(values: pd.Series, table: Mapping[str, object], *, drop: str = "") -> tuple[np.ndarray, np.ndarray]:
@@ -35,7 +46,7 @@ def look_up(values: pd.Series, table: Mapping[str, object], *, drop: str = "") -
     given : numpy.ndarray of bool
         Where a value was written (not missing, not blank).
     """
-    keys = pc.utf8_lower(pc.utf8_trim_whitespace(pa.array(values.astype("string").array, type=pa.string())))
+    keys = pc.utf8_lower(pc.utf8_trim_whitespace(arrow_text(values)))
     for character in drop:
         keys = pc.replace_substring(keys, character, "")
     given = np.asarray(pc.fill_null(pc.not_equal(keys, ""), False), dtype=bool)
