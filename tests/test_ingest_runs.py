@@ -226,8 +226,8 @@ def _status_rows(prefix: str, count: int, seed: int, **fields) -> list[dict]:
 
 def test_the_tallies_after_a_load_a_reload_and_a_partial_update_equal_a_recount(complaints_engine, boundary_index,
                                                                                 tmp_path):
-    """A load adds its new complaints to the tallies (one grouped insert per tally) and
-    recounts only the days of those it updates: after each step, every tally equals a recount."""
+    """A load adds its new complaints to the tallies and moves the counts of those it updates
+    from what they were to what they are: after each step, every tally equals a recount."""
     from geo.store.tally import refresh_tally
 
     def recounted() -> dict[str, list]:
@@ -261,6 +261,26 @@ def test_the_tallies_after_a_load_a_reload_and_a_partial_update_equal_a_recount(
 
 
 @pytest.mark.slow
+def test_two_loads_in_one_transaction_count_each_complaint_once(complaints_engine, boundary_index, tmp_path):
+    """The loader's temporary tables outlive a transaction (emptied at each commit): two loads
+    in one caller's transaction still count each complaint once, as a recount does."""
+    from geo.store.tally import refresh_tally
+
+    before = table(complaints_engine, "SELECT count(*) n FROM complaint")["n"].iat[0]
+    with complaints_engine.connect() as conn, conn.begin():
+        for name, seed in (("W", 5), ("X", 6)):
+            ingest_file(conn, write_csv(tmp_path / f"{name}.csv", _status_rows(name, 200, seed=seed)), now=NOW,
+                        boundaries=boundary_index)
+    assert table(complaints_engine, "SELECT count(*) n FROM complaint")["n"].iat[0] == before + 400
+    loaded = _tallies(complaints_engine)
+    with complaints_engine.begin() as conn:
+        refresh_tally(conn)
+        recounted = {name: sorted(map(tuple, conn.execute(sa.text(f"SELECT * FROM {name}")).all()))
+                     for name in TALLIES}
+        conn.rollback()
+    assert loaded == recounted
+
+
 def test_readers_never_wait_on_a_load(complaints_db_url, complaints_engine, boundary_index, tmp_path):
     """While a large file loads, a page's queries on complaint get no lock wait over 1 s (the
     load dropped the secondary indexes and held an exclusive lock until commit)."""

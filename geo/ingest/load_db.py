@@ -80,38 +80,41 @@ class Encoded:
 
 
 def create_stage(conn) -> None:
-    """Make ready the session's staging table, ``complaint_accepted`` and the change notes
-    (:func:`create_change_notes`), empty, as the transaction begins."""
-    if _has_temp(conn, "complaint_stage"):
-        return
-    try:
-        # Only possible before the session's first temporary table; the default 8 MB would
-        # spill a large file's stage to disk.
-        with conn.begin_nested():
-            conn.exec_driver_sql("SET temp_buffers = '256MB'")
-    except sa.exc.DBAPIError:
-        pass
+    """Make ready, empty, the session's staging table, ``complaint_accepted`` and the change
+    notes (:func:`create_change_notes`)."""
     columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS.items())
-    create_change_notes(conn)
-    conn.exec_driver_sql(f"CREATE TEMP TABLE complaint_accepted (source_id text) {_EMPTIED}")
-    # Last: its presence says that the others are there.
-    conn.exec_driver_sql(f"CREATE TEMP TABLE complaint_stage ({columns}) {_EMPTIED}")
+    _make_ready(conn, {**_change_notes(), "complaint_accepted": "source_id text", "complaint_stage": columns})
 
 
 def create_change_notes(conn) -> None:
-    """Make ready ``complaint_loaded`` (each complaint inserted or updated, as it is now) and
-    ``complaint_before`` (each one updated, as it was), which the tallies move by, empty."""
-    if _has_temp(conn, "complaint_before"):
-        return
-    loaded = ", ".join(f"{name} {kind}" for name, kind in LOADED_COLUMNS.items())
-    conn.exec_driver_sql(f"CREATE TEMP TABLE complaint_loaded ({loaded}) {_EMPTIED}")
-    before = ", ".join(f"{name} {COLUMNS[name]}" for name in COUNTED_COLUMNS)
-    conn.exec_driver_sql(f"CREATE TEMP TABLE complaint_before ({before}) {_EMPTIED}")
+    """Make ready, empty, ``complaint_loaded`` (each complaint inserted or updated, as it is
+    now) and ``complaint_before`` (each one updated, as it was), which the tallies move by."""
+    _make_ready(conn, _change_notes())
 
 
-# The session's temporary tables are made once and emptied at every commit (a rollback empties
-# them too): creating and dropping four tables cost a request's load a fifth of its time.
-_EMPTIED = "ON COMMIT DELETE ROWS"
+def _change_notes() -> dict[str, str]:
+    return {"complaint_loaded": ", ".join(f"{name} {kind}" for name, kind in LOADED_COLUMNS.items()),
+            "complaint_before": ", ".join(f"{name} {COLUMNS[name]}" for name in COUNTED_COLUMNS)}
+
+
+def _make_ready(conn, tables: dict[str, str]) -> None:
+    # The session's temporary tables are made once and emptied at every commit (ON COMMIT
+    # DELETE ROWS; a rollback empties them too): creating and dropping four tables cost a
+    # request's load a fifth of its time. The last one made says that the others are there.
+    if not _has_temp(conn, list(tables)[-1]):
+        try:
+            # Only possible before the session's first temporary table; the default 8 MB would
+            # spill a large file's stage to disk.
+            with conn.begin_nested():
+                conn.exec_driver_sql("SET temp_buffers = '256MB'")
+        except sa.exc.DBAPIError:
+            pass
+        for name, columns in tables.items():
+            conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns}) ON COMMIT DELETE ROWS")
+    # Empty already, unless an earlier load of the same transaction left its rows: they would
+    # be counted again.
+    emptied = ", ".join(f"emptied_{name} AS (DELETE FROM {name})" for name in tables)
+    conn.exec_driver_sql(f"WITH {emptied} SELECT 1")
 
 
 def _has_temp(conn, name: str) -> bool:
