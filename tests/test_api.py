@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from xml.etree import ElementTree as ET
 
 import pandas as pd
@@ -276,6 +277,40 @@ def test_updates_move_the_complaint_and_the_tallies_equal_a_recount(api):
     closed = requests.get(f"{base}{V2}/requests/API-UPD.json", params={"api_key": keys["wechat"]},
                           timeout=10).json()[0]
     assert closed["status"] == "closed"
+    live = _tallies(engine)
+    refresh_tally(engine)
+    assert live == _tallies(engine)
+
+
+def test_updates_of_one_complaint_sent_at_once_all_land(api):
+    """Sent together they are batched together (and in any order): every hand-off is kept, each
+    update gets its own id, and the tallies equal a recount."""
+    base, engine, keys = api
+    assert _complaint(base, keys["phone"], "API-BURST").status_code == 200
+    at = requests.get(f"{base}{V2}/requests/API-BURST.json", params={"api_key": keys["phone"]},
+                      timeout=10).json()[0]["requested_datetime"]
+    sent = [(keys["department"], f"burst-d{i}", "dispatched", f"11010200{i}") for i in range(4)]
+    sent += [(keys["department"], f"burst-r{i}", "returned", "110102020") for i in range(2)]
+    sent += [(keys["department"], "burst-a", "responded", None), (keys["callback"], "burst-c", "satisfied", None),
+             (keys["department"], "burst-d0", "dispatched", "110102000")]  # a repeat: stored once
+
+    def post(update):
+        key, uid, kind, unit = update
+        return requests.post(f"{base}{V2}/servicerequestupdates.json", timeout=30, data={
+            "api_key": key, "service_request_id": "API-BURST", "update_id": uid, "updated_datetime": at,
+            "status": "open", "external_status_code": kind, **({"unit": unit} if unit else {})})
+
+    with ThreadPoolExecutor(len(sent)) as pool:
+        answers = list(pool.map(post, sent))
+    assert [a.status_code for a in answers] == [200] * len(sent)
+    ids = [a.json()[0]["update_id"] for a in answers]
+    assert len(set(ids)) == len(sent) - 1
+    assert ids[-1] == ids[0], "the repeat answers with the first one's id"
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT jsonb_array_length(dispatches) AS hand_offs, returned_count, "
+                                   "responded_at, satisfaction FROM complaint WHERE source_id = 'API-BURST'")).one()
+    assert (row.hand_offs, row.returned_count, row.satisfaction) == (6, 2, "satisfied")
+    assert row.responded_at is not None
     live = _tallies(engine)
     refresh_tally(engine)
     assert live == _tallies(engine)

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pandas as pd
 import pytest
 
-from geo.api.intake import MAX_BATCH, Intake
+from geo.api.intake import MAX_BATCH, Intake, complaints
 from geo.ingest.summary import IngestSummary
 
 NOW = pd.Timestamp("2026-12-01 02:00", tz="UTC")
@@ -35,12 +35,16 @@ class Held:
         return summary
 
 
+def _submit(intake: Intake, row: dict, source: str, now: pd.Timestamp = NOW):
+    return intake.submit((row, now), source, row["id"])
+
+
 def _submit_all(intake: Intake, held: Held, requests: list[tuple[dict, str]]):
     """The first request alone, then the rest while the first batch is held."""
     with ThreadPoolExecutor(len(requests)) as pool:
-        first = pool.submit(intake.submit, *requests[0], NOW)
+        first = pool.submit(_submit, intake, *requests[0])
         assert held.entered.wait(10)
-        rest = [pool.submit(intake.submit, row, source, NOW + pd.Timedelta(seconds=i))
+        rest = [pool.submit(_submit, intake, row, source, NOW + pd.Timedelta(seconds=i))
                 for i, (row, source) in enumerate(requests[1:])]
         while intake._queue.qsize() < len(rest):  # every request is waiting before the release
             threading.Event().wait(0.01)
@@ -50,7 +54,7 @@ def _submit_all(intake: Intake, held: Held, requests: list[tuple[dict, str]]):
 
 def test_requests_that_wait_together_are_one_batch_and_each_gets_its_own_answer():
     held, told = Held(), []
-    intake = Intake(held, on_accepted=told.append)
+    intake = Intake(complaints(held, on_accepted=told.append))
     requests = [({"id": "A-0"}, "api:wechat")] + [
         ({"id": f"A-{i}", "text": "bad" if i % 4 == 0 else "ok"}, "api:wechat") for i in range(1, 21)]
     outcomes = _submit_all(intake, held, requests)
@@ -67,7 +71,7 @@ def test_requests_that_wait_together_are_one_batch_and_each_gets_its_own_answer(
 
 def test_each_source_is_its_own_run_and_a_repeated_id_waits_for_the_next_batch():
     held = Held()
-    intake = Intake(held)
+    intake = Intake(complaints(held))
     requests = [({"id": "B-0"}, "api:wechat"), ({"id": "B-1"}, "api:agents"), ({"id": "B-2"}, "api:wechat"),
                 ({"id": "B-1"}, "api:agents"), ({"id": "B-3"}, "api:agents")]
     outcomes = _submit_all(intake, held, requests)
@@ -86,13 +90,13 @@ def test_a_failed_batch_fails_its_requests_and_the_next_batch_goes_on():
             raise RuntimeError("the database went away")
         return IngestSummary(2, source, rows=len(rows), inserted=len(rows))
 
-    intake = Intake(flaky)
+    intake = Intake(complaints(flaky))
     with pytest.raises(RuntimeError, match="went away"):
-        intake.submit({"id": "C-0"}, "api:wechat", NOW)
-    assert intake.submit({"id": "C-1"}, "api:wechat", NOW).accepted
+        _submit(intake, {"id": "C-0"}, "api:wechat")
+    assert _submit(intake, {"id": "C-1"}, "api:wechat").accepted
     intake.close()
     intake.close()  # twice is harmless
-    assert intake.submit({"id": "C-2"}, "api:wechat", NOW).accepted, "a closed intake starts again"
+    assert _submit(intake, {"id": "C-2"}, "api:wechat").accepted, "a closed intake starts again"
     intake.close()
 
 
@@ -100,8 +104,20 @@ def test_batches_are_bounded():
     with pytest.raises(ValueError, match="max_batch"):
         Intake(lambda *a: None, max_batch=MAX_BATCH + 1)
     held = Held()
-    intake = Intake(held, max_batch=3)
+    intake = Intake(complaints(held), max_batch=3)
     outcomes = _submit_all(intake, held, [({"id": f"D-{i}"}, "api:web") for i in range(8)])
     intake.close()
     assert all(o.accepted for o in outcomes)
     assert [len(ids) for _s, ids, _n in held.batches] == [1, 3, 3, 1]
+
+
+def test_an_answer_that_is_an_error_is_raised_to_its_request_alone():
+    intake = Intake(lambda _group, items: [ValueError(f"no {i}") if i % 2 else i * 10 for i in items])
+    assert intake.submit(2, "g", "a") == 20
+    with pytest.raises(ValueError, match="no 3"):
+        intake.submit(3, "g", "b")
+    intake.close()
+    miscounted = Intake(lambda _group, items: [])
+    with pytest.raises(RuntimeError, match="answers"):
+        miscounted.submit(1, "g", "a")
+    miscounted.close()

@@ -31,14 +31,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo.act.categories import categories
 from geo.api import open311
-from geo.api.intake import Intake
+from geo.api.intake import Intake, complaints, updates
 from geo.api.keys_db import Caller, caller_of
 from geo.api.open311 import DEFAULT_DAYS, DEFAULT_LIMIT, FORMATS, RequestError
 from geo.clock import Clock
 from geo.errors import ValidationError
 from geo.ingest.run_db import ingest_rows, reject_rows
-from geo.ingest.updates import check_update
-from geo.ingest.updates_db import UnknownRequestError, record_update, updates_since
+from geo.ingest.updates_db import UnknownRequestError, record_updates, updates_since
 from geo.locate.boundaries import BoundaryIndex
 from geo.locate.boundaries_db import boundary_index, boundary_stamp
 from geo.locate.cells import DEFAULT_RESOLUTION
@@ -51,6 +50,9 @@ Format = Literal[FORMATS]
 """The spec's two formats, as the schema declares them (another is a 404)."""
 PREFIX = "/open311/v2"
 SPEC = "http://wiki.open311.org/GeoReport_v2"
+CONNECTIONS = 24
+"""The API's pooled connections: one for each of the thread pool's busy handlers under load
+(a request checks its key on one) and the intake's two threads."""
 Accepted = Callable[[list[str]], None]
 """Told the ids of the complaints a request stored (the worker's queue listens)."""
 
@@ -94,7 +96,7 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
     -------
     fastapi.FastAPI
     """
-    engine = bind if bind is not None else make_engine()
+    engine = bind if bind is not None else make_engine(connections=CONNECTIONS)
     now = clock or shared_clock(engine)
     if on_accepted is None:
         from geo.worker.tasks import defer_arrivals
@@ -105,13 +107,17 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
     # The services and their names are the shipped categories: the same for the process's life.
     listed = [open311.service(c) for _code, c in sorted(table.items())]
     names = {code: c.name_zh for code, c in table.items()}
-    intake = Intake(lambda rows, source, moment: ingest_rows(
-        engine, rows, source=source, now=moment, boundaries=boundaries.get(), timezone=timezone), on_accepted)
+    intake = Intake(complaints(lambda rows, source, moment: ingest_rows(
+        engine, rows, source=source, now=moment, boundaries=boundaries.get(), timezone=timezone), on_accepted))
+    # Updates have their own thread: a batch of them never waits behind a batch of complaints.
+    update_intake = Intake(updates(lambda batch, key_id: record_updates(
+        engine, batch, key_id=key_id, timezone=timezone), timezone))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         yield
         intake.close()
+        update_intake.close()
 
     app = FastAPI(title="Whistle Open311 GeoReport v2", version="2", lifespan=lifespan,
                   description="The 12345 hotline's channels post complaints; departments and the callback "
@@ -176,7 +182,7 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
                         reason_code="bad_request", reason=exc.description)
             raise
         row["id"] = row["id"] or f"{caller.name}-{uuid.uuid4().hex[:20]}"
-        outcome = intake.submit(row, source, pd.Timestamp(moment))
+        outcome = intake.submit((row, pd.Timestamp(moment)), source, row["id"])
         if not outcome.accepted:
             raise RequestError(400, outcome.reason or "the request was rejected")
         return _answer(fmt, "service_requests", "request",
@@ -221,10 +227,10 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
         try:
             if state not in ("open", "closed"):
                 raise RequestError(400, f"status: {(status or '')[:40]!r}; it is open or closed")
-            update = check_update(source_id=service_request_id, external_id=update_id, kind=external_status_code,
-                                  at=updated_datetime, unit=unit, description=description, sender=caller.kind,
-                                  now=now(), timezone=timezone)
-            recorded = record_update(engine, update, key_id=caller.id, status=state, timezone=timezone)
+            fields = {"source_id": service_request_id, "external_id": update_id, "kind": external_status_code,
+                      "at": updated_datetime, "unit": unit, "description": description}
+            recorded = update_intake.submit((fields, state, caller, pd.Timestamp(now())),
+                                            f"key:{caller.id}", str(update_id))
         except UnknownRequestError as exc:
             raise RequestError(404, str(exc)) from None
         except ValidationError as exc:

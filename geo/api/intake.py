@@ -1,15 +1,17 @@
-"""Requests that arrive together are checked and loaded together: the API's micro-batches.
+"""Requests that arrive together are handled together: the API's micro-batches.
 
 A complaint's checks, locate and load cost nearly as much for one row as for a hundred (pandas'
-and the transaction's fixed costs), so one thread takes every request waiting when it is free
-and ingests them as one batch; each request waits for its own batch and gets its own answer
-(its id, or the reason its row was rejected). A lone request is ingested at once; under load
-the batches grow and the API keeps up instead of queueing.
+and the transaction's fixed costs), and so does a status update's transaction; so one thread
+takes every request waiting when it is free and handles them as one batch; each request waits
+for its own batch and gets its own answer (its id, or the reason it was refused). A lone
+request is handled at once; under load the batches grow and the API keeps up instead of
+queueing.
 
-Each batch is one :func:`geo.ingest.run_db.ingest_rows` call per source (API key), so that a
-rejected row is kept with its channel as its source, exactly as before. Two requests with the
-same id in one batch would make the second a "duplicate" of the first: the second waits for
-the next batch, where it is the same complaint again (or its update), as when sent in turn.
+A batch is handled one group at a time (one source: an API key), so that a rejected complaint
+is kept with its channel as its source and an update is checked against its sender's kinds.
+Two requests with the same id in one group would make the second a "duplicate" of the first:
+the second waits for the next batch, where it is the same complaint (or update) again, as
+when sent in turn.
 """
 
 from __future__ import annotations
@@ -20,23 +22,32 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import pandas as pd
 
+from geo.api.keys_db import Caller
 from geo.ingest.summary import KEPT_REASONS, IngestSummary
 
 log = logging.getLogger("whistle.api")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+Handle = Callable[[str, list], list]
+"""``handle(group, items)``: one answer per item, in order; an exception as an item's answer is
+raised to that request alone."""
 
 Ingest = Callable[[list[dict], str, pd.Timestamp], IngestSummary]
 """Ingests rows from one source at one moment (``ingest_rows`` with the API's boundaries)."""
 
 MAX_BATCH = KEPT_REASONS
-"""At most this many requests a batch: the summary names the reason of each rejected one."""
+"""At most this many requests a batch: an ingest's summary names the reason of each rejected one."""
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one request's row."""
+    """What became of one request's complaint."""
 
     accepted: bool
     reason: str | None = None
@@ -45,60 +56,56 @@ class Outcome:
 
 @dataclass
 class _Request:
-    row: dict
-    source: str
-    now: pd.Timestamp
+    item: object
+    group: str
+    key: str
     done: Future = field(default_factory=Future)
 
 
 _STOP = object()
 
 
-class Intake:
-    """The API's one ingesting thread and the requests waiting for it.
+class Intake(Generic[T, R]):
+    """One handling thread and the requests waiting for it.
 
     Parameters
     ----------
-    ingest : callable
-        ``ingest(rows, source, now)``, returning the summary of the rows' run.
-    on_accepted : callable, optional
-        Called with the ids of each batch's rows when it inserted a complaint (the worker's
-        queue), before any of its requests is answered.
+    handle : callable
+        ``handle(group, items)``, returning one answer per item (:data:`Handle`).
     max_batch : int
         The most requests in one batch.
     """
 
-    def __init__(self, ingest: Ingest, on_accepted: Callable[[list[str]], None] | None = None,
-                 max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, handle: Callable[[str, list[T]], list[R | BaseException]], max_batch: int = MAX_BATCH) -> None:
         if not 1 <= max_batch <= MAX_BATCH:
             raise ValueError(f"max_batch must be between 1 and {MAX_BATCH}, not {max_batch}")
-        self._ingest, self._on_accepted, self._max = ingest, on_accepted, max_batch
+        self._handle, self._max = handle, max_batch
         self._queue: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def submit(self, row: dict, source: str, now: pd.Timestamp) -> Outcome:
-        """Ingest one request's row with whatever else is waiting, and wait for its outcome.
+    def submit(self, item: T, group: str, key: str) -> R:
+        """Handle one request's item with whatever else is waiting, and wait for its answer.
 
         Parameters
         ----------
-        row : dict
-            The request's fields as ``ingest_rows`` takes them, its ``id`` set.
-        source : str
-            ``api:<key name>``.
-        now : pandas.Timestamp
-            The request's moment (the batch checks "in the future" against its latest).
+        item
+            What the handler takes for one request.
+        group : str
+            The request's source (``api:<key name>``); a batch is handled a group at a time.
+        key : str
+            The request's own id in its group: a repeat waits for the next batch.
 
         Returns
         -------
-        Outcome
+        The handler's answer for this item.
 
         Raises
         ------
         Exception
-            Whatever the batch's ingest raised (the handler logs it and answers 500).
+            The item's answer when it is one, or whatever its group's handling raised.
         """
-        request = _Request(row, source, now)
+        request = _Request(item, group, key)
         self._start()
         self._queue.put(request)
         return request.done.result()
@@ -132,27 +139,28 @@ class Intake:
                 waiting.pop()
             batch, carried = _one_per_id(waiting[:self._max])
             carried += waiting[self._max:]
-            for source in dict.fromkeys(r.source for r in batch):
-                self._ingest_group([r for r in batch if r.source == source])
+            for group in dict.fromkeys(r.group for r in batch):
+                self._handle_group(group, [r for r in batch if r.group == group])
             if stop and not carried:
                 return
             if stop:
                 self._queue.put(_STOP)
 
-    def _ingest_group(self, group: list[_Request]) -> None:
+    def _handle_group(self, group: str, requests: list[_Request]) -> None:
         try:
-            summary = self._ingest([r.row for r in group], group[0].source, max(r.now for r in group))
-            reasons = {int(r["line"]): str(r["reason"]) for r in summary.rejections}
-            if summary.inserted and self._on_accepted is not None:
-                self._on_accepted([r.row["id"] for r in group])
+            answers = self._handle(group, [r.item for r in requests])
+            if len(answers) != len(requests):
+                raise RuntimeError(f"the handler gave {len(answers)} answers to {len(requests)} requests")
         except BaseException as exc:  # every waiting request learns of it; the thread goes on
-            log.exception("a batch of %d requests failed", len(group))
-            for request in group:
+            log.exception("a batch of %d requests failed", len(requests))
+            for request in requests:
                 request.done.set_exception(exc)
             return
-        for line, request in enumerate(group, start=1):
-            reason = reasons.get(line)
-            request.done.set_result(Outcome(reason is None, reason))
+        for request, answer in zip(requests, answers, strict=True):
+            if isinstance(answer, BaseException):
+                request.done.set_exception(answer)
+            else:
+                request.done.set_result(answer)
 
 
 def _one_per_id(waiting: list[_Request]) -> tuple[list[_Request], list[_Request]]:
@@ -160,7 +168,66 @@ def _one_per_id(waiting: list[_Request]) -> tuple[list[_Request], list[_Request]
     seen: set[tuple[str, str]] = set()
     batch, later = [], []
     for request in waiting:
-        key = (request.source, str(request.row.get("id")))
-        (later if key in seen else batch).append(request)
-        seen.add(key)
+        (later if (request.group, request.key) in seen else batch).append(request)
+        seen.add((request.group, request.key))
     return batch, later
+
+
+def complaints(ingest: Ingest, on_accepted: Callable[[list[str]], None] | None = None) -> Handle:
+    """The handler of posted complaints: one ingest of a group's rows.
+
+    Parameters
+    ----------
+    ingest : callable
+        ``ingest(rows, source, now)`` (:data:`Ingest`).
+    on_accepted : callable, optional
+        Called with the ids of each batch's rows when it inserted a complaint (the worker's
+        queue), before any of its requests is answered.
+
+    Returns
+    -------
+    callable
+        ``handle(source, [(row, now), ...])`` with an :class:`Outcome` per row; the batch is
+        checked against the latest of its moments ("in the future").
+    """
+    def handle(source: str, items: list[tuple[dict, pd.Timestamp]]) -> list[Outcome]:
+        rows = [row for row, _now in items]
+        summary = ingest(rows, source, max(moment for _row, moment in items))
+        reasons = {int(r["line"]): str(r["reason"]) for r in summary.rejections}
+        if summary.inserted and on_accepted is not None:
+            on_accepted([row["id"] for row in rows])
+        return [Outcome(line not in reasons, reasons.get(line)) for line in range(1, len(rows) + 1)]
+
+    return handle
+
+
+def updates(record: Callable[[list, int], list], timezone: str) -> Handle:
+    """The handler of posted status updates: one sender's updates checked and recorded together.
+
+    Parameters
+    ----------
+    record : callable
+        ``record(updates, key_id)``: :func:`geo.ingest.updates_db.record_updates` on the API's
+        database.
+    timezone : str
+        The zone of a time written without one.
+
+    Returns
+    -------
+    callable
+        ``handle(group, [(fields, status, caller, now), ...])`` (``fields`` as
+        :func:`geo.ingest.updates.check_updates` takes them), with a ``Recorded`` or the
+        ``ValidationError`` that refused it per update.
+    """
+    from geo.ingest.updates import check_updates
+
+    def handle(_group: str, items: list[tuple[dict, str, Caller, pd.Timestamp]]) -> list:
+        sender: Caller = items[0][2]
+        checked = check_updates([fields for fields, *_rest in items], sender=sender.kind,
+                                now=max(item[3] for item in items), timezone=timezone)
+        valid = [(update, item[1]) for update, item in zip(checked, items, strict=True)
+                 if not isinstance(update, BaseException)]
+        recorded = iter(record(valid, sender.id) if valid else [])
+        return [update if isinstance(update, BaseException) else next(recorded) for update in checked]
+
+    return handle

@@ -265,20 +265,30 @@ def upsert(conn, run_id: int, sha256: str) -> tuple[int, int]:
     return int(inserted), int(updated)
 
 
-def update_status(conn, complaint_id: int, values: dict) -> None:
-    """Set one stored complaint's status fields, noting it as it was in ``complaint_before`` and
-    as it is in ``complaint_loaded`` (:func:`create_change_notes` first; the caller moves the tallies).
+def update_statuses(conn, values: dict[int, dict]) -> None:
+    """Set stored complaints' status fields, noting each as it was in ``complaint_before`` and as
+    it is in ``complaint_loaded`` (:func:`create_change_notes` first; the caller moves the tallies).
 
-    The row must be locked by the caller (``SELECT ... FOR UPDATE``)."""
-    counted = COUNTED_COLUMNS
-    conn.execute(sa.text(f"INSERT INTO complaint_before ({', '.join(counted)}) SELECT {', '.join(counted)} "
-                         "FROM complaint WHERE id = :id"), {"id": complaint_id})
-    assignments = ", ".join(f"{c} = CAST(:{c} AS jsonb)" if c == "dispatches" else f"{c} = :{c}"
+    ``values`` maps a complaint's id to its :data:`STATUS_COLUMNS` (``dispatches`` a list of
+    hand-offs or None). The rows must be locked by the caller (``SELECT ... FOR UPDATE``)."""
+    if not values:
+        return
+    ids = list(values)
+    counted = ", ".join(COUNTED_COLUMNS)
+    conn.execute(sa.text(f"INSERT INTO complaint_before ({counted}) SELECT {counted} FROM complaint "
+                         "WHERE id = ANY(:ids)"), {"ids": ids})
+    # One array a column, unnested together: one statement whatever the number of complaints.
+    arrays = {c: [values[i].get(c) for i in ids] for c in STATUS_COLUMNS}
+    arrays["dispatches"] = [None if d is None else json.dumps(d, ensure_ascii=False) for d in arrays["dispatches"]]
+    kinds = {c: "text" if c == "dispatches" else COLUMNS[c] for c in STATUS_COLUMNS}
+    unnested = ", ".join(f"CAST(:{c} AS {kinds[c]}[])" for c in STATUS_COLUMNS)
+    assignments = ", ".join(f"{c} = CAST(v.{c} AS jsonb)" if c == "dispatches" else f"{c} = v.{c}"
                             for c in STATUS_COLUMNS)
     conn.execute(sa.text(
-        f"WITH up AS (UPDATE complaint SET {assignments} WHERE id = :id "
-        f"RETURNING false AS inserted, {', '.join(counted)}) INSERT INTO complaint_loaded SELECT * FROM up"),
-        {**{c: values.get(c) for c in STATUS_COLUMNS}, "id": complaint_id})
+        f"WITH v AS (SELECT * FROM unnest(CAST(:ids AS bigint[]), {unnested}) AS v(id, {', '.join(STATUS_COLUMNS)})), "
+        f"up AS (UPDATE complaint SET {assignments} FROM v WHERE complaint.id = v.id "
+        f"RETURNING false AS inserted, {', '.join(f'complaint.{c}' for c in COUNTED_COLUMNS)}) "
+        "INSERT INTO complaint_loaded SELECT * FROM up"), {**arrays, "ids": ids})
 
 
 def accepted_ids(ids: np.ndarray) -> bytes:

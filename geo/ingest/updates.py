@@ -10,7 +10,6 @@ row's are from its columns: the dispatch list gains a hand-off (``dispatched_at`
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -43,28 +42,42 @@ class Update:
     description: str | None
 
 
-def check_update(*, source_id: str | None, external_id: str | None, kind: str | None, at: str | None,
-                 unit: str | None, description: str | None, sender: str, now: datetime,
-                 timezone: str) -> Update:
-    """Check an update's fields; the error names the field and the problem.
+def check_updates(updates: list[dict], *, sender: str, now: datetime, timezone: str) -> list[Update | ValidationError]:
+    """Check updates' fields; each error names the field and the problem.
 
     Parameters
     ----------
-    source_id, external_id, kind, at, unit, description : str or None
-        As sent: the complaint's id, the sender's id of the update, its kind (:data:`KINDS`),
-        when it happened, the unit handed to (hand-offs only), a note.
+    updates : list of dict
+        Each as sent, with the keys ``source_id``, ``external_id``, ``kind``, ``at``, ``unit`` and
+        ``description`` (str or None): the complaint's id, the sender's id of the update, its
+        kind (:data:`KINDS`), when it happened, the unit handed to (hand-offs only), a note.
     sender : str
-        ``department`` or ``callback`` (:data:`SENDERS`).
+        ``department`` or ``callback`` (:data:`SENDERS`), the sender of them all.
     now : datetime
         The clock, for "in the future".
     timezone : str
         The zone of a time written without one.
 
-    Raises
-    ------
-    ValidationError
-        With ``field: problem`` as its message.
+    Returns
+    -------
+    list
+        For each update in order, the checked :class:`Update` or the ``ValidationError`` with
+        ``field: problem`` as its message.
     """
+    # The times in one go: parsing is the costly check, and costs as much for one as for many.
+    moments = parse_moments(pd.Series([u.get("at") for u in updates], dtype="string"), timezone)
+    out: list[Update | ValidationError] = []
+    for fields, moment in zip(updates, moments, strict=True):
+        try:
+            out.append(_checked(**fields, moment=moment, sender=sender, now=now))
+        except ValidationError as exc:
+            out.append(exc)
+    return out
+
+
+def _checked(*, source_id: str | None, external_id: str | None, kind: str | None, at: str | None,
+             unit: str | None, description: str | None, moment: pd.Timestamp, sender: str,
+             now: datetime) -> Update:
     for name, value in (("service_request_id", source_id), ("update_id", external_id)):
         if value is None or not value.strip():
             raise ValidationError(f"{name}: missing; every update names the request and its own id")
@@ -76,7 +89,6 @@ def check_update(*, source_id: str | None, external_id: str | None, kind: str | 
         raise ValidationError(f"external_status_code: {kind!r} is not one of {', '.join(KINDS)}")
     if kind not in allowed:
         raise ValidationError(f"external_status_code: a {sender}'s key may send {', '.join(allowed)}, not {kind}")
-    moment = parse_moments(pd.Series([at], dtype="string"), timezone).iat[0]
     if pd.isna(moment):
         raise ValidationError(f"updated_datetime: {at!r} is not a date and time (ISO 8601, e.g. "
                               "2026-11-01T08:30:00+08:00)")
@@ -93,7 +105,8 @@ def check_update(*, source_id: str | None, external_id: str | None, kind: str | 
 
 
 def applied(update: Update, current: dict, received_at: datetime, timezone: str) -> dict:
-    """The complaint's status fields after ``update``, from ``current`` (:data:`STATUS_FIELDS`).
+    """The complaint's status fields after ``update``, from ``current`` (:data:`STATUS_FIELDS`;
+    ``dispatches`` a list of hand-offs in both).
 
     Raises
     ------
@@ -111,13 +124,10 @@ def applied(update: Update, current: dict, received_at: datetime, timezone: str)
         hand_offs = list(current.get("dispatches") or [])
         hand_offs.append({"at": update.at.tz_convert(timezone).isoformat(), "unit": update.unit,
                           "action": update.kind})
-        out["dispatches"] = json.dumps(hand_offs, ensure_ascii=False)
+        out["dispatches"] = hand_offs
         first = current.get("dispatched_at")
         out["dispatched_at"] = moment if first is None else min(first, moment)
         out["returned_count"] = int(current.get("returned_count") or 0) + (update.kind == "returned")
-    else:
-        out["dispatches"] = None if current.get("dispatches") is None else json.dumps(
-            current["dispatches"], ensure_ascii=False)
     if update.kind == "responded":
         out["responded_at"] = moment
     elif update.kind in ("resolved", "unresolved"):

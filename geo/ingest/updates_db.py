@@ -1,8 +1,10 @@
-"""Status updates in the database: one update, one transaction, the tallies moved with it.
+"""Status updates in the database: a batch of one sender's updates, one transaction, the
+tallies moved with it.
 
 The same update sent twice (same sender, same ``update_id``) is stored once and changes
-nothing the second time. Two updates of one complaint at once are taken one after the other
-(the complaint's row is locked), so neither is lost and the tallies equal a recount.
+nothing the second time. Updates of one complaint in one batch apply in their order; two
+batches meeting one complaint are taken one after the other (its row is locked), so no update
+is lost and the tallies equal a recount.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from geo.errors import ValidationError
-from geo.ingest.load_db import create_change_notes, update_status
+from geo.ingest.load_db import create_change_notes, update_statuses
 from geo.ingest.updates import STATUS_FIELDS, Update, applied
 from geo.store.engine import Bind, transaction
 from geo.store.tally import move_complaints
@@ -33,49 +35,76 @@ class Recorded:
     """False when the same update had been received before (nothing changed)."""
 
 
-def record_update(bind: Bind, update: Update, *, key_id: int, status: str, timezone: str) -> Recorded:
-    """Store an update and apply it to its complaint and the tallies.
+def record_updates(bind: Bind, updates: list[tuple[Update, str]], *, key_id: int,
+                   timezone: str) -> list[Recorded | ValidationError]:
+    """Store one sender's updates and apply them, in order, to their complaints and the tallies.
 
     Parameters
     ----------
     bind : Engine or Connection
-    update : Update
-        Checked (:func:`geo.ingest.updates.check_update`).
+    updates : list of (Update, str)
+        Each checked (:func:`geo.ingest.updates.check_updates`), with the Open311 status the
+        sender gave (``open`` or ``closed``), kept with it. Their ``external_id`` are distinct.
     key_id : int
         The sender's API key.
-    status : str
-        The Open311 status the sender gave (``open`` or ``closed``), kept with the update.
     timezone : str
         The city's zone, for the hand-off's time as written in the dispatch list.
 
-    Raises
-    ------
-    UnknownRequestError
-        When no complaint has the update's request id.
-    ValidationError
-        When the update is before the complaint was received.
+    Returns
+    -------
+    list
+        For each update in order, its :class:`Recorded`, or the error that refused it:
+        ``UnknownRequestError`` when no complaint has its request id, ``ValidationError`` when
+        it is before the complaint was received. A refused update changes nothing.
     """
+    if len({u.external_id for u, _status in updates}) != len(updates):
+        raise ValueError("one sender's updates in one call have distinct ids")
+    answers: list[Recorded | ValidationError | None] = [None] * len(updates)
     with transaction(bind) as conn:
-        row = conn.execute(sa.text(
-            f"SELECT id, received_at, {', '.join(STATUS_FIELDS)} FROM complaint WHERE source_id = :s FOR UPDATE"),
-            {"s": update.source_id}).mappings().first()
-        if row is None:
-            raise UnknownRequestError(f"service_request_id: no request {update.source_id!r} is stored")
-        seen = conn.execute(sa.text(
-            "SELECT id FROM request_update WHERE key_id = :k AND external_id = :e"),
-            {"k": key_id, "e": update.external_id}).scalar()
-        if seen is not None:
-            return Recorded(int(seen), int(row["id"]), False)
-        values = applied(update, dict(row), row["received_at"], timezone)
+        # Locked in the order of their ids, so that two batches meeting the same complaints
+        # wait for each other instead of deadlocking.
+        stored = {r["source_id"]: dict(r) for r in conn.execute(sa.text(
+            f"SELECT id, source_id, received_at, {', '.join(STATUS_FIELDS)} FROM complaint "
+            "WHERE source_id = ANY(:s) ORDER BY id FOR UPDATE"),
+            {"s": sorted({u.source_id for u, _status in updates})}).mappings()}
+        seen = dict(conn.execute(sa.text(
+            "SELECT external_id, id FROM request_update WHERE key_id = :k AND external_id = ANY(:e)"),
+            {"k": key_id, "e": [u.external_id for u, _status in updates]}).all())
+        changed: dict[int, dict] = {}
+        new: list[int] = []
+        for i, (update, _status) in enumerate(updates):
+            row = stored.get(update.source_id)
+            if row is None:
+                answers[i] = UnknownRequestError(f"service_request_id: no request {update.source_id!r} is stored")
+            elif update.external_id in seen:
+                answers[i] = Recorded(int(seen[update.external_id]), int(row["id"]), False)
+            else:
+                try:
+                    values = applied(update, changed.get(row["id"], row), row["received_at"], timezone)
+                except ValidationError as exc:
+                    answers[i] = exc
+                    continue
+                changed[row["id"]] = values
+                new.append(i)
+        if not new:
+            return answers
         create_change_notes(conn)
-        update_status(conn, int(row["id"]), values)
+        update_statuses(conn, changed)
         move_complaints(conn, "complaint_loaded", "complaint_before")
-        new_id = conn.execute(sa.text(
+        chosen = [updates[i] for i in new]
+        ids = dict(conn.execute(sa.text(
             "INSERT INTO request_update (key_id, external_id, complaint_id, kind, unit, status, description, "
-            "updated_at) VALUES (:k, :e, :c, :kind, :unit, :status, :d, :at) RETURNING id"),
-            {"k": key_id, "e": update.external_id, "c": int(row["id"]), "kind": update.kind, "unit": update.unit,
-             "status": status, "d": update.description, "at": update.at.to_pydatetime()}).scalar_one()
-    return Recorded(int(new_id), int(row["id"]), True)
+            "updated_at) SELECT :k, * FROM unnest(CAST(:e AS text[]), CAST(:c AS bigint[]), CAST(:kind AS text[]), "
+            "CAST(:unit AS text[]), CAST(:status AS text[]), CAST(:d AS text[]), CAST(:at AS timestamptz[])) "
+            "RETURNING external_id, id"),
+            {"k": key_id, "e": [u.external_id for u, _s in chosen],
+             "c": [int(stored[u.source_id]["id"]) for u, _s in chosen], "kind": [u.kind for u, _s in chosen],
+             "unit": [u.unit for u, _s in chosen], "status": [s for _u, s in chosen],
+             "d": [u.description for u, _s in chosen], "at": [u.at.to_pydatetime() for u, _s in chosen]}).all())
+    for i in new:
+        update = updates[i][0]
+        answers[i] = Recorded(int(ids[update.external_id]), int(stored[update.source_id]["id"]), True)
+    return answers
 
 
 def updates_since(bind: Bind, start: pd.Timestamp, end: pd.Timestamp, *, limit: int = 1000) -> pd.DataFrame:

@@ -54,7 +54,7 @@ def _with_driver(url: str) -> str:
     return url
 
 
-def make_engine(url: str | None = None, *, start: bool = True) -> Engine:
+def make_engine(url: str | None = None, *, start: bool = True, connections: int = 5) -> Engine:
     """Create an engine and check that the database answers and has PostGIS.
 
     Parameters
@@ -63,6 +63,10 @@ def make_engine(url: str | None = None, *, start: bool = True) -> Engine:
         A SQLAlchemy URL; :func:`database_url` when omitted.
     start : bool
         Start the embedded cluster when it is the one used.
+    connections : int
+        The connections kept open for reuse (as many again may be opened for a while): a server
+        of many threads keeps one a thread, or each request beyond the pool opens and closes a
+        session (a few milliseconds, and its temporary tables made again).
 
     Returns
     -------
@@ -74,7 +78,7 @@ def make_engine(url: str | None = None, *, start: bool = True) -> Engine:
         If the database cannot be reached or lacks PostGIS.
     """
     url = url or database_url(start=start)
-    engine = sa.create_engine(url, pool_pre_ping=True)
+    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=connections, max_overflow=connections)
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT postgis_version()"))
