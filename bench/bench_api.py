@@ -32,6 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--api-workers", type=int, default=1, help="the API's processes (geo api --workers)")
     args = parser.parse_args()
     args.requests = int(args.rate * args.seconds)
     from geo.api.keys_db import add_key
@@ -49,7 +50,8 @@ def main() -> None:
 
     engine = sa.create_engine(cluster.url())
     key = add_key(engine, "bench", "channel", "app")
-    api = subprocess.Popen([sys.executable, "-m", "geo", "api", "--port", "18399"], env=env, cwd=ROOT)
+    api = subprocess.Popen([sys.executable, "-m", "geo", "api", "--port", "18399",
+                            "--workers", str(args.api_workers)], env=env, cwd=ROOT)
     base = "http://127.0.0.1:18399"
     try:
         for _ in range(100):

@@ -34,7 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--speed", type=float, default=100.0)
     parser.add_argument("--per-day", type=int, default=30_000)
-    parser.add_argument("--workers", type=int, default=16, help="the replay's requests in flight")
+    parser.add_argument("--workers", type=int, default=40, help="the replay's requests in flight")
     args = parser.parse_args()
 
     from geo.store.cluster import LocalCluster

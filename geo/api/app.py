@@ -22,6 +22,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Literal
 
+import anyio.to_thread
 import pandas as pd
 import sqlalchemy as sa
 from fastapi import FastAPI, Form, Query, Request
@@ -50,9 +51,13 @@ Format = Literal[FORMATS]
 """The spec's two formats, as the schema declares them (another is a 404)."""
 PREFIX = "/open311/v2"
 SPEC = "http://wiki.open311.org/GeoReport_v2"
-CONNECTIONS = 24
-"""The API's pooled connections: one for each of the thread pool's busy handlers under load
-(a request checks its key on one) and the intake's two threads."""
+HANDLER_THREADS = 40
+"""Requests handled at once (anyio's thread pool, where FastAPI runs the synchronous handlers);
+more wait for a thread."""
+CONNECTIONS = HANDLER_THREADS + 4
+"""The API's pooled connections: one for each busy handler (a request checks its key on one),
+the two intake threads and the clock; fewer, and requests beyond the pool open and close a
+session each (a few milliseconds, and its temporary tables made again)."""
 Accepted = Callable[[list[str]], None]
 """Told the ids of the complaints a request stored (the worker's queue listens)."""
 
@@ -115,6 +120,7 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        anyio.to_thread.current_default_thread_limiter().total_tokens = HANDLER_THREADS
         yield
         intake.close()
         update_intake.close()

@@ -99,7 +99,7 @@ def replay(speed: Annotated[float, typer.Option(help="Clock seconds per wall sec
            per_day: Annotated[int, typer.Option(help="Mean complaints a day.")] = 30_000,
            seed: Annotated[int, typer.Option(help="Seed of the generated days.")] = 11,
            api: Annotated[str, typer.Option(help="The API's base URL.")] = "http://127.0.0.1:8311",
-           workers: Annotated[int, typer.Option(help="Requests in flight at once.", min=1, max=64)] = 16) -> None:
+           workers: Annotated[int, typer.Option(help="Requests in flight at once.", min=1, max=64)] = 40) -> None:
     """Play the demo city's next days through the API, each complaint and update at its time."""
     import pandas as pd
     import requests

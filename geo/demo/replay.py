@@ -145,7 +145,7 @@ class Tally:
 
 
 def play(timeline: list[Event], base_url: str, clock: Callable[[], datetime], *,
-         sleep: Callable[[float], None], wall_per_clock: float, workers: int = 16,
+         sleep: Callable[[float], None], wall_per_clock: float, workers: int = 40,
          stop: Callable[[], bool] = lambda: False) -> Tally:
     """Post each event when ``clock`` reaches its moment (a few at once); returns the tally.
 

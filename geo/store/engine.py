@@ -64,9 +64,7 @@ def make_engine(url: str | None = None, *, start: bool = True, connections: int 
     start : bool
         Start the embedded cluster when it is the one used.
     connections : int
-        The connections kept open for reuse (as many again may be opened for a while): a server
-        of many threads keeps one a thread, or each request beyond the pool opens and closes a
-        session (a few milliseconds, and its temporary tables made again).
+        The connections kept open for reuse (as many again may be opened for a while).
 
     Returns
     -------
