@@ -10,12 +10,13 @@ import geopandas as gpd
 from boundaries.build import DISTRICT_SOURCE, DISTRICTS_FILE, TOWNSHIP_SOURCE, TOWNSHIPS_FILE
 from geo.locate.jurisdictions import PreparedBoundaries, prepare_boundaries
 from geo.locate.jurisdictions_db import LoadedSet, has_boundaries, load_boundaries
-from geo.settings import DEFAULT_TIMEZONE, Settings, load_settings
+from geo.settings import Settings, load_settings
 from geo.store.engine import Bind
 
 # The shipped sets stand for all time until an official set replaces them, so that
 # complaints of any date can be located before official polygons arrive.
-SHIPPED_VALID_FROM = datetime(2000, 1, 1, tzinfo=ZoneInfo(DEFAULT_TIMEZONE))
+# The shipped polygons are Beijing's, valid from 2000 in its zone.
+SHIPPED_VALID_FROM = datetime(2000, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 SHIPPED = {"district": (DISTRICTS_FILE, DISTRICT_SOURCE, False), "township": (TOWNSHIPS_FILE, TOWNSHIP_SOURCE, True)}

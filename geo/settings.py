@@ -23,8 +23,11 @@ variable                    meaning                                 default
                             refused
 ``WHISTLE_GAP_TOLERANCE_M2`` uncovered area inside a parent above   ``10000`` m²
                             which a boundary import reports a gap
-``WHISTLE_METRIC_CRS``      the projected CRS for metres            ``EPSG:32650``
-                                                                    (UTM 50N, Beijing)
+``WHISTLE_CITY``            the city served: a code under           ``beijing``
+                            ``cities/`` or a ``city.toml`` (its
+                            names, zone, CRS, bounds; ``geo/city.py``)
+``WHISTLE_METRIC_CRS``      the projected CRS for metres            the city's
+                                                                    ``metric_crs``
 ``WHISTLE_CLOCK``             the app's clock: ``system`` (the wall   ``system``
                             clock) or ``data`` (replay: starts at
                             the newest stored complaint when the
@@ -54,14 +57,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from geo.city import City, city_file, load_city
 from geo.errors import ValidationError
 from geo.ingest.limits import MB, UploadLimits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The shipped data and rules files (categories, departments, the rules of each stage).
 DATA_DIR = PROJECT_ROOT / "geo" / "data"
-# The zone in which days, weeks and months are cut and times without a zone are read.
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 # Before it no hotline took complaints: an earlier date is a typo or a placeholder (0001-01-01).
 DEFAULT_EARLIEST_YEAR = 1990
 
@@ -80,10 +82,21 @@ class Settings:
     overlap_tolerance_m2: float
     gap_tolerance_m2: float
     metric_crs: str
+    city_file: Path = field(default_factory=city_file)
     clock: str = "system"
     rules_dir: Path = DATA_DIR
     earliest_year: int = DEFAULT_EARLIEST_YEAR
     upload_limits: UploadLimits = field(default_factory=UploadLimits)
+
+    @property
+    def city(self) -> City:
+        """The city served (its profile, read once per version of the file)."""
+        return load_city(self.city_file)
+
+    @property
+    def timezone(self) -> str:
+        """The city's zone: days are cut in it, times without a zone are read in it."""
+        return self.city.timezone
 
     @property
     def uses_local_cluster(self) -> bool:
@@ -125,6 +138,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     home = Path(env.get("WHISTLE_HOME") or PROJECT_ROOT).resolve()
     pg_bin = env.get("WHISTLE_PG_BIN")
+    chosen = city_file(env.get("WHISTLE_CITY"))
     return Settings(
         database_url=env.get("DATABASE_URL") or None,
         home=home,
@@ -135,7 +149,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         display_tolerance_m=_float(env, "WHISTLE_DISPLAY_TOLERANCE_M", 40.0),
         overlap_tolerance_m2=_float(env, "WHISTLE_OVERLAP_TOLERANCE_M2", 1000.0),
         gap_tolerance_m2=_float(env, "WHISTLE_GAP_TOLERANCE_M2", 10000.0),
-        metric_crs=env.get("WHISTLE_METRIC_CRS") or "EPSG:32650",
+        metric_crs=env.get("WHISTLE_METRIC_CRS") or load_city(chosen).metric_crs,
+        city_file=chosen,
         clock=_choice(env, "WHISTLE_CLOCK", ("system", "data"), "system"),
         rules_dir=Path(env.get("WHISTLE_RULES_DIR") or DATA_DIR).resolve(),
         earliest_year=int(_float(env, "WHISTLE_EARLIEST_YEAR", DEFAULT_EARLIEST_YEAR)),

@@ -19,9 +19,10 @@ from folium.utilities import JsCode
 from layers.assets import localize
 from layers.escape import text
 
+WORLD = [[-60.0, -180.0], [75.0, 180.0]]  # [[south, west], [north, east]]: no city in particular
+
 # Shown where no tile server answers (offline, or none configured): a plain, quiet ground.
 PLAIN_BACKGROUND = "#eef1f4"
-BEIJING_BOUNDS = [[39.44, 115.42], [41.06, 117.51]]  # [[south, west], [north, east]]
 
 
 class _Literal:
@@ -84,12 +85,12 @@ def base_map(
     tiles_url: str | None = None,
     tiles_attribution: str = "",
 ) -> WhistleMap:
-    """Make an empty map of Beijing with a scale bar and an optional tile layer.
+    """Make an empty map with a scale bar and an optional tile layer.
 
     Parameters
     ----------
     bounds : list, optional
-        ``[[south, west], [north, east]]`` to fit; all Beijing when omitted.
+        ``[[south, west], [north, east]]`` to fit (the app passes its city's); the world when omitted.
     tiles_url : str, optional
         An XYZ tile URL (e.g. an intranet tile server). Without one the map has a plain
         background, which is also what shows when the tile server cannot be reached.
@@ -100,7 +101,7 @@ def base_map(
     -------
     WhistleMap
     """
-    bounds = bounds or BEIJING_BOUNDS
+    bounds = bounds or WORLD
     fmap = WhistleMap(location=_centre(bounds), zoom_start=9, tiles=None, control_scale=True,
                       prefer_canvas=False, min_zoom=7, max_zoom=18,
                       zoom_snap=0.25, zoom_delta=0.5)

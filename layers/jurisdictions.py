@@ -73,11 +73,11 @@ def district_layer(districts: gpd.GeoDataFrame, *, name: str = "Districts") -> f
     )
 
 
-def jurisdiction_legend(*, approximate: bool) -> Legend:
+def jurisdiction_legend(*, approximate: bool, title: str = "Jurisdictions") -> Legend:
     """The legend of the jurisdiction map: what the outlines and fills mean."""
     items = [
         LegendItem("district boundary", "#2b2b2b", shape="line"),
         LegendItem("township boundary", "#ffffff", shape="line"),
         LegendItem("township, filled in its district's colour", DISTRICT_PALETTE[0], fill_opacity=0.35),
     ]
-    return legend("Beijing jurisdictions", items, note=APPROXIMATE_NOTE if approximate else None)
+    return legend(title, items, note=APPROXIMATE_NOTE if approximate else None)

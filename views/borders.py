@@ -48,7 +48,7 @@ def render() -> None:
     columns[0].metric("Open calls", f"{counts['open']:,}")
     columns[1].metric("Open emergencies", f"{counts['emergencies']:,}")
     columns[2].metric("Open with late addressees", f"{counts['late']:,}")
-    columns[3].metric("Clock", f"{now.astimezone(data.BEIJING):%d %b %H:%M}")
+    columns[3].metric("Clock", f"{now.astimezone(data.zone()):%d %b %H:%M}")
 
     table = queue.assign(
         townships=[", ".join(names.get(t, t) for t in ts) for ts in queue["townships"]],
@@ -92,7 +92,7 @@ def _call(user: User, detail, now: datetime, names: dict[str, str]) -> None:
     lines = dashboard.shared_lines(data.engine(), list(call["townships"]))
     points = gpd.GeoDataFrame(
         detail.complaints.assign(received_text=detail.complaints["received_at"].map(
-            lambda t: f"{t.astimezone(data.BEIJING):%d %b %H:%M}") if len(detail.complaints) else []),
+            lambda t: f"{t.astimezone(data.zone()):%d %b %H:%M}") if len(detail.complaints) else []),
         geometry=gpd.points_from_xy(detail.complaints["lon"], detail.complaints["lat"]), crs=4326)
     fmap = maps.new_map(frame_bounds(sides) if len(sides) else None)
     if len(sides):

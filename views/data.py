@@ -16,12 +16,15 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from geo.act.users import User
-from geo.settings import DEFAULT_TIMEZONE, load_settings
+from geo.settings import load_settings
 from geo.show import dashboard_db as dashboard
 from geo.show.dashboard_db import Selection
 from geo.store.engine import make_engine
 
-BEIJING = ZoneInfo(DEFAULT_TIMEZONE)
+
+def zone() -> ZoneInfo:
+    """The city's zone (its profile's): the app shows every time in it."""
+    return load_settings().city.zone
 
 
 @st.cache_resource(show_spinner="Connecting to the database…")

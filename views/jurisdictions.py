@@ -16,7 +16,7 @@ from layers.jurisdictions import (
 )
 from views import data
 
-ALL = "All of Beijing"
+ALL = ""  # the choice of every district (shown as "All of <city>")
 
 
 def render() -> None:
@@ -35,6 +35,7 @@ def render() -> None:
                 "polygons. Import official ones with `python -m geo boundaries import`.", icon="ℹ️")
 
     names = dict(zip(districts["code"], districts["name"], strict=True))
+    names[ALL] = f"All of {load_settings().city.name_en}"
     choice = st.selectbox("District", [ALL, *districts["code"]], format_func=lambda c: names.get(c, c),
                           key="jurisdictions_district")
     shown_townships = townships if choice == ALL else townships[townships["parent_code"] == choice]
@@ -50,7 +51,8 @@ def render() -> None:
                     tiles_attribution=settings.tiles_attribution)
     township_layer(shown_townships, districts).add_to(fmap)
     district_layer(shown_districts).add_to(fmap)
-    jurisdiction_legend(approximate=approximate).add_to(fmap)
+    jurisdiction_legend(approximate=approximate,
+                        title=f"{load_settings().city.name_en} jurisdictions").add_to(fmap)
     st_folium(fmap, key=f"jurisdiction_map_{choice}", height=620, use_container_width=True,
               returned_objects=[])
 

@@ -12,7 +12,8 @@ from layers.base import WhistleMap, base_map
 def new_map(bounds: list[list[float]] | None = None) -> WhistleMap:
     """A base map with the configured tiles (none offline)."""
     settings = load_settings()
-    return base_map(bounds=bounds, tiles_url=settings.tiles_url, tiles_attribution=settings.tiles_attribution)
+    return base_map(bounds=bounds or settings.city.map_bounds, tiles_url=settings.tiles_url,
+                    tiles_attribution=settings.tiles_attribution)
 
 
 def show(fmap: WhistleMap, *, key: str, height: int = 600, layer_control: bool = True,

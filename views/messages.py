@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from geo.settings import DEFAULT_TIMEZONE
+from geo.settings import load_settings
 from geo.show.text import md_escape
 
 log = logging.getLogger("whistle.app")
@@ -34,5 +33,5 @@ def failed(exc: BaseException, *, database: bool) -> None:
     if database:
         st.error(UNAVAILABLE, icon="⚠️")
     else:
-        st.error(FAILED.format(at=datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).strftime("%Y-%m-%d %H:%M")), icon="⚠️")
+        st.error(FAILED.format(at=datetime.now(load_settings().city.zone).strftime("%Y-%m-%d %H:%M")), icon="⚠️")
     st.button("Try again", key="retry_after_failure", type="primary")

@@ -7,6 +7,7 @@ import streamlit as st
 from geo.act.users import ROLES, User
 from geo.act.users_db import authenticate, live_user
 from geo.errors import WhistleError
+from geo.settings import load_settings
 from geo.show.text import md_escape
 from views import data, messages
 
@@ -54,7 +55,7 @@ def require_user() -> User:
 def login() -> None:
     """The sign-in page: name and password, checked against the users stored in PostGIS."""
     st.title("📣 Whistle")
-    st.caption("Beijing 12345 hotline · respond as soon as a complaint comes in")
+    st.caption(f"{load_settings().city.hotline_en} · respond as soon as a complaint comes in")
     if st.session_state.pop(SIGNED_OUT_KEY, False):
         st.warning("You were signed out: your account was disabled or changed since you signed in.")
     with st.form("login", clear_on_submit=False):

@@ -35,13 +35,12 @@ import shapely
 from geo.errors import ValidationError
 from geo.locate.cells import DEFAULT_RESOLUTION
 from geo.rules import read_rules, rules_path, section, share, whole
-from geo.settings import DATA_DIR
+from geo.settings import DATA_DIR, load_settings
 
 RULES_FILE = DATA_DIR / "projects.toml"
 """The shipped rules; the ones in use are read from ``WHISTLE_RULES_DIR`` (this folder by default)."""
 KINDS = ("problem_of_month", "governance_plan", "proactive")
 VERDICTS = ("too early", "on target", "improving", "no measurable effect", "worse")
-BEIJING = (115.4, 39.4, 117.6, 41.1)
 """The bounds (lon, lat) a target polygon must fall in."""
 TITLE_LIMIT = 200
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -196,11 +195,12 @@ def area_cells(area: shapely.Geometry) -> list[int]:
     if not area.is_valid:
         raise ValidationError(f"the target polygon is not valid: {shapely.is_valid_reason(area)}")
     lon_min, lat_min, lon_max, lat_max = area.bounds
-    if not (BEIJING[0] <= lon_min and lon_max <= BEIJING[2] and BEIJING[1] <= lat_min and lat_max <= BEIJING[3]):
-        swapped = BEIJING[0] <= lat_min and lat_max <= BEIJING[2] and BEIJING[1] <= lon_min and lon_max <= BEIJING[3]
+    city = load_settings().city
+    if not (city.contains(lon_min, lat_min) and city.contains(lon_max, lat_max)):
+        swapped = city.contains(lat_min, lon_min) and city.contains(lat_max, lon_max)
         hint = " (latitude and longitude look swapped)" if swapped else " (is it in WGS84 degrees?)"
         raise ValidationError(f"the target polygon {tuple(round(b, 4) for b in area.bounds)} is outside "
-                              f"Beijing{hint}")
+                              f"{city.name_en}{hint}")
     cells = h3.geo_to_cells(area.__geo_interface__, DEFAULT_RESOLUTION)
     if not cells:
         # A polygon smaller than a cell still targets the cell it lies in.

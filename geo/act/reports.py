@@ -32,7 +32,7 @@ BASELINE_PERIODS = 4
 
 @dataclass(frozen=True)
 class Period:
-    """A report's days (Beijing time), both ends included."""
+    """A report's days (in the city's zone), both ends included."""
 
     kind: str
     first: date
@@ -180,7 +180,7 @@ def _cell(value: object) -> str:
 def to_markdown(report: Report) -> str:
     """The report as Markdown: a heading, then each section's sentences and table."""
     out = [f"# {md_escape(report.title)}", "",
-           f"{report.period.first:%Y-%m-%d} to {report.period.last:%Y-%m-%d} (Beijing time), "
+           f"{report.period.first:%Y-%m-%d} to {report.period.last:%Y-%m-%d} ({report.generated_at.tzinfo} time), "
            f"{report.period.days} day{'s' if report.period.days > 1 else ''}. Made "
            f"{report.generated_at:%Y-%m-%d %H:%M %Z} by Whistle.", ""]
     for section in report.sections:

@@ -34,12 +34,11 @@ from geo.act.reports import (
 )
 from geo.act.whistle_db import late_sql
 from geo.errors import ValidationError
-from geo.settings import DEFAULT_TIMEZONE
+from geo.settings import load_settings
 from geo.show.downloads import safe_csv
 from geo.store.engine import Bind, transaction
 from geo.store.tally import tallied_days
 
-TZ = ZoneInfo(DEFAULT_TIMEZONE)
 NEW_PATTERNS = ("new hot spot", "consecutive hot spot", "intensifying hot spot")
 """The emerging patterns a bulletin calls new: hot only lately, or hotter step by step."""
 
@@ -76,7 +75,7 @@ def build_report(bind: Bind, kind: str, day: date | None = None, *, now: datetim
         sections = [_figures(conn, period, days), _categories(conn, period, days),
                     _hotspots(conn, period, names), _border_cases(conn, period, names),
                     _calls(conn, period, names), *_ranking(conn, period), _projects(conn, period)]
-    return Report(period, now or datetime.now(TZ), sections)
+    return Report(period, now or datetime.now(_zone()), sections)
 
 
 def write_report(report: Report, folder: Path | str) -> list[Path]:
@@ -101,7 +100,7 @@ def write_report(report: Report, folder: Path | str) -> list[Path]:
 
 
 def _start(day: date) -> datetime:
-    return datetime.combine(day, time(), TZ)
+    return datetime.combine(day, time(), _zone())
 
 
 def _end(period: Period) -> datetime:
@@ -244,10 +243,10 @@ def _border_cases(conn, period: Period, names: dict[str, str]) -> Section:
 
 
 def _readable(table: pd.DataFrame, names: dict[str, str], times: tuple[str, ...]) -> None:
-    """Township codes as names, and times as Beijing wall time, in place."""
+    """Township codes as names, and times as the city's wall time, in place."""
     table["townships"] = [" / ".join(names.get(t, t) for t in ts) for ts in table["townships"]]
     for name in times:
-        table[name] = pd.to_datetime(table[name], utc=True).dt.tz_convert(TZ).dt.tz_localize(None)
+        table[name] = pd.to_datetime(table[name], utc=True).dt.tz_convert(_zone()).dt.tz_localize(None)
 
 
 def _calls(conn, period: Period, names: dict[str, str]) -> Section:
@@ -324,3 +323,8 @@ def _projects(conn, period: Period) -> Section:
              + ". The effect is a difference-in-differences against untreated neighbours, in percent, with its "
              "95 % interval."]
     return Section("projects", "Projects", lines, table)
+
+
+def _zone() -> ZoneInfo:
+    # The city's zone: a report's days are the city's days, its times the city's wall time.
+    return load_settings().city.zone

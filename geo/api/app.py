@@ -42,7 +42,7 @@ from geo.ingest.updates_db import UnknownRequestError, record_updates, updates_s
 from geo.locate.boundaries import BoundaryIndex
 from geo.locate.boundaries_db import boundary_index, boundary_stamp
 from geo.locate.cells import DEFAULT_RESOLUTION
-from geo.settings import DEFAULT_TIMEZONE, load_settings
+from geo.settings import load_settings
 from geo.store.clock_db import shared_clock
 from geo.store.engine import Bind, make_engine, transaction
 
@@ -54,10 +54,12 @@ SPEC = "http://wiki.open311.org/GeoReport_v2"
 HANDLER_THREADS = 40
 """Requests handled at once (anyio's thread pool, where FastAPI runs the synchronous handlers);
 more wait for a thread."""
-CONNECTIONS = HANDLER_THREADS + 4
-"""The API's pooled connections: one for each busy handler (a request checks its key on one),
-the two intake threads and the clock; fewer, and requests beyond the pool open and close a
-session each (a few milliseconds, and its temporary tables made again)."""
+CONNECTIONS = 12
+"""The API's connections, all kept open and never more (a handler holds one for a millisecond
+to check its key; the two intake threads hold one each for a batch): a pool that opened more
+for a while closed them again, and each request beyond it paid a new session (a few
+milliseconds, and its temporary tables made again); one a thread overran the database's
+``max_connections`` under load."""
 Accepted = Callable[[list[str]], None]
 """Told the ids of the complaints a request stored (the worker's queue listens)."""
 
@@ -82,7 +84,7 @@ class _Boundaries:
 
 
 def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accepted: Accepted | None = None,
-               timezone: str = DEFAULT_TIMEZONE) -> FastAPI:
+               timezone: str | None = None) -> FastAPI:
     """Build the API.
 
     Parameters
@@ -94,14 +96,16 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
     on_accepted : callable, optional
         Called with the ids of the complaints each request stored (e.g. to queue the worker's
         checks); the worker's queue (:func:`geo.worker.tasks.defer_arrivals`) when omitted.
-    timezone : str
-        The city's zone: times without a zone are read in it and answers are written in it.
+    timezone : str, optional
+        The city's zone (its profile's when omitted): times without a zone are read in it and
+        answers are written in it.
 
     Returns
     -------
     fastapi.FastAPI
     """
-    engine = bind if bind is not None else make_engine(connections=CONNECTIONS)
+    engine = bind if bind is not None else make_engine(connections=CONNECTIONS, more=0)
+    timezone = timezone or load_settings().timezone
     now = clock or shared_clock(engine)
     if on_accepted is None:
         from geo.worker.tasks import defer_arrivals
@@ -235,7 +239,7 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
                 raise RequestError(400, f"status: {(status or '')[:40]!r}; it is open or closed")
             fields = {"source_id": service_request_id, "external_id": update_id, "kind": external_status_code,
                       "at": updated_datetime, "unit": unit, "description": description}
-            recorded = update_intake.submit((fields, state, caller, pd.Timestamp(now())),
+            recorded = update_intake.submit((fields, state, (caller.id, caller.kind), pd.Timestamp(now())),
                                             f"key:{caller.id}", str(update_id))
         except UnknownRequestError as exc:
             raise RequestError(404, str(exc)) from None

@@ -26,7 +26,6 @@ from typing import Generic, TypeVar
 
 import pandas as pd
 
-from geo.api.keys_db import Caller
 from geo.ingest.summary import KEPT_REASONS, IngestSummary
 
 log = logging.getLogger("whistle.api")
@@ -215,19 +214,19 @@ def updates(record: Callable[[list, int], list], timezone: str) -> Handle:
     Returns
     -------
     callable
-        ``handle(group, [(fields, status, caller, now), ...])`` (``fields`` as
+        ``handle(group, [(fields, status, (key_id, kind), now), ...])`` (``fields`` as
         :func:`geo.ingest.updates.check_updates` takes them), with a ``Recorded`` or the
         ``ValidationError`` that refused it per update.
     """
     from geo.ingest.updates import check_updates
 
-    def handle(_group: str, items: list[tuple[dict, str, Caller, pd.Timestamp]]) -> list:
-        sender: Caller = items[0][2]
-        checked = check_updates([fields for fields, *_rest in items], sender=sender.kind,
+    def handle(_group: str, items: list[tuple[dict, str, tuple[int, str], pd.Timestamp]]) -> list:
+        key_id, kind = items[0][2]  # one group, one sender: its key and the kind of that key
+        checked = check_updates([fields for fields, *_rest in items], sender=kind,
                                 now=max(item[3] for item in items), timezone=timezone)
         valid = [(update, item[1]) for update, item in zip(checked, items, strict=True)
                  if not isinstance(update, BaseException)]
-        recorded = iter(record(valid, sender.id) if valid else [])
+        recorded = iter(record(valid, key_id) if valid else [])
         return [update if isinstance(update, BaseException) else next(recorded) for update in checked]
 
     return handle

@@ -51,7 +51,7 @@ def boundaries_import(
     source_crs: Annotated[str | None, typer.Option(
         help="The file's CRS when it declares none, e.g. EPSG:4326.")] = None,
     valid_from: Annotated[str | None, typer.Option(
-        help="From when the set is valid (ISO date or time, Asia/Shanghai); now by default.")] = None,
+        help="From when the set is valid (ISO date or time, in the city's zone); now by default.")] = None,
     source: Annotated[str | None, typer.Option(help="Who published the polygons.")] = None,
 ) -> None:
     """Load official polygons, replacing the current set and keeping it as a dated version."""

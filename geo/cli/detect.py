@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from geo.cli.shared import TZ, err, out, parse_moment
 from geo.cli.shared import engine as _engine
+from geo.cli.shared import err, out, parse_moment, zone
 from geo.detect.rules import detect_rules
 
 detect_app = typer.Typer(help="Detect: hot spots (Gi*), emerging trends, border cases.")
@@ -132,7 +132,7 @@ def _period(engine, start: str | None, end: str | None, span: timedelta) -> tupl
             newest = conn.execute(sa.text("SELECT max(received_at) FROM complaint")).scalar()
         if newest is None:
             raise ValidationError("no complaints are stored; ingest some first (python -m geo ingest FILE)")
-        day = newest.astimezone(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+        day = newest.astimezone(zone()).replace(hour=0, minute=0, second=0, microsecond=0)
         last = day + timedelta(days=1)
     first = parse_moment(start, "--from") if start else last - span
     return first, last

@@ -9,8 +9,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from geo.cli.shared import TZ, err, out
 from geo.cli.shared import engine as _engine
+from geo.cli.shared import err, out, zone
 from geo.settings import load_settings
 
 
@@ -105,7 +105,7 @@ def demo(
     days: Annotated[int, typer.Option(help="Days of complaints.")] = 90,
     per_day: Annotated[int, typer.Option(help="Mean complaints per day.")] = 30_000,
     seed: Annotated[int, typer.Option(help="Seed of every random draw.")] = 7,
-    end: Annotated[str | None, typer.Option(help="First day after the period (default: today, Beijing).")] = None,
+    end: Annotated[str | None, typer.Option(help="First day after the period (default: today in the city).")] = None,
     folder: Annotated[Path | None, typer.Option(help="Where to write the export and its truth.")] = None,
     only_if_empty: Annotated[bool, typer.Option(help="Do nothing when complaints are already loaded.")] = False,
 ) -> None:
@@ -125,7 +125,7 @@ def demo(
                 return
     settings = load_settings()
     folder = folder or settings.home / "var" / "demo"
-    end_day = pd.Timestamp(end) if end else pd.Timestamp.now(tz=TZ).normalize()
+    end_day = pd.Timestamp(end) if end else pd.Timestamp.now(tz=zone()).normalize()
     townships = current_jurisdictions(engine, "township", display=False)
     with err.status(f"generating {days} days x {per_day:,} complaints (seed {seed})"):
         generated = synth.generate(townships, days=days, per_day=per_day, seed=seed, end=end_day)

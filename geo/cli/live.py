@@ -93,14 +93,14 @@ def clock_set(at: Annotated[str, typer.Argument(help="The moment the clock shows
 @clock_app.command("show")
 def clock_show() -> None:
     """What the platform's clock says."""
-    from geo.cli.shared import TZ
+    from geo.cli.shared import zone
     from geo.store.clock_db import clock_setting
 
     setting = clock_setting(_engine())
     if setting is None:
         out.print("the wall clock")
     else:
-        out.print(f"a replay: now {setting.clock()().astimezone(TZ):%Y-%m-%d %H:%M:%S}, {setting.speed:g}× as fast")
+        out.print(f"a replay: now {setting.clock()().astimezone(zone()):%Y-%m-%d %H:%M:%S}, {setting.speed:g}× as fast")
 
 
 @clock_app.command("clear")

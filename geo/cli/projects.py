@@ -9,8 +9,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from geo.cli.shared import TZ, out, parse_moment
 from geo.cli.shared import engine as _engine
+from geo.cli.shared import out, parse_moment, zone
 
 project_app = typer.Typer(help="Remediation projects: create, list, show, tick off tasks.", no_args_is_help=True)
 
@@ -50,7 +50,7 @@ def create_command(kind: Annotated[str, typer.Option(help="problem_of_month, gov
                        starts_on=_day(start, "--start"), ends_on=_day(end, "--end"), townships=list(township or []),
                        cells=list(cell or []), partners=list(partner or []),
                        targets={} if target is None else {"reduction_pct": target}, tasks=tasks)
-    project_id = create_project(_engine(), spec, actor=actor, now=datetime.now(TZ))
+    project_id = create_project(_engine(), spec, actor=actor, now=datetime.now(zone()))
     out.print(f"project {project_id} created")
 
 
@@ -60,7 +60,7 @@ def list_command(township: Annotated[str | None, typer.Option(help="Only project
     """Projects with progress and effect, newest first."""
     from geo.act.projects_db import projects
 
-    found = projects(_engine(), today=datetime.now(TZ).date(), township=township, kind=kind)
+    found = projects(_engine(), today=datetime.now(zone()).date(), township=township, kind=kind)
     if found.empty:
         out.print("no projects")
         return
@@ -99,7 +99,7 @@ def show_command(project: Annotated[int, typer.Argument(help="The project's id."
                        _pct(row.change_pct), _count(row.year_earlier))
     out.print(halves)
     for row in detail.events.head(10).itertuples(index=False):
-        out.print(f"{row.at.astimezone(TZ):%Y-%m-%d %H:%M} {escape(row.actor)}: {row.action}"
+        out.print(f"{row.at.astimezone(zone()):%Y-%m-%d %H:%M} {escape(row.actor)}: {row.action}"
                   f"{' - ' + escape(row.note) if isinstance(row.note, str) else ''}")
 
 
@@ -111,7 +111,7 @@ def task_command(task: Annotated[int, typer.Argument(help="The task's id (see `p
     """Tick a task off (or back on)."""
     from geo.act.projects_db import set_task
 
-    set_task(_engine(), task, done=done, actor=actor, now=datetime.now(TZ), expected_version=version)
+    set_task(_engine(), task, done=done, actor=actor, now=datetime.now(zone()), expected_version=version)
     out.print(f"task {task} {'done' if done else 'reopened'}")
 
 

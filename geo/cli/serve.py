@@ -18,8 +18,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from geo.cli.shared import TZ, err, out
 from geo.cli.shared import engine as _engine
+from geo.cli.shared import err, out, zone
 
 ROOT = Path(__file__).resolve().parents[2]
 STOP_WAIT_S = 60.0
@@ -118,14 +118,15 @@ def replay(speed: Annotated[float, typer.Option(help="Clock seconds per wall sec
     engine = _engine()
     with engine.connect() as conn:
         latest = conn.execute(sa.text("SELECT max(received_at) FROM complaint")).scalar()
-    start_day = (pd.Timestamp(latest).tz_convert(TZ) if latest is not None else pd.Timestamp.now(tz=TZ)).normalize()
+    here = zone()
+    start_day = (pd.Timestamp(latest).tz_convert(here) if latest is not None else pd.Timestamp.now(tz=here)).normalize()
     start_day += pd.Timedelta(days=1) if latest is not None else pd.Timedelta(0)
     towns = current_jurisdictions(engine, "township", display=False)
     with err.status(f"generating {days} day(s) of the demo city from {start_day:%Y-%m-%d}"):
         generated = synth.generate(towns, days=days, per_day=per_day, seed=seed,
                                    end=start_day + pd.Timedelta(days=days))
         data, _truth = synth.write(generated, load_settings().home / "var" / "replay")
-    stamp = f"{pd.Timestamp.now(tz=TZ):%Y%m%d%H%M%S}"
+    stamp = f"{pd.Timestamp.now(tz=zone()):%Y%m%d%H%M%S}"
     keys = {channel: add_key(engine, f"replay-{channel}-{stamp}", "channel", channel)
             for channel in ("phone", "web", "wechat", "weibo", "app")}
     keys["department"] = add_key(engine, f"replay-departments-{stamp}", "department")

@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 
 from geo.errors import ValidationError
-from geo.settings import DEFAULT_TIMEZONE
+from geo.settings import load_settings
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
-TZ = ZoneInfo(DEFAULT_TIMEZONE)
+def zone() -> ZoneInfo:
+    """The city's zone (its profile's): the command line reads and writes times in it."""
+    return load_settings().city.zone
 
 
 def engine():
@@ -23,12 +25,12 @@ def engine():
 
 
 def parse_moment(text: str, option: str = "--valid-from") -> datetime:
-    """An ISO date or time from the command line; Beijing time when it names no zone."""
+    """An ISO date or time from the command line; in the city's zone when it names none."""
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise ValidationError(f"{option} {text!r} is not an ISO date or time (2024-01-01)") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=TZ)
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone())
 
 
 def when(moment) -> str:
@@ -37,4 +39,4 @@ def when(moment) -> str:
 
     if moment is None or pd.isna(moment):
         return ""
-    return moment.tz_convert(TZ).strftime("%Y-%m-%d")
+    return moment.tz_convert(zone()).strftime("%Y-%m-%d")

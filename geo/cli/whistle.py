@@ -14,13 +14,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from geo.cli.shared import TZ, out, parse_moment
 from geo.cli.shared import engine as _engine
+from geo.cli.shared import out, parse_moment, zone
 
 whistle_app = typer.Typer(help="Cross-jurisdiction whistle calls: raise, list, show, report, resolve, close.",
                           no_args_is_help=True)
 
-At = Annotated[str | None, typer.Option("--at", help="The clock, e.g. 2026-11-20T09:30 (Beijing time), or "
+At = Annotated[str | None, typer.Option("--at", help="The clock, e.g. 2026-11-20T09:30 (the city's time), or "
                                                       "'latest' (the newest stored complaint); default now.")]
 Actor = Annotated[str, typer.Option("--as", help="Who acts (stored with the event).")]
 Note = Annotated[str | None, typer.Option(help="A note stored with the event.")]
@@ -33,7 +33,7 @@ def _now(at: str | None) -> datetime:
         from geo.act.whistle_db import latest_complaint
 
         return latest_complaint(_engine())
-    return parse_moment(at, "--at") if at else datetime.now(TZ)
+    return parse_moment(at, "--at") if at else datetime.now(zone())
 
 
 @whistle_app.command("raise")
@@ -76,7 +76,7 @@ def list_command(state: Annotated[str | None, typer.Option(help="raised, resolve
                   "level", "version")
     for row in found.itertuples(index=False):
         table.add_row(str(row.id), row.kind, row.state, ", ".join(row.townships), escape(", ".join(row.categories)),
-                      str(row.complaints), f"{row.deadline_at.astimezone(TZ):%Y-%m-%d %H:%M}", str(row.pending),
+                      str(row.complaints), f"{row.deadline_at.astimezone(zone()):%Y-%m-%d %H:%M}", str(row.pending),
                       str(row.late), ("township", "district", "city")[row.escalation], str(row.version))
     out.print(table)
 
@@ -110,7 +110,7 @@ def show_command(call: CallId) -> None:
 def _time(moment) -> str:
     import pandas as pd
 
-    return "" if pd.isna(moment) else f"{moment.astimezone(TZ):%m-%d %H:%M}"
+    return "" if pd.isna(moment) else f"{moment.astimezone(zone()):%m-%d %H:%M}"
 
 
 @whistle_app.command("report")

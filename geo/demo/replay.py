@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from geo.act.categories import UNCLASSIFIED, categories, classify
-from geo.ingest.validate import CHANNELS, SATISFACTION, YES_NO
+from geo.ingest.validate import SATISFACTION, YES_NO, channels
 
 log = logging.getLogger("whistle.replay")
 _OPEN311 = "/open311/v2"
@@ -57,7 +57,7 @@ def events(export: pd.DataFrame, mapping: dict[str, str], keys: dict[str, str]) 
                                                                                    ambiguous="NaT")
     codes = classify(get("category").astype("string"))
     known = set(categories())
-    channel = get("channel").astype("string").str.lower().map(CHANNELS).fillna("phone")
+    channel = get("channel").astype("string").str.lower().map(channels()).fillna("phone")
     out: list[Event] = []
     order = 0
     # A row without a time or an id cannot be played: no moment to post it, and no id for its

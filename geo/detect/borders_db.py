@@ -35,7 +35,7 @@ from geo.detect.filters_db import check_filter, check_period
 from geo.detect.rules import BorderParams, detect_rules
 from geo.errors import ValidationError
 from geo.locate.jurisdictions_db import current_jurisdictions
-from geo.settings import DEFAULT_TIMEZONE, load_settings
+from geo.settings import load_settings
 from geo.store.bulk import copy_table, read_query
 from geo.store.engine import Bind, transaction
 
@@ -138,7 +138,7 @@ def _across(conn, lines: BorderLines, start, end, category, theme) -> pd.DataFra
 def _ping_pong(conn, lines: BorderLines, start, end, category, theme, params: BorderParams) -> pd.DataFrame:
     rows = _read(conn, "c.dispatches::text AS dispatches", "c.returned_count >= 2", {"dispatches": pa.string()},
                  start, end, category, theme)
-    return ping_pong_cases(lines, rows, params.min_handoffs, DEFAULT_TIMEZONE)
+    return ping_pong_cases(lines, rows, params.min_handoffs, load_settings().timezone)
 
 
 def _store(conn, start, end, params: BorderParams, category, theme, members: pd.DataFrame,

@@ -25,11 +25,11 @@ import yaml
 
 from geo.errors import ValidationError
 from geo.locate.coords import coordinate_system
-from geo.settings import DEFAULT_TIMEZONE
+from geo.settings import load_settings
 
 FIELDS: dict[str, str] = {
     "id": "the complaint's id in the source system (required)",
-    "received_at": "when it was received; Asia/Shanghai when no zone is given (required)",
+    "received_at": "when it was received; in the city's zone when none is given (required)",
     "channel": "phone, web, wechat, weibo or app",
     "category": "a category code or its Chinese or English name",
     "text": "the complaint's free text",
@@ -63,7 +63,7 @@ class Mapping:
 
     columns: dict[str, str] = field(default_factory=dict)
     crs: str = "wgs84"
-    timezone: str = DEFAULT_TIMEZONE
+    timezone: str = field(default_factory=lambda: load_settings().timezone)
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.columns) - set(FIELDS))
@@ -78,7 +78,7 @@ class Mapping:
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValidationError(f"time zone {self.timezone!r} is unknown (e.g. Asia/Shanghai)") from None
+            raise ValidationError(f"time zone {self.timezone!r} is unknown (an IANA name, e.g. Europe/Paris)") from None
 
     def column(self, name: str) -> str:
         """Return the file's column for the field ``name``."""
@@ -121,4 +121,4 @@ def load_mapping(path: Path | str | None) -> Mapping:
     columns = data.get("columns") or {}
     if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
         raise ValidationError(f"mapping file {path}: 'columns' must map fields to column names")
-    return Mapping(dict(columns), data.get("crs", "wgs84"), data.get("timezone", DEFAULT_TIMEZONE))
+    return Mapping(dict(columns), data.get("crs", "wgs84"), data.get("timezone") or load_settings().timezone)

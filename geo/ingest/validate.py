@@ -33,7 +33,7 @@ from geo.ingest.timeparse import parse_moments
 from geo.locate.boundaries import BoundaryIndex
 from geo.locate.coords import coordinate_systems, to_wgs84
 from geo.locate.gazetteer import geocode
-from geo.settings import DEFAULT_EARLIEST_YEAR
+from geo.settings import DEFAULT_EARLIEST_YEAR, load_settings
 from geo.show.downloads import unquote_cells
 from geo.strings import arrow_text, look_up, pandas_text
 
@@ -42,8 +42,16 @@ CHANNELS = {
     "web": "web", "网站": "web", "网络": "web", "internet": "web",
     "wechat": "wechat", "微信": "wechat", "微信小程序": "wechat", "mini-program": "wechat",
     "weibo": "weibo", "微博": "weibo",
-    "app": "app", "客户端": "app", "北京通": "app",
+    "app": "app", "客户端": "app",
 }
+"""The national names of the channels (a city adds its own in its profile, :func:`channels`)."""
+
+
+def channels() -> dict[str, str]:
+    """The channel names a file may write: the national ones and the city's own (its profile's)."""
+    return {**CHANNELS, **load_settings().city.channels}
+
+
 SATISFACTION = {
     "satisfied": "satisfied", "满意": "satisfied", "非常满意": "satisfied",
     "basically satisfied": "basically_satisfied", "basically_satisfied": "basically_satisfied",
@@ -174,7 +182,7 @@ def check_batch(batch: Batch, context: Context) -> Checked:
         reasons.add((moments.isna() & raw.notna()).to_numpy(), "bad_field",
                     lambda i, raw=raw, name=name: f"{name} {_show(raw.iat[i])} is not a date and time")
         out[name] = moments
-    _choices(out, reasons, get("channel"), "channel", CHANNELS, default="other", strict=False)
+    _choices(out, reasons, get("channel"), "channel", channels(), default="other", strict=False)
     _choices(out, reasons, get("satisfaction"), "satisfaction", SATISFACTION, default=None, strict=True)
     _choices(out, reasons, get("resolved"), "resolved", YES_NO, default=None, strict=True)
     out["category"] = classify(get("category"))
@@ -495,7 +503,7 @@ def _locate(out: _Columns, reasons: _Reasons, lon: np.ndarray, lat: np.ndarray, 
         f"point {shown(i)} lies outside the service area, but inside it with longitude and "
         "latitude swapped: swap the lon and lat columns"))
     reasons.add(outside | invalid, "outside", lambda i: (
-        f"point {shown(i)} lies outside the service area (Beijing); check the coordinates and "
+        f"point {shown(i)} lies outside the service area ({load_settings().city.name_en}); check the coordinates and "
         "their coordinate system (wgs84, gcj02 or bd09)"))
     by_town = np.flatnonzero((precision == "township") & reasons.ok)
     if by_town.size:

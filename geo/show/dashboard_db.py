@@ -55,7 +55,7 @@ from geo.settings import load_settings
 from geo.show.access import restrict
 from geo.store.clock_db import shared_clock
 from geo.store.engine import Bind, transaction
-from geo.store.tally import PERIOD, week_start
+from geo.store.tally import PERIOD, week_start, zone_params
 
 MIN_RESOLUTION = 4
 COMPLAINT_LIMIT = 2_000
@@ -64,7 +64,7 @@ COMPLAINT_LIMIT = 2_000
 
 @dataclass(frozen=True)
 class Selection:
-    """The sidebar's filters: a period of whole Beijing days and a category or a theme."""
+    """The sidebar's filters: a period of whole days (the city's) and a category or a theme."""
 
     first: date
     last: date
@@ -116,7 +116,7 @@ _FILTER = ("(CAST(:category AS text) IS NULL OR category = :category) AND (CAST(
 
 def _params(selection: Selection, **extra) -> dict:
     return {"first": selection.first, "last": selection.last, "category": selection.category,
-            "theme": selection.theme, **extra}
+            "theme": selection.theme, **zone_params(), **extra}
 
 
 # A period of every category reads its whole weeks from the weekly tally and only the days

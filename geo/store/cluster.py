@@ -174,7 +174,8 @@ class LocalCluster:
             f"unix_socket_directories = '{self.socket_dir}'",
             f"port = {self.port}",
             "unix_socket_permissions = 0700",
-            "max_connections = 50",
+            # The API, the worker (and its queue's pool), the app and a replay at once.
+            "max_connections = 100",
             "shared_buffers = 256MB",
             "work_mem = 32MB",
             "maintenance_work_mem = 256MB",

@@ -54,7 +54,8 @@ def _with_driver(url: str) -> str:
     return url
 
 
-def make_engine(url: str | None = None, *, start: bool = True, connections: int = 5) -> Engine:
+def make_engine(url: str | None = None, *, start: bool = True, connections: int = 5,
+                more: int | None = None) -> Engine:
     """Create an engine and check that the database answers and has PostGIS.
 
     Parameters
@@ -64,7 +65,11 @@ def make_engine(url: str | None = None, *, start: bool = True, connections: int 
     start : bool
         Start the embedded cluster when it is the one used.
     connections : int
-        The connections kept open for reuse (as many again may be opened for a while).
+        The connections kept open for reuse.
+    more : int, optional
+        How many more may be opened for a while (and closed when returned); as many again as
+        ``connections`` when omitted, none for a server that must stay within a count (its
+        threads then wait for a free connection).
 
     Returns
     -------
@@ -76,7 +81,8 @@ def make_engine(url: str | None = None, *, start: bool = True, connections: int 
         If the database cannot be reached or lacks PostGIS.
     """
     url = url or database_url(start=start)
-    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=connections, max_overflow=connections)
+    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=connections,
+                              max_overflow=connections if more is None else more)
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT postgis_version()"))

@@ -494,7 +494,7 @@ class _RateCounts:
 
 
 class TownshipDay(_RateCounts, Base):
-    """Counts of one day's complaints in a township and category (Beijing time): derived data,
+    """Counts of one day's complaints in a township and category (the city's day): derived data,
     refreshed by every ingest (:mod:`geo.store.tally`)."""
 
     __tablename__ = "township_day"
@@ -529,7 +529,7 @@ class TownshipHalf(_RateCounts, Base):
 
 
 class CellDay(Base):
-    """Complaints of one day in a res-9 H3 cell and category (Beijing time): derived data,
+    """Complaints of one day in a res-9 H3 cell and category (the city's day): derived data,
     refreshed by every ingest (:mod:`geo.store.tally`)."""
 
     __tablename__ = "cell_day"
@@ -544,7 +544,7 @@ class CellDay(Base):
 
 
 class CellWeek(Base):
-    """Complaints of one week (from a Monday, Beijing time) in a res-9 H3 cell, all categories:
+    """Complaints of one week (from a Monday, in the city's zone) in a res-9 H3 cell, all categories:
     summed from ``cell_day``, so that a long period's heat map reads a seventh of the rows."""
 
     __tablename__ = "cell_week"

@@ -29,10 +29,11 @@ import pandas as pd
 import sqlalchemy as sa
 
 from geo.act.governance import COUNTS, GovernanceRules
+from geo.settings import load_settings
 from geo.store.engine import Bind, transaction
 
-LOCAL_DAY = "(received_at AT TIME ZONE 'Asia/Shanghai')::date"
-"""A complaint's day in Beijing time, as the tallies count it."""
+LOCAL_DAY = "(received_at AT TIME ZONE :zone)::date"
+"""SQL: a complaint's day in the city's zone (``:zone``, :func:`zone_params`), as the tallies count it."""
 
 TABLES = ("township_day", "city_day", "cell_day", "township_half", "cell_week")
 COUNTED_COLUMNS = ("received_at", "township_code", "category", "h3", "dispatched_at", "responded_at", "resolved",
@@ -60,11 +61,16 @@ def half_sql(day: str) -> str:
 
 
 # A date AT TIME ZONE is read as midnight in the session's zone first; a timestamp is the
-# wall time in the named zone, which is what a Beijing day means.
-PERIOD = ("received_at >= (CAST(:first AS timestamp) AT TIME ZONE 'Asia/Shanghai') "
-           "AND received_at < ((CAST(:last AS date) + 1)::timestamp AT TIME ZONE 'Asia/Shanghai')")
-"""SQL: a complaint received in the Beijing days ``:first`` to ``:last`` (a range of instants,
-so that an index on ``received_at`` serves)."""
+# wall time in the named zone, which is what the city's day means.
+PERIOD = ("received_at >= (CAST(:first AS timestamp) AT TIME ZONE :zone) "
+          "AND received_at < ((CAST(:last AS date) + 1)::timestamp AT TIME ZONE :zone)")
+"""SQL: a complaint received in the city's days ``:first`` to ``:last`` (``:zone``; a range of
+instants, so that an index on ``received_at`` serves)."""
+
+
+def zone_params() -> dict[str, str]:
+    """The parameter of :data:`LOCAL_DAY` and :data:`PERIOD`: the city's zone (its profile's)."""
+    return {"zone": load_settings().timezone}
 
 _SUMS = ", ".join(f"sum({c})" for c in COUNTS)
 
@@ -166,7 +172,7 @@ def refresh_sql(tables: Iterable[str] = TABLES) -> list[str]:
 
 def refresh_days(conn: sa.Connection, first: date, last: date, rules: GovernanceRules | None = None, *,
                  tables: Iterable[str] = TABLES) -> None:
-    """Rebuild the tallies of the days ``first`` to ``last`` (Beijing time) on a connection.
+    """Rebuild the tallies of the days ``first`` to ``last`` (the city's days) on a connection.
 
     Parameters
     ----------
@@ -181,7 +187,7 @@ def refresh_days(conn: sa.Connection, first: date, last: date, rules: Governance
     """
     tables = _known(tables)
     rules = rules or GovernanceRules.load()
-    params = {"first": first, "last": last, "response_seconds": rules.response_hours * 3600}
+    params = {"first": first, "last": last, "response_seconds": rules.response_hours * 3600, **zone_params()}
     _lock(conn)
     for statement in refresh_sql(tables):
         conn.execute(sa.text(statement), params)
@@ -212,7 +218,7 @@ def move_complaints(conn: sa.Connection, added: str, removed: str, rules: Govern
                         for table in TABLES)
     _lock(conn)
     conn.execute(sa.text(f"WITH moved AS MATERIALIZED ({moved}), {inserts} SELECT 1"),
-                 {"response_seconds": rules.response_hours * 3600})
+                 {"response_seconds": rules.response_hours * 3600, **zone_params()})
 
 
 def _known(tables: Iterable[str]) -> list[str]:
@@ -239,7 +245,7 @@ def refresh_tally(bind: Bind, first: date | None = None, last: date | None = Non
     ----------
     bind : Engine or Connection
     first, last : datetime.date, optional
-        The first and last day (Beijing time); the stored complaints' first and last by default.
+        The first and last day (the city's); the stored complaints' first and last by default.
     rules : GovernanceRules, optional
         For ``response_hours``; read from ``geo/data/governance.toml`` by default.
     tables : iterable of str
@@ -252,7 +258,8 @@ def refresh_tally(bind: Bind, first: date | None = None, last: date | None = Non
     """
     with transaction(bind) as conn:
         if first is None or last is None:
-            low, high = conn.execute(sa.text(f"SELECT min({LOCAL_DAY}), max({LOCAL_DAY}) FROM complaint")).one()
+            low, high = conn.execute(sa.text(f"SELECT min({LOCAL_DAY}), max({LOCAL_DAY}) FROM complaint"),
+                                     zone_params()).one()
             if low is None:
                 return 0
             first, last = first or low, last or high

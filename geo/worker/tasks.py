@@ -25,7 +25,7 @@ import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
 
 from geo.clock import Clock
-from geo.settings import DEFAULT_TIMEZONE
+from geo.settings import load_settings
 from geo.store.clock_db import clock_setting, shared_clock
 from geo.store.engine import Bind
 from geo.worker import jobs_db as jobs
@@ -45,8 +45,9 @@ class Worker:
     """The state a worker's tasks share: the database, the clock, the rules, the lines."""
 
     def __init__(self, bind: Bind, clock: Clock | None = None, rules: WorkerRules | None = None,
-                 timezone: str = DEFAULT_TIMEZONE) -> None:
-        self.bind, self.rules, self.timezone = bind, rules or WorkerRules.load(), timezone
+                 timezone: str | None = None) -> None:
+        self.bind, self.rules = bind, rules or WorkerRules.load()
+        self.timezone = timezone or load_settings().timezone
         self.clock = clock or shared_clock(bind)
         self.lines = jobs.Lines()
         self.scheduled: set[datetime] = set()
