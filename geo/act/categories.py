@@ -89,20 +89,23 @@ def _lookup() -> dict[str, str]:
     return keys
 
 
-def classify(values: pd.Series) -> pd.Series:
+def classify(values: pd.Series, extra: dict[str, str] | None = None) -> pd.Series:
     """Map input categories (a code, or a Chinese or English name, any case) to codes.
 
     Parameters
     ----------
     values : pandas.Series
         Categories as the source system wrote them; missing values are allowed.
+    extra : dict, optional
+        The file's own names (trimmed, lower case) and their codes (a mapping's value map),
+        looked up before the shipped names.
 
     Returns
     -------
     pandas.Series
         A category code per value; ``unclassified`` where nothing matched.
     """
-    mapped, _ = look_up(values, _lookup())
+    mapped, _ = look_up(values, {**_lookup(), **extra} if extra else _lookup())
     mapped[pd.isna(mapped)] = UNCLASSIFIED
     return pd.Series(mapped, index=values.index, dtype=object)
 

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from geo.cli.shared import engine as _engine
 from geo.cli.shared import err, out, zone
+from geo.ingest.summary import UNMAPPED_SHOWN
 from geo.settings import load_settings
 
 
@@ -68,6 +69,10 @@ def _print_summary(summary) -> None:
     for reason, count in sorted(summary.rejected_by_reason.items()):
         table.add_row(f"  rejected: {reason}", f"{count:,}")
     out.print(table)
+    if summary.unmapped:
+        out.print("category values that matched no category (map them under values: category: in the mapping):")
+        for value, count in summary.unmapped.most_common(UNMAPPED_SHOWN):
+            out.print(f"  {escape(value)}: {count:,}")
     if summary.rejected:
         out.print(f"see them with: python -m geo rejected --run {summary.run_id}")
 

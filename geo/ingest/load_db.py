@@ -56,6 +56,9 @@ COLUMNS = {
 LOADED_COLUMNS = {"inserted": "boolean", **{name: COLUMNS[name] for name in COUNTED_COLUMNS}}
 # What a later export of the same complaint may change (what a status update changes).
 STATUS_COLUMNS = STATUS_FIELDS
+# What a later load may change besides: its category, as the hotline re-files a complaint or a
+# mapping's finished value map reads it at last.
+RELOADED_COLUMNS = (*STATUS_COLUMNS, "category")
 # The Arrow type whose binary form each column type receives (jsonb and geometry are built apart).
 _ARROW = {"integer": pa.int32(), "bigint": pa.int64(), "double precision": pa.float64(),
           "boolean": pa.bool_(), "timestamptz": pa.timestamp("us", tz="UTC"), "text": pa.string(),
@@ -230,21 +233,21 @@ def stage(conn, encoded: Encoded) -> None:
 def upsert(conn, run_id: int, sha256: str) -> tuple[int, int]:
     """Move the staged rows into ``complaint`` and empty the stage; return (inserted, updated).
 
-    A complaint already stored keeps what it was received as; only its status fields are
-    updated, and only when they differ, so the same file twice changes nothing. Every row
-    inserted or updated is noted in ``complaint_loaded``, and what an updated one counted as
-    before in ``complaint_before`` (the tallies move its counts by the difference).
+    A complaint already stored keeps what it was received as; only its status fields and its
+    category (:data:`RELOADED_COLUMNS`) are updated, and only when they differ, so the same
+    file twice changes nothing. Every row inserted or updated is noted in ``complaint_loaded``,
+    and what an updated one counted as before in ``complaint_before`` (the tallies move its counts by the difference).
     """
-    changed = " OR ".join(f"complaint.{c} IS DISTINCT FROM excluded.{c}" for c in STATUS_COLUMNS)
+    changed = " OR ".join(f"complaint.{c} IS DISTINCT FROM excluded.{c}" for c in RELOADED_COLUMNS)
     # The rows the upsert will change, as they are, locked: a concurrent update of the same
     # complaint waits here and then reads this one's result (READ COMMITTED re-reads a locked
     # row), so each subtracts what the other added.
     counted = COUNTED_COLUMNS
-    differs = " OR ".join(f"c.{c} IS DISTINCT FROM s.{c}" for c in STATUS_COLUMNS)
+    differs = " OR ".join(f"c.{c} IS DISTINCT FROM s.{c}" for c in RELOADED_COLUMNS)
     conn.execute(sa.text(
         f"INSERT INTO complaint_before ({', '.join(counted)}) SELECT {', '.join('c.' + c for c in counted)} "
         f"FROM complaint c JOIN complaint_stage s USING (source_id) WHERE {differs} ORDER BY c.id FOR UPDATE OF c"))
-    assignments = ", ".join(f"{c} = excluded.{c}" for c in STATUS_COLUMNS)
+    assignments = ", ".join(f"{c} = excluded.{c}" for c in RELOADED_COLUMNS)
     columns = ", ".join(COLUMNS)
     sql = f"""
         WITH up AS (

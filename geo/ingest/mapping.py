@@ -9,9 +9,18 @@ a small YAML or JSON file, or ``--map field=column`` options on the command line
       lon: 经度
       lat: 纬度
     crs: gcj02            # the coordinate system of lon/lat when no crs column says it
-    timezone: Asia/Shanghai
+    timezone: America/Los_Angeles   # the zone of times without one (the city's by default)
+    formats:              # how the file writes its times (strptime), where not ISO 8601
+      received_at: "%m/%d/%Y %I:%M:%S %p"
+    values:               # what the file's own values mean
+      category: {Street and Sidewalk Cleaning: sanitation, Graffiti: city_appearance}
+      resolved: {Closed: yes, Open: no}
+      satisfaction: {Happy: satisfied}
+      channel: {Mobile/Open311: app}
 
-A field that is not mapped is looked for under its own name.
+A field that is not mapped is looked for under its own name. A value a map does not name is
+read as before (a category code or name, yes/no, ...); an ingest reports the category values it
+could not place, with their counts, so that the map can be finished.
 """
 
 from __future__ import annotations
@@ -59,11 +68,19 @@ class Mapping:
         The coordinate system of the points when no ``crs`` column says otherwise.
     timezone : str
         The zone of times written without one.
+    formats : dict
+        ``{time field: strptime format}`` for times not written in ISO 8601 (a value the
+        format does not fit is read as ISO 8601 still).
+    values : dict
+        ``{field: {value as written: what it means}}`` for ``category`` (a category code),
+        ``channel`` (a channel code), ``resolved`` (yes or no) and ``satisfaction``.
     """
 
     columns: dict[str, str] = field(default_factory=dict)
     crs: str = "wgs84"
     timezone: str = field(default_factory=lambda: load_settings().timezone)
+    formats: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.columns) - set(FIELDS))
@@ -79,6 +96,8 @@ class Mapping:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValidationError(f"time zone {self.timezone!r} is unknown (an IANA name, e.g. Europe/Paris)") from None
+        object.__setattr__(self, "formats", _formats(self.formats))
+        object.__setattr__(self, "values", _values(self.values))
 
     def column(self, name: str) -> str:
         """Return the file's column for the field ``name``."""
@@ -92,7 +111,7 @@ class Mapping:
             if not sep or not name.strip() or not column.strip():
                 raise ValidationError(f"--map expects field=column, got {pair!r}")
             columns[name.strip()] = column.strip()
-        return Mapping(columns, crs or self.crs, self.timezone)
+        return Mapping(columns, crs or self.crs, self.timezone, self.formats, self.values)
 
 
 def load_mapping(path: Path | str | None) -> Mapping:
@@ -115,10 +134,67 @@ def load_mapping(path: Path | str | None) -> Mapping:
         raise ValidationError(f"mapping file {path} is not valid YAML or JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ValidationError(f"mapping file {path} must hold a mapping with a 'columns' entry")
-    extra = sorted(set(data) - {"columns", "crs", "timezone"})
+    extra = sorted(set(data) - {"columns", "crs", "timezone", "formats", "values"})
     if extra:
         raise ValidationError(f"mapping file {path} has unknown entries {extra}")
     columns = data.get("columns") or {}
     if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
         raise ValidationError(f"mapping file {path}: 'columns' must map fields to column names")
-    return Mapping(dict(columns), data.get("crs", "wgs84"), data.get("timezone") or load_settings().timezone)
+    try:
+        return Mapping(dict(columns), data.get("crs", "wgs84"), data.get("timezone") or load_settings().timezone,
+                       data.get("formats") or {}, data.get("values") or {})
+    except ValidationError as exc:
+        raise ValidationError(f"mapping file {path}: {exc}") from None
+
+
+TIME_FIELDS = ("received_at", "responded_at", "resolved_at")
+MAPPED_VALUES = ("category", "channel", "resolved", "satisfaction")
+_YES, _NO = ("yes", "true", "1", "是"), ("no", "false", "0", "否")
+
+
+def _formats(formats: object) -> dict[str, str]:
+    if not isinstance(formats, dict):
+        raise ValidationError("formats must map time fields to strptime formats")
+    unknown = sorted(set(formats) - set(TIME_FIELDS))
+    if unknown:
+        raise ValidationError(f"formats names {unknown}; times are {', '.join(TIME_FIELDS)}")
+    for name, written in formats.items():
+        if not isinstance(written, str) or "%" not in written or "\x00" in written:
+            raise ValidationError(f"formats: {name} is {written!r}; it is a strptime format such as "
+                                  "%m/%d/%Y %I:%M:%S %p")
+    return dict(formats)
+
+
+def _values(values: object) -> dict[str, dict]:
+    """The value maps, their keys as look-ups compare them (trimmed, lower case) and each
+    meaning checked: a category or channel code, yes/no (True/False), a satisfaction."""
+    from geo.act.categories import categories
+    from geo.city import CHANNEL_CODES
+    from geo.ingest.validate import SATISFACTION
+
+    if not isinstance(values, dict):
+        raise ValidationError("values must map fields to {value: meaning} maps")
+    unknown = sorted(set(values) - set(MAPPED_VALUES))
+    if unknown:
+        raise ValidationError(f"values names {unknown}; the mapped fields are {', '.join(MAPPED_VALUES)}")
+    allowed = {"category": set(categories()), "channel": set(CHANNEL_CODES),
+               "satisfaction": set(SATISFACTION.values())}
+    out: dict[str, dict] = {}
+    for name, table in values.items():
+        if not isinstance(table, dict):
+            raise ValidationError(f"values: {name} must map values as written to what they mean")
+        meant: dict = {}
+        for written, meaning in table.items():
+            key = str(written).strip().lower()
+            if name == "resolved":
+                said = str(meaning).strip().lower()
+                if said not in _YES + _NO:
+                    raise ValidationError(f"values: resolved {written!r} means {meaning!r}; it means yes or no")
+                meant[key] = said in _YES
+            elif not isinstance(meaning, str) or meaning not in allowed[name]:
+                raise ValidationError(f"values: {name} {written!r} means {meaning!r}, which is not a {name} code "
+                                      f"(e.g. {', '.join(sorted(allowed[name])[:4])})")
+            else:
+                meant[key] = meaning
+        out[name] = meant
+    return out

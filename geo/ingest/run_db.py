@@ -40,7 +40,14 @@ from geo.ingest.mapping import Mapping, load_mapping
 from geo.ingest.privacy import phone_key
 from geo.ingest.readers import Batch, batch_from_rows, read_batches
 from geo.ingest.summary import KEPT_REASONS, IngestSummary
-from geo.ingest.validate import Context, check_batch, raw_for_storage, row_hashes, unclassified_count
+from geo.ingest.validate import (
+    Context,
+    check_batch,
+    raw_for_storage,
+    row_hashes,
+    unclassified_count,
+    unmapped_categories,
+)
 from geo.locate.boundaries import BoundaryIndex
 from geo.locate.boundaries_db import boundary_index
 from geo.locate.cells import DEFAULT_RESOLUTION
@@ -355,6 +362,7 @@ def _count(summary: IngestSummary, frame: pd.DataFrame, checked) -> None:
     summary.rejected += len(checked.rejected)
     summary.rejected_by_reason.update(checked.rejected["reason_code"].tolist())
     summary.unclassified += unclassified_count(checked.accepted)
+    summary.unmapped.update(unmapped_categories(checked.accepted))
     summary.precision.update(checked.accepted["precision"].value_counts().to_dict())
     summary.on_boundary += int(checked.accepted["on_boundary"].sum())
 

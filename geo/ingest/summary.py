@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 KEPT_REASONS = 100
 """How many rejected rows a summary names in full (all of them are in ``rejected_row``)."""
+UNMAPPED_SHOWN = 50
+"""How many unmapped category values a summary lists (the commonest)."""
 
 
 @dataclass
@@ -25,6 +27,9 @@ class IngestSummary:
     unchanged: int = 0
     rejected: int = 0
     unclassified: int = 0
+    unmapped: Counter = field(default_factory=Counter)
+    """The category values (as written) that matched no category, with their counts: what a
+    mapping's ``values: category:`` map still needs."""
     rejected_by_reason: Counter = field(default_factory=Counter)
     precision: Counter = field(default_factory=Counter)
     on_boundary: int = 0
@@ -41,5 +46,6 @@ class IngestSummary:
         """The summary as plain JSON-ready values."""
         return {"rows": self.rows, "inserted": self.inserted, "updated": self.updated,
                 "unchanged": self.unchanged, "rejected": self.rejected, "unclassified": self.unclassified,
+                "unmapped": dict(self.unmapped.most_common(UNMAPPED_SHOWN)),
                 "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
                 "precision": dict(sorted(self.precision.items())), "on_boundary": self.on_boundary}

@@ -21,7 +21,7 @@ _PATTERN = (r"^(?P<year>\d{4})[-/](?P<month>\d{1,2})[-/](?P<day>\d{1,2})"
             r"\s*(?P<zone>Z|[+-]\d{2}:?\d{2})?$")
 
 
-def parse_moments(values: pd.Series, timezone: str) -> pd.Series:
+def parse_moments(values: pd.Series, timezone: str, written: str | None = None) -> pd.Series:
     """Parse texts into UTC timestamps.
 
     Parameters
@@ -29,7 +29,10 @@ def parse_moments(values: pd.Series, timezone: str) -> pd.Series:
     values : pandas.Series of str
         The texts; NA allowed.
     timezone : str
-        The zone of a text that names none (an IANA name such as ``Asia/Shanghai``).
+        The zone of a text that names none (an IANA name such as ``Europe/Paris``).
+    written : str, optional
+        A strptime format the file writes its times in (e.g. ``%m/%d/%Y %I:%M:%S %p``), read
+        in ``timezone``; a text it does not fit is read in the accepted forms still.
 
     Returns
     -------
@@ -41,9 +44,14 @@ def parse_moments(values: pd.Series, timezone: str) -> pd.Series:
     given = np.asarray(pc.is_valid(text), dtype=bool)
     if not given.any():
         return out
-    # The common form goes through Arrow's strptime in C; the rest through the pattern.
-    fast = pc.strptime(text, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
-    exact = _as_written(text, fast)
+    # The common form (or the file's own) goes through Arrow's strptime in C; the rest through
+    # the pattern.
+    if written is None:
+        fast = pc.strptime(text, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
+        exact = _as_written(text, fast)
+    else:
+        fast = pc.strptime(text, format=written, unit="s", error_is_null=True)
+        exact = _round_trip(text, fast, written)
     done = np.asarray(exact, dtype=bool)
     if done.any():
         naive = pd.Series(fast.filter(exact).to_numpy(zero_copy_only=False), index=values.index[done])
@@ -79,6 +87,16 @@ def _as_written(text: pa.Array, parsed: pa.Array) -> pa.Array:
         written = pc.cast(pc.utf8_slice_codeunits(digits, start, stop), pa.int64())
         exact = pc.and_(exact, pc.equal(field(parsed), written))
     return pc.fill_null(exact, False)
+
+
+def _round_trip(text: pa.Array, parsed: pa.Array, written: str) -> pa.Array:
+    """True where ``parsed``, written again in the file's format, is the text (leading zeros and
+    case aside): strptime takes 02/30 and rolls it over to March."""
+    def plain(values: pa.Array) -> pa.Array:
+        return pc.utf8_upper(pc.replace_substring_regex(values, r"(^|[^0-9])0+([0-9])", r"\1\2"))
+
+    again = pc.strftime(parsed, format=written)
+    return pc.fill_null(pc.and_(pc.equal(plain(again), plain(text)), _in_range(pc.year(parsed))), False)
 
 
 def _in_range(years: pa.Array) -> pa.Array:

@@ -161,7 +161,8 @@ def check_batch(batch: Batch, context: Context) -> Checked:
     ids = _clean_text(raw_ids)
     out["source_id"] = ids
     raw_received = get("received_at")
-    received = parse_moments(raw_received, context.mapping.timezone)
+    formats = context.mapping.formats
+    received = parse_moments(raw_received, context.mapping.timezone, formats.get("received_at"))
     year = _written_year(raw_received)
     reasons.add(year < context.earliest_year, "implausible_time", lambda i: (
         f"received_at {_show(raw_received.iat[i])} is before {context.earliest_year}, when no hotline took "
@@ -178,14 +179,19 @@ def check_batch(batch: Batch, context: Context) -> Checked:
     out["received_at"] = received
     for name in ("responded_at", "resolved_at"):
         raw = get(name)
-        moments = parse_moments(raw, context.mapping.timezone)
+        moments = parse_moments(raw, context.mapping.timezone, formats.get(name))
         reasons.add((moments.isna() & raw.notna()).to_numpy(), "bad_field",
                     lambda i, raw=raw, name=name: f"{name} {_show(raw.iat[i])} is not a date and time")
         out[name] = moments
-    _choices(out, reasons, get("channel"), "channel", channels(), default="other", strict=False)
-    _choices(out, reasons, get("satisfaction"), "satisfaction", SATISFACTION, default=None, strict=True)
-    _choices(out, reasons, get("resolved"), "resolved", YES_NO, default=None, strict=True)
-    out["category"] = classify(get("category"))
+    # The file's own values (its mapping's value maps) first, then the accepted spellings.
+    mapped = context.mapping.values
+    _choices(out, reasons, get("channel"), "channel", {**channels(), **mapped.get("channel", {})},
+             default="other", strict=False)
+    _choices(out, reasons, get("satisfaction"), "satisfaction", {**SATISFACTION, **mapped.get("satisfaction", {})},
+             default=None, strict=True)
+    _choices(out, reasons, get("resolved"), "resolved", {**YES_NO, **mapped.get("resolved", {})}, default=None,
+             strict=True)
+    out["category"] = classify(get("category"), mapped.get("category"))
     for name, source in (("category_raw", "category"), ("text", "text"), ("address", "address")):
         # A caller who writes a number into the text is masked like the phone column.
         out[name] = mask_phone_texts(_clean_text(get(source)))
@@ -216,7 +222,8 @@ def row_hashes(frame: pd.DataFrame, mapping: Mapping) -> np.ndarray:
     frame : pandas.DataFrame
         A batch's fields (:attr:`geo.ingest.readers.Batch.frame`).
     mapping : Mapping
-        Its default coordinate system and time zone change what a row means, so they are hashed too.
+        Its default coordinate system, time zone, formats and value maps change what a row
+        means, so they are hashed too.
 
     Returns
     -------
@@ -224,7 +231,11 @@ def row_hashes(frame: pd.DataFrame, mapping: Mapping) -> np.ndarray:
         Equal for equal rows in any file and any process (pandas' fixed-key SipHash).
     """
     fields = sorted(c for c in frame.columns if c != UNREADABLE)
-    reading = pd.Series(f"{mapping.crs}|{mapping.timezone}", index=frame.index)
+    how = f"{mapping.crs}|{mapping.timezone}"
+    if mapping.formats or mapping.values:
+        # Only when given, so that the hashes of rows read without them stay what they were.
+        how += "|" + json.dumps([mapping.formats, mapping.values], sort_keys=True, ensure_ascii=False)
+    reading = pd.Series(how, index=frame.index)
     hashed = pd.util.hash_pandas_object(frame[fields].assign(__reading__=reading), index=False)
     return hashed.to_numpy().view(np.int64)
 
@@ -546,3 +557,11 @@ def _duplicates(out: _Columns, reasons: _Reasons, context: Context) -> None:
 def unclassified_count(accepted: pd.DataFrame) -> int:
     """Count accepted rows whose category matched nothing."""
     return int((accepted["category"] == UNCLASSIFIED).sum()) if len(accepted) else 0
+
+
+def unmapped_categories(accepted: pd.DataFrame) -> dict[str, int]:
+    """The category values as written that matched nothing, with their counts."""
+    if not len(accepted):
+        return {}
+    written = accepted["category_raw"][(accepted["category"] == UNCLASSIFIED).to_numpy()].dropna()
+    return {str(k): int(v) for k, v in written.value_counts().items()}

@@ -121,6 +121,10 @@ _TALLY = {
 _BASE = {"township_day": "township_day", "city_day": "township_day", "township_half": "township_day",
          "cell_day": "cell_day", "cell_week": "cell_day"}
 _COUNTED = {"township_day": _township_rows, "cell_day": _cell_rows}
+# Each tally's key, as a complaint's columns give it.
+_KEYS = {"township_day": f"{LOCAL_DAY}, township_code, category", "city_day": f"{LOCAL_DAY}, category",
+         "cell_day": f"{LOCAL_DAY}, h3, category",
+         "township_half": f"{half_sql(LOCAL_DAY)}, township_code, category", "cell_week": f"{week_sql(LOCAL_DAY)}, h3"}
 
 def _insert(table: str) -> str:
     key, counts, _ = _TALLY[table]
@@ -219,6 +223,12 @@ def move_complaints(conn: sa.Connection, added: str, removed: str, rules: Govern
     _lock(conn)
     conn.execute(sa.text(f"WITH moved AS MATERIALIZED ({moved}), {inserts} SELECT 1"),
                  {"response_seconds": rules.response_hours * 3600, **zone_params()})
+    # A complaint re-filed under another category leaves its old rows at zero, where a recount
+    # has no row: they go (the statement above cannot see its own changes, so a second one).
+    emptied = ", ".join(f"emptied_{table} AS (DELETE FROM {table} WHERE volume <= 0 AND "
+                        f"({', '.join(_TALLY[table][0])}) IN (SELECT {_KEYS[table]} FROM {removed}))"
+                        for table in TABLES)
+    conn.execute(sa.text(f"WITH {emptied} SELECT 1"), zone_params())
 
 
 def _known(tables: Iterable[str]) -> list[str]:
