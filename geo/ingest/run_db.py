@@ -203,7 +203,7 @@ def _ingest(bind: Bind, batches: Callable[[], Iterator[Batch]], source: str, sha
                     if progress is not None:
                         progress(ready.read_bytes)
         settle_rejected(conn, run_id, sha256)
-        _update_tallies(conn)
+        _update_tallies(conn, summary.updated > 0)
         summary.unchanged = summary.rows - summary.rejected - summary.inserted - summary.updated
         conn.execute(sa.text(
             "UPDATE ingest_run SET finished_at = now(), rows = :rows, inserted = :inserted, updated = :updated, "
@@ -287,9 +287,10 @@ def _lookup(conn: sa.Connection, stored_any: bool) -> Iterator[sa.Connection | N
         yield lookup
 
 
-def _update_tallies(conn) -> None:
-    # New complaints are added; an updated one moves its counts from what it was to what it is.
-    move_complaints(conn, "complaint_loaded", "complaint_before")
+def _update_tallies(conn, updated: bool) -> None:
+    # New complaints are added; an updated one moves its counts from what it was to what it is
+    # (and may have been re-filed under another category).
+    move_complaints(conn, "complaint_loaded", "complaint_before", refiled=updated)
 
 
 def _pass_unchanged(conn, batch: Batch, context: Context,

@@ -197,7 +197,8 @@ def refresh_days(conn: sa.Connection, first: date, last: date, rules: Governance
         conn.execute(sa.text(statement), params)
 
 
-def move_complaints(conn: sa.Connection, added: str, removed: str, rules: GovernanceRules | None = None) -> None:
+def move_complaints(conn: sa.Connection, added: str, removed: str, rules: GovernanceRules | None = None, *,
+                    refiled: bool = False) -> None:
     """Move the tallies by the complaints in ``added`` less those in ``removed``.
 
     A complaint whose status changed is in both: as it was (``removed``) and as it is
@@ -212,6 +213,10 @@ def move_complaints(conn: sa.Connection, added: str, removed: str, rules: Govern
         Tables with the :data:`COUNTED_COLUMNS` of the complaints to add and to take away.
     rules : GovernanceRules, optional
         For ``response_hours``; read from ``geo/data/governance.toml`` by default.
+    refiled : bool
+        Whether a complaint in ``removed`` may have changed its key (a re-load re-files its
+        category): the rows it leaves at zero then go, as a recount has none. A status update
+        never changes a key, and skips that statement.
     """
     rules = rules or GovernanceRules.load()
     columns = ", ".join(COUNTED_COLUMNS)
@@ -223,6 +228,8 @@ def move_complaints(conn: sa.Connection, added: str, removed: str, rules: Govern
     _lock(conn)
     conn.execute(sa.text(f"WITH moved AS MATERIALIZED ({moved}), {inserts} SELECT 1"),
                  {"response_seconds": rules.response_hours * 3600, **zone_params()})
+    if not refiled:
+        return
     # A complaint re-filed under another category leaves its old rows at zero, where a recount
     # has no row: they go (the statement above cannot see its own changes, so a second one).
     emptied = ", ".join(f"emptied_{table} AS (DELETE FROM {table} WHERE volume <= 0 AND "
