@@ -121,10 +121,6 @@ _TALLY = {
 _BASE = {"township_day": "township_day", "city_day": "township_day", "township_half": "township_day",
          "cell_day": "cell_day", "cell_week": "cell_day"}
 _COUNTED = {"township_day": _township_rows, "cell_day": _cell_rows}
-# Each tally's key, as a complaint's columns give it.
-_KEYS = {"township_day": f"{LOCAL_DAY}, township_code, category", "city_day": f"{LOCAL_DAY}, category",
-         "cell_day": f"{LOCAL_DAY}, h3, category",
-         "township_half": f"{half_sql(LOCAL_DAY)}, township_code, category", "cell_week": f"{week_sql(LOCAL_DAY)}, h3"}
 
 def _insert(table: str) -> str:
     key, counts, _ = _TALLY[table]
@@ -155,13 +151,18 @@ _REFRESH = {
 }
 
 
+def _tally_rows(table: str, source: str, weight: str | None = None) -> str:
+    """A tally's rows (its key, then its counts) of every complaint in ``source``."""
+    rows = _COUNTED[_BASE[table]](source, "true", weight)
+    summed = _TALLY[table][2]
+    return rows if summed is None else summed(f"({rows}) AS counted")
+
+
 def _delta_sql(table: str, source: str) -> str:
     """Add the counts of the complaints in ``source``, each counting its ``weight`` (+1 or -1),
     to a tally (one grouped insert)."""
-    key, counts, summed = _TALLY[table]
-    rows = _COUNTED[_BASE[table]](source, "true", "weight")
-    if summed is not None:
-        rows = summed(f"({rows}) AS counted")
+    key, counts, _summed = _TALLY[table]
+    rows = _tally_rows(table, source, "weight")
     added = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counts)
     # In key order, the inserts walk the primary key's pages in order (1.2 s instead of 1.9 s
     # for 128,000 new cell-days), and two loads lock their rows in the same order.
@@ -232,10 +233,18 @@ def move_complaints(conn: sa.Connection, added: str, removed: str, rules: Govern
         return
     # A complaint re-filed under another category leaves its old rows at zero, where a recount
     # has no row: they go (the statement above cannot see its own changes, so a second one).
-    emptied = ", ".join(f"emptied_{table} AS (DELETE FROM {table} WHERE volume <= 0 AND "
-                        f"({', '.join(_TALLY[table][0])}) IN (SELECT {_KEYS[table]} FROM {removed}))"
-                        for table in TABLES)
-    conn.execute(sa.text(f"WITH {emptied} SELECT 1"), zone_params())
+    emptied = ", ".join(_emptied_sql(table, removed) for table in TABLES)
+    conn.execute(sa.text(f"WITH {emptied} SELECT 1"),
+                 {"response_seconds": rules.response_hours * 3600, **zone_params()})
+
+
+def _emptied_sql(table: str, removed: str) -> str:
+    """A CTE deleting the rows of a tally left at zero among the keys of ``removed``'s complaints."""
+    key, counts, _summed = _TALLY[table]
+    named = ", ".join(key + tuple(counts))
+    matched = " AND ".join(f"{table}.{k} = gone.{k}" for k in key)
+    return (f"emptied_{table} AS (DELETE FROM {table} USING ({_tally_rows(table, removed)}) AS gone({named}) "
+            f"WHERE {matched} AND {table}.volume <= 0)")
 
 
 def _known(tables: Iterable[str]) -> list[str]:
