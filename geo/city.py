@@ -69,10 +69,6 @@ class City:
         west, south, east, north = self.bounds
         return west <= lon <= east and south <= lat <= north
 
-    def name(self, language: str = "zh") -> str:
-        """The city's name in ``zh`` or ``en``."""
-        return self.name_en if language == "en" else self.name_zh
-
 
 def city_file(selected: str | None = None) -> Path:
     """The profile that ``WHISTLE_CITY`` (``selected``) names: a code under ``cities/``, or the path

@@ -27,6 +27,7 @@ from typing import Generic, TypeVar
 import pandas as pd
 
 from geo.ingest.summary import KEPT_REASONS, IngestSummary
+from geo.ingest.updates import check_updates
 
 log = logging.getLogger("whistle.api")
 
@@ -218,8 +219,6 @@ def updates(record: Callable[[list, int], list], timezone: str) -> Handle:
         :func:`geo.ingest.updates.check_updates` takes them), with a ``Recorded`` or the
         ``ValidationError`` that refused it per update.
     """
-    from geo.ingest.updates import check_updates
-
     def handle(_group: str, items: list[tuple[dict, str, tuple[int, str], pd.Timestamp]]) -> list:
         key_id, kind = items[0][2]  # one group, one sender: its key and the kind of that key
         checked = check_updates([fields for fields, *_rest in items], sender=kind,

@@ -236,7 +236,8 @@ def upsert(conn, run_id: int, sha256: str) -> tuple[int, int]:
     A complaint already stored keeps what it was received as; only its status fields and its
     category (:data:`RELOADED_COLUMNS`) are updated, and only when they differ, so the same
     file twice changes nothing. Every row inserted or updated is noted in ``complaint_loaded``,
-    and what an updated one counted as before in ``complaint_before`` (the tallies move its counts by the difference).
+    and what an updated one counted as before in ``complaint_before`` (the tallies move its
+    counts by the difference).
     """
     changed = " OR ".join(f"complaint.{c} IS DISTINCT FROM excluded.{c}" for c in RELOADED_COLUMNS)
     # The rows the upsert will change, as they are, locked: a concurrent update of the same

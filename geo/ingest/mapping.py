@@ -149,7 +149,6 @@ def load_mapping(path: Path | str | None) -> Mapping:
 
 TIME_FIELDS = ("received_at", "responded_at", "resolved_at")
 MAPPED_VALUES = ("category", "channel", "resolved", "satisfaction")
-_YES, _NO = ("yes", "true", "1", "是"), ("no", "false", "0", "否")
 
 
 def _formats(formats: object) -> dict[str, str]:
@@ -170,7 +169,7 @@ def _values(values: object) -> dict[str, dict]:
     meaning checked: a category or channel code, yes/no (True/False), a satisfaction."""
     from geo.act.categories import categories
     from geo.city import CHANNEL_CODES
-    from geo.ingest.validate import SATISFACTION
+    from geo.ingest.validate import SATISFACTION, YES_NO
 
     if not isinstance(values, dict):
         raise ValidationError("values must map fields to {value: meaning} maps")
@@ -187,10 +186,11 @@ def _values(values: object) -> dict[str, dict]:
         for written, meaning in table.items():
             key = str(written).strip().lower()
             if name == "resolved":
+                # Read as the resolved column itself is (YAML reads yes and no as booleans).
                 said = str(meaning).strip().lower()
-                if said not in _YES + _NO:
+                if said not in YES_NO:
                     raise ValidationError(f"values: resolved {written!r} means {meaning!r}; it means yes or no")
-                meant[key] = said in _YES
+                meant[key] = YES_NO[said]
             elif not isinstance(meaning, str) or meaning not in allowed[name]:
                 raise ValidationError(f"values: {name} {written!r} means {meaning!r}, which is not a {name} code "
                                       f"(e.g. {', '.join(sorted(allowed[name])[:4])})")
