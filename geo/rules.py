@@ -1,4 +1,7 @@
-"""Reading the rules files under ``geo/data/`` (TOML): one reader, one set of checks.
+"""Reading the rules files (TOML): one reader, one set of checks.
+
+The national defaults live under ``geo/data/``; a city overrides a file by keeping its own
+beside its profile (``cities/<code>/whistle.toml``), and ``WHISTLE_RULES_DIR`` overrides both.
 
 Thresholds live in data, not in code (DESIGN.md); every value is checked when a file is
 loaded, so a typo fails at once with the file, the section and the key named.
@@ -16,8 +19,9 @@ from geo.settings import load_settings
 
 
 def rules_path(name: str) -> Path:
-    """Where the rules file ``name`` is read from: ``WHISTLE_RULES_DIR`` (``geo/data`` by default)."""
-    return load_settings().rules_dir / name
+    """Where the rules file ``name`` is read from: ``WHISTLE_RULES_DIR``, the city's folder or the
+    national default under ``geo/data``, the first that holds it (:meth:`Settings.data_file`)."""
+    return load_settings().data_file(name)
 
 
 def read_rules(path: Path | str, what: str) -> dict:

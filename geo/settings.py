@@ -32,10 +32,11 @@ variable                    meaning                                 default
                             clock) or ``data`` (replay: starts at
                             the newest stored complaint when the
                             app starts and runs on from there)
-``WHISTLE_RULES_DIR``       the folder of the rules files          ``geo/data``
-                            (``detect.toml``, ``whistle.toml``,
-                            ``governance.toml``, ``projects.toml``,
-                            ``organisations.toml``)
+``WHISTLE_RULES_DIR``       a folder of rules files and tables      none: the city's
+                            read before the city's own and the      folder, then
+                            national defaults (``detect.toml``,     ``geo/data``
+                            ``whistle.toml``, ``governance.toml``,
+                            ``projects.toml``, ``categories.csv``…)
 ``WHISTLE_PHONE_KEY``       the key of the callers' phone hashes    a random key kept in
                             (see ``geo/ingest/privacy.py``)         ``var/phone.key``
 ``WHISTLE_EARLIEST_YEAR``   complaints received before this year    ``1990``
@@ -84,7 +85,8 @@ class Settings:
     metric_crs: str
     city_file: Path = field(default_factory=city_file)
     clock: str = "system"
-    rules_dir: Path = DATA_DIR
+    rules_dir: Path | None = None
+    """``WHISTLE_RULES_DIR``: rules and tables read before the city's own (see :meth:`data_file`)."""
     earliest_year: int = DEFAULT_EARLIEST_YEAR
     upload_limits: UploadLimits = field(default_factory=UploadLimits)
 
@@ -92,6 +94,15 @@ class Settings:
     def city(self) -> City:
         """The city served (its profile, read once per version of the file)."""
         return load_city(self.city_file)
+
+    def data_file(self, name: str) -> Path:
+        """Where the rules file or table ``name`` is read from: ``WHISTLE_RULES_DIR`` when it holds
+        one, else the city's folder (beside its ``city.toml``) when it does, else the national
+        default under ``geo/data``. A city keeps only the files it changes."""
+        for folder in (self.rules_dir, self.city_file.parent):
+            if folder is not None and (folder / name).is_file():
+                return folder / name
+        return DATA_DIR / name
 
     @property
     def timezone(self) -> str:
@@ -152,7 +163,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         metric_crs=env.get("WHISTLE_METRIC_CRS") or load_city(chosen).metric_crs,
         city_file=chosen,
         clock=_choice(env, "WHISTLE_CLOCK", ("system", "data"), "system"),
-        rules_dir=Path(env.get("WHISTLE_RULES_DIR") or DATA_DIR).resolve(),
+        rules_dir=Path(env["WHISTLE_RULES_DIR"]).resolve() if env.get("WHISTLE_RULES_DIR") else None,
         earliest_year=int(_float(env, "WHISTLE_EARLIEST_YEAR", DEFAULT_EARLIEST_YEAR)),
         upload_limits=_upload_limits(env),
     )

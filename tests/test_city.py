@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -36,6 +37,8 @@ def _profile(folder: Path, **values) -> Path:
         lines += [f"[levels.{level}]", f'zh = "{zh}"', f'en = "{en}"']
     path = folder / "city.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for table in ("categories.csv", "departments.csv"):
+        shutil.copy(ROOT / "cities" / "beijing" / table, folder / table)
     return path
 
 
@@ -146,3 +149,46 @@ def test_days_are_cut_in_the_citys_zone(complaints_engine, tmp_path, monkeypatch
         listed = dashboard_db.township_complaints(complaints_engine, supervisor, town,
                                                   dashboard_db.Selection(day, day))
         assert len(listed) == expected, f"the township's list of {day}, the city's day"
+
+
+def test_a_citys_own_rules_and_tables_win_over_the_national_defaults(tmp_path, monkeypatch):
+    """A city keeps only the files it changes beside its profile; WHISTLE_RULES_DIR wins over both."""
+    from geo.act.categories import categories, classify
+    from geo.act.whistle import WhistleRules
+    from geo.detect.rules import DetectRules
+
+    profile = _profile(tmp_path)
+    national = (ROOT / "geo" / "data" / "whistle.toml").read_text(encoding="utf-8")
+    (tmp_path / "whistle.toml").write_text(national.replace("city_after_minutes = 60", "city_after_minutes = 15"),
+                                           encoding="utf-8")
+    table = (tmp_path / "categories.csv").read_text(encoding="utf-8")
+    (tmp_path / "categories.csv").write_text(
+        table + "cable_car_noise,缆车噪声,Cable car noise,environment,ecology,false,false\n", encoding="utf-8")
+    monkeypatch.setenv("WHISTLE_CITY", str(profile))
+    assert WhistleRules.load().city_after.total_seconds() == 15 * 60, "the city's own whistle rules"
+    assert DetectRules.load() == DetectRules.load(ROOT / "geo" / "data" / "detect.toml"), "the national default"
+    assert "cable_car_noise" in categories()
+    assert classify(pd.Series(["Cable car noise", "construction noise?"])).tolist() == [
+        "cable_car_noise", "unclassified"]
+    override = tmp_path / "override"
+    override.mkdir()
+    (override / "whistle.toml").write_text(national.replace("city_after_minutes = 60", "city_after_minutes = 5"),
+                                           encoding="utf-8")
+    monkeypatch.setenv("WHISTLE_RULES_DIR", str(override))
+    assert WhistleRules.load().city_after.total_seconds() == 5 * 60
+    monkeypatch.delenv("WHISTLE_RULES_DIR")
+    monkeypatch.delenv("WHISTLE_CITY")
+    assert "cable_car_noise" not in categories(), "back in Beijing, Beijing's table"
+
+
+def test_a_city_without_its_categories_is_told_what_to_do(tmp_path, monkeypatch):
+    from geo.act.categories import categories
+
+    profile = _profile(tmp_path)
+    (tmp_path / "categories.csv").unlink()
+    monkeypatch.setenv("WHISTLE_CITY", str(profile))
+    with pytest.raises(ValidationError, match=r"has no categories\.csv beside it: copy cities/beijing"):
+        categories()
+    (tmp_path / "categories.csv").write_text("code,name\nx,y\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match="line 2: the columns are code"):
+        categories()

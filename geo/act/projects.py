@@ -109,7 +109,8 @@ def check_spec(spec: ProjectSpec, *, townships: Iterable[str], categories: Itera
     known_departments = set(departments)
     for who in [spec.lead_department, *spec.partners]:
         if who not in known_departments:
-            raise ValidationError(f"department {who!r} is unknown; see geo/data/departments.csv")
+            raise ValidationError(f"department {who!r} is unknown; see "
+                                  f"{load_settings().data_file('departments.csv')}")
     wanted = _known(spec.categories, set(categories), "category")
     if not wanted:
         raise ValidationError("a project needs at least one target category")

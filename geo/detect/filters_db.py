@@ -7,6 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from geo.errors import ValidationError
+from geo.settings import load_settings
 
 
 def check_period(start: datetime, end: datetime, category: str | None, theme: str | None) -> None:
@@ -19,7 +20,8 @@ def check_period(start: datetime, end: datetime, category: str | None, theme: st
 
 def check_filter(conn, category: str | None, theme: str | None) -> None:
     """Refuse a category or theme the category table does not know."""
+    table = load_settings().data_file("categories.csv")
     if category and not conn.execute(sa.text("SELECT 1 FROM category WHERE code = :c"), {"c": category}).first():
-        raise ValidationError(f"category {category!r} is unknown; see geo/data/categories.csv")
+        raise ValidationError(f"category {category!r} is unknown; see {table}")
     if theme and not conn.execute(sa.text("SELECT 1 FROM category WHERE theme = :t"), {"t": theme}).first():
-        raise ValidationError(f"theme {theme!r} is unknown; see geo/data/categories.csv")
+        raise ValidationError(f"theme {theme!r} is unknown; see {table}")

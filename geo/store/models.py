@@ -104,7 +104,7 @@ class Department(Base):
 
 
 class Category(Base):
-    """A complaint category, shipped as data (``geo/data/categories.csv``)."""
+    """A complaint category, the city's table (``cities/<code>/categories.csv``)."""
 
     __tablename__ = "category"
 
