@@ -6,6 +6,7 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
+from geo.act.governance import RATES, composite_text, rate_text
 from layers.base import geojson_layer
 from layers.legend import Legend, LegendItem, legend
 
@@ -36,10 +37,10 @@ def class_layer(townships: gpd.GeoDataFrame, *, name: str = "Townships by class"
     shown = townships.assign(
         label_name=labels.map(LABEL_NAMES),
         # An export without response or satisfaction data has no rate at all: None, not NaN.
-        **{c: pd.to_numeric(townships[c], errors="coerce").map(
-            lambda v: "too few" if pd.isna(v) else f"{100 * v:.1f} %")
-           for c in ("response_rate", "resolution_rate", "satisfaction_rate")},
-        composite=pd.to_numeric(townships["composite"], errors="coerce").round(1),
+        **{name: [rate_text(v, b) for v, b in zip(pd.to_numeric(townships[name], errors="coerce"),
+                                                   townships.get(base, [None] * len(townships)), strict=True)]
+           for name, (_numerator, base) in RATES.items()},
+        composite=[composite_text(row) for row in townships.itertuples(index=False)],
     )
     return geojson_layer(shown, name=name, styles=styles, show=show,
                          tooltip_fields=["name", "code", "label_name", "volume", "composite", "composite_rank",

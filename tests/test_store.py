@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import geopandas as gpd
 import pytest
+import shapely
 import sqlalchemy as sa
 from shapely.geometry import Point, box
 
@@ -119,7 +120,13 @@ def test_empty_database_has_no_boundaries(empty_connection):
     assert current_jurisdictions(empty_connection, "district").empty
     loaded = load_boundaries(empty_connection, official(), source="first", approximate=False)
     assert loaded.replaced_set_id is None
-    assert "have no district" in loaded.report["notes"][0]
+    assert "1 district(s) made from the townships (beijing)" in loaded.report["notes"][0]
+    district = current_jurisdictions(empty_connection, "district", display=False)
+    towns = current_jurisdictions(empty_connection, "township", display=False)
+    assert district[["code", "name"]].values.tolist() == [["beijing", "北京市"]], "the city's own code and name"
+    assert set(towns["parent_code"]) == {"beijing"}
+    assert district.geometry.iloc[0].symmetric_difference(shapely.union_all(towns.geometry.values)).area < 1e-12
+    assert not loaded.report["gaps"], "a district made of its townships has no gap"
 
 
 def test_wrong_level_is_refused(connection):

@@ -34,3 +34,18 @@ def test_the_years_fit_a_timestamp_whatever_the_zone():
     edges = pd.Series([f"{YEARS[0]}-01-01 00:00:00", f"{YEARS[1]}-12-31 23:59:59"])
     for zone in ("Asia/Shanghai", "Pacific/Kiritimati", "Pacific/Pago_Pago"):
         assert parse_moments(edges, zone).notna().all()
+
+
+@pytest.mark.parametrize(("zone", "text", "written", "utc"), [
+    # The hour that repeats when clocks go back: its first occurrence (summer time).
+    ("America/Los_Angeles", "11/01/2026 01:18:08 AM", "%m/%d/%Y %I:%M:%S %p", "2026-11-01T08:18:08Z"),
+    ("Australia/Sydney", "2026-04-05 02:30:00", None, "2026-04-04T15:30:00Z"),
+    # The hour skipped when clocks go forward: the first moment after the gap.
+    ("America/Los_Angeles", "2026-03-08 02:30:00", None, "2026-03-08T10:00:00Z"),
+    # With its offset, the second occurrence is exact.
+    ("America/Los_Angeles", "2026-11-01T01:18:08-08:00", None, "2026-11-01T09:18:08Z"),
+])
+def test_a_time_where_clocks_change_is_read_not_refused(zone, text, written, utc):
+    """A US export's November night held six such rows; each is a complaint, at most an hour off."""
+    parsed = parse_moments(pd.Series([text, text]), zone, written)
+    assert (parsed == pd.Timestamp(utc)).all()

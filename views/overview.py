@@ -6,7 +6,7 @@ import folium
 import pandas as pd
 import streamlit as st
 
-from geo.act.governance import COUNTS, RATES, GovernanceRules, rates
+from geo.act.governance import COUNTS, RATES, GovernanceRules, rate_text, rates
 from geo.detect.rules import detect_rules
 from layers.cells import emerging_layer, emerging_legend, gi_layer, gi_legend, heat_layer, heat_legend
 from layers.governance import LABEL_NAMES, class_layer, class_legend
@@ -99,7 +99,7 @@ def key_figures(user, selection, township: str | None = None) -> None:
     columns[0].metric("Complaints", f"{int(totals['volume'][0]):,}", change, delta_color="inverse")
     for column, name in zip(columns[1:], RATES, strict=True):
         value, previous = found[name][0], found[name][1]
-        column.metric(RATE_NAMES[name], "too few" if pd.isna(value) else f"{100 * value:.1f} %",
+        column.metric(RATE_NAMES[name], rate_text(value, totals[RATES[name][1]][0]),
                       None if pd.isna(value) or pd.isna(previous) else f"{100 * (value - previous):+.1f} pts")
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from geo.act.categories import categories, departments
-from geo.act.governance import RATES
+from geo.act.governance import RATES, composite_text, rate_text
 from geo.act.projects import ProjectSpec
 from geo.act.users import User
 from geo.errors import WhistleError
@@ -96,14 +96,14 @@ def _place_in_ranking(user: User, code: str) -> None:
         return
     row = row.iloc[0]
     month = pd.Timestamp(row["month"]).strftime("%B %Y")
-    rank = "unranked (too few answers)" if pd.isna(row["composite_rank"]) else \
+    rank = f"unranked ({composite_text(row)})" if pd.isna(row["composite_rank"]) else \
         f"{int(row['composite_rank'])} of {int(ranked['composite_rank'].notna().sum())}"
     st.metric(f"Composite rank, {month}", rank)
     st.markdown(f"**Class:** {LABEL_NAMES.get(row['label'], row['label'])} · **volume rank** "
                 f"{int(row['volume_rank'])} of {len(ranked)}")
     st.dataframe(pd.DataFrame({"rate": [RATE_NAMES[r] for r in RATES],
-                               "value": [row[r] for r in RATES]}), hide_index=True, width="stretch",
-                 column_config={"value": st.column_config.NumberColumn(format="percent")})
+                               "value": [rate_text(row[r], row.get(base)) for r, (_n, base) in RATES.items()]}),
+                 hide_index=True, width="stretch")
 
 
 def _hotspots(gi: pd.DataFrame, emerging: pd.DataFrame) -> pd.DataFrame:

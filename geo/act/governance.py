@@ -3,7 +3,7 @@
 Pure functions over monthly counts; :mod:`geo.act.governance_db` reads the counts from the daily
 tallies in PostGIS and stores what :func:`classify` returns.
 
-For every township and month (Beijing time, by the month the complaint was received):
+For every township and month (the city's time, by the month the complaint was received):
 
 - **volume**, the complaints located in it;
 - **response rate**: responded within ``response_hours`` of dispatch / dispatched;
@@ -12,8 +12,9 @@ For every township and month (Beijing time, by the month the complaint was recei
 - a rate whose denominator is below ``min_sample`` is "too few" (NaN) and the township gets no
   **composite** (the weighted mean of the three rates, 0-100) and no composite rank.
 
-Classes (thresholds in ``geo/data/governance.toml``; ranks are competition ranks, so ties
-share the better rank and a tie at the edge of a list puts both in it):
+Classes (thresholds in the governance rules, ``geo/data/governance.toml`` or the city's own;
+ranks are competition ranks, so ties share the better rank and a tie at the edge of a list puts
+both in it):
 
 - **governance-class** (治理类): in the top ``top`` by volume ``times`` times within
   ``window_months`` calendar months; it **exits** after ``calm_months`` classified months in a
@@ -133,6 +134,43 @@ def rates(counts: pd.DataFrame, rules: GovernanceRules) -> pd.DataFrame:
     weighted = sum(out[name] * weight for name, weight in rules.weights.items())
     out["composite"] = (100 * weighted).where(out[list(RATES)].notna().all(axis=1))
     return out
+
+
+NO_RATE_DATA = "no rate data"
+"""A rate whose denominator is zero: the complaints carry no such data (an export without it)."""
+TOO_FEW = "too few"
+"""A rate whose denominator is below ``min_sample``."""
+
+
+def rate_text(rate: object, denominator: object) -> str:
+    """A rate as a person reads it: ``"72.5 %"``, ``"too few"`` or ``"no rate data"``.
+
+    Parameters
+    ----------
+    rate : float or None
+        The rate (0-1); None or NaN when it is unknown.
+    denominator : int or None
+        What it was counted over (dispatched, outcomes, callbacks); None when not known.
+    """
+    if rate is not None and not pd.isna(rate):
+        return f"{100 * float(rate):.1f} %"
+    return NO_RATE_DATA if denominator is not None and not pd.isna(denominator) and denominator == 0 else TOO_FEW
+
+
+def composite_text(row: object) -> str:
+    """A row's composite (0-100) as a person reads it, or why it has none (``TOO_FEW`` or
+    ``NO_RATE_DATA`` when none of the three rates has any data)."""
+    value = getattr(row, "composite", None)
+    if value is not None and not pd.isna(value):
+        return f"{float(value):.1f}"
+    bases = [getattr(row, denominator, None) for _numerator, denominator in RATES.values()]
+    return NO_RATE_DATA if all(b is not None and not pd.isna(b) and b == 0 for b in bases) else TOO_FEW
+
+
+def rates_without_data(counts: pd.DataFrame) -> list[str]:
+    """The rates (names of :data:`RATES`) that no row of ``counts`` has any data for."""
+    return [name for name, (_numerator, denominator) in RATES.items()
+            if denominator in counts.columns and pd.to_numeric(counts[denominator]).fillna(0).sum() == 0]
 
 
 def _check_counts(counts: pd.DataFrame) -> None:

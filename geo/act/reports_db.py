@@ -19,7 +19,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from geo.act.categories import categories, departments
-from geo.act.governance import COUNTS, GovernanceRules, class_rules_text, rates
+from geo.act.governance import COUNTS, NO_RATE_DATA, GovernanceRules, class_rules_text, rates, rates_without_data
 from geo.act.projects_db import projects
 from geo.act.reports import (
     KINDS,
@@ -155,7 +155,13 @@ def _figures(conn, period: Period, days: pd.DatetimeIndex) -> Section:
              "satisfied or basically satisfied of those called back."]
     if have < period.days:
         lines.append(f"**Data for {have} of the period's {period.days} days.**")
+    lines += [_no_data(name) for name in rates_without_data(counts.loc[["now"]])]
     return Section("figures", "Key figures", lines, table)
+
+
+def _no_data(rate: str) -> str:
+    return (f"{rate.replace('_', ' ').capitalize()}: {NO_RATE_DATA} (no complaint of the period carries it); "
+            "the composite and its ranking are left out.")
 
 
 def _per_category(conn, first: date, last: date) -> pd.Series:
@@ -285,7 +291,7 @@ def _ranking(conn, period: Period) -> list[Section]:
                round(100 * g.resolution_rate::numeric, 1) AS resolution_pct,
                round(100 * g.satisfaction_rate::numeric, 1) AS satisfaction_pct,
                round(g.composite::numeric, 1) AS composite, g.label, g.performance, g.rebound,
-               g.talk_list
+               g.talk_list, g.dispatched, g.outcomes, g.callbacks
         FROM governance_month g
         LEFT JOIN jurisdiction j ON j.code = g.township_code AND j.level = 'township' AND j.valid_to IS NULL
         LEFT JOIN jurisdiction d ON d.code = j.parent_code AND d.level = 'district' AND d.valid_to IS NULL
@@ -295,6 +301,7 @@ def _ranking(conn, period: Period) -> list[Section]:
     lines = [f"{month:%Y-%m}{partial}: {len(table)} townships, {int(table['composite_rank'].notna().sum())} ranked "
              "by composite; " + ", ".join(f"{labels[n]} {n.replace('_', ' ')}" for n in labels.index if n != "none")
              + f"; {int(table['talk_list'].sum())} on the talk list."]
+    lines += [_no_data(name) for name in rates_without_data(table)]
     # The townships a supervisor acts on: the volume classes first, then the talk list.
     order = {"governance": 0, "early_warning": 1, "watch": 2}
     flagged = table[table["label"].isin(list(order)) | table["talk_list"]].copy()

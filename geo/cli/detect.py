@@ -27,7 +27,7 @@ Res = Annotated[int | None, typer.Option("--res", "--resolution", help="H3 resol
                                           "coarser); default: the detect rules.")]
 Category = Annotated[str | None, typer.Option(help="Only this category code.")]
 Theme = Annotated[str | None, typer.Option(help="Only this theme.")]
-RULES = "default: the detect rules (geo/data/detect.toml, or WHISTLE_RULES_DIR)"
+RULES = "default: the detect rules (the city's detect.toml, else the national one)"
 
 
 @detect_app.callback(invoke_without_command=True)

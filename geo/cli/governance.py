@@ -20,7 +20,7 @@ Month = Annotated[str | None, typer.Option(help="The month, e.g. 2026-10.")]
 def run_command(since: Annotated[str | None, typer.Option(
                     help="Reclassify from this month on; default: the last classified month.")] = None,
                 rebuild: Annotated[bool, typer.Option(help="Classify every month afresh.")] = False) -> None:
-    """Classify townships month by month (rules in geo/data/governance.toml) and store the result."""
+    """Classify townships month by month (by the city's governance rules) and store the result."""
     from geo.act.governance_db import month_start, run_governance
 
     result = run_governance(_engine(), since=month_start(since) if since else None, rebuild=rebuild)
@@ -40,6 +40,7 @@ def show_command(month: Month = None,
                           "watch.")] = None,
                  limit: Annotated[int, typer.Option(help="At most this many rows.")] = 40) -> None:
     """A month's ranking with the three rates and classes (the last classified month by default)."""
+    from geo.act.governance import composite_text, rate_text, rates_without_data
     from geo.act.governance_db import month_start, ranking
 
     table = ranking(_engine(), month_start(month) if month else None, label=label)
@@ -50,11 +51,14 @@ def show_command(month: Month = None,
                  "satisfaction", "composite", "label", "talk list", title=f"{table['month'].iat[0]:%Y-%m}")
     for row in table.head(limit).itertuples(index=False):
         grid.add_row(_int(row.composite_rank), row.name, row.township_code, row.district or "", str(row.volume),
-                     str(row.volume_rank), _rate(row.response_rate), _rate(row.resolution_rate),
-                     _rate(row.satisfaction_rate), "too few" if row.composite != row.composite else
-                     f"{row.composite:.1f}", row.label + (" (rebound)" if row.rebound else ""),
+                     str(row.volume_rank), rate_text(row.response_rate, row.dispatched),
+                     rate_text(row.resolution_rate, row.outcomes), rate_text(row.satisfaction_rate, row.callbacks),
+                     composite_text(row), row.label + (" (rebound)" if row.rebound else ""),
                      "yes" if row.talk_list else "")
     out.print(grid)
+    for name in rates_without_data(table):
+        out.print(f"{name.replace('_', ' ')}: no rate data (no complaint of the month carries it); "
+                  "the composite and its ranking are left out")
 
 
 @governance_app.command("tally")
@@ -67,10 +71,6 @@ def tally_command(start: Annotated[str | None, typer.Option(help="First day, e.g
     first = parse_moment(start, "--start").date() if start else None
     last = parse_moment(end, "--end").date() if end else None
     out.print(f"{refresh_tally(_engine(), first, last)} tally rows")
-
-
-def _rate(value: float | None) -> str:
-    return "too few" if value is None or value != value else f"{100 * value:.1f} %"
 
 
 def _int(value) -> str:

@@ -20,6 +20,10 @@ def ingest(
     mapping: Annotated[Path | None, typer.Option(help="A YAML/JSON file mapping fields to columns.")] = None,
     map_: Annotated[list[str] | None, typer.Option("--map", help="field=column, repeatable.")] = None,
     crs: Annotated[str | None, typer.Option(help="Coordinate system of lon/lat: wgs84, gcj02, bd09.")] = None,
+    timezone: Annotated[str | None, typer.Option(
+        help="The zone of times written without one (an IANA name); the city's by default.")] = None,
+    format_: Annotated[list[str] | None, typer.Option(
+        "--format", help="field=strptime format, repeatable, e.g. 'received_at=%m/%d/%Y %I:%M:%S %p'.")] = None,
     encoding: Annotated[str, typer.Option(help="Text encoding (gbk for many Chinese exports).")] = "utf-8",
     bounded: Annotated[bool, typer.Option(help="Apply the upload limits (WHISTLE_UPLOAD_*), as the app does.")] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object, no progress.")] = False,
@@ -27,7 +31,7 @@ def ingest(
     """Load a hotline export: every row ends in the complaints or in the rejected rows."""
     from geo.ingest.run_db import load_mapping
 
-    chosen = load_mapping(mapping).with_options(map_, crs)
+    chosen = load_mapping(mapping).with_options(map_, crs, timezone, format_)
     options = {"encoding": encoding, "limits": load_settings().upload_limits if bounded else None}
     if json_:
         import json

@@ -38,7 +38,7 @@ def _now(at: str | None) -> datetime:
 
 @whistle_app.command("raise")
 def raise_command(at: At = None) -> None:
-    """Raise calls from the stored border cases by the rules (geo/data/whistle.toml); join new complaints."""
+    """Raise calls from the stored border cases by the whistle rules (the city's whistle.toml); join new complaints."""
     from geo.act.whistle_db import raise_calls
 
     done = raise_calls(_engine(), now=_now(at))

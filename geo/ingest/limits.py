@@ -37,6 +37,8 @@ class UploadLimits:
     max_memory_bytes: int = 6144 * MB
     """The address space of the process that reads it (its Python, Arrow and the reading)."""
     timeout_s: int = 1800
+    max_mapping_bytes: int = 256 << 10
+    """A mapping file uploaded with it (a mapping is a few hundred lines at most)."""
 
 
 def check_size(path: Path, limits: UploadLimits) -> int:

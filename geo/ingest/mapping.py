@@ -26,6 +26,7 @@ could not place, with their counts, so that the map can be finished.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -103,15 +104,32 @@ class Mapping:
         """Return the file's column for the field ``name``."""
         return self.columns.get(name, name)
 
-    def with_options(self, pairs: list[str] | None = None, crs: str | None = None) -> Mapping:
-        """Return this mapping with ``field=column`` pairs and a coordinate system added."""
-        columns = dict(self.columns)
-        for pair in pairs or []:
-            name, sep, column = pair.partition("=")
-            if not sep or not name.strip() or not column.strip():
-                raise ValidationError(f"--map expects field=column, got {pair!r}")
-            columns[name.strip()] = column.strip()
-        return Mapping(columns, crs or self.crs, self.timezone, self.formats, self.values)
+    def with_options(self, pairs: list[str] | None = None, crs: str | None = None,
+                     timezone: str | None = None, formats: list[str] | None = None) -> Mapping:
+        """Return this mapping with the command line's choices over the file's.
+
+        Parameters
+        ----------
+        pairs : list of str, optional
+            ``field=column`` (``--map``).
+        crs, timezone : str, optional
+            The coordinate system of lon/lat and the zone of times written without one.
+        formats : list of str, optional
+            ``field=strptime format`` (``--format received_at=%m/%d/%Y %I:%M:%S %p``).
+        """
+        columns = {**self.columns, **_pairs(pairs, "--map", "field=column")}
+        written = {**self.formats, **_pairs(formats, "--format", "field=format")}
+        return Mapping(columns, crs or self.crs, timezone or self.timezone, written, self.values)
+
+
+def _pairs(pairs: list[str] | None, option: str, shape: str) -> dict[str, str]:
+    found = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise ValidationError(f"{option} expects {shape}, got {pair!r}")
+        found[name.strip()] = value.strip()
+    return found
 
 
 def load_mapping(path: Path | str | None) -> Mapping:
@@ -158,10 +176,15 @@ def _formats(formats: object) -> dict[str, str]:
     if unknown:
         raise ValidationError(f"formats names {unknown}; times are {', '.join(TIME_FIELDS)}")
     for name, written in formats.items():
-        if not isinstance(written, str) or "%" not in written or "\x00" in written:
+        directives = re.findall(r"%(.?)", written) if isinstance(written, str) else []
+        if not directives or "\x00" in written or not set(directives) <= _DIRECTIVES:
             raise ValidationError(f"formats: {name} is {written!r}; it is a strptime format such as "
-                                  "%m/%d/%Y %I:%M:%S %p")
+                                  "%m/%d/%Y %I:%M:%S %p (directives %" + " %".join(sorted(_DIRECTIVES)) + ")")
     return dict(formats)
+
+
+_DIRECTIVES = set("aAbBdHIjmMpSyYzZ%")
+"""The strptime directives a time's format may use (the ones Arrow's parser reads)."""
 
 
 def _values(values: object) -> dict[str, dict]:
@@ -191,6 +214,9 @@ def _values(values: object) -> dict[str, dict]:
                 if said not in YES_NO:
                     raise ValidationError(f"values: resolved {written!r} means {meaning!r}; it means yes or no")
                 meant[key] = YES_NO[said]
+            elif name == "satisfaction" and isinstance(meaning, str) and meaning.strip().lower() in SATISFACTION:
+                # Any way the satisfaction column itself may say it ("basically satisfied", 基本满意).
+                meant[key] = SATISFACTION[meaning.strip().lower()]
             elif not isinstance(meaning, str) or meaning not in allowed[name]:
                 raise ValidationError(f"values: {name} {written!r} means {meaning!r}, which is not a {name} code "
                                       f"(e.g. {', '.join(sorted(allowed[name])[:4])})")

@@ -104,9 +104,13 @@ def _in_range(years: pa.Array) -> pa.Array:
 
 
 def _localize(naive: pd.Series, timezone: str) -> pd.Series:
-    # Asia/Shanghai has no daylight saving now, but other zones do: an hour that does not
-    # exist, or exists twice, is taken as NaT rather than guessed.
-    return naive.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+    # Where clocks change, a wall-clock time written without its offset may be there twice (the
+    # hour repeated in autumn) or not at all (the hour skipped in spring). A complaint is not
+    # refused for it: a repeated time is read as its first occurrence (summer time, as Python's
+    # fold=0 reads it) and a skipped one as the first moment after the gap; either is at most
+    # the change's hour off. A time written with its offset is exact.
+    summer = np.ones(len(naive), dtype=bool)
+    return naive.dt.tz_localize(timezone, ambiguous=summer, nonexistent="shift_forward").dt.tz_convert("UTC")
 
 
 def _slow(text: pa.Array, index: pd.Index, timezone: str) -> pd.Series:

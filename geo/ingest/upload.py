@@ -30,7 +30,7 @@ _CHILD = ("import resource, runpy, sys\n"
 
 
 def ingest_bounded(database_url: str, path: Path, *, crs: str | None, encoding: str,
-                   limits: UploadLimits) -> dict:
+                   limits: UploadLimits, mapping: Path | None = None) -> dict:
     """Ingest ``path`` in a bounded child process; return its summary.
 
     Parameters
@@ -43,6 +43,8 @@ def ingest_bounded(database_url: str, path: Path, *, crs: str | None, encoding: 
         The form's coordinate system and text encoding.
     limits : UploadLimits
         The bounds (the ``WHISTLE_UPLOAD_*`` settings).
+    mapping : Path, optional
+        A mapping file (YAML or JSON) for an export with its own column names and values.
 
     Returns
     -------
@@ -57,6 +59,8 @@ def ingest_bounded(database_url: str, path: Path, *, crs: str | None, encoding: 
     """
     check_size(path, limits)  # refused before a process is started
     arguments = ["ingest", str(path), "--encoding", encoding, "--bounded", "--json"] + (["--crs", crs] if crs else [])
+    if mapping is not None:
+        arguments += ["--mapping", str(mapping)]
     # The child caps its own address space before it imports anything (a preexec_fn would do
     # it in the parent's fork, which is unsafe in the app server's threads).
     command = [sys.executable, "-c", _CHILD, str(limits.max_memory_bytes), *arguments]

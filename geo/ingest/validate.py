@@ -500,14 +500,14 @@ def _locate(out: _Columns, reasons: _Reasons, lon: np.ndarray, lat: np.ndarray, 
         district[rows] = found.district_code
         on_boundary[rows] = found.on_boundary
         set_id[rows] = found.boundary_set_id
-        outside[rows] = pd.isna(found.district_code)
+        outside[rows] = ~found.inside
     # A point outside the city may be a swapped pair: say so, so that the fix is obvious.
     retry = np.flatnonzero((outside | invalid) & np.isfinite(lon) & np.isfinite(lat)
                            & (np.abs(lon) <= 90) & (np.abs(lat) <= 180))
     swapped = np.zeros(size, dtype=bool)
     if retry.size:
         again = boundaries.locate(lat[retry], lon[retry], received.iloc[retry])
-        swapped[retry] = pd.notna(again.district_code)
+        swapped[retry] = again.inside
     shown = lambda i: f"({out['lon_orig'].iat[i] if pd.notna(out['lon_orig'].iat[i]) else lon[i]:.6f}, " \
                       f"{out['lat_orig'].iat[i] if pd.notna(out['lat_orig'].iat[i]) else lat[i]:.6f})"  # noqa: E731
     reasons.add(swapped, "swapped", lambda i: (

@@ -57,6 +57,11 @@ class Located:
     on_boundary: np.ndarray
     boundary_set_id: np.ndarray
 
+    @property
+    def inside(self) -> np.ndarray:
+        """True for a point in the city: in a township, or at least in a district."""
+        return pd.notna(self.township_code) | pd.notna(self.district_code)
+
 
 class BoundaryIndex:
     """Every boundary set of the database, ready to locate points received at any time.
@@ -73,10 +78,11 @@ class BoundaryIndex:
 
     def __init__(self, versions: dict[str, list[Version]], resolution: int = DEFAULT_RESOLUTION,
                  cache_dir: Path | None = None) -> None:
-        for level in LEVELS:
-            if not versions.get(level):
-                raise ValidationError(f"no {level} boundaries are loaded: run `python -m geo boundaries "
-                                      "load-shipped` or `boundaries import` first")
+        # Districts are optional: a township set imported without them makes a city-wide one
+        # (geo.locate.jurisdictions_db), and a township's own parent code is its district.
+        if not versions.get("township"):
+            raise ValidationError("no township boundaries are loaded: run `python -m geo boundaries "
+                                  "load-shipped` or `boundaries import` first")
         self.versions = versions
         self.resolution = resolution
         self.cache_dir = cache_dir
@@ -108,9 +114,15 @@ class BoundaryIndex:
         """
         cells = h3_cells(lon, lat, self.resolution)
         with self._lock:
-            found = {level: self._assign(level, lon, lat, cells, received) for level in LEVELS}
-        township, district = found["township"], found["district"]
-        return Located(cells, township[0], district[0], township[1] | district[1], township[2])
+            found = {level: self._assign(level, lon, lat, cells, received) for level in LEVELS
+                     if self.versions.get(level)}
+        township = found["township"]
+        district = found.get("district", (np.full(lon.size, None, dtype=object), np.zeros(lon.size, bool)))
+        # A point in a township is in its township's district: a sliver of the district layer
+        # that does not nest the townships never sends it elsewhere, or outside the city.
+        parents, _ = self.township_districts(township[0], received)
+        codes = np.where(pd.notna(parents), parents, district[0])
+        return Located(cells, township[0], codes, township[1] | district[1], township[2])
 
     def _assign(self, level: str, lon: np.ndarray, lat: np.ndarray, cells: np.ndarray,
                 received: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -81,7 +81,10 @@ class BoundaryReport:
         out += [
             f"overlap {o['code_a']} / {o['code_b']}: {o['area_m2']:,.0f} m²" for o in self.overlaps
         ]
-        out += [f"gap in {g['parent_code']}: {g['area_m2']:,.0f} m²" for g in self.gaps]
+        out += [f"gap in {g['parent_code']}: {g['area_m2']:,.0f} m² no township covers"
+                for g in self.gaps if g["area_m2"]]
+        out += [f"not nested in {g['parent_code']}: {g['not_nested_m2']:,.0f} m² of it lie in townships "
+                "of other districts" for g in self.gaps if g.get("not_nested_m2")]
         return out + self.notes
 
 
@@ -379,7 +382,12 @@ def find_gaps(
     metric_crs: str | None = None,
     tolerance_m2: float | None = None,
 ) -> list[dict]:
-    """Return the area of each parent that its children leave uncovered.
+    """Return the area of each parent that its children leave uncovered, split by why.
+
+    A parent's area that no child covers at all is a real gap: a complaint there has no
+    township. Its area covered by children of *another* parent is not a gap but a layer that
+    does not nest (the township set and the district set were drawn apart): a complaint there
+    has a township, and takes its township's district.
 
     Parameters
     ----------
@@ -390,29 +398,66 @@ def find_gaps(
     metric_crs : str, optional
         Projected CRS in which areas are measured (``WHISTLE_METRIC_CRS`` by default).
     tolerance_m2 : float, optional
-        Gaps up to this area are not reported (``WHISTLE_GAP_TOLERANCE_M2`` by default).
+        Areas up to this are not reported (``WHISTLE_GAP_TOLERANCE_M2`` by default).
 
     Returns
     -------
     list of dict
-        ``{"parent_code", "area_m2", "share"}`` per parent with a gap above the tolerance.
+        ``{"parent_code", "area_m2", "share", "not_nested_m2"}`` per parent whose real gap
+        (``area_m2``, ``share`` of the parent) or area of other parents' children
+        (``not_nested_m2``) is above the tolerance.
     """
     settings = load_settings()
     metric_crs = metric_crs or settings.metric_crs
     tolerance_m2 = settings.gap_tolerance_m2 if tolerance_m2 is None else tolerance_m2
     kids = children.to_crs(metric_crs)
     dads = parents.to_crs(metric_crs).set_index("code")
+    everything = shapely.union_all(kids.geometry.values)
+    own = {code: shapely.union_all(group.geometry.values) for code, group in kids.groupby("parent_code")}
     gaps = []
-    for parent_code, group in kids.groupby("parent_code", sort=True):
-        if parent_code not in dads.index:
-            continue
-        parent = dads.geometry[parent_code]
-        gap = shapely.difference(parent, shapely.union_all(group.geometry.values)).area
-        if gap > tolerance_m2:
-            gaps.append(
-                {"parent_code": str(parent_code), "area_m2": float(gap), "share": float(gap / parent.area)}
-            )
+    for parent_code, parent in sorted(dads.geometry.items()):
+        real = shapely.difference(parent, everything).area
+        uncovered = shapely.difference(parent, own.get(parent_code, shapely.Polygon())).area
+        # What its own children leave and others' children fill.
+        elsewhere = max(uncovered - real, 0.0)
+        if real > tolerance_m2 or elsewhere > tolerance_m2:
+            gaps.append({"parent_code": str(parent_code), "area_m2": float(real) if real > tolerance_m2 else 0.0,
+                         "share": float(real / parent.area) if real > tolerance_m2 else 0.0,
+                         "not_nested_m2": float(elsewhere) if elsewhere > tolerance_m2 else 0.0})
     return gaps
+
+
+def districts_from_townships(frame: gpd.GeoDataFrame, code: str, name: str) -> gpd.GeoDataFrame:
+    """Make a district level out of a township set that comes without one.
+
+    Townships with a parent code are dissolved by it (a district named by its code until its
+    polygons are imported); those without one form a single city-wide unit. Each made district
+    is its townships' outline with any hole filled.
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame
+        Townships with ``parent_code`` (None where the file gave none).
+    code, name : str
+        The city-wide unit's code and name (the city's).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``code``, ``name`` and ``geometry``, ready for :func:`prepare_boundaries`; the townships
+        that had no parent get ``code`` as their ``parent_code`` in ``frame``.
+    """
+    frame["parent_code"] = frame["parent_code"].where(frame["parent_code"].notna(), code)
+    grouped = frame.groupby("parent_code", sort=True).geometry
+    # Outlines without their holes: a hole inside the city is a gap no township covers, and
+    # the gap report should say so rather than the made district leaving it out too.
+    parts = {parent: _filled(shapely.union_all(group.values)) for parent, group in grouped}
+    return gpd.GeoDataFrame({"code": list(parts), "name": [name if c == code else c for c in parts]},
+                            geometry=list(parts.values()), crs=frame.crs)
+
+
+def _filled(geom: shapely.Geometry) -> shapely.Geometry:
+    return shapely.union_all([shapely.Polygon(part.exterior) for part in shapely.get_parts(geom)])
 
 
 def assign_parents(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame, metric_crs: str) -> pd.Series:

@@ -13,7 +13,14 @@ import shapely
 import sqlalchemy as sa
 
 from geo.errors import BoundaryError, DatabaseError
-from geo.locate.jurisdictions import LEVELS, PreparedBoundaries, assign_parents, find_gaps
+from geo.locate.jurisdictions import (
+    LEVELS,
+    PreparedBoundaries,
+    assign_parents,
+    districts_from_townships,
+    find_gaps,
+    prepare_boundaries,
+)
 from geo.settings import Settings, load_settings
 from geo.store.engine import Bind, transaction
 
@@ -80,10 +87,13 @@ def load_boundaries(
     with transaction(bind) as conn:
         if prepared.level == "township":
             districts = current_jurisdictions(conn, "district", display=False)
+            if districts.empty:
+                districts = _make_districts(conn, frame, source, valid_from, settings, report)
             _fill_parents(frame, districts, settings, report)
-            if not districts.empty:
-                report.gaps = find_gaps(frame, districts, metric_crs=settings.metric_crs,
-                                        tolerance_m2=settings.gap_tolerance_m2)
+            report.gaps = find_gaps(frame, districts, metric_crs=settings.metric_crs,
+                                    tolerance_m2=settings.gap_tolerance_m2)
+        if prepared.level == "district":
+            _check_townships_nest(conn, frame, report)
         previous = conn.execute(
             sa.text("SELECT id, valid_from FROM boundary_set "
                     "WHERE level = :level AND valid_to IS NULL FOR UPDATE"),
@@ -125,13 +135,35 @@ def _aware(moment: datetime) -> datetime:
     return moment
 
 
+def _make_districts(conn: sa.Connection, frame: gpd.GeoDataFrame, source: str, valid_from: datetime,
+                    settings: Settings, report) -> gpd.GeoDataFrame:
+    """A city without district polygons: its districts are made from the townships (see
+    :func:`districts_from_townships`), so that every level above a township exists."""
+    city = settings.city
+    made = districts_from_townships(frame, city.code, city.name_zh)
+    prepared = prepare_boundaries(made, level="district", metric_crs=settings.metric_crs)
+    load_boundaries(conn, prepared, source=f"made from the townships of {source}", approximate=True,
+                    valid_from=valid_from, settings=settings)
+    report.notes.append(f"no district boundaries are loaded: {len(made)} district(s) made from the "
+                        f"townships ({', '.join(made['code'][:5])}); import districts to replace them")
+    return current_jurisdictions(conn, "district", display=False)
+
+
+def _check_townships_nest(conn: sa.Connection, frame: gpd.GeoDataFrame, report) -> None:
+    orphans = conn.execute(
+        sa.text("SELECT count(*) FROM jurisdiction WHERE level = 'township' AND valid_to IS NULL "
+                "AND (parent_code IS NULL OR NOT parent_code = ANY(:codes))"),
+        {"codes": frame["code"].tolist()}).scalar_one()
+    if orphans:
+        report.notes.append(f"{orphans} township(s) of the current set name a district this set does not "
+                            "hold: import the townships again, without their parent codes to give each "
+                            "the district it overlaps most")
+
+
 def _fill_parents(frame: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, settings: Settings,
                   report) -> None:
     missing = frame["parent_code"].isna()
     if not missing.any():
-        return
-    if districts.empty:
-        report.notes.append(f"{int(missing.sum())} township(s) have no district: none is loaded")
         return
     found = assign_parents(frame.loc[missing], districts, settings.metric_crs)
     frame.loc[missing, "parent_code"] = found

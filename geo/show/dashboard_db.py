@@ -46,6 +46,7 @@ from geo.act.whistle_db import (
 from geo.clock import Clock, system_clock
 from geo.detect.hotspots_db import count_rows
 from geo.errors import AccessError, ValidationError
+from geo.ingest.mapping import load_mapping
 from geo.ingest.rejected_db import rejected_rows
 from geo.ingest.summary import IngestSummary
 from geo.ingest.upload import ingest_bounded
@@ -522,19 +523,24 @@ def rejected_for(bind: Bind, user: User, *, limit: int = 5_000) -> pd.DataFrame:
     return rejected_rows(bind, limit=limit)
 
 
-def ingest_for(bind: Bind, user: User, path: Path, *, crs: str = "wgs84", encoding: str = "utf-8") -> IngestSummary:
+def ingest_for(bind: Bind, user: User, path: Path, *, crs: str | None = "wgs84", encoding: str = "utf-8",
+               mapping: Path | None = None) -> IngestSummary:
     """Ingest an upload on behalf of a city-wide user, in a bounded process of its own.
 
     The file is read outside this process, under the ``WHISTLE_UPLOAD_*`` limits
     (:mod:`geo.ingest.upload`): a file that would expand without bound costs the app server
-    nothing, and the user gets one sentence.
+    nothing, and the user gets one sentence. A mapping file (``mapping``) is checked here first,
+    so that a wrong one is named before anything starts.
     """
     restrict(_acting(bind, user), city_wide=True)
+    if mapping is not None:
+        load_mapping(mapping)
     engine = bind if isinstance(bind, sa.Engine) else bind.engine
     done = ingest_bounded(engine.url.render_as_string(hide_password=False), Path(path), crs=crs,
-                          encoding=encoding, limits=load_settings().upload_limits)
+                          encoding=encoding, limits=load_settings().upload_limits, mapping=mapping)
     counts = {k: v for k, v in done.items() if k not in ("run_id", "source")}
-    counts.update(rejected_by_reason=Counter(counts["rejected_by_reason"]), precision=Counter(counts["precision"]))
+    counts.update(rejected_by_reason=Counter(counts["rejected_by_reason"]), precision=Counter(counts["precision"]),
+                  unmapped=Counter(counts.get("unmapped") or {}))
     return IngestSummary(done["run_id"], done["source"], **counts)
 
 
