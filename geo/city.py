@@ -46,12 +46,17 @@ class City:
     """An IANA zone: days, weeks and months are cut in it, and times are shown in it."""
     metric_crs: str
     """A projected CRS in metres (the profile's, or the UTM zone of the bounds' centre)."""
-    bounds: tuple[float, float, float, float]
-    """West, south, east, north in degrees (WGS84)."""
+    bounds: tuple[float, float, float, float] | None
+    """West, south, east, north in degrees (WGS84); None: the loaded townships' extent."""
     levels: dict[str, LevelName]
     channels: dict[str, str]
     """The city's own channel names (a value as written -> a channel code)."""
     path: Path
+    default_points: tuple[tuple[float, float], ...] = ()
+    """Points the city's systems write when they have no location (lon, lat as written)."""
+    gazetteer: tuple[Path, ...] = ()
+    """The files of named places addresses are located by: townships, then communities (none:
+    the loaded townships' own names)."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -59,13 +64,17 @@ class City:
         return ZoneInfo(self.timezone)
 
     @property
-    def map_bounds(self) -> list[list[float]]:
-        """The bounds as folium fits them: ``[[south, west], [north, east]]``."""
+    def map_bounds(self) -> list[list[float]] | None:
+        """The bounds as folium fits them: ``[[south, west], [north, east]]`` (None without bounds)."""
+        if self.bounds is None:
+            return None
         west, south, east, north = self.bounds
         return [[south, west], [north, east]]
 
     def contains(self, lon: float, lat: float) -> bool:
-        """True when a point lies within the bounds."""
+        """True when a point lies within the bounds (any point, for a profile without them)."""
+        if self.bounds is None:
+            return True
         west, south, east, north = self.bounds
         return west <= lon <= east and south <= lat <= north
 
@@ -122,7 +131,7 @@ def _checked(path: Path, _mtime_ns: int, _size: int) -> City:
     except (ZoneInfoNotFoundError, ValueError):
         raise ValidationError(f"{where}: timezone {text['timezone']!r} is not an IANA zone "
                               "(e.g. America/Los_Angeles)") from None
-    bounds = _bounds(raw.get("bounds"), where)
+    bounds = _bounds(raw.get("bounds"), where) if raw.get("bounds") is not None else None
     metric_crs = _metric_crs(raw.get("metric_crs"), bounds, where)
     levels_raw = raw.get("levels") if isinstance(raw.get("levels"), dict) else {}
     levels = {}
@@ -136,7 +145,29 @@ def _checked(path: Path, _mtime_ns: int, _size: int) -> City:
     if not isinstance(channels, dict) or not all(isinstance(v, str) and v in CHANNEL_CODES for v in channels.values()):
         raise ValidationError(f"{where}: [channels] maps a channel's name to one of {', '.join(CHANNEL_CODES)}")
     return City(**text, metric_crs=metric_crs, bounds=bounds, levels=levels,
-                channels={str(k).strip().lower(): v for k, v in channels.items()}, path=path)
+                channels={str(k).strip().lower(): v for k, v in channels.items()}, path=path,
+                default_points=_points(raw.get("default_points", []), where),
+                gazetteer=_gazetteer(raw.get("gazetteer"), path))
+
+
+def _gazetteer(value: object, path: Path) -> tuple[Path, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict) or not isinstance(value.get("townships"), str) or not all(
+            isinstance(value.get(k), str) for k in value if k in ("townships", "communities")) or set(value) - {
+            "townships", "communities"}:
+        raise ValidationError(f"{path}: [gazetteer] names the townships file and, optionally, the "
+                              "communities file (paths relative to the profile)")
+    files = [value["townships"]] + ([value["communities"]] if "communities" in value else [])
+    return tuple((path.parent / name).resolve() for name in files)
+
+
+def _points(value: object, where: str) -> tuple[tuple[float, float], ...]:
+    pairs = value if isinstance(value, list) else None
+    if pairs is None or not all(isinstance(p, list) and len(p) == 2 and all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in p) for p in pairs):
+        raise ValidationError(f"{where}: default_points was {value!r}; it is a list of [lon, lat] pairs")
+    return tuple((float(lon), float(lat)) for lon, lat in pairs)
 
 
 def _text(table: dict, key: str, where: str) -> str:
@@ -157,12 +188,14 @@ def _bounds(value: object, where: str) -> tuple[float, float, float, float]:
     return west, south, east, north
 
 
-def _metric_crs(value: object, bounds: tuple[float, float, float, float], where: str) -> str:
+def _metric_crs(value: object, bounds: tuple[float, float, float, float] | None, where: str) -> str:
     import pyproj
     from pyproj.aoi import AreaOfInterest
     from pyproj.database import query_utm_crs_info
 
     if value is None:
+        if bounds is None:
+            raise ValidationError(f"{where}: give bounds, or metric_crs (the projected CRS of its metres)")
         # The UTM zone of the area's centre, as geopandas' estimate_utm_crs picks it.
         west, south, east, north = bounds
         middle = ((west + east) / 2, (south + north) / 2)

@@ -10,6 +10,7 @@ the app's pages. Beijing's profile runs the same suite on the same kind of grid.
 from __future__ import annotations
 
 import json
+import re
 from zoneinfo import ZoneInfo
 
 import geopandas as gpd
@@ -68,7 +69,8 @@ def city(request, pg_cluster, schema_template, tmp_path_factory):
 
 def _frame(engine, sql: str, **params) -> pd.DataFrame:
     with engine.connect() as conn:
-        return pd.DataFrame(conn.execute(sa.text(sql), params).mappings().all())
+        result = conn.execute(sa.text(sql), params)
+        return pd.DataFrame(result.all(), columns=list(result.keys()))
 
 
 def test_the_import_makes_the_missing_districts_and_tells_gaps_from_layers_that_do_not_nest(city):
@@ -119,8 +121,12 @@ def test_every_row_lands_and_its_day_is_the_citys_own(city):
 
 def test_locate_equals_sjoin_and_a_district_sliver_keeps_the_townships_district(city):
     made, _, engine, _, _ = city
+    addressed = _frame(engine, "SELECT source_id, township_code, precision FROM complaint WHERE precision <> 'point'")
+    assert dict(zip(addressed["source_id"], addressed["township_code"], strict=True)) == made.truth["addressed"], \
+        "an address naming a township, by the city's own township names"
+    assert set(addressed["precision"]) <= {"township"}
     stored = _frame(engine, "SELECT source_id, lon, lat, township_code, district_code FROM complaint "
-                            "WHERE NOT on_boundary")
+                            "WHERE NOT on_boundary AND precision = 'point'")
     points = gpd.GeoDataFrame(stored, geometry=gpd.points_from_xy(stored["lon"], stored["lat"]), crs=4326)
     joined = points.sjoin(made.townships[["code", "geometry"]], predicate="within", how="left")
     assert (joined["code"].fillna("-").to_numpy() == stored["township_code"].fillna("-").to_numpy()).all()
@@ -246,6 +252,14 @@ def test_the_apps_pages_render_for_the_city(city, monkeypatch, page):
     if page == "overview":
         at.radio(key="overview_overlay").set_value("Township classes").run()
         assert not at.exception, [e.value for e in at.exception]
+        drawn = json.dumps([json.loads(n.proto.json_args) for n in at.get("component_instance")])
+        # The map opens on the city: its bounds, or (a profile without them) its townships.
+        fitted = re.search(r"fitBounds\((?:\\n|\s)*\[\[([-\d.]+), ([-\d.]+)\], \[([-\d.]+), ([-\d.]+)\]\]", drawn)
+        south, west, north, east = (float(v) for v in fitted.groups())
+        centre = made.townships.union_all().centroid
+        assert west < centre.x < east
+        assert south < centre.y < north
+        assert (east - west) < 3, "the city, not the world"
     shown = " ".join(str(e.value) for e in [*at.caption, *at.markdown, *at.title])
     assert "Beijing" not in shown or made.spec.code == "beijing", shown[:400]
     assert ZoneInfo(made.spec.timezone)

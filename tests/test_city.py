@@ -104,6 +104,8 @@ def test_another_city_by_its_profile_its_metres_in_its_own_utm_zone(tmp_path):
     ({"metric_crs": "EPSG:4326"}, "not a projected CRS in metres"),
     ({"metric_crs": "no such"}, "is not a CRS"),
     ({"name_en": ""}, "name_en is missing"),
+    ({"bounds": None}, "give bounds, or metric_crs"),
+    ({"default_points": [[1, 2, 3]]}, "a list of [lon, lat] pairs"),
 ])
 def test_a_wrong_profile_names_the_file_and_the_value(tmp_path, values, problem):
     with pytest.raises(ValidationError, match=r"city\.toml") as caught:
@@ -192,3 +194,11 @@ def test_a_city_without_its_categories_is_told_what_to_do(tmp_path, monkeypatch)
     (tmp_path / "categories.csv").write_text("code,name\nx,y\n", encoding="utf-8")
     with pytest.raises(ValidationError, match="line 2: the columns are code"):
         categories()
+
+
+def test_a_profile_without_bounds_opens_on_its_townships(tmp_path):
+    city = load_city(_profile(tmp_path, bounds=None, metric_crs="EPSG:32610", default_points=[[-122.4194, 37.7749]]))
+    assert city.bounds is None
+    assert city.map_bounds is None, "the maps fit the loaded townships instead (views/maps.py)"
+    assert city.contains(-122.0, 37.0)
+    assert city.default_points == ((-122.4194, 37.7749),)

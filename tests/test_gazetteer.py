@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from geo.locate.gazetteer import COMMUNITIES_FILE, geocode
+from geo.demo.synth import COMMUNITIES_FILE
+from geo.locate.gazetteer import geocode
 
 
 def one(address):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -399,6 +401,40 @@ def test_a_placeholder_point_is_located_by_its_address(complaints_engine, bounda
     got = table(complaints_engine, "SELECT township_code, precision, lon_orig FROM complaint").iloc[0]
     assert (got.township_code, got.precision) == ("110102020", "township")
     assert pd.isna(got.lon_orig)
+
+
+def test_a_default_point_or_one_repeated_to_the_last_digit_is_no_location(complaints_engine, boundary_index,
+                                                                         tmp_path, monkeypatch):
+    """A city's default point, and an exact point an implausible share of a file's rows repeat
+    (a call centre's "no location" written as its own address), are placeholders: located by the
+    address, else refused as placeholder_location; points a few metres apart are real ones."""
+    import shutil
+
+    root = Path(__file__).resolve().parents[1]
+    city = tmp_path / "city"
+    shutil.copytree(root / "cities" / "beijing", city)
+    profile = (city / "city.toml").read_text(encoding="utf-8").replace("../../boundaries", str(root / "boundaries"))
+    (city / "city.toml").write_text(profile.replace("default_points = []", "default_points = [[116.391, 39.9]]"),
+                                    encoding="utf-8")
+    monkeypatch.setenv("WHISTLE_CITY", str(city))
+    rng = np.random.default_rng(4)
+    rows = [row(id=f"R{i}", lon=116.35 + rng.uniform(0, 0.05), lat=39.89 + rng.uniform(0, 0.02)) for i in range(200)]
+    rows += [row(id=f"S{i}", lon="116.3456", lat="39.8901", address="") for i in range(110)]
+    rows += [row(id="SA", lon="116.3456", lat="39.8901", address="广安门外街道")]
+    rows += [row(id="D1", lon="116.391", lat="39.9", address=""), row(id="D2", lon=116.391, lat=39.9,
+                                                                      address="广安门外街道")]
+    # A busy building: 25 complaints a few metres apart, and 60 an upstream geocoder put on one
+    # point, are real points.
+    rows += [row(id=f"B{i}", lon=116.3700 + i * 1e-5, lat=39.8950) for i in range(25)]
+    rows += [row(id=f"G{i}", lon="116.3800", lat="39.8960") for i in range(60)]
+    summary = ingest(complaints_engine, write_csv(tmp_path / "defaults.csv", rows), boundary_index)
+    assert summary.rejected_by_reason == {"placeholder_location": 111}
+    said = table(complaints_engine, "SELECT source_id, reason FROM rejected_row").set_index("source_id")["reason"]
+    assert "written exactly by 111 of the 396 rows with coordinates" in said["S0"]
+    assert "the city's default point" in said["D1"]
+    located = table(complaints_engine, "SELECT source_id, precision FROM complaint").set_index("source_id")["precision"]
+    assert (located["SA"], located["D2"]) == ("township", "township"), "by the address"
+    assert (located[[f"B{i}" for i in range(25)] + [f"G{i}" for i in range(60)]] == "point").all()
 
 
 def test_an_unchanged_row_is_passed_by_and_a_changed_one_is_not(complaints_engine, boundary_index, tmp_path,

@@ -12,8 +12,19 @@ from layers.base import WhistleMap, base_map
 def new_map(bounds: list[list[float]] | None = None) -> WhistleMap:
     """A base map with the configured tiles (none offline)."""
     settings = load_settings()
-    return base_map(bounds=bounds or settings.city.map_bounds, tiles_url=settings.tiles_url,
-                    tiles_attribution=settings.tiles_attribution)
+    return base_map(bounds=bounds or settings.city.map_bounds or _townships_bounds(),
+                    tiles_url=settings.tiles_url, tiles_attribution=settings.tiles_attribution)
+
+
+def _townships_bounds() -> list[list[float]] | None:
+    """The loaded townships' extent, for a city whose profile gives no bounds."""
+    from views import data
+
+    towns = data.jurisdictions("township")
+    if towns.empty:
+        return None
+    west, south, east, north = towns.total_bounds
+    return [[float(south), float(west)], [float(north), float(east)]]
 
 
 def show(fmap: WhistleMap, *, key: str, height: int = 600, layer_control: bool = True,

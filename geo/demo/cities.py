@@ -77,6 +77,8 @@ class CitySpec:
     districts: bool = True
     profile: bool = True
     """False for Beijing, which ships its profile and tables."""
+    bounds: bool = True
+    """False: the profile gives its metric CRS instead, and the maps open on the townships."""
     channels: dict[str, str] = field(default_factory=lambda: {"Phone": "phone", "Web": "web",
                                                               "Mobile/Open311": "app"})
 
@@ -132,7 +134,7 @@ SOUTH = CitySpec(
     ),
     departments={"obras": ("市政工程局", "Public works"), "policia": ("警察局", "Police"),
                  "bombeiros": ("消防局", "Fire brigade"), "township_office": ("街区办公室", "District office")},
-    time_format="%d/%m/%Y %H:%M", rates=False, districts=False)
+    time_format="%d/%m/%Y %H:%M", rates=False, districts=False, bounds=False)
 
 BEIJING_GRID = CitySpec(
     code="beijing", name_zh="北京市", name_en="Beijing", timezone="Asia/Shanghai", centre=(116.40, 39.90),
@@ -280,7 +282,7 @@ def _complaints(spec: CitySpec, grid: _Grid, rng: np.random.Generator, first: pd
     rows: list[dict] = []
 
     def add(x: float, y: float, category: Category, at: pd.Timestamp, **extra) -> str:
-        lon, lat = grid.point(x, y)
+        lon, lat = grid.point(x, y) if np.isfinite(x) else (None, None)
         ident = f"{spec.code.upper()}-{len(rows) + 1:06d}"
         rows.append({"id": ident, "x": x, "y": y, "lon": lon, "lat": lat, "category": category.written,
                      "at": at, **extra})
@@ -337,10 +339,18 @@ def _complaints(spec: CitySpec, grid: _Grid, rng: np.random.Generator, first: pd
     # Late on the first month's last evening: the next day in UTC west of Greenwich.
     evening = (first + pd.offsets.MonthEnd(0)).normalize() + pd.Timedelta(hours=23, minutes=30)
     late = add(grid.x(3.5), grid.y(1.5), ordinary[0], evening)
+    # Rows with an address and no point: a city without a gazetteer of its own locates them by
+    # its townships' names (Beijing's gazetteer holds Beijing's real places, not the grid's).
+    addressed = {}
+    if spec.profile:
+        for k in (1, 4, 9):
+            ident = add(np.nan, np.nan, ordinary[1], moment(span - 86400 + k * 60),
+                        address=f"{10 + k} Main Street, {spec.townships[k]}")
+            addressed[ident] = grid.code(k % COLUMNS, k // COLUMNS)
     truth = {"near": near, "emergency": {"id": alarm, "townships": sorted([grid.code(2, 0), grid.code(3, 0)])},
              "cluster": {"ids": cluster, "townships": sorted([grid.code(2, 1), grid.code(2, 2)])},
              "ping_pong": {"ids": pong, "townships": sorted([grid.code(0, 0), grid.code(1, 0)])},
-             "hot_spot": grid.point(*hot), "hot_township": grid.code(2, 0), "late": late,
+             "addressed": addressed, "hot_spot": grid.point(*hot), "hot_township": grid.code(2, 0), "late": late,
              "unmapped": unmapped, "complaints": len(rows),
              "local_days": pd.Series([r["at"].date() for r in rows]).value_counts().sort_index()}
     _outcomes(spec, rows, rng)
@@ -362,9 +372,11 @@ def _outcomes(spec: CitySpec, rows: list[dict], rng: np.random.Generator) -> Non
 
 
 _HEADERS = {"id": "Service Request ID", "at": "Opened", "category": "Category", "lat": "Latitude",
-            "lon": "Longitude", "channel": "Source", "text": "Description", "dispatches": "Hand-offs",
+            "lon": "Longitude", "address": "Address", "channel": "Source", "text": "Description",
+            "dispatches": "Hand-offs",
             "responded": "Responded", "status": "Status", "closed": "Closed", "satisfaction": "Survey"}
 _FIELDS = {"id": "id", "at": "received_at", "category": "category", "lat": "lat", "lon": "lon",
+           "address": "address",
            "channel": "channel", "text": "text", "dispatches": "dispatches", "responded": "responded_at",
            "status": "resolved", "closed": "resolved_at", "satisfaction": "satisfaction"}
 _TIMES = ("at", "responded", "closed")
@@ -383,7 +395,8 @@ def _write_export(spec: CitySpec, rows: list[dict], path: Path) -> None:
         writer.writerow([_HEADERS[k] for k in keys])
         for i, row in enumerate(rows):
             values = {**row, "category": row.get("written", row["category"]), "channel": channels[i % len(channels)],
-                      "text": f"complaint {row['id']}", "lon": repr(row["lon"]), "lat": repr(row["lat"])}
+                      "text": f"complaint {row['id']}", "lon": None if row["lon"] is None else repr(row["lon"]),
+                      "lat": None if row["lat"] is None else repr(row["lat"])}
             if "dispatches" in values:
                 values["dispatches"] = json.dumps(values["dispatches"])
             for key in _TIMES:
@@ -409,7 +422,9 @@ def _write_profile(spec: CitySpec, folder: Path) -> Path:
     west, south, east, north = lon - 0.1, lat - 0.08, lon + 0.1, lat + 0.08
     lines = [f'code = "{spec.code}"', f'name_zh = "{spec.name_zh}"', f'name_en = "{spec.name_en}"',
              f'hotline_zh = "{spec.name_zh}12345热线"', f'hotline_en = "{spec.name_en} 311"',
-             f'timezone = "{spec.timezone}"', f"bounds = [{west}, {south}, {east}, {north}]", "",
+             f'timezone = "{spec.timezone}"',
+             f"bounds = [{west}, {south}, {east}, {north}]" if spec.bounds else f'metric_crs = "{utm_crs(lon, lat)}"',
+             "",
              "[channels]", *[f'"{k}" = "{v}"' for k, v in spec.channels.items() if v != k], "",
              "[levels.district]", 'zh = "区"', 'en = "district"',
              "[levels.township]", 'zh = "街区"', 'en = "neighborhood"',

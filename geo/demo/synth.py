@@ -48,8 +48,9 @@ from geo.detect.borders import shared_lines
 from geo.errors import ValidationError
 from geo.locate.cells import DEFAULT_RESOLUTION
 from geo.locate.coords import gcj02_to_bd09, wgs84_to_gcj02
-from geo.locate.gazetteer import COMMUNITIES_FILE
 
+# The demo is Beijing's: its communities are where complaints fall.
+COMMUNITIES_FILE = Path(__file__).resolve().parents[2] / "boundaries" / "sources" / "beijing_community_points.csv"
 MAPPING = {
     "id": "工单编号", "received_at": "受理时间", "channel": "来源渠道", "category": "诉求类别",
     "text": "诉求内容", "address": "诉求地址", "lon": "经度", "lat": "纬度", "crs": "坐标系",

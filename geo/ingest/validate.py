@@ -28,11 +28,12 @@ from geo.ingest.privacy import (
     mask_phones,
 )
 from geo.ingest.readers import UNREADABLE, Batch
+from geo.ingest.rules import IngestRules
 from geo.ingest.seen import SeenIds
 from geo.ingest.timeparse import parse_moments
 from geo.locate.boundaries import BoundaryIndex
 from geo.locate.coords import coordinate_systems, to_wgs84
-from geo.locate.gazetteer import geocode
+from geo.locate.gazetteer import gazetteer, geocode
 from geo.settings import DEFAULT_EARLIEST_YEAR, load_settings
 from geo.show.downloads import unquote_cells
 from geo.strings import arrow_text, look_up, pandas_text
@@ -77,6 +78,7 @@ class Context:
     mapping: Mapping
     earliest_year: int = DEFAULT_EARLIEST_YEAR
     seen: SeenIds = field(default_factory=SeenIds)
+    rules: IngestRules = field(default_factory=IngestRules.load)
 
 
 @dataclass
@@ -399,9 +401,9 @@ def _place(out: _Columns, reasons: _Reasons, frame: pd.DataFrame, get, context: 
     lon_raw, lat_raw = get("lon"), get("lat")
     lon = pd.to_numeric(lon_raw, errors="coerce").astype("float64").to_numpy(na_value=np.nan, copy=True)
     lat = pd.to_numeric(lat_raw, errors="coerce").astype("float64").to_numpy(na_value=np.nan, copy=True)
-    # (0, 0) is what many systems write for "no location" (it lies in the Gulf of Guinea): such
-    # a row is located by its address, as one without coordinates.
-    placeholder = (lon == 0) & (lat == 0)
+    # A placeholder point (0, 0, the city's default, a point repeated to the last digit) is no
+    # location: such a row is located by its address, as one without coordinates.
+    placeholder, why = _placeholders(lon, lat, context.rules)
     lon[placeholder], lat[placeholder] = np.nan, np.nan
     given = (lon_raw.notna().to_numpy() | lat_raw.notna().to_numpy()) & ~placeholder
     broken = given & ~(np.isfinite(lon) & np.isfinite(lat))
@@ -434,7 +436,7 @@ def _place(out: _Columns, reasons: _Reasons, frame: pd.DataFrame, get, context: 
     # Rows with no point are located by their address.
     by_address = np.flatnonzero(~has_point & reasons.ok)
     if by_address.size:
-        matches = geocode(out["address"].iloc[by_address].reset_index(drop=True))
+        matches = geocode(out["address"].iloc[by_address].reset_index(drop=True), gazetteer(context.boundaries))
         precision[by_address] = matches.precision
         wgs_lon[by_address], wgs_lat[by_address] = matches.lon, matches.lat
         township[by_address] = matches.township_code
@@ -443,7 +445,7 @@ def _place(out: _Columns, reasons: _Reasons, frame: pd.DataFrame, get, context: 
         reason_at = dict(zip(by_address, matches.reason, strict=True))
 
         def nowhere(i: int) -> str:
-            lead = "lon 0 / lat 0 is a placeholder, not a location" if placeholder[i] else None
+            lead = why[i]
             if pd.isna(out["address"].iat[i]):
                 return f"{lead}, and there is no address" if lead else "there is neither a location nor an address"
             return f"{lead or 'no coordinates'}, and {reason_at[i]}"
@@ -454,6 +456,26 @@ def _place(out: _Columns, reasons: _Reasons, frame: pd.DataFrame, get, context: 
         reasons.add(failed & ~given, "no_location", nowhere)
         reasons.add(failed, "no_location", lambda i: reason_at[i])
     _locate(out, reasons, wgs_lon, wgs_lat, precision, township, context)
+
+
+def _placeholders(lon: np.ndarray, lat: np.ndarray, rules: IngestRules) -> tuple[np.ndarray, np.ndarray]:
+    """Which points, as written, are no location, and why: (0, 0), which many systems write for
+    "none" (it lies in the Gulf of Guinea); one of the city's ``default_points``; an exact point
+    that an implausible share of the rows read together repeat to the last digit."""
+    why = np.full(lon.size, None, dtype=object)
+    why[(lon == 0) & (lat == 0)] = "lon 0 / lat 0 is a placeholder, not a location"
+    for x, y in load_settings().city.default_points:
+        why[(lon == x) & (lat == y) & pd.isna(why)] = f"({x}, {y}) is the city's default point, not a location"
+    free = np.isfinite(lon) & np.isfinite(lat) & pd.isna(why)
+    total = int(free.sum())
+    if total >= rules.placeholder_rows:
+        counts = pd.DataFrame({"lon": lon[free], "lat": lat[free]}).value_counts()
+        common = counts[(counts >= rules.placeholder_rows) & (counts >= rules.placeholder_share * total)]
+        for (x, y), n in common.items():
+            why[free & (lon == x) & (lat == y)] = (
+                f"({x}, {y}) is written exactly by {n:,} of the {total:,} rows with coordinates read with it: "
+                "a system's default, not a location")
+    return pd.notna(why), why
 
 
 def _footprints(reasons: _Reasons, raw: pd.Series) -> np.ndarray:

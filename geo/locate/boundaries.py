@@ -38,6 +38,7 @@ class Version:
     codes: np.ndarray
     polygons: np.ndarray
     parents: dict[str, str | None]
+    names: dict[str, str] = field(default_factory=dict)
     _table: CellTable | None = field(default=None, repr=False)
 
     def table(self, resolution: int, cache_dir: Path | None) -> CellTable:

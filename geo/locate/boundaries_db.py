@@ -15,12 +15,12 @@ from geo.store.engine import Bind, transaction
 
 def boundary_index(bind: Bind, resolution: int = DEFAULT_RESOLUTION, cache_dir: Path | None = None) -> BoundaryIndex:
     """Read every boundary set (exact polygons, not the display outlines)."""
-    sql = sa.text("SELECT s.id, s.level, s.valid_from, s.valid_to, j.code, j.parent_code, "
+    sql = sa.text("SELECT s.id, s.level, s.valid_from, s.valid_to, j.code, j.parent_code, j.name, "
                   "ST_AsBinary(j.geom) AS wkb FROM boundary_set s JOIN jurisdiction j ON j.set_id = s.id "
                   "ORDER BY s.level, s.valid_from, j.code")
     with transaction(bind) as conn:
         rows = pd.DataFrame(conn.execute(sql).all(),
-                            columns=["id", "level", "valid_from", "valid_to", "code", "parent", "wkb"])
+                            columns=["id", "level", "valid_from", "valid_to", "code", "parent", "name", "wkb"])
     versions: dict[str, list[Version]] = {level: [] for level in LEVELS}
     for (set_id, level), group in rows.groupby(["id", "level"], sort=False):
         versions[level].append(Version(
@@ -30,6 +30,7 @@ def boundary_index(bind: Bind, resolution: int = DEFAULT_RESOLUTION, cache_dir: 
             group["code"].to_numpy(dtype=object).astype(str),
             shapely.from_wkb(group["wkb"].map(bytes).to_numpy()),
             dict(zip(group["code"], group["parent"], strict=True)),
+            names=dict(zip(group["code"], group["name"], strict=True)),
         ))
     for level in LEVELS:
         versions[level].sort(key=lambda v: v.valid_from)
