@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -30,6 +31,20 @@ from geo.errors import WhistleError
 
 app = typer.Typer(help="Whistle: spatial governance for the 12345 citizen hotline.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+
+
+@app.callback()
+def _city(city: Annotated[str | None, typer.Option(
+        "--city", help="The city served: a code under cities/, or a city.toml (WHISTLE_CITY).")] = None) -> None:
+    """Whistle: spatial governance for the 12345 citizen hotline."""
+    if city:
+        from geo.city import city_file, load_city
+
+        load_city(city_file(city))  # a wrong city is named before the command runs
+        # The environment, so that the processes a command starts (serve) serve it too.
+        os.environ["WHISTLE_CITY"] = city
+
+
 app.add_typer(db_app, name="db")
 app.add_typer(boundaries_app, name="boundaries")
 app.command("ingest")(_ingest.ingest)
