@@ -101,6 +101,15 @@ def test_every_page_of_every_role_renders_on_the_demo(city, office, supervisor, 
         assert not at.exception, (role, name, [e.value for e in at.exception])
         assert not at.error, (role, name, [e.value for e in at.error])
         assert at.title, (role, name)
+        # Every moment in a table is the city's time to the minute, never UTC with its offset (a
+        # column of moments: each value begins with a date; text that quotes a time is text).
+        for frame in (d.value for d in at.dataframe):
+            for column in frame.columns:
+                shown = frame[column].dropna().astype(str)
+                shown = shown[shown != ""]
+                if len(shown) and shown.str.match(r"\d{4}-\d\d-\d\d").all():
+                    assert shown.str.fullmatch(r"\d{4}-\d\d-\d\d( \d\d:\d\d)?").all(), (
+                        role, name, column, shown.head(3).tolist())
 
 
 def test_a_page_without_a_signed_in_user_shows_nothing(city):

@@ -16,6 +16,7 @@ from layers.base import frame_bounds
 from layers.borders import call_layer, call_legend, case_legend, complaint_layer, line_layer, sides_layer
 from views import data, maps, messages
 from views.session import require_user
+from views.tables import table as show_table
 
 STATES = {"Open (raised)": "raised", "Resolved": "resolved", "Closed": "closed", "All": None}
 FLASH = "borders_flash"
@@ -65,8 +66,8 @@ def render() -> None:
         call_legend().add_to(fmap)
         maps.show(fmap, key=f"borders_map_{state}", height=420)
     st.subheader(f"Queue, most urgent first ({len(queue):,} shown)")
-    st.dataframe(table[["id", "kind", "state", "townships", "complaints", "addressees", "pending", "late",
-                        "deadline", "level"]], hide_index=True, width="stretch")
+    show_table(table[["id", "kind", "state", "townships", "complaints", "addressees", "pending", "late",
+                      "deadline", "level"]])
 
     call_id = st.selectbox("Open a call", queue["id"].tolist(), key="borders_call",
                            format_func=lambda i: _label(table, i))
@@ -109,13 +110,13 @@ def _call(user: User, detail, now: datetime, names: dict[str, str]) -> None:
         countdown=[countdown(d, now) if s == "pending" else s
                    for d, s in zip(detail.addressees["deadline_at"], detail.addressees["state"], strict=True)])
     st.markdown("**Addressees**")
-    st.dataframe(addressees[["kind", "code", "name", "state", "countdown", "reported_at", "done_at", "late",
-                             "escalation"]], hide_index=True, width="stretch")
+    show_table(addressees[["kind", "code", "name", "state", "countdown", "reported_at", "done_at", "late",
+                           "escalation"]])
     st.markdown(f"**Complaints** ({len(detail.complaints):,}; phones masked)")
-    st.dataframe(detail.complaints.drop(columns=["lon", "lat"]), hide_index=True, width="stretch")
+    show_table(detail.complaints.drop(columns=["lon", "lat"]))
     _actions(user, call, addressees)
     st.markdown("**History**")
-    st.dataframe(detail.events, hide_index=True, width="stretch")
+    show_table(detail.events)
 
 
 def _actions(user: User, call: dict, addressees: pd.DataFrame) -> None:

@@ -17,6 +17,7 @@ from geo.show.dashboard_db import IngestSummary
 from geo.show.downloads import rejected_table, safe_csv
 from views import data, messages
 from views.session import require_user
+from views.tables import table as show_table
 
 ALL = "every reason"
 UPLOAD_TYPES = ["csv", "parquet", "jsonl", "ndjson", "json"]
@@ -66,7 +67,7 @@ def render() -> None:
     if runs.empty:
         st.info("Nothing ingested yet: load an export above, or run `python -m geo ingest FILE`.")
     else:
-        st.dataframe(runs, hide_index=True, width="stretch")
+        show_table(runs)
     _rejected(user)
 
 
@@ -105,7 +106,7 @@ def _upload(user: User) -> None:
         # The values as the file wrote them: user text, shown in a table, never as markup.
         st.warning("Category values that matched no category (filed as unclassified): map them under "
                    "values: category: in the mapping and load the file again.")
-        st.dataframe(pd.DataFrame(summary.unmapped.most_common(), columns=["value", "rows"]), hide_index=True)
+        show_table(pd.DataFrame(summary.unmapped.most_common(), columns=["value", "rows"]))
 
 
 def _rejected(user: User) -> None:
@@ -119,6 +120,6 @@ def _rejected(user: User) -> None:
     shown = rows if chosen == ALL else rows[rows["reason_code"] == chosen]
     # Values are shown as data, never as markup: hostile text stays text.
     table = shown.assign(raw=shown["raw"].map(lambda r: json.dumps(r, ensure_ascii=False)))
-    st.dataframe(table[["source", "line", "source_id", "reason", "raw"]], hide_index=True, width="stretch")
+    show_table(table[["source", "line", "source_id", "reason", "raw"]])
     st.download_button("Download to fix and ingest again", safe_csv(rejected_table(shown)).encode("utf-8"),
                        file_name="rejected.csv", mime="text/csv", key="intake_download")

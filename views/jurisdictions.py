@@ -15,6 +15,7 @@ from layers.jurisdictions import (
     township_layer,
 )
 from views import data
+from views.tables import table as show_table
 
 ALL = ""  # the choice of every district (shown as "All of <city>")
 
@@ -61,7 +62,7 @@ def render() -> None:
         kind=shown_townships["kind"].map(KIND_LABELS),
     )[["code", "name", "district", "kind", "area_km2"]]
     st.subheader("Townships")
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"area_km2": st.column_config.NumberColumn("area (km²)", format="%.1f")})
+    show_table(table,
+               column_config={"area_km2": st.column_config.NumberColumn("area (km²)", format="%.1f")})
     with st.expander("Boundary sets (versions)"):
-        st.dataframe(data.sets(), hide_index=True, width="stretch")
+        show_table(data.sets())

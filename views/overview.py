@@ -12,6 +12,7 @@ from layers.cells import emerging_layer, emerging_legend, gi_layer, gi_legend, h
 from layers.governance import LABEL_NAMES, class_layer, class_legend
 from views import charts, data, filters, maps
 from views.session import require_user
+from views.tables import table as show_table
 
 MAX_CELLS = 2_500
 """The most hexagons a heat map sends; a larger selection is drawn at a coarser resolution."""
@@ -74,13 +75,12 @@ def render() -> None:
         if len(emerging):
             counts = (emerging[emerging["pattern"] != "no pattern"].groupby("pattern").size()
                       .rename("cells").sort_values(ascending=False).reset_index())
-            st.dataframe(counts, hide_index=True, width="stretch")
+            show_table(counts)
         else:
             st.caption("No emerging hot-spot run yet (`python -m geo detect`).")
         st.subheader("Categories")
         cats = data.category_volumes(user, selection, None)
-        st.dataframe(cats[["name", "theme", "volume", "before", "change_pct"]].head(15), hide_index=True,
-                     width="stretch", column_config={
+        show_table(cats[["name", "theme", "volume", "before", "change_pct"]].head(15), column_config={
                          "before": st.column_config.NumberColumn("period before"),
                          "change_pct": st.column_config.NumberColumn("change", format="%+.0f %%")})
     ranking_table(ranked)
@@ -129,7 +129,7 @@ def ranking_table(ranked: pd.DataFrame) -> None:
         ["composite_rank", "name", "district", "label", "volume", "volume_rank", "response_rate",
          "resolution_rate", "satisfaction_rate", "composite"]]
     percent = {name: st.column_config.NumberColumn(RATE_NAMES[name], format="percent") for name in RATES}
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
+    show_table(table, column_config={
         "composite_rank": st.column_config.NumberColumn("rank"), "label": "class",
         "volume_rank": st.column_config.NumberColumn("volume rank"),
         "composite": st.column_config.NumberColumn("composite", format="%.1f"), **percent})

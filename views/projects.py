@@ -18,6 +18,7 @@ from layers.cells import cells_frame
 from layers.projects import project_layer, project_legend
 from views import data, maps, messages
 from views.session import require_user
+from views.tables import table as show_table
 
 KIND_NAMES = {"problem_of_month": "problem of the month (每月一题)", "governance_plan": "governance plan",
               "proactive": "proactive (主动治理)"}
@@ -42,8 +43,8 @@ def render() -> None:
     columns[2].metric("On target", f"{int((listed['on_target'] == True).sum()):,}")  # noqa: E712 (None stays out)
     table = listed.assign(kind=listed["kind"].map(KIND_NAMES),
                           target=listed["on_target"].map({True: "on target", False: "off target"}).fillna("—"))
-    st.dataframe(table[["id", "title", "kind", "state", "starts_on", "ends_on", "progress", "verdict", "did_pct",
-                        "target"]], hide_index=True, width="stretch", column_config={
+    show_table(table[["id", "title", "kind", "state", "starts_on", "ends_on", "progress", "verdict", "did_pct",
+                      "target"]], column_config={
         "progress": st.column_config.ProgressColumn("tasks done", min_value=0.0, max_value=1.0, format="percent"),
         "did_pct": st.column_config.NumberColumn("effect (DiD)", format="%+.0f %%")})
     titles = dict(zip(listed["id"], listed["title"], strict=True))
@@ -75,7 +76,7 @@ def _project(user, detail, state: str) -> None:
     with right:
         _effect(detail.effect)
     with st.expander("History"):
-        st.dataframe(detail.events[["at", "actor", "action", "note"]], hide_index=True, width="stretch")
+        show_table(detail.events[["at", "actor", "action", "note"]])
 
 
 def _area(project: dict, state: str) -> gpd.GeoDataFrame:

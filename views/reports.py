@@ -14,6 +14,7 @@ from geo.show import dashboard_db as dashboard
 from geo.show.downloads import safe_csv
 from views import data, messages
 from views.session import require_user
+from views.tables import table as show_table
 
 KINDS = {"Daily": "daily", "Weekly": "weekly", "Monthly": "monthly"}
 
@@ -51,7 +52,7 @@ def render() -> None:
             for line in section.lines:
                 st.text(line)
             if section.table is not None and len(section.table):
-                st.dataframe(section.table, hide_index=True, width="stretch")
+                show_table(section.table)
 
 
 def _zip(report) -> bytes:

@@ -21,6 +21,7 @@ from layers.jurisdictions import district_layer
 from views import data, filters, maps, messages
 from views.overview import RATE_NAMES, key_figures, trend
 from views.session import require_user
+from views.tables import table as show_table
 
 HOT = ("new hot spot", "consecutive hot spot", "intensifying hot spot", "persistent hot spot")
 
@@ -79,12 +80,12 @@ def render() -> None:
     if hot.empty:
         st.caption("No significant hot spot in the township in the latest run.")
     else:
-        st.dataframe(hot, hide_index=True, width="stretch")
+        show_table(hot)
         _open_project(user, code, hot, selection)
     st.subheader("Complaints")
     complaints = data.township_complaints(user, code, selection)
     st.caption(f"The newest {len(complaints):,} of the period; callers' phones are masked.")
-    st.dataframe(complaints.drop(columns=["lon", "lat"]), hide_index=True, width="stretch")
+    show_table(complaints.drop(columns=["lon", "lat"]))
 
 
 def _place_in_ranking(user: User, code: str) -> None:
@@ -101,9 +102,8 @@ def _place_in_ranking(user: User, code: str) -> None:
     st.metric(f"Composite rank, {month}", rank)
     st.markdown(f"**Class:** {LABEL_NAMES.get(row['label'], row['label'])} · **volume rank** "
                 f"{int(row['volume_rank'])} of {len(ranked)}")
-    st.dataframe(pd.DataFrame({"rate": [RATE_NAMES[r] for r in RATES],
-                               "value": [rate_text(row[r], row.get(base)) for r, (_n, base) in RATES.items()]}),
-                 hide_index=True, width="stretch")
+    show_table(pd.DataFrame({"rate": [RATE_NAMES[r] for r in RATES],
+                             "value": [rate_text(row[r], row.get(base)) for r, (_n, base) in RATES.items()]}))
 
 
 def _hotspots(gi: pd.DataFrame, emerging: pd.DataFrame) -> pd.DataFrame:

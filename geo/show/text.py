@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import datetime
+
+import pandas as pd
 
 # The characters that Markdown, Streamlit's maths ($) and colours (:red[...]), an HTML tag or
 # an entity could read anywhere in a line; CommonMark lets a backslash make each literal.
@@ -39,3 +42,50 @@ def md_escape(value: object) -> str:
     text = _MD_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
     text = _AUTOLINK.sub(lambda m: "\\" + m.group(0), text)
     return _MD_LEADING.sub(lambda m: m.group(0) + "\\", text, count=1)
+
+
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+"""How a moment is shown: in the city's zone, to the minute (``2026-11-20 09:30``)."""
+
+
+def local_times(frame: pd.DataFrame, zone: str) -> pd.DataFrame:
+    """A table with every moment shown in the city's zone as ``YYYY-MM-DD HH:mm``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Any table; columns of timezone-aware datetimes, and object columns holding aware
+        datetimes (as a database driver returns them), are converted; naive datetimes are taken
+        as wall times already (a column of whole days is left as it is); a missing moment is blank.
+    zone : str
+        The city's IANA zone.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with those columns as text; the other columns untouched.
+    """
+    out = frame.copy()
+    for name in out.columns:
+        column = out[name]
+        if pd.api.types.is_datetime64_dtype(column.dtype):
+            # Naive: a wall time already (the reports' tables); a column of days stays days.
+            if (column.dropna() == column.dropna().dt.normalize()).all():
+                continue
+            out[name] = column.dt.strftime(TIME_FORMAT).where(column.notna(), "")
+            continue
+        if isinstance(column.dtype, pd.DatetimeTZDtype):
+            moments = column
+        elif column.dtype == object and len(column) and column.map(_is_aware).any():
+            if not column.map(lambda v: v is None or _is_aware(v) or (isinstance(v, float) and math.isnan(v))).all():
+                continue  # a column of mixed values is not a column of moments
+            moments = pd.to_datetime(column, utc=True)
+        else:
+            continue
+        shown = moments.dt.tz_convert(zone).dt.strftime(TIME_FORMAT)
+        out[name] = shown.where(moments.notna(), "")
+    return out
+
+
+def _is_aware(value: object) -> bool:
+    return isinstance(value, datetime) and value.tzinfo is not None
