@@ -195,9 +195,12 @@ def test_a_rejected_row_fixed_and_ingested_again_is_settled(complaints_engine, b
     assert len(rows) == 1
     export = tmp_path / "fix.csv"
     assert export_rejected(rows, export) == 1
+    assert export.read_bytes().startswith(b"\xef\xbb\xbf"), "for Excel on Chinese Windows"
     fixed = pd.read_csv(export, dtype=str)
+    assert fixed.columns[0] == "id", "the mark is not part of the first header"
     fixed[["lon", "lat"]] = fixed[["lat", "lon"]].to_numpy()
-    fixed.to_csv(export, index=False)
+    # Fixed in a spreadsheet and saved as it opened it: with the mark, as the ingest takes it.
+    export.write_bytes(fixed.to_csv(index=False).encode("utf-8-sig"))
     summary = ingest(complaints_engine, export, boundary_index)
     assert summary.inserted == 1
     assert rejected_rows(complaints_engine).empty

@@ -156,7 +156,9 @@ def test_the_daily_bulletin_of_a_hand_made_city(city, tmp_path):
     page = written[1].read_text(encoding="utf-8")
     assert "<script>" not in page
     assert "&lt;script&gt;" in page
-    assert "'=HYPERLINK" in (tmp_path / "whistle-daily-2026-11-20-projects.csv").read_text(encoding="utf-8")
+    csv_file = tmp_path / "whistle-daily-2026-11-20-projects.csv"
+    assert "'=HYPERLINK" in csv_file.read_text(encoding="utf-8-sig")
+    assert csv_file.read_bytes().startswith(b"\xef\xbb\xbf"), "a BOM: Excel on Chinese Windows reads UTF-8"
 
 
 def test_weekly_and_monthly_reports(city):

@@ -14,7 +14,7 @@ from geo.errors import ValidationError, WhistleError
 from geo.settings import load_settings
 from geo.show import dashboard_db as dashboard
 from geo.show.dashboard_db import IngestSummary
-from geo.show.downloads import rejected_table, safe_csv
+from geo.show.downloads import csv_bytes, rejected_table
 from views import data, messages
 from views.session import require_user
 from views.tables import table as show_table
@@ -121,5 +121,5 @@ def _rejected(user: User) -> None:
     # Values are shown as data, never as markup: hostile text stays text.
     table = shown.assign(raw=shown["raw"].map(lambda r: json.dumps(r, ensure_ascii=False)))
     show_table(table[["source", "line", "source_id", "reason", "raw"]])
-    st.download_button("Download to fix and ingest again", safe_csv(rejected_table(shown)).encode("utf-8"),
+    st.download_button("Download to fix and ingest again", csv_bytes(rejected_table(shown)),
                        file_name="rejected.csv", mime="text/csv", key="intake_download")

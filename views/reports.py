@@ -11,7 +11,7 @@ from geo.act.reports import to_html, to_markdown
 from geo.act.users import User
 from geo.errors import WhistleError
 from geo.show import dashboard_db as dashboard
-from geo.show.downloads import safe_csv
+from geo.show.downloads import csv_bytes
 from views import data, messages
 from views.session import require_user
 from views.tables import table as show_table
@@ -60,5 +60,5 @@ def _zip(report) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for section in report.sections:
             if section.table is not None:
-                archive.writestr(f"{report.stem}-{section.key}.csv", safe_csv(section.table))
+                archive.writestr(f"{report.stem}-{section.key}.csv", csv_bytes(section.table))
     return buffer.getvalue()

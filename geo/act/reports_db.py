@@ -35,7 +35,7 @@ from geo.act.reports import (
 from geo.act.whistle_db import late_sql
 from geo.errors import ValidationError
 from geo.settings import load_settings
-from geo.show.downloads import safe_csv
+from geo.show.downloads import write_csv
 from geo.store.engine import Bind, transaction
 from geo.store.tally import tallied_days
 
@@ -94,7 +94,7 @@ def write_report(report: Report, folder: Path | str) -> list[Path]:
     for section in report.sections:
         if section.table is not None:
             path = folder / f"{report.stem}-{section.key}.csv"
-            path.write_text(safe_csv(section.table), encoding="utf-8")
+            write_csv(path, section.table)
             written.append(path)
     return written
 

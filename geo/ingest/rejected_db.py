@@ -8,7 +8,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from geo.errors import ValidationError
-from geo.show.downloads import rejected_table, safe_csv
+from geo.show.downloads import rejected_table, write_csv
 from geo.store.engine import Bind, transaction
 
 
@@ -62,5 +62,5 @@ def export_rejected(rows: pd.DataFrame, path: Path | str) -> int:
     if path.suffix.lower() != ".csv":
         raise ValidationError(f"export to a .csv file, not {path.name}")
     table = rejected_table(rows)
-    path.write_text(safe_csv(table), encoding="utf-8")
+    write_csv(path, table)
     return len(table)

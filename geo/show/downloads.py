@@ -5,12 +5,15 @@ Excel, LibreOffice and WPS as a formula (``=HYPERLINK(...)``, ``+cmd|...``, ``@S
 such text gets a leading ``'``, which the spreadsheet shows as text (OWASP's advice for CSV
 injection). Plain numbers (``-73.98``) are left as they are, so coordinates survive the trip.
 Every CSV the platform writes (report tables, rejected rows on the command line and in the
-app) goes through :func:`safe_csv`.
+app) goes through :func:`safe_csv`, and is written as :func:`csv_bytes`: UTF-8 with a byte-order
+mark, which Excel on a Chinese Windows needs to read it as UTF-8 rather than GBK (without it,
+every Chinese name is mojibake); the ingest's reader skips the mark when a file comes back.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -62,6 +65,16 @@ def safe_csv(table: pd.DataFrame) -> str:
             safe[name] = [safe_cell(v) for v in safe[name]]
     safe.columns = [safe_cell(str(c)) for c in safe.columns]
     return safe.to_csv(index=False)
+
+
+def csv_bytes(table: pd.DataFrame) -> bytes:
+    """``table`` as :func:`safe_csv` writes it, encoded as UTF-8 with a byte-order mark (for Excel)."""
+    return safe_csv(table).encode("utf-8-sig")
+
+
+def write_csv(path, table: pd.DataFrame) -> None:
+    """Write ``table`` to ``path`` as :func:`csv_bytes`."""
+    Path(path).write_bytes(csv_bytes(table))
 
 
 def rejected_table(rows: pd.DataFrame) -> pd.DataFrame:
