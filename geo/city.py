@@ -10,6 +10,7 @@ is the default. Read through :func:`geo.settings.load_settings` (``settings.city
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -62,6 +63,13 @@ class City:
     def zone(self) -> ZoneInfo:
         """The city's zone as a ``tzinfo``."""
         return ZoneInfo(self.timezone)
+
+    def day_of(self, moment: datetime) -> date:
+        """The city's calendar day of an aware ``moment`` (after midnight in the city is the new
+        day, whatever the date in UTC)."""
+        if moment.tzinfo is None:
+            raise ValidationError(f"the moment {moment.isoformat()} has no time zone")
+        return moment.astimezone(self.zone).date()
 
     @property
     def map_bounds(self) -> list[list[float]] | None:

@@ -202,3 +202,15 @@ def test_a_profile_without_bounds_opens_on_its_townships(tmp_path):
     assert city.map_bounds is None, "the maps fit the loaded townships instead (views/maps.py)"
     assert city.contains(-122.0, 37.0)
     assert city.default_points == ((-122.4194, 37.7749),)
+
+
+def test_the_citys_day_is_its_own_not_utcs(tmp_path):
+    """A project opened at 00:30 in Beijing starts that day, not the UTC day before."""
+    from datetime import UTC, datetime
+
+    beijing, bay = load_settings({}).city, load_city(_profile(tmp_path))
+    moment = datetime(2026, 11, 30, 16, 30, tzinfo=UTC)  # 00:30 on 1 December in Beijing
+    assert beijing.day_of(moment) == date(2026, 12, 1)
+    assert bay.day_of(moment) == date(2026, 11, 30)
+    with pytest.raises(ValidationError, match="no time zone"):
+        beijing.day_of(datetime(2026, 11, 30, 16, 30))

@@ -68,6 +68,11 @@ def now() -> datetime:
     return clock()()
 
 
+def today() -> date:
+    """The city's day on the app's clock (not the UTC day: Beijing's morning is UTC's evening)."""
+    return load_settings().city.day_of(now())
+
+
 @st.cache_data(ttl=300, show_spinner=False)
 def days(user: User) -> tuple[date, date] | None:
     """The first and last day with complaints."""

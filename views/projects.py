@@ -31,7 +31,7 @@ def render() -> None:
     st.title("Projects")
     if FLASH in st.session_state:
         st.success(st.session_state.pop(FLASH))
-    today = data.now().date()
+    today = data.today()
     listed = dashboard.project_list(data.engine(), user, today=today)
     if listed.empty:
         st.info("No project yet. Open a proactive one from a hot spot on the township page, or with "

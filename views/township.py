@@ -131,7 +131,7 @@ def _open_project(user, code: str, hot: pd.DataFrame, selection) -> None:
         lead = st.selectbox("Lead department", sorted(depts), key="project_lead",
                             format_func=lambda d: f"{depts[d][1]} ({depts[d][0]})")
         title = st.text_input("Title", value="Proactive work on a hot spot", max_chars=200, key="project_title")
-        today = data.now().date()
+        today = data.today()
         ends = st.date_input("Ends on", value=today + timedelta(days=90), min_value=today + timedelta(days=1),
                              key="project_ends")
         target = st.number_input("Target: fewer complaints by (%)", 1, 100, 30, key="project_target")

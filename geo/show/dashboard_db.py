@@ -478,7 +478,7 @@ def tick_task(bind: Bind, user: User, project_id: int, task_id: int, *, done: bo
               expected_version: int | None = None) -> None:
     """Tick a task of a project the user may see off (or back on)."""
     user = _acting(bind, user)
-    detail = project_for(bind, user, project_id, today=now.date())
+    detail = project_for(bind, user, project_id, today=load_settings().city.day_of(now))
     if task_id not in set(detail.tasks["id"]):
         raise ValidationError(f"task {task_id} is not a task of project {project_id}")
     set_task(bind, task_id, done=done, actor=user.username, now=now, expected_version=expected_version)
