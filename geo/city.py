@@ -161,9 +161,9 @@ def _checked(path: Path, _mtime_ns: int, _size: int) -> City:
 def _gazetteer(value: object, path: Path) -> tuple[Path, ...]:
     if value is None:
         return ()
-    if not isinstance(value, dict) or not isinstance(value.get("townships"), str) or not all(
-            isinstance(value.get(k), str) for k in value if k in ("townships", "communities")) or set(value) - {
-            "townships", "communities"}:
+    known = ("townships", "communities")
+    if (not isinstance(value, dict) or "townships" not in value or set(value) - set(known)
+            or not all(isinstance(v, str) for v in value.values())):
         raise ValidationError(f"{path}: [gazetteer] names the townships file and, optionally, the "
                               "communities file (paths relative to the profile)")
     files = [value["townships"]] + ([value["communities"]] if "communities" in value else [])
@@ -196,19 +196,25 @@ def _bounds(value: object, where: str) -> tuple[float, float, float, float]:
     return west, south, east, north
 
 
-def _metric_crs(value: object, bounds: tuple[float, float, float, float] | None, where: str) -> str:
-    import pyproj
+def utm_crs(lon: float, lat: float) -> str:
+    """The UTM zone of a point (WGS84 degrees), as ``EPSG:326xx`` (north) or ``EPSG:327xx`` (south),
+    as geopandas' ``estimate_utm_crs`` picks it."""
     from pyproj.aoi import AreaOfInterest
     from pyproj.database import query_utm_crs_info
+
+    found = query_utm_crs_info(datum_name="WGS 84", area_of_interest=AreaOfInterest(lon, lat, lon, lat))
+    return f"{found[0].auth_name}:{found[0].code}"
+
+
+def _metric_crs(value: object, bounds: tuple[float, float, float, float] | None, where: str) -> str:
+    import pyproj
 
     if value is None:
         if bounds is None:
             raise ValidationError(f"{where}: give bounds, or metric_crs (the projected CRS of its metres)")
-        # The UTM zone of the area's centre, as geopandas' estimate_utm_crs picks it.
+        # The UTM zone of the area's centre.
         west, south, east, north = bounds
-        middle = ((west + east) / 2, (south + north) / 2)
-        found = query_utm_crs_info(datum_name="WGS 84", area_of_interest=AreaOfInterest(*middle, *middle))
-        return f"{found[0].auth_name}:{found[0].code}"
+        return utm_crs((west + east) / 2, (south + north) / 2)
     try:
         crs = pyproj.CRS.from_user_input(value)
     except (pyproj.exceptions.CRSError, TypeError):

@@ -77,7 +77,7 @@ def categories() -> dict[str, Category]:
         If a row names an unknown department, repeats a code, has a flag other than
         ``true``/``false``, or if ``unclassified`` is missing.
     """
-    return _categories(*_stamped("categories.csv"), *_stamped("departments.csv"))
+    return _categories(*_versions())
 
 
 @lru_cache(maxsize=8)
@@ -106,8 +106,13 @@ def _categories(path: Path, _version: int, departments_path: Path, departments_v
     return out
 
 
+def _versions() -> tuple:
+    """The category table and the department table it is checked against, with their versions."""
+    return (*_stamped("categories.csv"), *_stamped("departments.csv"))
+
+
 def _lookup() -> dict[str, str]:
-    return _keys(*_stamped("categories.csv"), *_stamped("departments.csv"))
+    return _keys(*_versions())
 
 
 @lru_cache(maxsize=8)

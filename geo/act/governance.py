@@ -154,7 +154,12 @@ def rate_text(rate: object, denominator: object) -> str:
     """
     if rate is not None and not pd.isna(rate):
         return f"{100 * float(rate):.1f} %"
-    return NO_RATE_DATA if denominator is not None and not pd.isna(denominator) and denominator == 0 else TOO_FEW
+    return NO_RATE_DATA if _none_counted(denominator) else TOO_FEW
+
+
+def _none_counted(denominator: object) -> bool:
+    # Zero, not unknown: the complaints carry no such data.
+    return denominator is not None and not pd.isna(denominator) and denominator == 0
 
 
 def composite_text(row: object) -> str:
@@ -164,7 +169,7 @@ def composite_text(row: object) -> str:
     if value is not None and not pd.isna(value):
         return f"{float(value):.1f}"
     bases = [getattr(row, denominator, None) for _numerator, denominator in RATES.values()]
-    return NO_RATE_DATA if all(b is not None and not pd.isna(b) and b == 0 for b in bases) else TOO_FEW
+    return NO_RATE_DATA if all(_none_counted(b) for b in bases) else TOO_FEW
 
 
 def rates_without_data(counts: pd.DataFrame) -> list[str]:

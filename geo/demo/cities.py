@@ -32,8 +32,8 @@ import pandas as pd
 import shapely
 import yaml
 from pyproj import Transformer
-from pyproj.aoi import AreaOfInterest
-from pyproj.database import query_utm_crs_info
+
+from geo.city import utm_crs
 
 TOWNSHIP_M = 1200.0
 """The side of a township, in metres."""
@@ -150,12 +150,6 @@ BEIJING_GRID = CitySpec(
     channels={"电话": "phone", "网站": "web", "北京通": "app"})
 
 CITIES = {spec.code: spec for spec in (BEIJING_GRID, BAY, SOUTH)}
-
-
-def utm_crs(lon: float, lat: float) -> str:
-    """The UTM zone of a point, as ``EPSG:326xx`` (north) or ``EPSG:327xx`` (south)."""
-    found = query_utm_crs_info(datum_name="WGS 84", area_of_interest=AreaOfInterest(lon, lat, lon, lat))
-    return f"{found[0].auth_name}:{found[0].code}"
 
 
 def write_city(spec: CitySpec, folder: Path, *, start: str = "2026-10-01", days: int = 45, per_day: int = 40,

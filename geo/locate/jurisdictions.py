@@ -420,10 +420,10 @@ def find_gaps(
         uncovered = shapely.difference(parent, own.get(parent_code, shapely.Polygon())).area
         # What its own children leave and others' children fill.
         elsewhere = max(uncovered - real, 0.0)
-        if real > tolerance_m2 or elsewhere > tolerance_m2:
-            gaps.append({"parent_code": str(parent_code), "area_m2": float(real) if real > tolerance_m2 else 0.0,
-                         "share": float(real / parent.area) if real > tolerance_m2 else 0.0,
-                         "not_nested_m2": float(elsewhere) if elsewhere > tolerance_m2 else 0.0})
+        real, elsewhere = (float(a) if a > tolerance_m2 else 0.0 for a in (real, elsewhere))
+        if real or elsewhere:
+            gaps.append({"parent_code": str(parent_code), "area_m2": real, "share": real / parent.area,
+                         "not_nested_m2": elsewhere})
     return gaps
 
 
