@@ -200,8 +200,8 @@ def _beijing_profile() -> Path:
 
 
 class _Grid:
-    """The townships' corners in the city's UTM zone, each projected to WGS84 once, so that
-    neighbours share their corners exactly."""
+    """The townships laid out in the city's UTM zone; a corner shared by neighbours is projected
+    from the same metres each time, so they share it exactly in WGS84."""
 
     def __init__(self, spec: CitySpec, metric: str) -> None:
         self.spec = spec
@@ -218,7 +218,8 @@ class _Grid:
     def y(self, row: float) -> float:
         return self.y0 + row * TOWNSHIP_M
 
-    def corner(self, x: float, y: float) -> tuple[float, float]:
+    def point(self, x: float, y: float) -> tuple[float, float]:
+        """A point in the city's metres, as WGS84 lon/lat (the same metres give the same point)."""
         return self.to_wgs.transform(x, y)
 
     def code(self, column: int, row: int) -> str:
@@ -228,7 +229,7 @@ class _Grid:
         codes, names, shapes = [], [], []
         for row in range(ROWS):
             for column in range(COLUMNS):
-                ring = [self.corner(self.x(c), self.y(r)) for c, r in
+                ring = [self.point(self.x(c), self.y(r)) for c, r in
                         ((column, row), (column + 1, row), (column + 1, row + 1), (column, row + 1))]
                 holes = [self._hole()] if (column, row) == (1, 1) else []
                 codes.append(self.code(column, row))
@@ -239,31 +240,26 @@ class _Grid:
     def _hole(self) -> list[tuple[float, float]]:
         cx, cy = self.x(1.5), self.y(1.5)
         h = HOLE_M / 2
-        return [self.corner(cx + dx, cy + dy) for dx, dy in ((-h, -h), (-h, h), (h, h), (h, -h))]
+        return [self.point(cx + dx, cy + dy) for dx, dy in ((-h, -h), (-h, h), (h, h), (h, -h))]
 
     def districts(self) -> gpd.GeoDataFrame:
         split = self.x(2) + STRIP_M
         # Every township corner on a district's edge is one of its vertices too, so the outer
         # edges coincide exactly and only the strip and the hole differ.
-        bottom = [self.corner(self.x(c), self.y(0)) for c in range(COLUMNS + 1)]
-        top = [self.corner(self.x(c), self.y(ROWS)) for c in range(COLUMNS + 1)]
-        left = [self.corner(self.x(0), self.y(r)) for r in range(1, ROWS)]
-        right = [self.corner(self.x(COLUMNS), self.y(r)) for r in range(1, ROWS)]
-        low, high = self.corner(split, self.y(0)), self.corner(split, self.y(ROWS))
+        bottom = [self.point(self.x(c), self.y(0)) for c in range(COLUMNS + 1)]
+        top = [self.point(self.x(c), self.y(ROWS)) for c in range(COLUMNS + 1)]
+        left = [self.point(self.x(0), self.y(r)) for r in range(1, ROWS)]
+        right = [self.point(self.x(COLUMNS), self.y(r)) for r in range(1, ROWS)]
+        low, high = self.point(split, self.y(0)), self.point(split, self.y(ROWS))
         west = shapely.Polygon([*bottom[:3], low, high, *top[:3][::-1], *left[::-1]])
         east = shapely.Polygon([low, *bottom[3:], *right, *top[3:][::-1], high])
         return gpd.GeoDataFrame({"code": [f"{self.spec.code}-w", f"{self.spec.code}-e"],
                                  "name": [f"{self.spec.name_zh}西区", f"{self.spec.name_zh}东区"]},
                                 geometry=[west, east], crs="EPSG:4326")
 
-    def point(self, x: float, y: float) -> tuple[float, float]:
-        return self.to_wgs.transform(x, y)
-
     def truth(self) -> dict:
         return {"hole_m2": HOLE_M ** 2, "strip_m2": STRIP_M * ROWS * TOWNSHIP_M,
                 "hole_township": self.code(1, 1), "strip_township": self.code(2, 1),
-                "strip_point": self.point(self.x(2) + STRIP_M / 2, self.y(1.3)),
-                "hole_point": self.point(self.x(1.5), self.y(1.5)),
                 "townships": [self.code(c, r) for r in range(ROWS) for c in range(COLUMNS)]}
 
 
@@ -345,8 +341,7 @@ def _complaints(spec: CitySpec, grid: _Grid, rng: np.random.Generator, first: pd
              "cluster": {"ids": cluster, "townships": sorted([grid.code(2, 1), grid.code(2, 2)])},
              "ping_pong": {"ids": pong, "townships": sorted([grid.code(0, 0), grid.code(1, 0)])},
              "addressed": addressed, "hot_spot": grid.point(*hot), "hot_township": grid.code(2, 0), "late": late,
-             "unmapped": unmapped, "complaints": len(rows),
-             "local_days": pd.Series([r["at"].date() for r in rows]).value_counts().sort_index()}
+             "unmapped": unmapped, "complaints": len(rows)}
     _outcomes(spec, rows, rng)
     return rows, truth
 

@@ -76,9 +76,11 @@ def local_times(frame: pd.DataFrame, zone: str) -> pd.DataFrame:
             continue
         if isinstance(column.dtype, pd.DatetimeTZDtype):
             moments = column
-        elif column.dtype == object and len(column) and column.map(_is_aware).any():
-            if not column.map(lambda v: v is None or _is_aware(v) or (isinstance(v, float) and math.isnan(v))).all():
-                continue  # a column of mixed values is not a column of moments
+        elif column.dtype == object and len(column):
+            aware = column.map(_is_aware)
+            # Only a column of moments (and blanks): one of mixed values is text.
+            if not aware.any() or not (aware | column.isna()).all():
+                continue
             moments = pd.to_datetime(column, utc=True)
         else:
             continue
