@@ -6,7 +6,7 @@ PORT ?= 8501
 API_PORT ?= 8311
 SPEED ?= 60
 
-.PHONY: run test setup setup-test lint stop boundaries
+.PHONY: run test setup setup-test lint stop boundaries messages
 
 run: setup
 	$(PY) -m geo db start
@@ -35,3 +35,12 @@ stop:
 
 boundaries: setup
 	$(PY) -m geo boundaries build
+
+# The strings people read, extracted into geo/locale/whistle.pot and merged into each catalogue
+# (then translate the new entries in geo/locale/<language>/LC_MESSAGES/whistle.po; tests/test_i18n.py
+# fails on any left untranslated).
+messages: setup
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k _ -k ngettext:1,2 --no-location --sort-output \
+		--omit-header -o geo/locale/whistle.pot app.py views layers geo
+	$(VENV)/bin/pybabel update -i geo/locale/whistle.pot -d geo/locale -D whistle --no-fuzzy-matching \
+		--ignore-obsolete --width 120

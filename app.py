@@ -10,31 +10,37 @@ import sqlalchemy as sa
 import streamlit as st
 
 from geo.errors import DatabaseError, WhistleError
+from geo.i18n import N_, _
 from views import borders, data, intake, jurisdictions, messages, overview, projects, reports, session, township
 
-st.set_page_config(page_title="Whistle · 12345 spatial governance", page_icon="📣", layout="wide")
+st.set_page_config(page_title="Whistle", page_icon="📣", layout="wide")
 
+# Each page: what draws it, its title (translated on each run) and its icon; its path is its key. (A
+# comment, not a docstring: Streamlit would show a bare string of the script on the page.)
 PAGES = {
-    "overview": st.Page(overview.render, title="Overview", icon="🔥", url_path="overview"),
-    "township": st.Page(township.render, title="My township", icon="🏘️", url_path="township"),
-    "borders": st.Page(borders.render, title="Borders", icon="📣", url_path="borders"),
-    "projects": st.Page(projects.render, title="Projects", icon="🛠️", url_path="projects"),
-    "reports": st.Page(reports.render, title="Reports", icon="📄", url_path="reports"),
-    "jurisdictions": st.Page(jurisdictions.render, title="Jurisdictions", icon="🗺️", url_path="jurisdictions"),
-    "intake": st.Page(intake.render, title="Data intake", icon="📥", url_path="intake"),
+    "overview": (overview.render, N_("Overview"), "🔥"),
+    "township": (township.render, N_("My township"), "🏘️"),
+    "borders": (borders.render, N_("Whistle calls"), "📣"),
+    "projects": (projects.render, N_("Projects"), "🛠️"),
+    "reports": (reports.render, N_("Reports"), "📄"),
+    "jurisdictions": (jurisdictions.render, N_("Jurisdictions"), "🗺️"),
+    "intake": (intake.render, N_("Data intake"), "📥"),
 }
 
 
 def main() -> None:
-    """Sign-in or the signed-in user's pages."""
+    """Sign-in or the signed-in user's pages, titled in the user's language."""
     data.engine()
     user = session.current_user()
+    session.speak(user)
+    st.set_page_config(page_title=_("Whistle · 12345 spatial governance"))
     if user is None:
-        navigation = st.navigation([st.Page(session.login, title="Sign in", icon="🔑", url_path="login")],
+        navigation = st.navigation([st.Page(session.login, title=_("Sign in"), icon="🔑", url_path="login")],
                                    position="hidden")
     else:
         session.sidebar(user)
-        navigation = st.navigation([PAGES[name] for name in session.PAGES_BY_ROLE[user.role]])
+        navigation = st.navigation([st.Page(PAGES[name][0], title=_(PAGES[name][1]), icon=PAGES[name][2],
+                                            url_path=name) for name in session.PAGES_BY_ROLE[user.role]])
     navigation.run()
 
 

@@ -58,6 +58,8 @@ class City:
     gazetteer: tuple[Path, ...] = ()
     """The files of named places addresses are located by: townships, then communities (none:
     the loaded townships' own names)."""
+    language: str = "zh_CN"
+    """The language the app and the reports speak unless a user chooses another."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -155,7 +157,18 @@ def _checked(path: Path, _mtime_ns: int, _size: int) -> City:
     return City(**text, metric_crs=metric_crs, bounds=bounds, levels=levels,
                 channels={str(k).strip().lower(): v for k, v in channels.items()}, path=path,
                 default_points=_points(raw.get("default_points", []), where),
-                gazetteer=_gazetteer(raw.get("gazetteer"), path))
+                gazetteer=_gazetteer(raw.get("gazetteer"), path), language=_language(raw.get("language"), where))
+
+
+def _language(value: object, where: str) -> str:
+    from geo.i18n import check_language
+
+    if value is None:
+        return City.language
+    try:
+        return check_language(value)
+    except ValidationError as exc:
+        raise ValidationError(f"{where}: {exc}") from None
 
 
 def _gazetteer(value: object, path: Path) -> tuple[Path, ...]:

@@ -26,6 +26,8 @@ variable                    meaning                                 default
 ``WHISTLE_CITY``            the city served: a code under           ``beijing``
                             ``cities/`` or a ``city.toml`` (its
                             names, zone, CRS, bounds; ``geo/city.py``)
+``WHISTLE_LANGUAGE``        what the command line and the app speak  the city's (``zh_CN``
+                            unless a user chooses (``zh_CN``, ``en``) for Beijing)
 ``WHISTLE_METRIC_CRS``      the projected CRS for metres            the city's
                                                                     ``metric_crs``
 ``WHISTLE_CLOCK``             the app's clock: ``system`` (the wall   ``system``
@@ -89,6 +91,13 @@ class Settings:
     """``WHISTLE_RULES_DIR``: rules and tables read before the city's own (see :meth:`data_file`)."""
     earliest_year: int = DEFAULT_EARLIEST_YEAR
     upload_limits: UploadLimits = field(default_factory=UploadLimits)
+    chosen_language: str | None = None
+    """``WHISTLE_LANGUAGE``: the language the command line and the app speak instead of the city's."""
+
+    @property
+    def language(self) -> str:
+        """The language spoken unless a user chooses another: ``WHISTLE_LANGUAGE``, else the city's."""
+        return self.chosen_language or self.city.language
 
     @property
     def city(self) -> City:
@@ -166,7 +175,19 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         rules_dir=Path(env["WHISTLE_RULES_DIR"]).resolve() if env.get("WHISTLE_RULES_DIR") else None,
         earliest_year=int(_float(env, "WHISTLE_EARLIEST_YEAR", DEFAULT_EARLIEST_YEAR)),
         upload_limits=_upload_limits(env),
+        chosen_language=_language(env.get("WHISTLE_LANGUAGE")),
     )
+
+
+def _language(raw: str | None) -> str | None:
+    from geo.i18n import check_language
+
+    if not raw:
+        return None
+    try:
+        return check_language(raw)
+    except ValidationError as exc:
+        raise ValidationError(f"WHISTLE_LANGUAGE: {exc}") from None
 
 
 def _upload_limits(env: dict[str, str]) -> UploadLimits:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import folium
 import geopandas as gpd
 
+from geo.i18n import _
 from layers.base import geojson_layer
 from layers.legend import Legend, LegendItem, legend
 
@@ -25,54 +26,55 @@ def call_colour(kind: str, state: str, late: int) -> str:
     return CALL_COLOURS["emergency"] if kind == "emergency" else CALL_COLOURS["enforcement"]
 
 
-def call_layer(calls: gpd.GeoDataFrame, *, name: str = "Whistle calls") -> folium.GeoJson:
+def call_layer(calls: gpd.GeoDataFrame, *, name: str | None = None) -> folium.GeoJson:
     """Each call at its border case (point, line or area), coloured by urgency.
 
     Parameters
     ----------
     calls : geopandas.GeoDataFrame
-        ``id, kind, state, late, townships_text, complaints, deadline_text`` and the case's
-        geometry.
+        ``id, kind, state`` (codes), ``kind_text, state_text, late, townships_text, complaints,
+        deadline_text`` and the case's geometry.
     """
     styles = [{"color": call_colour(k, s, late), "weight": 3, "opacity": 0.9, "fillColor": call_colour(k, s, late),
                "fillOpacity": 0.6, "className": CALL_CLASS}
               for k, s, late in zip(calls["kind"], calls["state"], calls["late"], strict=True)]
-    return geojson_layer(calls, name=name, styles=styles, point_radius=6,
-                         tooltip_fields=["id", "kind", "state", "townships_text", "complaints", "late",
+    return geojson_layer(calls, name=name or _("Whistle calls"), styles=styles, point_radius=6,
+                         tooltip_fields=["id", "kind_text", "state_text", "townships_text", "complaints", "late",
                                          "deadline_text"],
-                         tooltip_aliases=["Call", "Kind", "State", "Townships", "Complaints", "Late addressees",
-                                          "Deadline"])
+                         tooltip_aliases=[_("Call"), _("Kind"), _("State"), _("Townships"), _("Complaints"),
+                                          _("Late addressees"), _("Deadline")])
 
 
 def call_legend() -> Legend:
     """What the call colours mean."""
-    return legend("Whistle calls", [
-        LegendItem("an addressee is late", CALL_COLOURS["late"], fill_opacity=0.6),
-        LegendItem("emergency, on time", CALL_COLOURS["emergency"], fill_opacity=0.6),
-        LegendItem("enforcement, on time", CALL_COLOURS["enforcement"], fill_opacity=0.6),
-        LegendItem("resolved or closed", CALL_COLOURS["done"], fill_opacity=0.6),
+    return legend(_("Whistle calls"), [
+        LegendItem(_("an addressee is late"), CALL_COLOURS["late"], fill_opacity=0.6),
+        LegendItem(_("emergency, on time"), CALL_COLOURS["emergency"], fill_opacity=0.6),
+        LegendItem(_("joint enforcement, on time"), CALL_COLOURS["enforcement"], fill_opacity=0.6),
+        LegendItem(_("resolved or closed"), CALL_COLOURS["done"], fill_opacity=0.6),
     ])
 
 
-def sides_layer(townships: gpd.GeoDataFrame, *, name: str = "Jurisdictions involved") -> folium.GeoJson:
+def sides_layer(townships: gpd.GeoDataFrame, *, name: str | None = None) -> folium.GeoJson:
     """The townships of one case, each in its own colour; name and code on hover."""
     styles = [{"color": SIDE_COLOURS[i % len(SIDE_COLOURS)], "weight": 2, "opacity": 0.9,
                "fillColor": SIDE_COLOURS[i % len(SIDE_COLOURS)], "fillOpacity": 0.12, "className": SIDE_CLASS}
               for i in range(len(townships))]
-    return geojson_layer(townships, name=name, styles=styles,
-                         tooltip_fields=["name", "code"], tooltip_aliases=["Township", "Code"])
+    return geojson_layer(townships, name=name or _("Jurisdictions involved"), styles=styles,
+                         tooltip_fields=["name", "code"], tooltip_aliases=[_("Township"), _("Code")])
 
 
-def line_layer(lines: gpd.GeoDataFrame, *, name: str = "Shared boundary") -> folium.GeoJson:
+def line_layer(lines: gpd.GeoDataFrame, *, name: str | None = None) -> folium.GeoJson:
     """The lines the case's townships share, dashed black."""
     styles = [{"color": "#111111", "weight": 4, "opacity": 0.9, "dashArray": "8 6", "className": LINE_CLASS}
               for _ in range(len(lines))]
     shown = lines.assign(length=lines["length_m"].round(0).astype(int))
-    return geojson_layer(shown, name=name, styles=styles, tooltip_fields=["a", "b", "length"],
-                         tooltip_aliases=["Township", "and", "Length (m)"])
+    return geojson_layer(shown, name=name or _("Shared boundary"), styles=styles,
+                         tooltip_fields=["a", "b", "length"],
+                         tooltip_aliases=[_("Township"), _("and"), _("Length (m)")])
 
 
-def complaint_layer(points: gpd.GeoDataFrame, townships: list[str], *, name: str = "Complaints") -> folium.GeoJson:
+def complaint_layer(points: gpd.GeoDataFrame, townships: list[str], *, name: str | None = None) -> folium.GeoJson:
     """Complaints as small circles in the colour of their township's side; escaped text on hover.
 
     Parameters
@@ -85,13 +87,13 @@ def complaint_layer(points: gpd.GeoDataFrame, townships: list[str], *, name: str
     side = {code: SIDE_COLOURS[i % len(SIDE_COLOURS)] for i, code in enumerate(townships)}
     styles = [{"color": "#222222", "weight": 1, "fillColor": side.get(code, "#777777"), "fillOpacity": 0.9,
                "className": COMPLAINT_CLASS} for code in points["township_code"]]
-    return geojson_layer(points, name=name, styles=styles, point_radius=5,
+    return geojson_layer(points, name=name or _("Complaints"), styles=styles, point_radius=5,
                          tooltip_fields=["source_id", "received_text", "category", "township_code", "phone"],
-                         tooltip_aliases=["Complaint", "Received", "Category", "Township", "Phone"])
+                         tooltip_aliases=[_("Complaint"), _("Received"), _("Category"), _("Township"), _("Phone")])
 
 
 def case_legend(names: list[str]) -> Legend:
     """The sides of one case and the shared line."""
     items = [LegendItem(n, SIDE_COLOURS[i % len(SIDE_COLOURS)], fill_opacity=0.3) for i, n in enumerate(names)]
-    items.append(LegendItem("shared boundary", "#111111", shape="line"))
-    return legend("Jurisdictions involved", items)
+    items.append(LegendItem(_("shared boundary"), "#111111", shape="line"))
+    return legend(_("Jurisdictions involved"), items)

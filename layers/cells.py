@@ -7,7 +7,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.i18n import _
 from geo.locate.cells import cell_polygons
+from geo.show.words import GI_BINS, PATTERNS, word
 from layers.base import geojson_layer
 from layers.legend import Legend, LegendItem, legend
 
@@ -18,8 +20,6 @@ EMERGING_CLASS = "whistle-emerging"
 HEAT = ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026")
 # ArcGIS's Hot Spot Analysis renderer: 99/95/90 % hot, not significant, 90/95/99 % cold.
 GI_COLOURS = {3: "#d62f27", 2: "#ed7551", 1: "#fab984", 0: "#f7f7f2", -1: "#c0ccbe", -2: "#849eba", -3: "#4575b5"}
-GI_LABELS = {3: "hot spot, 99 % confidence", 2: "hot spot, 95 %", 1: "hot spot, 90 %", 0: "not significant",
-             -1: "cold spot, 90 %", -2: "cold spot, 95 %", -3: "cold spot, 99 % confidence"}
 # ArcGIS's Emerging Hot Spot Analysis colours, hot patterns in reds, cold ones in blues.
 EMERGING_COLOURS = {
     "new hot spot": "#8b0000", "consecutive hot spot": "#e31a1c", "intensifying hot spot": "#fc4e2a",
@@ -50,7 +50,7 @@ def heat_breaks(volumes: pd.Series, classes: int = len(HEAT)) -> list[int]:
     return sorted({int(np.ceil(q)) for q in qs if q < values.max()})
 
 
-def heat_layer(cells: pd.DataFrame, *, name: str = "Complaints per cell", show: bool = True) -> folium.GeoJson:
+def heat_layer(cells: pd.DataFrame, *, name: str | None = None, show: bool = True) -> folium.GeoJson:
     """Cells filled by their complaint volume (YlOrRd quantile classes); volume on hover.
 
     Parameters
@@ -62,8 +62,8 @@ def heat_layer(cells: pd.DataFrame, *, name: str = "Complaints per cell", show: 
     classes = np.searchsorted(breaks, cells["volume"].to_numpy(), side="left")
     styles = [{"color": HEAT[c], "weight": 0.5, "opacity": 0.6, "fillColor": HEAT[c], "fillOpacity": 0.7,
                "className": HEX_CLASS} for c in classes]
-    return geojson_layer(cells_frame(cells), name=name, styles=styles, show=show,
-                         tooltip_fields=["cell", "volume"], tooltip_aliases=["H3 cell", "Complaints"])
+    return geojson_layer(cells_frame(cells), name=name or _("Complaints per cell"), styles=styles, show=show,
+                         tooltip_fields=["cell", "volume"], tooltip_aliases=[_("Cell"), _("Complaints")])
 
 
 def heat_legend(cells: pd.DataFrame, resolution: int) -> Legend:
@@ -75,10 +75,11 @@ def heat_legend(cells: pd.DataFrame, resolution: int) -> Legend:
     for i, low in enumerate(bounds):
         high = breaks[i] if i < len(breaks) else top
         items.append(LegendItem(f"{low:,}" if low == high else f"{low:,} – {high:,}", HEAT[i], fill_opacity=0.7))
-    return legend(f"Complaints per H3 cell (resolution {resolution})", items, position="bottomleft")
+    return legend(_("Complaints per cell (H3 resolution {resolution})").format(resolution=resolution), items,
+                  position="bottomleft")
 
 
-def gi_layer(cells: pd.DataFrame, *, name: str = "Gi* hot and cold spots", show: bool = True) -> folium.GeoJson:
+def gi_layer(cells: pd.DataFrame, *, name: str | None = None, show: bool = True) -> folium.GeoJson:
     """Cells in ArcGIS's hot/cold colours by confidence bin; z, p and count on hover.
 
     Parameters
@@ -91,24 +92,26 @@ def gi_layer(cells: pd.DataFrame, *, name: str = "Gi* hot and cold spots", show:
     styles = [{"color": "#555555" if own else "#999999", "weight": 0.6 if own else 0.4, "opacity": 0.7,
                "fillColor": GI_COLOURS[int(b)], "fillOpacity": 0.75 if own else 0.3, "className": GI_CLASS,
                "dashArray": None if own else "3"} for b, own in zip(cells["bin"], inside, strict=True)]
-    shown = cells.assign(confidence=cells["bin"].map(lambda b: GI_LABELS[int(b)]), z=cells["z"].round(2),
-                         p=cells["p"].map(lambda p: f"{p:.2g}"), area=inside.map({True: "inside", False: "ring"}),
+    shown = cells.assign(confidence=cells["bin"].map(lambda b: word(GI_BINS, int(b))), z=cells["z"].round(2),
+                         p=cells["p"].map(lambda p: f"{p:.2g}"),
+                         area=inside.map({True: _("inside the township"), False: _("ring around it")}),
                          count=cells["count"].map(lambda n: "" if pd.isna(n) else f"{int(n):,}"))
-    fields = {"cell": "H3 cell", "confidence": "Gi*", "z": "z", "p": "p", "count": "Complaints", "area": "Where"}
+    fields = {"cell": _("Cell"), "confidence": _("Confidence"), "z": "z", "p": "p", "count": _("Complaints"),
+              "area": _("Where")}
     if cells["z"].isna().all():
         # A street office's view: the z-score is made of neighbours' complaints too, so it is withheld.
         fields = {k: v for k, v in fields.items() if k not in ("z", "p")}
-    return geojson_layer(cells_frame(shown), name=name, styles=styles, show=show,
+    return geojson_layer(cells_frame(shown), name=name or _("Hot and cold spots"), styles=styles, show=show,
                          tooltip_fields=list(fields), tooltip_aliases=list(fields.values()))
 
 
 def gi_legend() -> Legend:
     """ArcGIS's seven Gi* bins."""
-    items = [LegendItem(GI_LABELS[b], GI_COLOURS[b], fill_opacity=0.75) for b in (3, 2, 1, 0, -1, -2, -3)]
-    return legend("Getis-Ord Gi* (FDR-corrected)", items, position="bottomright")
+    items = [LegendItem(word(GI_BINS, b), GI_COLOURS[b], fill_opacity=0.75) for b in (3, 2, 1, 0, -1, -2, -3)]
+    return legend(_("Hot and cold spots"), items, position="bottomright")
 
 
-def emerging_layer(cells: pd.DataFrame, *, name: str = "Emerging hot spots", show: bool = True) -> folium.GeoJson:
+def emerging_layer(cells: pd.DataFrame, *, name: str | None = None, show: bool = True) -> folium.GeoJson:
     """Cells coloured by their emerging pattern (no-pattern cells are left out).
 
     Parameters
@@ -121,16 +124,17 @@ def emerging_layer(cells: pd.DataFrame, *, name: str = "Emerging hot spots", sho
     styles = [{"color": EMERGING_COLOURS[p], "weight": 1.2, "opacity": 0.9, "fillColor": EMERGING_COLOURS[p],
                "fillOpacity": 0.6 if own else 0.25, "className": EMERGING_CLASS}
               for p, own in zip(shown["pattern"], inside, strict=True)]
-    shown = shown.assign(trend=shown["trend_z"].round(2))
-    fields = {"cell": "H3 cell", "pattern": "Pattern", "trend": "Trend (Mann-Kendall z)"}
+    shown = shown.assign(trend=shown["trend_z"].round(2), pattern_text=[word(PATTERNS, p) for p in shown["pattern"]])
+    fields = {"cell": _("Cell"), "pattern_text": _("Trend"), "trend": _("Trend strength (z)")}
     if shown["trend_z"].isna().all():
         fields.pop("trend")
-    return geojson_layer(cells_frame(shown), name=name, styles=styles, show=show,
+    return geojson_layer(cells_frame(shown), name=name or _("Emerging hot spots"), styles=styles, show=show,
                          tooltip_fields=list(fields), tooltip_aliases=list(fields.values()))
 
 
 def emerging_legend(patterns: list[str]) -> Legend:
     """The patterns present on the map, in the order of :data:`EMERGING_COLOURS`."""
-    items = [LegendItem(p, c, fill_opacity=0.6) for p, c in EMERGING_COLOURS.items() if p in set(patterns)]
-    return legend("Emerging hot spots (weekly Gi*, Mann-Kendall)", items or [LegendItem("no pattern", "#ffffff")],
+    items = [LegendItem(word(PATTERNS, p), c, fill_opacity=0.6) for p, c in EMERGING_COLOURS.items()
+             if p in set(patterns)]
+    return legend(_("Emerging hot spots"), items or [LegendItem(word(PATTERNS, "no pattern"), "#ffffff")],
                   position="topright")

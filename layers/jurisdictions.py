@@ -5,10 +5,12 @@ from __future__ import annotations
 import folium
 import geopandas as gpd
 
+from geo.i18n import N_, _
+from geo.show.words import TOWNSHIP_KINDS, word
 from layers.base import geojson_layer
 from layers.legend import Legend, LegendItem, legend
 
-APPROXIMATE_NOTE = "approximate township boundaries (derived, not official)"
+APPROXIMATE_NOTE = N_("approximate township boundaries (derived, not official)")
 # 16 qualitative colours (Tableau 20, the darker half), one per district.
 DISTRICT_PALETTE = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -16,8 +18,6 @@ DISTRICT_PALETTE = (
 )
 TOWNSHIP_CLASS = "whistle-township"
 DISTRICT_CLASS = "whistle-district"
-KIND_LABELS = {"street": "street (街道)", "township": "township (乡/地区)", "town": "town (镇)",
-               "other": "other"}
 
 
 def district_colours(districts: gpd.GeoDataFrame) -> dict[str, str]:
@@ -44,8 +44,8 @@ def township_layer(townships: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> 
     names = dict(zip(districts["code"], districts["name"], strict=True))
     frame = townships.assign(
         district=townships["parent_code"].map(names).fillna("?"),
-        kind_label=townships["kind"].map(KIND_LABELS).fillna(""),
-        boundary=townships["approximate"].map({True: "approximate", False: "official"}),
+        kind_label=[word(TOWNSHIP_KINDS, k) for k in townships["kind"]],
+        boundary=townships["approximate"].map({True: _("approximate"), False: _("official")}),
     )
     styles = [
         {"color": "#ffffff", "weight": 1, "opacity": 0.9, "fillColor": colours.get(parent, "#999999"),
@@ -54,30 +54,30 @@ def township_layer(townships: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> 
     ]
     approximate = bool(frame["approximate"].any())
     return geojson_layer(
-        frame, name="Townships (approximate boundaries)" if approximate else "Townships",
+        frame, name=_("Townships (approximate boundaries)") if approximate else _("Townships"),
         styles=styles,
         tooltip_fields=["name", "code", "district", "kind_label", "boundary"],
-        tooltip_aliases=["Township", "Code", "District", "Kind", "Boundary"],
+        tooltip_aliases=[_("Township"), _("Code"), _("District"), _("Kind"), _("Boundary")],
     )
 
 
-def district_layer(districts: gpd.GeoDataFrame, *, name: str = "Districts") -> folium.GeoJson:
+def district_layer(districts: gpd.GeoDataFrame, *, name: str | None = None) -> folium.GeoJson:
     """District outlines, drawn over the townships; name and code on hover."""
     styles = [
         {"color": "#2b2b2b", "weight": 2.5, "opacity": 0.9, "fill": False, "className": DISTRICT_CLASS}
         for _ in range(len(districts))
     ]
     return geojson_layer(
-        districts, name=name, styles=styles,
-        tooltip_fields=["name", "code"], tooltip_aliases=["District", "Code"],
+        districts, name=name or _("Districts"), styles=styles,
+        tooltip_fields=["name", "code"], tooltip_aliases=[_("District"), _("Code")],
     )
 
 
-def jurisdiction_legend(*, approximate: bool, title: str = "Jurisdictions") -> Legend:
+def jurisdiction_legend(*, approximate: bool, title: str | None = None) -> Legend:
     """The legend of the jurisdiction map: what the outlines and fills mean."""
     items = [
-        LegendItem("district boundary", "#2b2b2b", shape="line"),
-        LegendItem("township boundary", "#ffffff", shape="line"),
-        LegendItem("township, filled in its district's colour", DISTRICT_PALETTE[0], fill_opacity=0.35),
+        LegendItem(_("district boundary"), "#2b2b2b", shape="line"),
+        LegendItem(_("township boundary"), "#ffffff", shape="line"),
+        LegendItem(_("township, filled in its district's colour"), DISTRICT_PALETTE[0], fill_opacity=0.35),
     ]
-    return legend(title, items, note=APPROXIMATE_NOTE if approximate else None)
+    return legend(title or _("Jurisdictions"), items, note=_(APPROXIMATE_NOTE) if approximate else None)

@@ -92,8 +92,11 @@ def chromium(width: int = 1400, height: int = 1100, *, network_log: bool = False
         "--disable-dev-shm-usage", f"--window-size={width},{height}", f"--user-data-dir={profile}",
         # Nothing outside this machine resolves: CDNs and tile servers fail at once.
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+        # A Beijing civil servant's browser: its widgets' own words (a date picker's) are Chinese.
+        "--lang=zh-CN",
     ):
         options.add_argument(flag)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", **({"performance": "ALL"} if network_log else {})})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     try:
@@ -109,13 +112,13 @@ def _wait(browser: webdriver.Chrome, timeout: float) -> WebDriverWait:
 
 
 def sign_in(browser: webdriver.Chrome, url: str, username: str, password: str, *, timeout: float = 90) -> None:
-    """Open the app and sign in through its form."""
+    """Open the app and sign in through its form (labelled in Chinese, the city's language)."""
     browser.get(url)
     wait = _wait(browser, timeout)
-    name = wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "input[aria-label='User name']"))[0]
+    name = wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "input[aria-label='用户名']"))[0]
     name.send_keys(username)
-    browser.find_element(By.CSS_SELECTOR, "input[aria-label='Password']").send_keys(password)
-    browser.find_element(By.XPATH, "//button[.//p[text()='Sign in']]").click()
+    browser.find_element(By.CSS_SELECTOR, "input[aria-label='密码']").send_keys(password)
+    browser.find_element(By.XPATH, "//button[.//p[text()='登录']]").click()
 
 
 def open_page(browser: webdriver.Chrome, title: str, *, timeout: float = 90) -> None:

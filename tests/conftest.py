@@ -227,14 +227,14 @@ def app_city(pg_cluster, boundaries_template, boundary_index, townships,
             done = geo(*step, env=env)
             assert done.returncode == 0, (step, done.stderr)
         create_project(engine, ProjectSpec(
-            kind="problem_of_month", title="Parking <b>on</b> Guang'anmenwai's pavements",
+            kind="problem_of_month", title="广安门外人行道<b>违停</b>治理",
             lead_department="traffic_police",
             categories=["illegal_parking"], starts_on=date(2026, 11, 1), ends_on=date(2027, 1, 31),
             townships=["110102020"], targets={"reduction_pct": 30},
-            tasks=[{"title": "Paint the bays", "owner": "guanganmenwai", "due_on": date(2026, 11, 30)}]),
+            tasks=[{"title": "施划停车位", "owner": "guanganmenwai", "due_on": date(2026, 11, 30)}]),
             actor="supervisor", now=datetime(2026, 11, 1, 9, tzinfo=UTC))
         create_project(engine, ProjectSpec(
-            kind="governance_plan", title="Taipingqiao market noise", lead_department="urban_management",
+            kind="governance_plan", title="太平桥市场噪声治理", lead_department="urban_management",
             categories=["outdoor_business_noise"], starts_on=date(2026, 11, 1), ends_on=date(2027, 1, 31),
             townships=["110106002"], tasks=[]), actor="supervisor", now=datetime(2026, 11, 1, 9, tzinfo=UTC))
         yield url, engine

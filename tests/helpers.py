@@ -56,3 +56,32 @@ def stop(process, timeout: float = 20) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def unescaped(text: str) -> str:
+    """Text with JSON's ``\\uXXXX`` escapes read back (a map's script writes Chinese so)."""
+    import re
+
+    return re.sub(r"\\\\?u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
+
+
+# What a Chinese page may show in Latin letters: names of standards and formats, units, the
+# commands the empty states quote, and the demo's user names and data (user text is shown as
+# typed).
+LATIN_ALLOWED = frozenset({
+    "h3", "csv", "html", "markdown", "zip", "pdf", "wgs84", "gcj", "bd", "gps", "mb", "kb", "km", "readme",
+    "gi", "getis", "ord", "mann", "kendall", "arcgis", "welch", "json", "lines", "parquet", "yaml", "utf",
+    "gbk", "python", "geo", "make", "run", "demo", "ingest", "detect", "governance", "whistle", "raise",
+    "boundaries", "load", "shipped", "import", "project", "create", "emerging", "file", "values", "category",
+    "supervisor", "guanganmenwai", "coordinator", "zhao", "wang", "li", "fdr", "pts", "deck", "streamlit",
+    "leaflet", "openstreetmap", "id", "wgs", "english",
+})
+
+
+def english_words(text: str, allowed: frozenset[str] = LATIN_ALLOWED) -> list[str]:
+    """The words of three Latin letters or more in ``text`` that a Chinese page should not show
+    (``allowed`` and what a code span quotes apart)."""
+    import re
+
+    text = re.sub(r"`[^`]*`", " ", text)  # a command quoted for the user to type
+    return [w for w in re.findall(r"[A-Za-z]{3,}", text) if w.lower() not in allowed]

@@ -11,8 +11,10 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from geo.act.users import User
+from geo.i18n import _
+from geo.show.words import column as heading
 from tests.conftest import DEMO_PASSWORDS
-from tests.helpers import ROOT, signed_in
+from tests.helpers import ROOT, english_words, signed_in, unescaped
 
 APP = str(ROOT / "app.py")
 # City-wide users see the whole city whatever their organisation; the street office is the demo's
@@ -60,7 +62,8 @@ def run_page(name: str, user: User | None = None) -> AppTest:
 
 def maps(at: AppTest) -> list[str]:
     """The folium maps of the page, as the HTML and script streamlit-folium is handed."""
-    return [json.dumps(json.loads(node.proto.json_args)) for node in at.get("component_instance")]
+    return [unescaped(json.dumps(json.loads(node.proto.json_args), ensure_ascii=False))
+            for node in at.get("component_instance")]
 
 
 def test_signing_in_lands_each_role_on_its_first_page(monkeypatch, app_city):
@@ -70,10 +73,10 @@ def test_signing_in_lands_each_role_on_its_first_page(monkeypatch, app_city):
     at.text_input(key="login_username").input("coordinator")
     at.text_input(key="login_password").input("wrong password")
     at.button[0].click().run()
-    assert "wrong" in at.error[0].value
+    assert "用户名或密码错误" in at.error[0].value
     assert "user" not in at.session_state
-    expected = {"supervisor": "Overview", "guanganmenwai": "My township: 广安门外街道",
-                "coordinator": "Borders: whistle calls"}
+    expected = {"supervisor": "全市概览", "guanganmenwai": "本街乡：广安门外街道",
+                "coordinator": "街乡吹哨、部门报到"}
     for name, title in expected.items():
         at = AppTest.from_file(APP, default_timeout=180).run()
         at.text_input(key="login_username").input(name)
@@ -101,6 +104,9 @@ def test_every_page_of_every_role_renders_on_the_demo(city, office, supervisor, 
         assert not at.exception, (role, name, [e.value for e in at.exception])
         assert not at.error, (role, name, [e.value for e in at.error])
         assert at.title, (role, name)
+        # Chinese first: no English in a title, a caption, a label, an option or a heading.
+        english = sorted(set(english_words(" ".join(shown_texts(at)))))
+        assert not english, (role, name, english)
         # Every moment in a table is the city's time to the minute, never UTC with its offset (a
         # column of moments: each value begins with a date; text that quotes a time is text).
         for frame in (d.value for d in at.dataframe):
@@ -112,21 +118,45 @@ def test_every_page_of_every_role_renders_on_the_demo(city, office, supervisor, 
                         role, name, column, shown.head(3).tolist())
 
 
+_TEXTS = ("title", "header", "subheader", "caption", "markdown", "info", "warning", "error", "success", "text",
+          "metric", "selectbox", "radio", "button", "text_input", "checkbox", "number_input", "date_input",
+          "multiselect", "select_slider", "expander", "tabs")
+
+
+def shown_texts(at: AppTest) -> list[str]:
+    """What a person reads on a page: every element's text, label, help and options, and every
+    table's headings (the data in tables is the user's and the city's own)."""
+    texts = []
+    for kind in _TEXTS:
+        for element in at.get(kind):
+            for attribute in ("value", "label", "help", "body"):
+                value = getattr(element, attribute, None) if attribute != "value" or kind in (
+                    "title", "header", "subheader", "caption", "markdown", "info", "warning", "error", "success",
+                    "text") else None
+                if isinstance(value, str):
+                    texts.append(value)
+            options = getattr(element, "options", None)
+            if options and kind != "select_slider":
+                texts += [str(o) for o in options]
+    texts += [str(c) for frame in at.dataframe for c in frame.value.columns]
+    return texts
+
+
 def test_a_page_without_a_signed_in_user_shows_nothing(city):
     for name in ("overview", "township", "borders", "projects", "reports"):
         at = run_page(name)
         assert not at.exception
-        assert "Please sign in" in at.warning[0].value
+        assert at.warning[0].value == "请先登录。"
         assert not at.dataframe
         assert not maps(at)
 
 
 def test_the_overview_draws_every_layer_and_the_ranking(city, supervisor):
     at = run_page("overview", supervisor)
-    layers = {"Complaints": ("whistle-hex", "Complaints per H3 cell"),
-              "Gi* hot spots": ("whistle-gi", "Getis-Ord Gi*"),
-              "Emerging hot spots": ("whistle-emerging", "Emerging hot spots"),
-              "Township classes": ("whistle-class", "Township class")}
+    layers = {"complaints": ("whistle-hex", "每个网格的诉求量"),
+              "gi": ("whistle-gi", "热点与冷点"),
+              "emerging": ("whistle-emerging", "新兴热点"),
+              "classes": ("whistle-class", "街乡分类")}
     for overlay, (css, legend) in layers.items():
         at.radio(key="overview_overlay").set_value(overlay).run()
         assert not at.exception
@@ -135,36 +165,36 @@ def test_the_overview_draws_every_layer_and_the_ranking(city, supervisor):
         assert css in drawn[0], overlay
         assert legend in drawn[0], overlay
         assert all(other not in drawn[0] for other, _ in layers.values() if other != css)
-    assert [m.label for m in at.metric] == ["Complaints", "Response rate", "Resolution rate", "Satisfaction rate"]
+    assert [m.label for m in at.metric] == ["诉求", "响应率", "解决率", "满意率"]
     ranking = at.dataframe[-1].value
     assert len(ranking) > 300
-    assert {"composite_rank", "label", "response_rate"} <= set(ranking.columns)
-    at.selectbox(key="overview_what").set_value("theme: transport").run()
+    assert {"排名", "类别", "响应率"} <= set(ranking.columns)
+    at.selectbox(key="overview_what").set_value("theme:transport").run()
     assert not at.exception
     narrowed = int(at.metric[0].value.replace(",", ""))
-    at.selectbox(key="overview_what").set_value("All complaints").run()
+    at.selectbox(key="overview_what").set_value("all").run()
     assert narrowed < int(at.metric[0].value.replace(",", ""))
 
 
 def test_the_street_office_sees_its_township_only(office, city):
     at = run_page("township", office)
-    assert at.title[0].value == "My township: 广安门外街道"
+    assert at.title[0].value == "本街乡：广安门外街道"
     assert not at.sidebar.selectbox or "township_code" not in [s.key for s in at.sidebar.selectbox]
     complaints = at.dataframe[-1].value
     with city.connect() as conn:
         own = set(conn.execute(sa.text("SELECT source_id FROM complaint WHERE township_code = '110102020'")).scalars())
     assert len(complaints)
-    assert set(complaints["source_id"]) <= own
-    assert complaints["phone"].dropna().str.contains(r"\*\*\*\*").all()
+    assert set(complaints[heading("source_id")]) <= own
+    assert complaints[heading("phone")].dropna().str.contains(r"\*\*\*\*").all()
     drawn = maps(at)[0]
     assert "whistle-hex" in drawn
-    assert "Township boundary" in drawn
+    assert "街乡边界" in drawn
     # Someone who tampers with the session to ask for another township gets nothing.
     at = AppTest.from_function(_page, kwargs={"name": "township"}, default_timeout=180)
     at.session_state["user"] = office
     at.session_state["township_code"] = "110106002"
     at.run()
-    assert at.title[0].value == "My township: 广安门外街道"
+    assert at.title[0].value == "本街乡：广安门外街道"
 
 
 def test_a_street_office_opens_a_project_from_a_hot_spot(office, city):
@@ -172,10 +202,10 @@ def test_a_street_office_opens_a_project_from_a_hot_spot(office, city):
     # The demo city plants hot spots in this township: the form always has cells to offer.
     assert at.selectbox(key="project_cell").options
     at.text_input(key="project_title").input("Pavement parking <script>alert(1)</script>")
-    at.button(key="FormSubmitter:open_project-Open the project").click().run()
+    at.button(key="open_project_submit").click().run()
     assert not at.exception
     assert not at.error, [e.value for e in at.error]
-    assert "is open" in at.success[0].value
+    assert "已发起" in at.success[0].value
     with city.begin() as conn:
         row = conn.execute(sa.text("SELECT id, kind, created_by, title FROM project WHERE kind = 'proactive'")).one()
         conn.execute(sa.text("DELETE FROM project WHERE id = :id"), {"id": row.id})
@@ -190,14 +220,15 @@ def test_coordinator_acts_on_a_call_and_the_next_run_shows_it(city, coordinator)
     assert "whistle-side" in drawn[1]
     assert "whistle-shared-line" in drawn[1]
     at.text_input(key="call_note").input("<img src=x onerror=alert(1)> both sides called")
-    at.button(key=f"FormSubmitter:call_actions_{call_id}-Escalate").click().run()
+    at.button(key=f"call_actions_{call_id}_escalate").click().run()
     assert not at.exception
     assert not at.error, [e.value for e in at.error]
-    assert f"Call #{call_id}: escalate recorded by coordinator" in at.success[0].value
+    assert at.success[0].value == f"吹哨 #{call_id}：coordinator 的“升级”已记录。"
     history = at.dataframe[-1].value
     last = history.iloc[-1]
-    assert (last["actor"], last["action"], last["to_state"]) == ("coordinator", "escalated", "district")
-    assert last["note"].startswith("<img")  # stored and shown as text
+    assert (last[heading("actor")], last[heading("action")], last[heading("to_state")]) == (
+        "coordinator", "已升级", "district")
+    assert last[heading("note")].startswith("<img")  # stored and shown as text
     with city.connect() as conn:
         stored = conn.execute(sa.text("SELECT actor FROM whistle_event WHERE call_id = :c AND action = 'escalated'"),
                               {"c": call_id}).scalars().all()
@@ -207,19 +238,19 @@ def test_coordinator_acts_on_a_call_and_the_next_run_shows_it(city, coordinator)
 def test_street_office_checks_in_for_itself_only(office, city):
     at = run_page("borders", office)
     call_id = at.selectbox(key="borders_call").value
-    assert at.selectbox(key="call_addressee").options == ["110102020 · 广安门外街道"]
+    assert at.selectbox(key="call_addressee").options == ["广安门外街道"]
     labels = [b.label for b in at.button]
-    assert "Check in" in labels
-    assert "Escalate" not in labels
-    assert "Resolve" not in labels
-    at.button(key=f"FormSubmitter:call_actions_{call_id}-Check in").click().run()
+    assert "报到" in labels
+    assert "升级" not in labels
+    assert "解决" not in labels
+    at.button(key=f"call_actions_{call_id}_check_in").click().run()
     assert not at.error, [e.value for e in at.error]
     with city.connect() as conn:
         row = conn.execute(sa.text(
             "SELECT a.state, e.actor FROM whistle_addressee a JOIN whistle_event e ON e.addressee_id = a.id "
             "WHERE a.call_id = :c AND a.code = '110102020'"), {"c": call_id}).one()
     assert tuple(row) == ("reported", "guanganmenwai")
-    assert "reported" in set(at.dataframe[-1].value["to_state"])
+    assert "已报到" in set(at.dataframe[-1].value[heading("to_state")])
 
 
 def test_a_task_ticked_off_is_stored_with_who_did_it(office, city):
@@ -228,25 +259,25 @@ def test_a_task_ticked_off_is_stored_with_who_did_it(office, city):
     project_id = at.selectbox(key="projects_id").value
     task = next(c for c in at.checkbox if c.key.startswith("task_"))
     task.check()
-    at.button(key=f"FormSubmitter:tasks_{project_id}-Save tasks").click().run()
+    at.button(key=f"tasks_{project_id}_save").click().run()
     assert not at.error
-    assert "1 task(s) updated by guanganmenwai" in at.success[0].value
+    assert at.success[0].value == "guanganmenwai 更新了 1 项任务。"
     assert at.checkbox(key=task.key).value is True
     with city.begin() as conn:
         done_by = conn.execute(sa.text("SELECT done_by FROM project_task WHERE id = :t"),
                                {"t": int(task.key.removeprefix("task_"))}).scalar()
         conn.execute(sa.text("UPDATE project_task SET done_at = NULL, done_by = NULL"))
     assert done_by == "guanganmenwai"
-    assert "<b>on</b>" in at.dataframe[0].value["title"].iloc[0]  # shown as text, not markup
+    assert "<b>违停</b>" in at.dataframe[0].value[heading("title")].iloc[0]  # shown as text, not markup
     assert "whistle-project" in maps(at)[0]
 
 
 def test_reports_are_downloadable(city, coordinator):
     at = run_page("reports", coordinator)
     assert [b.key for b in at.get("download_button")] == ["reports_md", "reports_html", "reports_zip"]
-    at.radio(key="reports_kind").set_value("Monthly").run()
+    at.radio(key="reports_kind").set_value("monthly").run()
     assert not at.exception
-    assert any("Ranking" in s.value for s in at.subheader)
+    assert any(_("Ranking and rates") in s.value for s in at.subheader)
 
 
 def test_jurisdiction_page_draws_every_township(monkeypatch, boundaries_db_url):
@@ -254,11 +285,11 @@ def test_jurisdiction_page_draws_every_township(monkeypatch, boundaries_db_url):
     at = run_page("jurisdictions", signed_in(boundaries_db_url))
     assert not at.exception
     assert [m.value for m in at.metric][:2] == ["16", "334"]
-    assert "approximate township boundaries" in at.info[0].value
-    assert at.title[0].value == "Jurisdictions"
+    assert "近似街乡边界" in at.info[0].value
+    assert at.title[0].value == "行政区划"
     table = at.dataframe[0].value
     assert len(table) == 334
-    assert table["code"].is_unique
+    assert table[heading("code")].is_unique
 
 
 def test_choosing_a_district_narrows_the_map_and_the_table(monkeypatch, boundaries_db_url):
@@ -269,7 +300,7 @@ def test_choosing_a_district_narrows_the_map_and_the_table(monkeypatch, boundari
     townships = int(at.metric[1].value)
     assert 10 <= townships <= 20
     assert len(at.dataframe[0].value) == townships
-    assert set(at.dataframe[0].value["district"]) == {"西城区"}
+    assert set(at.dataframe[0].value[heading("district")]) == {"西城区"}
 
 
 def test_empty_database_says_how_to_load_boundaries(monkeypatch, empty_db_url):
@@ -293,7 +324,8 @@ def test_unreachable_database_is_a_clear_message(monkeypatch, tmp_path):
 
     at = run_app(monkeypatch, f"postgresql+psycopg://nobody@/none?host={tmp_path}&port=5999")
     assert not at.exception
-    assert at.error[0].value == UNAVAILABLE
+    assert at.error[0].value == _(UNAVAILABLE)
+    assert at.error[0].value.startswith("数据库暂时没有响应")
     assert str(tmp_path) not in _shown(at)  # no server path, no driver's words
     assert "psycopg" not in _shown(at).lower()
     assert at.button(key="retry_after_failure")
@@ -311,12 +343,12 @@ def test_a_database_that_goes_away_is_one_sentence_and_a_retry(monkeypatch, pg_c
     at.session_state["user"] = user
     at.run()
     assert not at.exception
-    assert at.title[0].value == "Overview"
+    assert at.title[0].value == "全市概览"
     drop_database(pg_cluster, complaints_db_url)
     with caplog.at_level("ERROR", logger="whistle.app"):
         at.run()
     assert not at.exception
-    assert at.error[0].value == UNAVAILABLE
+    assert at.error[0].value == _(UNAVAILABLE)
     shown = _shown(at)
     assert not any(word in shown for word in ("Traceback", "sqlalchemy", "psycopg", "SELECT", "/tmp", ".py"))
     assert at.button(key="retry_after_failure")
@@ -348,10 +380,11 @@ def test_intake_page_lists_runs_and_rejected_rows_as_text(monkeypatch, complaint
     assert not at.exception
     assert [m.value for m in at.metric] == ["1", "1", "2"]
     rejected = at.dataframe[1].value
-    assert set(rejected["source_id"]) == {hostile, "C"}
+    assert set(rejected[heading("source_id")]) == {hostile, "C"}
+    assert set(rejected[heading("reason_code")]) == {"经纬度颠倒", "无法识别的时间"}
     assert not any(hostile in str(md.value) for md in at.markdown)  # never rendered as markup
     at.selectbox(key="intake_reason").set_value("swapped").run()
-    assert list(at.dataframe[1].value["source_id"]) == [hostile]
+    assert list(at.dataframe[1].value[heading("source_id")]) == [hostile]
 
 
 def test_an_upload_is_ingested_and_a_bad_one_stores_nothing(monkeypatch, complaints_db_url):
@@ -410,7 +443,8 @@ def test_a_bug_in_a_page_is_one_sentence_and_logged(monkeypatch, complaints_db_u
     with caplog.at_level("ERROR", logger="whistle.app"):
         at.run()
     assert not at.exception
-    assert at.error[0].value.startswith(FAILED.split("{at}")[0])
+    assert at.error[0].value.startswith(_(FAILED).split("{at}")[0])
+    assert at.error[0].value.startswith("本页面出现问题")
     assert "boom" not in _shown(at)
     assert "/srv/whistle" not in _shown(at)
     assert any("boom" in str(record.exc_info[1]) for record in caplog.records if record.exc_info)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -17,6 +18,7 @@ from tests.browser import (
     sign_in,
     wait_for_title,
 )
+from tests.helpers import ROOT, english_words
 
 pytestmark = [
     pytest.mark.browser,
@@ -30,8 +32,8 @@ def test_map_shows_every_township_offline(app_city, tmp_path):
 
     with served_app({"DATABASE_URL": app_city[0]}) as url, chromium() as browser:
         sign_in(browser, url, "coordinator", DEMO_PASSWORDS["coordinator"])
-        open_page(browser, "Jurisdictions")
-        wait_for_title(browser, "Jurisdictions")
+        open_page(browser, "行政区划")
+        wait_for_title(browser, "行政区划")
         wait = WebDriverWait(browser, 90)
         frame = wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "iframe[title*='folium']"))[0]
         browser.switch_to.frame(frame)
@@ -40,14 +42,14 @@ def test_map_shows_every_township_offline(app_city, tmp_path):
         assert len(browser.find_elements(By.CSS_SELECTOR, "path.whistle-district")) == 16
         assert browser.find_elements(By.CSS_SELECTOR, ".leaflet-control-scale")
         legend = browser.find_element(By.CSS_SELECTOR, ".whistle-legend").text
-        assert "approximate township boundaries" in legend
+        assert "近似街乡边界" in legend
         # Offline there are no tiles: the boundaries stand on a plain background.
         assert not browser.find_elements(By.CSS_SELECTOR, "img.leaflet-tile")
         failed = [e["message"] for e in browser.get_log("browser")
                   if e["level"] == "SEVERE" and "/app/static/" in e["message"]]
         assert failed == []
         browser.switch_to.default_content()
-        assert "approximate township boundaries" in browser.find_element(By.TAG_NAME, "body").text
+        assert "近似街乡边界" in browser.find_element(By.TAG_NAME, "body").text
         shot = tmp_path / "jurisdictions.png"
         browser.save_screenshot(str(shot))
         assert shot.stat().st_size > 10_000
@@ -55,13 +57,30 @@ def test_map_shows_every_township_offline(app_city, tmp_path):
 
 ROLES = {
     # user: [(page link, title, map shape class or None)], the first being where they land
-    "supervisor": [("Overview", "Overview", "whistle-hex"), ("Borders", "Borders", "whistle-call"),
-                   ("Projects", "Projects", "whistle-project"), ("Reports", "Reports", None)],
-    "guanganmenwai": [("My township", "My township: 广安门外街道", "whistle-hex"),
-                      ("Borders", "Borders", "whistle-call"), ("Projects", "Projects", "whistle-project")],
-    "coordinator": [("Borders", "Borders", "whistle-call"), ("Projects", "Projects", "whistle-project"),
-                    ("Reports", "Reports", None)],
+    "supervisor": [("全市概览", "全市概览", "whistle-hex"), ("本街乡", "街乡：", "whistle-hex"),
+                   ("吹哨报到", "街乡吹哨", "whistle-call"), ("治理项目", "治理项目", "whistle-project"),
+                   ("报告", "报告", None), ("行政区划", "行政区划", "whistle-township"),
+                   ("数据接入", "数据接入", None)],
+    "guanganmenwai": [("本街乡", "本街乡：广安门外街道", "whistle-hex"),
+                      ("吹哨报到", "街乡吹哨", "whistle-call"), ("治理项目", "治理项目", "whistle-project")],
+    "coordinator": [("吹哨报到", "街乡吹哨", "whistle-call"), ("治理项目", "治理项目", "whistle-project"),
+                    ("报告", "报告", None), ("行政区划", "行政区划", "whistle-township")],
 }
+SCREENSHOTS = ROOT / "var" / "screenshots"
+"""Where the browser tests leave a picture of every page of every role (var/ is not committed)."""
+
+
+def _page_text(browser) -> str:
+    # The page as a person reads it (innerText: what is displayed), less the tables' cells (the city's
+    # own data), code the page quotes, Streamlit's skip link and its icons' ligature names.
+    return browser.execute_script("""
+        const hidden = Array.from(document.querySelectorAll("[data-testid='stDataFrame'], [data-testid='stTable'], "
+            + "code, [data-testid='stIconMaterial'], a[href^='#']"));
+        const was = hidden.map(e => e.style.display);
+        hidden.forEach(e => { e.style.display = 'none'; });
+        const text = document.body.innerText;
+        hidden.forEach((e, i) => { e.style.display = was[i]; });
+        return text;""")
 
 
 @pytest.mark.parametrize("username", ROLES)
@@ -69,6 +88,7 @@ def test_each_role_signs_in_and_works_on_its_pages(app_city, username, tmp_path)
     from tests.conftest import DEMO_PASSWORDS
 
     env = {"DATABASE_URL": app_city[0], "WHISTLE_CLOCK": "data"}
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with served_app(env) as url, chromium() as browser:
         sign_in(browser, url, username, DEMO_PASSWORDS[username])
         for i, (link, title, shape) in enumerate(ROLES[username]):
@@ -79,18 +99,17 @@ def test_each_role_signs_in_and_works_on_its_pages(app_city, username, tmp_path)
                 assert map_shapes(browser, shape) >= 1
                 assert map_shapes(browser, "leaflet-control-scale") == 1
             assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid='stException']")
-            shot = tmp_path / f"{username}-{link.replace(' ', '-').lower()}.png"
+            WebDriverWait(browser, 30).until(lambda b: b.execute_script("return document.documentElement.lang")
+                                             == "zh-CN")
+            assert not english_words(_page_text(browser)), (username, link, english_words(_page_text(browser)))
+            shot = SCREENSHOTS / f"{username}-{i + 1}.png"
             browser.save_screenshot(str(shot))
             assert shot.stat().st_size > 10_000
         links = {link_text(a) for a in browser.find_elements(By.CSS_SELECTOR, "a[data-testid='stSidebarNavLink']")}
-        assert links == {link for link, _, _ in ROLES[username]} | EXTRA_LINKS[username]
+        assert links == {link for link, _, _ in ROLES[username]}
         failed = [e["message"] for e in browser.get_log("browser")
                   if e["level"] == "SEVERE" and "/app/static/" in e["message"]]
         assert failed == []
-
-
-EXTRA_LINKS = {"supervisor": {"My township", "Jurisdictions", "Data intake"}, "guanganmenwai": set(),
-               "coordinator": {"Jurisdictions"}}
 
 
 _MAP_STATE = """const d = document.querySelector("iframe[title*='folium']").contentDocument;
@@ -104,18 +123,56 @@ def test_a_filter_change_swaps_the_overview_layer_in_place(app_city):
 
     with served_app({"DATABASE_URL": app_city[0], "WHISTLE_CLOCK": "data"}) as url, chromium() as browser:
         sign_in(browser, url, "supervisor", DEMO_PASSWORDS["supervisor"])
-        wait_for_title(browser, "Overview")
+        wait_for_title(browser, "全市概览")
         map_shapes(browser, "whistle-hex", minimum=10)
         legends, hexes, _, before = browser.execute_script(_MAP_STATE)
         assert legends == 1
-        choose(browser, "Period", "Last day")
+        choose(browser, "时段", "最近一天")
         wait = WebDriverWait(browser, 90)
         wait.until(lambda b: b.execute_script(_MAP_STATE)[3] != before)
         legends, fewer, gi, _ = browser.execute_script(_MAP_STATE)
         assert (legends, gi) == (1, 0)
         assert 0 < fewer < hexes
-        browser.find_element(By.XPATH, "//label[.//p[text()='Gi* hot spots']]").click()
-        wait.until(lambda b: "Getis-Ord" in b.execute_script(_MAP_STATE)[3])
+        browser.find_element(By.XPATH, "//label[.//p[text()='热点与冷点']]").click()
+        wait.until(lambda b: "置信度" in b.execute_script(_MAP_STATE)[3])
         legends, hexes, gi, _ = browser.execute_script(_MAP_STATE)
         assert (legends, hexes) == (1, 0)
         assert gi > 0
+
+
+def test_an_english_reader_switches_and_the_choice_is_remembered(app_city):
+    """The sidebar's switch turns the pages English; signed out, the sign-in page stays English;
+    in a new browser the user reads English at once (the choice is stored with the user)."""
+    from geo.act.users_db import set_language
+    from tests.conftest import DEMO_PASSWORDS
+
+    engine = app_city[1]
+    try:
+        with served_app({"DATABASE_URL": app_city[0], "WHISTLE_CLOCK": "data"}) as url:
+            with chromium() as browser:
+                sign_in(browser, url, "coordinator", DEMO_PASSWORDS["coordinator"])
+                wait_for_title(browser, "街乡吹哨")
+                wait = WebDriverWait(browser, 90)
+                wait.until(lambda b: b.find_elements(By.XPATH, "//button[.//p[text()='English']]"))[0].click()
+                wait_for_title(browser, "Whistle calls")
+                wait.until(lambda b: b.execute_script("return document.documentElement.lang") == "en")
+                links = {link_text(a) for a in browser.find_elements(By.CSS_SELECTOR,
+                                                                     "a[data-testid='stSidebarNavLink']")}
+                assert links == {"Whistle calls", "Projects", "Reports", "Jurisdictions"}
+                browser.find_element(By.XPATH, "//button[.//p[text()='Sign out']]").click()
+                wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "input[aria-label='User name']"))
+            with chromium() as browser:
+                browser.get(url)
+                wait = WebDriverWait(browser, 90)
+                wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "input[aria-label='用户名']"))[0].send_keys(
+                    "coordinator")
+                browser.find_element(By.CSS_SELECTOR, "input[aria-label='密码']").send_keys(
+                    DEMO_PASSWORDS["coordinator"])
+                browser.find_element(By.XPATH, "//button[.//p[text()='登录']]").click()
+                wait_for_title(browser, "Whistle calls")
+                wait.until(lambda b: b.find_elements(By.XPATH, "//button[.//p[text()='中文']]"))[0].click()
+                wait_for_title(browser, "街乡吹哨")
+    finally:
+        with engine.connect() as conn:
+            user_id = conn.execute(sa.text("SELECT id FROM app_user WHERE username = 'coordinator'")).scalar_one()
+        set_language(engine, user_id, None)

@@ -252,7 +252,7 @@ def test_the_apps_pages_render_for_the_city(city, monkeypatch, page):
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     if page == "overview":
-        at.radio(key="overview_overlay").set_value("Township classes").run()
+        at.radio(key="overview_overlay").set_value("classes").run()
         assert not at.exception, [e.value for e in at.exception]
         drawn = json.dumps([json.loads(n.proto.json_args) for n in at.get("component_instance")])
         # The map opens on the city: its bounds, or (a profile without them) its townships.
@@ -264,6 +264,9 @@ def test_the_apps_pages_render_for_the_city(city, monkeypatch, page):
         assert (east - west) < 3, "the city, not the world"
     shown = " ".join(str(e.value) for e in [*at.caption, *at.markdown, *at.title])
     assert "Beijing" not in shown or made.spec.code == "beijing", shown[:400]
+    # The city's own language: Bay City's and Cidade do Sul's pages are English, Beijing's Chinese.
+    title = at.title[0].value.split(" (")[0].split("：")[0]  # an English title quotes the reform's term
+    assert bool(re.search("[\u4e00-\u9fff]", title)) == (made.spec.language == "zh_CN"), title
     assert ZoneInfo(made.spec.timezone)
 
 
@@ -293,7 +296,7 @@ def test_the_upload_form_takes_the_export_with_its_mapping(city, monkeypatch):
     for bad, problem in ((b"columns: {nonsense: x}\n", "unknown fields"), (b"values: [1, 2\n", "mapping"),
                          (b"formats: {received_at: '%Q'}\n", "strptime format"),
                          (b"values: {category: {Graffiti: no_such}}\n", "not a category code"),
-                         (b"x" * (300 << 10), "at most 256 KB")):
+                         (b"x" * (300 << 10), "256 KB")):
         with pytest.raises(ValidationError, match=problem) as caught:
             intake.ingest_upload(user, made.export.name, made.export.read_bytes(), None, "utf-8", ("m.yaml", bad))
         assert "/tmp" not in str(caught.value)

@@ -192,7 +192,7 @@ def test_a_street_office_sees_only_the_calls_and_projects_addressed_to_it(office
     assert "phone_hash" not in detail.complaints
     assert len(dashboard.call_places(engine, office, [int(other)])) == 0
     titles = set(dashboard.project_list(engine, office, today=date(2026, 11, 22))["title"])
-    assert titles == {"Parking <b>on</b> Guang'anmenwai's pavements"}
+    assert titles == {"广安门外人行道<b>违停</b>治理"}
     noise = dashboard.project_list(engine, SUPERVISOR, today=date(2026, 11, 22)).query("kind == 'governance_plan'")
     with pytest.raises(AccessError, match=r"is not a project of .* township 110102020"):
         dashboard.project_for(engine, office, int(noise["id"].iloc[0]), today=date(2026, 11, 22))

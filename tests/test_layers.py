@@ -11,6 +11,7 @@ import pytest
 from branca.element import MacroElement
 from shapely.geometry import box
 
+from geo.i18n import _
 from layers.assets import LOCAL_ASSETS, STATIC_DIR, localize
 from layers.base import base_map, geojson_layer
 from layers.jurisdictions import (
@@ -22,6 +23,7 @@ from layers.jurisdictions import (
     township_layer,
 )
 from layers.legend import LegendItem, legend
+from tests.helpers import unescaped
 
 DISTRICTS = gpd.GeoDataFrame({"code": ["110101", "110102"], "name": ["东城区", "西城区"]},
                              geometry=[box(116.38, 39.90, 116.40, 39.92), box(116.36, 39.90, 116.38, 39.92)],
@@ -136,7 +138,7 @@ def test_styles_travel_in_feature_properties():
     # What all features share is written once for the layer: in its style and its highlight's reset.
     assert script.count(f'"className": "{TOWNSHIP_CLASS}"') == 2
     assert features[0]["properties"]["district"] == "东城区"
-    assert features[0]["properties"]["boundary"] == "approximate"
+    assert features[0]["properties"]["boundary"] == "近似"
     assert "_styler" not in folium.Map().add_child(layer).get_root().render()
 
 
@@ -160,7 +162,7 @@ def test_legend_escapes_labels_and_names_approximate_boundaries():
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in hostile.inner_html
     assert "&lt;b&gt;x&lt;/b&gt;" in hostile.inner_html
-    assert APPROXIMATE_NOTE in full_map().get_root().render()
+    assert _(APPROXIMATE_NOTE) in unescaped(full_map().get_root().render())
 
 
 def test_city_map_ships_display_outlines_not_megabytes(connection):
@@ -193,6 +195,6 @@ def test_township_classes_without_rates_say_too_few():
         ["composite", "response_rate", "satisfaction_rate"]].astype(object)
     fmap = base_map()
     class_layer(towns).add_to(fmap)
-    html = fmap.get_root().render()
-    assert "too few" in html
+    html = unescaped(fmap.get_root().render())
+    assert "样本过少" in html  # "too few", in Beijing's language
     assert "50.0 %" in html

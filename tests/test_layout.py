@@ -69,8 +69,8 @@ def test_the_flow_reads_in_the_engine_folder():
     assert set(STAGES) <= packages
     flat = sorted(path.name for path in (ROOT / "geo").glob("*.py"))
     # Only what every stage shares sits beside the stage packages.
-    assert flat == ["__init__.py", "__main__.py", "city.py", "clock.py", "errors.py", "rules.py", "settings.py",
-                    "strings.py"]
+    assert flat == ["__init__.py", "__main__.py", "city.py", "clock.py", "errors.py", "i18n.py", "rules.py",
+                    "settings.py", "strings.py"]
 
 
 # What the pages may read without a user: boundary data and the clock, nothing derived from complaints.

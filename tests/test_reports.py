@@ -126,22 +126,22 @@ def _section(report: Report, key: str) -> Section:
 
 def test_the_daily_bulletin_of_a_hand_made_city(city, tmp_path):
     report = build_report(city, "daily", DAY, now=T0 + timedelta(days=1))
-    assert report.title == "Daily bulletin 2026-11-20"
+    assert report.title == "日通报 2026-11-20"  # Beijing's language
     figures = _section(report, "figures").table.set_index("measure")
-    assert figures.loc["complaints", "this_period"] == 60
-    assert figures.loc["complaints", "period_before"] == 30  # the Friday before
-    assert figures.loc["complaints", "change"] == 100
-    assert math.isclose(figures.loc["response rate %", "this_period"], 100 * 55 / 60)
-    assert math.isclose(figures.loc["response rate %", "period_before"], 100 * 25 / 30)
-    assert figures.loc["response rate %", "change_in"] == "points"
+    assert figures.loc["诉求量", "this_period"] == 60
+    assert figures.loc["诉求量", "period_before"] == 30  # the Friday before
+    assert figures.loc["诉求量", "change"] == 100
+    assert math.isclose(figures.loc["响应率 %", "this_period"], 100 * 55 / 60)
+    assert math.isclose(figures.loc["响应率 %", "period_before"], 100 * 25 / 30)
+    assert figures.loc["响应率 %", "change_in"] == "个百分点"
     rising = _section(report, "categories").table.set_index("category")
     assert rising.loc["gas_leak", "expected"] == 10
     assert bool(rising.loc["gas_leak", "rising"])
     assert not bool(rising.loc["street_vendor", "rising"])
-    assert "Gas leak" in _section(report, "categories").lines[0]
+    assert "燃气泄漏" in _section(report, "categories").lines[0]
     calls = _section(report, "whistle_calls").table
     assert len(calls) == 1
-    assert calls["kind"].iloc[0] == "emergency"
+    assert calls["kind"].iloc[0] == "紧急"
     # Every addressee was still pending at the end of the day, 30 minutes after the call.
     assert calls["late"].iloc[0] == calls["addressees"].iloc[0]
     assert "广安门外街道" in calls["late_addressees"].iloc[0]
@@ -150,7 +150,7 @@ def test_the_daily_bulletin_of_a_hand_made_city(city, tmp_path):
     projects = _section(report, "projects").table
     assert projects["title"].tolist() == [HOSTILE]
     assert projects["progress_pct"].tolist() == [0]
-    assert "No emerging hot spot run" in " ".join(_section(report, "hotspots").lines)
+    assert "尚无覆盖本期的新兴热点分析" in " ".join(_section(report, "hotspots").lines)
     written = write_report(report, tmp_path)
     assert [p.name for p in written[:2]] == ["whistle-daily-2026-11-20.md", "whistle-daily-2026-11-20.html"]
     page = written[1].read_text(encoding="utf-8")
@@ -158,6 +158,8 @@ def test_the_daily_bulletin_of_a_hand_made_city(city, tmp_path):
     assert "&lt;script&gt;" in page
     csv_file = tmp_path / "whistle-daily-2026-11-20-projects.csv"
     assert "'=HYPERLINK" in csv_file.read_text(encoding="utf-8-sig")
+    assert csv_file.read_text(encoding="utf-8-sig").startswith("编号,类型,标题,状态")  # headed in the language
+    assert '<html lang="zh-CN">' in page
     assert csv_file.read_bytes().startswith(b"\xef\xbb\xbf"), "a BOM: Excel on Chinese Windows reads UTF-8"
 
 
@@ -165,11 +167,11 @@ def test_weekly_and_monthly_reports(city):
     week = build_report(city, "weekly", DAY, now=T0)
     assert (week.period.first, week.period.last) == (date(2026, 11, 16), date(2026, 11, 22))
     # The data ends on the Friday: the bulletin says so.
-    assert any("5 of the period's 7 days" in line for line in _section(week, "figures").lines)
+    assert any("本期 7 天中只有 5 天有数据" in line for line in _section(week, "figures").lines)
     october = build_report(city, "monthly", date(2026, 10, 9), now=T0)
     figures = october.sections[0].table.set_index("measure")
-    assert figures.loc["complaints", "this_period"] == 31 * 20 + 2 * 10  # two Fridays of gas leaks
-    assert figures.loc["complaints", "period_before"] == 30 * 20
+    assert figures.loc["诉求量", "this_period"] == 31 * 20 + 2 * 10  # two Fridays of gas leaks
+    assert figures.loc["诉求量", "period_before"] == 30 * 20
     ranking = _section(october, "ranking").table.set_index("township_code")
     assert ranking.loc[GUANGANMENWAI, "volume_rank"] == 1
     assert ranking.loc[GUANGANMENWAI, "volume"] == 640
@@ -213,9 +215,32 @@ def test_reports_on_the_command_line(city, complaints_db_url, tmp_path):
     env = {"DATABASE_URL": complaints_db_url, "COLUMNS": "200"}
     done = geo("report", "daily", "--date", "2026-11-20", "--out", str(tmp_path), env=env)
     assert done.returncode == 0, done.stderr
-    assert "Daily bulletin 2026-11-20" in done.stdout
+    assert "日通报 2026-11-20" in done.stdout
     assert (tmp_path / "whistle-daily-2026-11-20-whistle_calls.csv").exists()
     latest = geo("report", "monthly", "--out", str(tmp_path), env=env)
     assert latest.returncode == 0, latest.stderr
-    assert "Monthly analysis 2026-11" in latest.stdout
+    assert "月分析 2026-11" in latest.stdout
+    english = geo("--language", "en", "report", "daily", "--date", "2026-11-20", "--out", str(tmp_path), env=env)
+    assert english.returncode == 0, english.stderr
+    assert "Daily bulletin 2026-11-20" in english.stdout
+    wrong = geo("--language", "tlh", "report", "daily", env=env)
+    assert wrong.returncode != 0
+    assert "language 'tlh' is not one of zh_CN, en" in wrong.stderr + wrong.stdout
     assert_one_line_error(geo("report", "weekly", "--date", "next friday", env=env), "is not an ISO date")
+
+
+def test_a_report_in_english_reads_english_throughout(city, tmp_path):
+    """The same bulletin asked for in English (a user's choice, or --language en): title, lines,
+    table headings, CSV headers and the page's language."""
+    from geo.i18n import speaking
+
+    with speaking("en"):
+        report = build_report(city, "daily", DAY, now=T0 + timedelta(days=1))
+        written = write_report(report, tmp_path)
+    assert report.title == "Daily bulletin 2026-11-20"
+    assert "Gas leak" in _section(report, "categories").lines[0]
+    assert _section(report, "whistle_calls").table["kind"].iloc[0] == "emergency"
+    assert '<html lang="en">' in written[1].read_text(encoding="utf-8")
+    assert "| Measure | This period |" in written[0].read_text(encoding="utf-8")
+    projects = (tmp_path / "whistle-daily-2026-11-20-projects.csv").read_text(encoding="utf-8-sig")
+    assert projects.startswith("No.,Kind,Title,State")

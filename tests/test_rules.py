@@ -62,5 +62,5 @@ def test_one_value_changed_is_followed_by_the_cli_the_store_and_the_report(city,
     done = geo("report", "monthly", "--date", "2026-10-09", "--out", str(tmp_path / "out"), env=env)
     assert done.returncode == 0, done.stderr
     text = next((tmp_path / "out").glob("*monthly*.md")).read_text(encoding="utf-8")
-    assert "top 7 by volume" in text
-    assert "top 10" not in text
+    assert "诉求量前 7 名" in text  # "top 7 by volume", in Beijing's language
+    assert "前 10 名" not in text

@@ -33,7 +33,7 @@ def official(frame: gpd.GeoDataFrame = OFFICIAL):
 
 
 def test_schema_is_at_head_with_spatial_columns_and_gist_index(boundaries_engine):
-    assert current_revision(boundaries_engine) == head_revision() == "0016"
+    assert current_revision(boundaries_engine) == head_revision() == "0017"
     with boundaries_engine.connect() as conn:
         columns = conn.execute(sa.text(
             "SELECT f_geometry_column, srid, type FROM geometry_columns WHERE f_table_name = 'jurisdiction' "

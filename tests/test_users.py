@@ -157,7 +157,7 @@ def test_a_disabled_or_changed_user_is_signed_out_and_may_not_act(complaints_db_
         assert "lin" in " ".join(c.value for c in at.sidebar.caption)
         set_active(complaints_engine, "lin", False)
         at.run()
-        assert "signed out" in at.warning[0].value
+        assert "您已退出登录" in at.warning[0].value
         assert "user" not in at.session_state
         assert at.text_input(key="login_username")
     finally:

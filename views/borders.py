@@ -11,65 +11,85 @@ import streamlit as st
 from geo.act.users import User
 from geo.act.whistle import LEVELS
 from geo.errors import WhistleError
+from geo.i18n import N_, _
 from geo.show import dashboard_db as dashboard
+from geo.show.text import TIME_FORMAT
+from geo.show.words import (
+    ADDRESSEE_KINDS,
+    ADDRESSEE_STATES,
+    CALL_ACTIONS,
+    CALL_KINDS,
+    CALL_STATES,
+    category_name,
+    word,
+    words,
+)
+from geo.show.words import LEVELS as LEVEL_WORDS
 from layers.base import frame_bounds
 from layers.borders import call_layer, call_legend, case_legend, complaint_layer, line_layer, sides_layer
 from views import data, maps, messages
 from views.session import require_user
 from views.tables import table as show_table
 
-STATES = {"Open (raised)": "raised", "Resolved": "resolved", "Closed": "closed", "All": None}
+STATES = {"raised": N_("Open"), "resolved": N_("Resolved"), "closed": N_("Closed"), "all": N_("All")}
+ACTIONS = {"check in": N_("Check in"), "resolve": N_("Resolve"), "escalate": N_("Escalate"), "close": N_("Close")}
 FLASH = "borders_flash"
 MAP_CALLS = 500
 
 
 def countdown(deadline: datetime, now: datetime) -> str:
-    """``"12 min left"`` or ``"late by 1 h 05 min"``."""
+    """``"12 min left"`` or ``"late by 1 h 05 min"`` (in the current language)."""
     minutes = int((deadline - now).total_seconds() // 60)
     span = abs(minutes)
-    text = f"{span // 60} h {span % 60:02d} min" if span >= 60 else f"{span} min"
-    return f"{text} left" if minutes >= 0 else f"late by {text}"
+    text = (_("{hours} h {minutes:02d} min").format(hours=span // 60, minutes=span % 60) if span >= 60
+            else _("{minutes} min").format(minutes=span))
+    return (_("{span} left") if minutes >= 0 else _("late by {span}")).format(span=text)
 
 
 def render() -> None:
     """The queue and the selected call."""
     user = require_user()
-    st.title("Borders: whistle calls")
+    st.title(_("Whistle calls (街乡吹哨、部门报到)"))
     if FLASH in st.session_state:
         st.success(st.session_state.pop(FLASH))
     now = data.now()
-    state = STATES[st.sidebar.radio("Calls", list(STATES), key="borders_state")]
+    chosen = st.sidebar.radio(_("Calls"), list(STATES), key="borders_state", format_func=lambda k: _(STATES[k]))
+    state = None if chosen == "all" else chosen
     queue = dashboard.call_queue(data.engine(), user, now=now, state=state)
     names = data.township_names()
     if queue.empty:
-        st.info("No whistle call here. Calls are raised from border cases with `python -m geo whistle raise`.")
+        st.info(_("No whistle call here. Calls are raised from border cases with `python -m geo whistle raise`."))
         return
     counts = dashboard.call_counts(data.engine(), user, now=now)
     columns = st.columns(4)
-    columns[0].metric("Open calls", f"{counts['open']:,}")
-    columns[1].metric("Open emergencies", f"{counts['emergencies']:,}")
-    columns[2].metric("Open with late addressees", f"{counts['late']:,}")
-    columns[3].metric("Clock", f"{now.astimezone(data.zone()):%d %b %H:%M}")
+    columns[0].metric(_("Open calls"), f"{counts['open']:,}")
+    columns[1].metric(_("Open emergencies"), f"{counts['emergencies']:,}")
+    columns[2].metric(_("Open with late addressees"), f"{counts['late']:,}")
+    columns[3].metric(_("Clock"), f"{now.astimezone(data.zone()):{TIME_FORMAT}}")
 
     table = queue.assign(
-        townships=[", ".join(names.get(t, t) for t in ts) for ts in queue["townships"]],
-        deadline=[countdown(d, now) if s == "raised" else s for d, s in zip(queue["deadline_at"], queue["state"],
-                                                                            strict=True)],
-        level=queue["escalation"].map(lambda i: LEVELS[int(i)]),
+        townships=[_(", ").join(names.get(t, t) for t in ts) for ts in queue["townships"]],
+        deadline=[countdown(d, now) if s == "raised" else word(CALL_STATES, s)
+                  for d, s in zip(queue["deadline_at"], queue["state"], strict=True)],
+        level=queue["escalation"].map(lambda i: word(LEVEL_WORDS, LEVELS[int(i)])),
+        kind=words(CALL_KINDS, queue["kind"]), state=words(CALL_STATES, queue["state"]),
+        kind_code=queue["kind"], state_code=queue["state"],
     )
     places = dashboard.call_places(data.engine(), user, queue["id"].head(MAP_CALLS).tolist())
     if len(places):
         shown = places.merge(table, on="id")
         shown = shown.assign(townships_text=shown["townships"], deadline_text=shown["deadline"])
         fmap = maps.new_map(frame_bounds(shown))
-        call_layer(gpd.GeoDataFrame(shown, geometry="geom", crs=4326)).add_to(fmap)
+        call_layer(gpd.GeoDataFrame(shown.assign(kind_text=shown["kind"], state_text=shown["state"],
+                                                 kind=shown["kind_code"], state=shown["state_code"]),
+                                    geometry="geom", crs=4326)).add_to(fmap)
         call_legend().add_to(fmap)
         maps.show(fmap, key=f"borders_map_{state}", height=420)
-    st.subheader(f"Queue, most urgent first ({len(queue):,} shown)")
+    st.subheader(_("Queue, most urgent first ({count:,} shown)").format(count=len(queue)))
     show_table(table[["id", "kind", "state", "townships", "complaints", "addressees", "pending", "late",
                       "deadline", "level"]])
 
-    call_id = st.selectbox("Open a call", queue["id"].tolist(), key="borders_call",
+    call_id = st.selectbox(_("Open a call"), queue["id"].tolist(), key="borders_call",
                            format_func=lambda i: _label(table, i))
     try:
         detail = dashboard.call_for(data.engine(), user, int(call_id))
@@ -79,6 +99,9 @@ def render() -> None:
     _call(user, detail, now, names)
 
 
+_ANY_STATE = {**CALL_STATES, **ADDRESSEE_STATES}
+
+
 def _label(table: pd.DataFrame, call_id: int) -> str:
     row = table[table["id"] == call_id].iloc[0]
     return f"#{call_id} · {row['kind']} · {row['townships']} · {row['deadline']}"
@@ -86,14 +109,17 @@ def _label(table: pd.DataFrame, call_id: int) -> str:
 
 def _call(user: User, detail, now: datetime, names: dict[str, str]) -> None:
     call = detail.call
-    st.subheader(f"Call #{call['id']}: {call['kind']}, {call['state']}, at {LEVELS[call['escalation']]} level")
+    st.subheader(_("Call #{id}: {kind}, {state}, {level}").format(
+        id=call["id"], kind=word(CALL_KINDS, call["kind"]), state=word(CALL_STATES, call["state"]),
+        level=word(LEVEL_WORDS, LEVELS[call["escalation"]])))
     towns = data.jurisdictions("township")
     sides = towns[towns["code"].isin(call["townships"])].set_index("code").loc[
         [t for t in call["townships"] if t in set(towns["code"])]].reset_index()
     lines = dashboard.shared_lines(data.engine(), list(call["townships"]))
     points = gpd.GeoDataFrame(
         detail.complaints.assign(received_text=detail.complaints["received_at"].map(
-            lambda t: f"{t.astimezone(data.zone()):%d %b %H:%M}") if len(detail.complaints) else []),
+            lambda t: f"{t.astimezone(data.zone()):{TIME_FORMAT}}") if len(detail.complaints) else [],
+        category=[category_name(c) for c in detail.complaints["category"]]),
         geometry=gpd.points_from_xy(detail.complaints["lon"], detail.complaints["lat"]), crs=4326)
     fmap = maps.new_map(frame_bounds(sides) if len(sides) else None)
     if len(sides):
@@ -107,32 +133,37 @@ def _call(user: User, detail, now: datetime, names: dict[str, str]) -> None:
 
     addressees = detail.addressees.assign(
         name=detail.addressees["organisation"],
-        countdown=[countdown(d, now) if s == "pending" else s
+        countdown=[countdown(d, now) if s == "pending" else word(ADDRESSEE_STATES, s)
                    for d, s in zip(detail.addressees["deadline_at"], detail.addressees["state"], strict=True)])
-    st.markdown("**Addressees**")
-    show_table(addressees[["kind", "code", "name", "state", "countdown", "reported_at", "done_at", "late",
-                           "escalation"]])
-    st.markdown(f"**Complaints** ({len(detail.complaints):,}; phones masked)")
-    show_table(detail.complaints.drop(columns=["lon", "lat"]))
+    st.markdown("**" + _("Addressees") + "**")
+    show_table(addressees.assign(kind=words(ADDRESSEE_KINDS, addressees["kind"]),
+                                 state=words(ADDRESSEE_STATES, addressees["state"]))[
+        ["name", "kind", "state", "countdown", "reported_at", "done_at", "late", "escalation", "code"]])
+    st.markdown(_("**Complaints** ({count:,}; phones masked)").format(count=len(detail.complaints)))
+    show_table(points.drop(columns=["lon", "lat", "received_text", "geometry"]))
     _actions(user, call, addressees)
-    st.markdown("**History**")
-    show_table(detail.events)
+    st.markdown("**" + _("History") + "**")
+    events = detail.events
+    show_table(events.assign(**{name: words(table, events[name]) for name, table in
+                                (("action", CALL_ACTIONS), ("from_state", _ANY_STATE), ("to_state", _ANY_STATE))
+                                if name in events}))
 
 
 def _actions(user: User, call: dict, addressees: pd.DataFrame) -> None:
     """Check in for an addressee; resolve, escalate or close the call. Each is an event with the user."""
     mine = addressees if user.city_wide else addressees[addressees["organisation_id"] == user.organisation_id]
-    with st.form(f"call_actions_{call['id']}", clear_on_submit=True):
-        note = st.text_input("Note (optional)", max_chars=2000, key="call_note")
-        who = st.selectbox("Addressee", mine["code"].tolist(), key="call_addressee",
-                           format_func=lambda c: f"{c} · {mine.set_index('code').loc[c, 'name']}")
-        done = st.checkbox("Report the part done (not only checked in)", key="call_done")
+    form = f"call_actions_{call['id']}"
+    with st.form(form, clear_on_submit=True):
+        note = st.text_input(_("Note (optional)"), max_chars=2000, key="call_note")
+        who = st.selectbox(_("Addressee"), mine["code"].tolist(), key="call_addressee",
+                           format_func=lambda c: str(mine.set_index("code").loc[c, "name"]))
+        done = st.checkbox(_("Report the part done (not only checked in)"), key="call_done")
         buttons = st.columns(4)
-        pressed = {"check in": buttons[0].form_submit_button("Check in", disabled=mine.empty)}
-        if user.city_wide:
-            pressed |= {"resolve": buttons[1].form_submit_button("Resolve"),
-                        "escalate": buttons[2].form_submit_button("Escalate"),
-                        "close": buttons[3].form_submit_button("Close")}
+        # Keys, not labels, name the buttons: a click survives a change of language.
+        offered = ["check in", *(("resolve", "escalate", "close") if user.city_wide else ())]
+        pressed = {name: buttons[i].form_submit_button(_(ACTIONS[name]), key=f"{form}_{name.replace(' ', '_')}",
+                                                       disabled=name == "check in" and mine.empty)
+                   for i, name in enumerate(offered)}
     action = next((name for name, hit in pressed.items() if hit), None)
     if action is None:
         return
@@ -142,5 +173,6 @@ def _actions(user: User, call: dict, addressees: pd.DataFrame) -> None:
     except WhistleError as exc:
         messages.error(exc)
         return
-    st.session_state[FLASH] = f"Call #{call['id']}: {action} recorded by {user.username}."
+    st.session_state[FLASH] = _("Call #{id}: “{action}” recorded by {user}.").format(
+        id=call["id"], action=_(ACTIONS[action]), user=user.username)
     st.rerun()

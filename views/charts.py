@@ -6,6 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from geo.show.text import chart_day_format
+
 
 def line_chart(wide: pd.DataFrame, *, height: int = 240, y_title: str = "", key: str | None = None) -> None:
     """Draw one line per column of ``wide`` (indexed by day), with a shared legend and tooltips."""
@@ -14,7 +16,7 @@ def line_chart(wide: pd.DataFrame, *, height: int = 240, y_title: str = "", key:
     spec = {
         "mark": {"type": "line", "point": len(wide) <= 31, "tooltip": True},
         "encoding": {
-            "x": {"field": "day", "type": "temporal", "title": None},
+            "x": {"field": "day", "type": "temporal", "title": None, "axis": {"format": chart_day_format()}},
             "y": {"field": "value", "type": "quantitative", "title": y_title},
             "color": {"field": "series", "type": "nominal", "title": None, "legend": {"orient": "bottom"}},
         },

@@ -79,7 +79,7 @@ def days(user: User) -> tuple[date, date] | None:
     return dashboard.data_days(engine(), user)
 
 
-@st.cache_data(ttl=300, show_spinner="Counting complaints per cell…")
+@st.cache_data(ttl=300, show_spinner=False)
 def cell_volumes(user: User, selection: Selection, resolution: int, township: str | None,
                  max_cells: int | None) -> pd.DataFrame:
     """Complaints per cell (see :func:`geo.show.dashboard_db.cell_volumes`)."""
@@ -115,6 +115,20 @@ def latest_run(user: User, kind: str) -> dict | None:
 def hotspot_cells(user: User, run_id: int, township: str | None) -> pd.DataFrame:
     """A run's cells, for the city or around one township."""
     return dashboard.hotspot_cells(engine(), user, run_id, township=township)
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def hotspot_categories(user: User, run_id: int, cells: tuple[int, ...], township: str | None) -> dict[int, list[str]]:
+    """The commonest categories of each hot cell (see :func:`geo.show.dashboard_db.hotspot_categories`)."""
+    return dashboard.hotspot_categories(engine(), user, run_id, list(cells), township=township)
+
+
+@st.cache_resource(show_spinner=False)
+def communities() -> pd.DataFrame:
+    """The city's community points, that name hot spots (none for a city without them)."""
+    from geo.locate.gazetteer import community_points
+
+    return community_points()
 
 
 @st.cache_data(ttl=300, show_spinner=False)

@@ -7,11 +7,16 @@ from datetime import date, timedelta
 import streamlit as st
 
 from geo.act.categories import categories
+from geo.i18n import N_, _
 from geo.locate.cells import DEFAULT_RESOLUTION
 from geo.show.dashboard_db import MIN_RESOLUTION, Selection
+from geo.show.text import period_label
+from geo.show.words import category_name, theme_name
 
-PERIODS = {"Last day": 1, "Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90}
-ALL = "All complaints"
+PERIODS = {1: N_("Last day"), 7: N_("Last 7 days"), 30: N_("Last 30 days"), 90: N_("Last 90 days"),
+           0: N_("Custom")}
+"""The periods offered, by their length in days (0: days chosen by hand)."""
+ALL = "all"
 
 
 def selection(days: tuple[date, date], *, key: str, resolution: int | None = None) -> tuple[Selection, int]:
@@ -34,32 +39,36 @@ def selection(days: tuple[date, date], *, key: str, resolution: int | None = Non
     first_day, last_day = days
     cats = categories()
     themes = sorted({c.theme for c in cats.values()})
-    options = [ALL, *[f"theme: {t}" for t in themes], *[f"category: {c}" for c in sorted(cats)]]
+    # Options are codes, labels are words: a choice survives a change of language.
+    options = [ALL, *[f"theme:{t}" for t in themes], *[f"category:{c}" for c in sorted(cats)]]
     with st.sidebar:
-        st.markdown("#### Filters")
-        period = st.selectbox("Period", [*PERIODS, "Custom"], index=2, key=f"{key}_period")
-        if period == "Custom":
-            chosen = st.date_input("Days", value=(max(first_day, last_day - timedelta(days=29)), last_day),
-                                   min_value=first_day, max_value=last_day, key=f"{key}_days")
+        st.markdown("#### " + _("Filters"))
+        period = st.selectbox(_("Period"), list(PERIODS), index=2, key=f"{key}_period",
+                              format_func=lambda n: _(PERIODS[n]))
+        if period == 0:
+            chosen = st.date_input(_("Days"), value=(max(first_day, last_day - timedelta(days=29)), last_day),
+                                   min_value=first_day, max_value=last_day, key=f"{key}_days", format="YYYY-MM-DD")
             start, end = (chosen if isinstance(chosen, tuple) and len(chosen) == 2 else (chosen[0], chosen[0]))
         else:
             end = last_day
-            start = max(first_day, last_day - timedelta(days=PERIODS[period] - 1))
-        what = st.selectbox("Complaints", options, key=f"{key}_what",
-                            format_func=lambda o: o if o == ALL else _label(o, cats))
+            start = max(first_day, last_day - timedelta(days=period - 1))
+        what = st.selectbox(_("Complaints"), options, key=f"{key}_what", format_func=_label)
         chosen_resolution = resolution
         if resolution is not None:
             chosen_resolution = st.select_slider(
-                "H3 resolution", list(range(MIN_RESOLUTION + 2, DEFAULT_RESOLUTION + 1)), value=resolution,
-                key=f"{key}_resolution", help="Larger is finer (resolution 8 cells are about 0.7 km²).")
-        st.caption(f"{start:%d %b %Y} – {end:%d %b %Y}")
-    kind, _, value = what.partition(": ")
+                _("Map detail (H3 resolution)"), list(range(MIN_RESOLUTION + 2, DEFAULT_RESOLUTION + 1)),
+                value=resolution, key=f"{key}_resolution",
+                help=_("Larger is finer (resolution 8 cells are about 0.7 km²)."))
+        st.caption(period_label(start, end))
+    kind, _sep, value = what.partition(":")
     return Selection(start, end, category=value if kind == "category" else None,
                      theme=value if kind == "theme" else None), chosen_resolution
 
 
-def _label(option: str, cats: dict) -> str:
-    kind, _, value = option.partition(": ")
-    if kind == "category" and value in cats:
-        return f"{cats[value].name_en} ({cats[value].name_zh})"
-    return f"Theme: {value.replace('_', ' ')}"
+def _label(option: str) -> str:
+    kind, _sep, value = option.partition(":")
+    if kind == "category":
+        return category_name(value)
+    if kind == "theme":
+        return _("Theme: {theme}").format(theme=theme_name(value))
+    return _("All complaints")

@@ -12,14 +12,16 @@ from datetime import datetime
 
 import streamlit as st
 
+from geo.i18n import N_, _
 from geo.settings import load_settings
 from geo.show.text import md_escape
 
 log = logging.getLogger("whistle.app")
 
-UNAVAILABLE = ("The database is not answering right now, so this page cannot be shown. Nothing you saved is "
-               "lost; try again in a moment.")
-FAILED = "Something went wrong on this page. It has been logged (at {at}); try again, or tell your administrator."
+UNAVAILABLE = N_("The database is not answering right now, so this page cannot be shown. Nothing you saved is "
+                 "lost; try again in a moment.")
+FAILED = N_("Something went wrong on this page. It has been logged (at {at}); try again, or tell your "
+            "administrator.")
 
 
 def error(exc: Exception | str, prefix: str = "") -> None:
@@ -31,7 +33,7 @@ def failed(exc: BaseException, *, database: bool) -> None:
     """Say that the page failed, in one sentence with a retry; log the details."""
     log.error("page failed: %s", type(exc).__name__, exc_info=exc)
     if database:
-        st.error(UNAVAILABLE, icon="⚠️")
+        st.error(_(UNAVAILABLE), icon="⚠️")
     else:
-        st.error(FAILED.format(at=datetime.now(load_settings().city.zone).strftime("%Y-%m-%d %H:%M")), icon="⚠️")
-    st.button("Try again", key="retry_after_failure", type="primary")
+        st.error(_(FAILED).format(at=datetime.now(load_settings().city.zone).strftime("%Y-%m-%d %H:%M")), icon="⚠️")
+    st.button(_("Try again"), key="retry_after_failure", type="primary")

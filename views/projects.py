@@ -11,8 +11,19 @@ import shapely
 import streamlit as st
 
 from geo.errors import WhistleError
+from geo.i18n import N_, _
 from geo.show import dashboard_db as dashboard
-from geo.show.text import md_escape
+from geo.show.text import DAY_FORMAT, chart_day_format, md_escape, period_label
+from geo.show.words import (
+    PROJECT_ACTIONS,
+    PROJECT_KINDS,
+    PROJECT_STATES,
+    VERDICTS,
+    category_name,
+    department_name,
+    word,
+    words,
+)
 from layers.base import frame_bounds
 from layers.cells import cells_frame
 from layers.projects import project_layer, project_legend
@@ -20,35 +31,34 @@ from views import data, maps, messages
 from views.session import require_user
 from views.tables import table as show_table
 
-KIND_NAMES = {"problem_of_month": "problem of the month (每月一题)", "governance_plan": "governance plan",
-              "proactive": "proactive (主动治理)"}
 FLASH = "projects_flash"
 
 
 def render() -> None:
     """The list, and the selected project."""
     user = require_user()
-    st.title("Projects")
+    st.title(_("Projects: problem of the month (每月一题) and proactive governance"))
     if FLASH in st.session_state:
         st.success(st.session_state.pop(FLASH))
     today = data.today()
     listed = dashboard.project_list(data.engine(), user, today=today)
     if listed.empty:
-        st.info("No project yet. Open a proactive one from a hot spot on the township page, or with "
-                "`python -m geo project create`.")
+        st.info(_("No project yet. Open a proactive one from a hot spot on the township page, or with "
+                  "`python -m geo project create`."))
         return
     columns = st.columns(3)
-    columns[0].metric("Projects", f"{len(listed):,}")
-    columns[1].metric("Active", f"{int((listed['state'] == 'active').sum()):,}")
-    columns[2].metric("On target", f"{int((listed['on_target'] == True).sum()):,}")  # noqa: E712 (None stays out)
-    table = listed.assign(kind=listed["kind"].map(KIND_NAMES),
-                          target=listed["on_target"].map({True: "on target", False: "off target"}).fillna("—"))
+    columns[0].metric(_("Projects"), f"{len(listed):,}")
+    columns[1].metric(_("Active"), f"{int((listed['state'] == 'active').sum()):,}")
+    columns[2].metric(_("On target"), f"{int((listed['on_target'] == True).sum()):,}")  # noqa: E712 (None stays out)
+    table = listed.assign(kind=words(PROJECT_KINDS, listed["kind"]), state=words(PROJECT_STATES, listed["state"]),
+                          verdict=words(VERDICTS, listed["verdict"]),
+                          target=listed["on_target"].map({True: _("on target"), False: _("off target")}).fillna("—"))
     show_table(table[["id", "title", "kind", "state", "starts_on", "ends_on", "progress", "verdict", "did_pct",
                       "target"]], column_config={
-        "progress": st.column_config.ProgressColumn("tasks done", min_value=0.0, max_value=1.0, format="percent"),
-        "did_pct": st.column_config.NumberColumn("effect (DiD)", format="%+.0f %%")})
+        "progress": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent"),
+        "did_pct": st.column_config.NumberColumn(format="%+.0f %%")})
     titles = dict(zip(listed["id"], listed["title"], strict=True))
-    project_id = st.selectbox("Open a project", listed["id"].tolist(), key="projects_id",
+    project_id = st.selectbox(_("Open a project"), listed["id"].tolist(), key="projects_id",
                               format_func=lambda i: f"#{i} · {titles[i]}")
     try:
         detail = dashboard.project_for(data.engine(), user, int(project_id), today=today)
@@ -62,8 +72,10 @@ def render() -> None:
 def _project(user, detail, state: str) -> None:
     project = detail.project
     st.subheader(f"#{project['id']} · {md_escape(project['title'])}")
-    st.caption(f"{KIND_NAMES.get(project['kind'], project['kind'])} · led by {md_escape(project['lead_department'])} · "
-               f"{project['starts_on']} – {project['ends_on']} · categories: {', '.join(project['categories'])}")
+    st.caption(_("{kind} · led by {lead} · {period} · categories: {categories}").format(
+        kind=word(PROJECT_KINDS, project["kind"]), lead=md_escape(department_name(project["lead_department"])),
+        period=period_label(project["starts_on"], project["ends_on"]),
+        categories=md_escape(_(", ").join(category_name(c) for c in project["categories"]))))
     area = _area(project, state)
     if len(area):
         fmap = maps.new_map(frame_bounds(area))
@@ -75,8 +87,9 @@ def _project(user, detail, state: str) -> None:
         _tasks(user, detail)
     with right:
         _effect(detail.effect)
-    with st.expander("History"):
-        show_table(detail.events[["at", "actor", "action", "note"]])
+    with st.expander(_("History")):
+        events = detail.events
+        show_table(events.assign(action=words(PROJECT_ACTIONS, events["action"]))[["at", "actor", "action", "note"]])
 
 
 def _area(project: dict, state: str) -> gpd.GeoDataFrame:
@@ -96,16 +109,18 @@ def _area(project: dict, state: str) -> gpd.GeoDataFrame:
 
 
 def _tasks(user, detail) -> None:
-    st.markdown("**Tasks**")
+    st.markdown("**" + _("Tasks") + "**")
     tasks = detail.tasks
     if tasks.empty:
-        st.caption("No task.")
+        st.caption(_("No task."))
         return
-    with st.form(f"tasks_{detail.project['id']}"):
-        ticked = {int(row.id): st.checkbox(f"{md_escape(row.title)} · {md_escape(row.owner)} · due {row.due_on}",
-                                           value=pd.notna(row.done_at), key=f"task_{row.id}")
+    form = f"tasks_{detail.project['id']}"
+    with st.form(form):
+        ticked = {int(row.id): st.checkbox(_("{title} · {owner} · due {day}").format(
+                      title=md_escape(row.title), owner=md_escape(row.owner), day=f"{row.due_on:{DAY_FORMAT}}"),
+                      value=pd.notna(row.done_at), key=f"task_{row.id}")
                   for row in tasks.itertuples()}
-        saved = st.form_submit_button("Save tasks")
+        saved = st.form_submit_button(_("Save tasks"), key=f"{form}_save")
     if not saved:
         return
     was = {int(i): pd.notna(d) for i, d in zip(tasks["id"], tasks["done_at"], strict=True)}
@@ -116,32 +131,42 @@ def _tasks(user, detail) -> None:
     except WhistleError as exc:
         messages.error(exc)
         return
-    st.session_state[FLASH] = f"{len(changed)} task(s) updated by {user.username}."
+    st.session_state[FLASH] = _("{count} task(s) updated by {user}.").format(count=len(changed), user=user.username)
     st.rerun()
 
 
 def _effect(effect) -> None:
-    st.markdown(f"**Effect: {effect.verdict}**")
+    st.markdown(_("**Effect: {verdict}**").format(verdict=word(VERDICTS, effect.verdict)))
     columns = st.columns(3)
-    columns[0].metric("Baseline per half-month", "—" if effect.baseline is None else f"{effect.baseline:,.1f}")
-    columns[1].metric("Change since", "—" if effect.change_pct is None else f"{effect.change_pct:+.1f} %")
+    columns[0].metric(_("Baseline per half-month"), "—" if effect.baseline is None else f"{effect.baseline:,.1f}")
+    columns[1].metric(_("Change since"), "—" if effect.change_pct is None else f"{effect.change_pct:+.1f} %")
     did = "—" if effect.did_pct is None else f"{effect.did_pct:+.1f} %"
-    columns[2].metric("Difference-in-differences", did,
-                      None if effect.did_low is None else f"{effect.did_low:+.0f} to {effect.did_high:+.0f} %",
-                      delta_color="off")
+    columns[2].metric(_("Against untreated neighbours"), did,
+                      None if effect.did_low is None else _("{low:+.0f} to {high:+.0f} %").format(
+                          low=effect.did_low, high=effect.did_high),
+                      delta_color="off", help=_(DID_HELP))
     table = effect.table
     if table.empty:
         return
     long = table.melt(id_vars=["half_month", "phase"], value_vars=["treated", "control"],
                       var_name="area", value_name="complaints").dropna(subset=["complaints"])
-    long["area"] = long["area"].map({"treated": "project area", "control": "untreated neighbours"})
+    long["area"] = long["area"].map({"treated": _("project area"), "control": _("untreated neighbours")})
+    long["phase"] = long["phase"].map(lambda p: _(PHASES.get(p, p)))
     lines = alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("half_month:T", title="half-month"), y=alt.Y("complaints:Q", title="complaints"),
-        color=alt.Color("area:N", title=None), tooltip=["half_month:T", "phase:N", "area:N", "complaints:Q"])
+        x=alt.X("half_month:T", title=_("half-month"), axis=alt.Axis(format=chart_day_format())),
+        y=alt.Y("complaints:Q", title=_("complaints")),
+        color=alt.Color("area:N", title=None),
+        tooltip=[alt.Tooltip("half_month:T", title=_("half-month")), alt.Tooltip("phase:N", title=_("phase")),
+                 alt.Tooltip("area:N", title=_("area")), alt.Tooltip("complaints:Q", title=_("complaints"))])
     chart = lines
     if effect.baseline is not None:
         chart = lines + alt.Chart(pd.DataFrame({"baseline": [effect.baseline]})).mark_rule(
             strokeDash=[6, 4], color="#555").encode(y="baseline:Q")
     st.altair_chart(chart.properties(height=260), width="stretch")
-    st.caption("The dashed line is the baseline; the estimate compares the project area's change with its "
-               "untreated neighbours' on the log scale, with a Welch interval.")
+    st.caption(_("The dashed line is the baseline: the project area's complaints per half-month before it began."))
+
+
+DID_HELP = N_("The change in the project area set against the change in its untreated neighbours over the same "
+              "half-months (a difference-in-differences on the log scale, with a Welch 95 % interval).")
+PHASES = {"baseline": N_("baseline"), "transition": N_("transition"), "during": N_("during"),
+          "after the end": N_("after the end"), "earlier": N_("earlier")}

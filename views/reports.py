@@ -7,44 +7,50 @@ import zipfile
 
 import streamlit as st
 
+from geo import i18n
 from geo.act.reports import to_html, to_markdown
 from geo.act.users import User
 from geo.errors import WhistleError
+from geo.i18n import N_, _
 from geo.show import dashboard_db as dashboard
 from geo.show.downloads import csv_bytes
+from geo.show.words import headed
 from views import data, messages
 from views.session import require_user
 from views.tables import table as show_table
 
-KINDS = {"Daily": "daily", "Weekly": "weekly", "Monthly": "monthly"}
+KINDS = {"daily": N_("Daily bulletin (日通报)"), "weekly": N_("Weekly summary (周汇总)"),
+         "monthly": N_("Monthly analysis (月分析)")}
 
 
-@st.cache_data(ttl=300, show_spinner="Gathering the report…")
-def _report(user: User, kind: str, day):
+@st.cache_data(ttl=300, show_spinner=False)
+def _report(user: User, kind: str, day, language: str):
     return dashboard.report_for(data.engine(), user, kind, day, now=data.now())
 
 
 def render() -> None:
     """Pick a report; read it here or download it as Markdown, HTML or CSV tables."""
     user = require_user()
-    st.title("Reports")
+    st.title(_("Reports"))
     days = data.days(user)
     if days is None:
-        st.warning("No complaints are stored yet: there is nothing to report.")
+        st.warning(_("No complaints are stored yet: there is nothing to report."))
         return
-    kind = KINDS[st.radio("Report", list(KINDS), horizontal=True, key="reports_kind")]
-    day = st.date_input("A day of the period", value=days[1], min_value=days[0], max_value=days[1],
-                        key="reports_day")
+    kind = st.radio(_("Report"), list(KINDS), horizontal=True, key="reports_kind", format_func=lambda k: _(KINDS[k]))
+    day = st.date_input(_("A day of the period"), value=days[1], min_value=days[0], max_value=days[1],
+                        key="reports_day", format="YYYY-MM-DD")
     try:
-        report = _report(user, kind, day)
+        with st.spinner(_("Gathering the report…")):
+            report = _report(user, kind, day, i18n.language())
     except WhistleError as exc:
         messages.error(exc)
         return
     markdown = to_markdown(report)
     columns = st.columns(3)
-    columns[0].download_button("Markdown", markdown, f"{report.stem}.md", "text/markdown", key="reports_md")
-    columns[1].download_button("HTML page", to_html(report), f"{report.stem}.html", "text/html", key="reports_html")
-    columns[2].download_button("CSV tables (zip)", _zip(report), f"{report.stem}-tables.zip", "application/zip",
+    columns[0].download_button(_("Markdown"), markdown, f"{report.stem}.md", "text/markdown", key="reports_md")
+    columns[1].download_button(_("HTML page"), to_html(report), f"{report.stem}.html", "text/html",
+                               key="reports_html")
+    columns[2].download_button(_("CSV tables (zip)"), _zip(report), f"{report.stem}-tables.zip", "application/zip",
                                key="reports_zip")
     with st.container(border=True):
         for section in report.sections:
@@ -60,5 +66,6 @@ def _zip(report) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for section in report.sections:
             if section.table is not None:
-                archive.writestr(f"{report.stem}-{section.key}.csv", csv_bytes(section.table))
+                with i18n.speaking(report.language):
+                    archive.writestr(f"{report.stem}-{section.key}.csv", csv_bytes(headed(section.table)))
     return buffer.getvalue()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import streamlit as st
 
+from geo import i18n
 from geo.act.users import ROLES, User
-from geo.act.users_db import authenticate, live_user
+from geo.act.users_db import authenticate, live_user, set_language
 from geo.errors import WhistleError
+from geo.i18n import N_, _
 from geo.settings import load_settings
 from geo.show.text import md_escape
 from views import data, messages
@@ -18,7 +22,9 @@ PAGES_BY_ROLE = {
     "coordinator": ("borders", "projects", "reports", "jurisdictions"),
 }
 """The pages each role sees, its first page first (the one it lands on)."""
-ROLE_NAMES = {"supervisor": "Supervisor", "street_office": "Street office", "coordinator": "Coordinator"}
+ROLE_NAMES = {"supervisor": N_("Supervisor"), "street_office": N_("Street office"), "coordinator": N_("Coordinator")}
+LANGUAGE_KEY = "language"
+"""The language chosen in this browser session before signing in."""
 
 
 SIGNED_OUT_KEY = "signed_out_because"
@@ -46,22 +52,49 @@ def current_user() -> User | None:
 def require_user() -> User:
     """The signed-in user; a page called without one stops with a message."""
     user = current_user()
+    speak(user)
     if user is None:
-        st.warning("Please sign in.")
+        st.warning(_("Please sign in."))
         st.stop()
     return user
 
 
+def speak(user: User | None) -> None:
+    """Make this run speak the user's language (else the one chosen before signing in, else the city's)."""
+    i18n.use((user.language if user is not None else None) or st.session_state.get(LANGUAGE_KEY))
+
+
+def language_switch(user: User | None) -> None:
+    """中文 / English in the sidebar (a signed-in user's choice is stored with the user), and the
+    language said to the browser (``<html lang>``, for screen readers, fonts and translators)."""
+    st.html(f"<script>document.documentElement.lang = {json.dumps(i18n.html_lang())};</script>",
+            unsafe_allow_javascript=True)
+    current = i18n.language()
+    choices = list(i18n.LANGUAGES)
+    picked = st.sidebar.segmented_control("🌐", choices, default=current, format_func=i18n.LANGUAGES.get,
+                                          key="language_switch", label_visibility="collapsed")
+    if picked is None or picked == current:
+        return
+    st.session_state[LANGUAGE_KEY] = picked
+    if user is not None:
+        set_language(data.engine(), user.id, picked)
+        st.session_state[USER_KEY] = live_user(data.engine(), user) or user
+    st.rerun()
+
+
 def login() -> None:
     """The sign-in page: name and password, checked against the users stored in PostGIS."""
-    st.title("📣 Whistle")
-    st.caption(f"{load_settings().city.hotline_en} · respond as soon as a complaint comes in")
+    language_switch(None)
+    city = load_settings().city
+    st.title(_("📣 Whistle"))
+    hotline = city.hotline_zh if i18n.language() == "zh_CN" else city.hotline_en
+    st.caption(_("{hotline} · respond as soon as a complaint comes in").format(hotline=md_escape(hotline)))
     if st.session_state.pop(SIGNED_OUT_KEY, False):
-        st.warning("You were signed out: your account was disabled or changed since you signed in.")
+        st.warning(_("You were signed out: your account was disabled or changed since you signed in."))
     with st.form("login", clear_on_submit=False):
-        username = st.text_input("User name", key="login_username", max_chars=32)
-        password = st.text_input("Password", type="password", key="login_password", max_chars=200)
-        submitted = st.form_submit_button("Sign in", type="primary")
+        username = st.text_input(_("User name"), key="login_username", max_chars=32)
+        password = st.text_input(_("Password"), type="password", key="login_password", max_chars=200)
+        submitted = st.form_submit_button(_("Sign in"), type="primary", key="login_submit")
     if submitted:
         try:
             user = authenticate(data.engine(), username, password, now=data.now())
@@ -70,21 +103,22 @@ def login() -> None:
             return
         if user is None:
             # One message for an unknown name, a wrong password, a disabled or a locked user.
-            st.error("The user name or the password is wrong, or the user is locked for a while. "
-                     "After 5 failures in a row a name is refused for 15 minutes.")
+            st.error(_("The user name or the password is wrong, or the user is locked for a while. "
+                       "After 5 failures in a row a name is refused for 15 minutes."))
             return
         st.session_state[USER_KEY] = user
         st.rerun()
-    st.info("The demo (`make run`) has one user per role: **supervisor**, **guanganmenwai** (a street "
-            "office) and **coordinator**; their passwords are in the README.", icon="🔑")
+    st.info(_("The demo (`make run`) has one user per role: **supervisor**, **guanganmenwai** (a street "
+              "office) and **coordinator**; their passwords are in the README."), icon="🔑")
 
 
 def sidebar(user: User) -> None:
     """Who is signed in, and the sign-out button."""
+    language_switch(user)
     with st.sidebar:
-        st.markdown("### 📣 Whistle")
+        st.markdown("### " + _("📣 Whistle"))
         where = f" · {md_escape(user.organisation)}" if user.organisation and not user.city_wide else ""
-        st.caption(f"{md_escape(user.display_name)} · {ROLE_NAMES[user.role]}{where}")
-        if st.button("Sign out", key="sign_out", icon="🚪"):
+        st.caption(f"{md_escape(user.display_name)} · {_(ROLE_NAMES[user.role])}{where}")
+        if st.button(_("Sign out"), key="sign_out", icon="🚪"):
             st.session_state.pop(USER_KEY, None)
             st.rerun()

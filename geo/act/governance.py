@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import ValidationError
+from geo.i18n import N_, _
 from geo.rules import positive, read_rules, rules_path, section, share, whole
 from geo.settings import DATA_DIR
 
@@ -136,14 +137,14 @@ def rates(counts: pd.DataFrame, rules: GovernanceRules) -> pd.DataFrame:
     return out
 
 
-NO_RATE_DATA = "no rate data"
+NO_RATE_DATA = N_("no rate data")
 """A rate whose denominator is zero: the complaints carry no such data (an export without it)."""
-TOO_FEW = "too few"
+TOO_FEW = N_("too few")
 """A rate whose denominator is below ``min_sample``."""
 
 
 def rate_text(rate: object, denominator: object) -> str:
-    """A rate as a person reads it: ``"72.5 %"``, ``"too few"`` or ``"no rate data"``.
+    """A rate as a person reads it: ``"72.5 %"``, ``"too few"`` or ``"no rate data"`` (translated).
 
     Parameters
     ----------
@@ -154,7 +155,7 @@ def rate_text(rate: object, denominator: object) -> str:
     """
     if rate is not None and not pd.isna(rate):
         return f"{100 * float(rate):.1f} %"
-    return NO_RATE_DATA if _none_counted(denominator) else TOO_FEW
+    return _(NO_RATE_DATA) if _none_counted(denominator) else _(TOO_FEW)
 
 
 def _none_counted(denominator: object) -> bool:
@@ -169,7 +170,7 @@ def composite_text(row: object) -> str:
     if value is not None and not pd.isna(value):
         return f"{float(value):.1f}"
     bases = [getattr(row, denominator, None) for _numerator, denominator in RATES.values()]
-    return NO_RATE_DATA if all(_none_counted(b) for b in bases) else TOO_FEW
+    return _(NO_RATE_DATA) if all(_none_counted(b) for b in bases) else _(TOO_FEW)
 
 
 def rates_without_data(counts: pd.DataFrame) -> list[str]:
@@ -340,6 +341,7 @@ def _ordinal(month: object) -> float:
 
 def class_rules_text(rules: GovernanceRules) -> str:
     """The classes in words, from the rules in use (a report never states a rule it does not apply)."""
-    return (f"governance-class (top {rules.top} by volume {rules.times} times in {rules.window_months} months), "
-            f"early warning (top {rules.top} this month), watched after an exit (a rebound is marked), and the "
-            f"talk list (bottom {rules.bottom} by composite).")
+    return _("governance-class townships (top {top} by volume {times} times in {months} months), early warning "
+             "(top {top} this month), watched after leaving the list (a rebound is marked), and the talk list "
+             "(末位约谈: bottom {bottom} by composite).").format(top=rules.top, times=rules.times,
+                                                                 months=rules.window_months, bottom=rules.bottom)

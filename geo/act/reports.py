@@ -17,9 +17,13 @@ import numpy as np
 import pandas as pd
 from markdown_it import MarkdownIt
 
+from geo.i18n import N_, _, html_lang, language, ngettext, speaking
 from geo.show.text import md_escape
+from geo.show.words import column
 
 KINDS = ("daily", "weekly", "monthly")
+TITLES = {"daily": N_("Daily bulletin {period}"), "weekly": N_("Weekly summary {period}"),
+          "monthly": N_("Monthly analysis {period}")}
 RISING_Z = 3.0
 """A category rises when its count lies this many Poisson standard deviations above the baseline..."""
 RISING_SHARE = 0.2
@@ -152,11 +156,13 @@ class Report:
     period: Period
     generated_at: datetime
     sections: list[Section]
+    language: str = field(default_factory=language)
+    """The language it was written in, and is rendered in (the current one when it is made)."""
 
     @property
     def title(self) -> str:
-        name = {"daily": "Daily bulletin", "weekly": "Weekly summary", "monthly": "Monthly analysis"}
-        return f"{name[self.period.kind]} {self.period.label}"
+        with speaking(self.language):
+            return _(TITLES[self.period.kind]).format(period=self.period.label)
 
     @property
     def stem(self) -> str:
@@ -169,32 +175,40 @@ def _cell(value: object) -> str:
             return ""
         return f"{value:,.0f}" if float(value).is_integer() and abs(value) >= 1000 else f"{value:,.1f}"
     if isinstance(value, bool | np.bool_):
-        return "yes" if value else ""
+        return _("yes") if value else ""
     if isinstance(value, list | tuple | np.ndarray):
-        return ", ".join(str(v) for v in value)
+        return _(", ").join(str(v) for v in value)
     if isinstance(value, pd.Timestamp | datetime):
         return f"{value:%Y-%m-%d %H:%M}"
     return "" if value is None or value is pd.NaT or value is pd.NA else str(value)
 
 
 def to_markdown(report: Report) -> str:
-    """The report as Markdown: a heading, then each section's sentences and table."""
+    """The report as Markdown: a heading, then each section's sentences and table (in the
+    report's language)."""
+    with speaking(report.language):
+        return _markdown(report)
+
+
+def _markdown(report: Report) -> str:
+    period = report.period
     out = [f"# {md_escape(report.title)}", "",
-           f"{report.period.first:%Y-%m-%d} to {report.period.last:%Y-%m-%d} ({report.generated_at.tzinfo} time), "
-           f"{report.period.days} day{'s' if report.period.days > 1 else ''}. Made "
-           f"{report.generated_at:%Y-%m-%d %H:%M %Z} by Whistle.", ""]
+           ngettext("{first} to {last} ({zone} time), {days} day. Made {made} by Whistle.",
+                    "{first} to {last} ({zone} time), {days} days. Made {made} by Whistle.", period.days).format(
+               first=f"{period.first:%Y-%m-%d}", last=f"{period.last:%Y-%m-%d}", zone=report.generated_at.tzinfo,
+               days=period.days, made=f"{report.generated_at:%Y-%m-%d %H:%M %Z}"), ""]
     for section in report.sections:
         out += [f"## {md_escape(section.title)}", ""]
         out += [*section.lines, ""] if section.lines else []
         if section.table is not None and len(section.table):
             shown = section.table.head(section.shown)
-            out.append("| " + " | ".join(md_escape(c) for c in shown.columns) + " |")
+            out.append("| " + " | ".join(md_escape(column(c)) for c in shown.columns) + " |")
             out.append("|" + "|".join("---" for _ in shown.columns) + "|")
             out += ["| " + " | ".join(md_escape(_cell(v)) for v in row) + " |"
                     for row in shown.itertuples(index=False)]
             if len(section.table) > section.shown:
-                out.append(f"\n{section.shown} of {len(section.table)} rows; all of them in "
-                           f"`{report.stem}-{section.key}.csv`.")
+                out.append("\n" + _("{shown} of {rows} rows; all of them in `{file}`.").format(
+                    shown=section.shown, rows=len(section.table), file=f"{report.stem}-{section.key}.csv"))
             out.append("")
     return "\n".join(out)
 
@@ -215,6 +229,8 @@ def to_html(report: Report) -> str:
     """The report as one self-contained HTML page, rendered from its Markdown."""
     # Raw HTML is off: whatever a user typed (a title, a note) arrives as text.
     body = MarkdownIt("commonmark", {"html": False}).enable("table").render(to_markdown(report))
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+    with speaking(report.language):
+        lang = html_lang()
+    return (f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
             f"<title>{html.escape(report.title)}</title><style>{_STYLE}</style></head>"
             f"<body>\n{body}</body></html>\n")

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from geo.act.categories import categories, departments
+from geo.act.categories import departments
 from geo.act.governance import COUNTS, NO_RATE_DATA, GovernanceRules, class_rules_text, rates, rates_without_data
 from geo.act.projects_db import projects
 from geo.act.reports import (
@@ -34,11 +34,30 @@ from geo.act.reports import (
 )
 from geo.act.whistle_db import late_sql
 from geo.errors import ValidationError
+from geo.i18n import N_, _, ngettext, speaking
 from geo.settings import load_settings
 from geo.show.downloads import write_csv
+from geo.show.words import (
+    CALL_KINDS,
+    CALL_STATES,
+    CLASSES,
+    PATTERNS,
+    PROJECT_KINDS,
+    PROJECT_STATES,
+    RATES,
+    STEPS,
+    VERDICTS,
+    category_name,
+    department_name,
+    headed,
+    word,
+    words,
+)
 from geo.store.engine import Bind, transaction
 from geo.store.tally import tallied_days
 
+CASE_KINDS = {"near": N_("near the line"), "across": N_("across the line"), "cluster": N_("cluster across the line"),
+              "pingpong": N_("passed back and forth")}
 NEW_PATTERNS = ("new hot spot", "consecutive hot spot", "intensifying hot spot")
 """The emerging patterns a bulletin calls new: hot only lately, or hotter step by step."""
 
@@ -94,7 +113,8 @@ def write_report(report: Report, folder: Path | str) -> list[Path]:
     for section in report.sections:
         if section.table is not None:
             path = folder / f"{report.stem}-{section.key}.csv"
-            write_csv(path, section.table)
+            with speaking(report.language):
+                write_csv(path, headed(section.table))
             written.append(path)
     return written
 
@@ -116,7 +136,7 @@ def _names(conn) -> dict[str, str]:
     rows = conn.execute(sa.text(
         "SELECT code, name FROM jurisdiction WHERE valid_to IS NULL ORDER BY level = 'township', code")).all()
     names = dict(rows)
-    names.update({code: en for code, (_zh, en) in departments().items()})
+    names.update({code: department_name(code) for code in departments()})
     return names
 
 
@@ -137,31 +157,32 @@ def _figures(conn, period: Period, days: pd.DatetimeIndex) -> Section:
     found = rates(counts, GovernanceRules.load())
     have, had = _covered(days, period), _covered(days, before)
     volume = counts["volume"]
-    rows = [("complaints", volume["now"], volume["before"]),
-            ("complaints a day", volume["now"] / max(have, 1), volume["before"] / max(had, 1)),
-            *[(name.replace("_", " ") + " %", 100 * found.at["now", name], 100 * found.at["before", name])
+    rows = [(_("complaints"), volume["now"], volume["before"]),
+            (_("complaints a day"), volume["now"] / max(have, 1), volume["before"] / max(had, 1)),
+            *[(word(RATES, name) + " %", 100 * found.at["now", name], 100 * found.at["before", name])
               for name in ("response_rate", "resolution_rate", "satisfaction_rate")]]
     table = pd.DataFrame(rows, columns=["measure", "this_period", "period_before"]).astype(
         {"this_period": float, "period_before": float})
     # Counts change in percent, rates in points.
-    counted = table["measure"].str.startswith("complaints")
+    counted = np.arange(len(table)) < 2
     with np.errstate(divide="ignore", invalid="ignore"):
         relative = 100 * (table["this_period"] / table["period_before"] - 1)
     table["change"] = np.where(counted, relative, table["this_period"] - table["period_before"]).round(1)
-    table["change_in"] = np.where(counted, "%", "points")
-    compared = "the same weekday a week before" if period.kind == "daily" else "the period before"
-    lines = [f"Compared with {compared} ({before.first:%Y-%m-%d} to {before.last:%Y-%m-%d}). Rates are in "
-             "percent: responded within the deadline of those dispatched, resolved of those with an outcome, "
-             "satisfied or basically satisfied of those called back."]
+    table["change_in"] = np.where(counted, "%", _("points"))
+    compared = _("the same weekday a week before") if period.kind == "daily" else _("the period before")
+    lines = [_("Compared with {compared} ({first} to {last}). Rates are in percent: responded within the deadline "
+               "of those dispatched, resolved of those with an outcome, satisfied or basically satisfied of those "
+               "called back.").format(compared=compared, first=f"{before.first:%Y-%m-%d}",
+                                       last=f"{before.last:%Y-%m-%d}")]
     if have < period.days:
-        lines.append(f"**Data for {have} of the period's {period.days} days.**")
+        lines.append(_("**Data for {have} of the period's {days} days.**").format(have=have, days=period.days))
     lines += [_no_data(name) for name in rates_without_data(counts.loc[["now"]])]
-    return Section("figures", "Key figures", lines, table)
+    return Section("figures", _("Key figures"), lines, table)
 
 
 def _no_data(rate: str) -> str:
-    return (f"{rate.replace('_', ' ').capitalize()}: {NO_RATE_DATA} (no complaint of the period carries it); "
-            "the composite and its ranking are left out.")
+    return _("{rate}: {no_data} (no complaint of the period carries it); the composite and its ranking are "
+             "left out.").format(rate=word(RATES, rate), no_data=_(NO_RATE_DATA))
 
 
 def _per_category(conn, first: date, last: date) -> pd.Series:
@@ -177,19 +198,22 @@ def _categories(conn, period: Period, days: pd.DatetimeIndex) -> Section:
     parts = [_per_category(conn, p.first, p.last) for p in whole]
     baseline = pd.concat(parts).groupby(level=0).sum() if parts else pd.Series(dtype="int64")
     table = rising_categories(current, baseline, sum(p.days for p in whole), period.days)
-    known = categories()
-    table.insert(1, "name", [known[c].name_en if c in known else c for c in table["category"]])
+    table.insert(1, "name", [category_name(c) for c in table["category"]])
     risen = table[table["rising"]]
     if not whole:
-        lines = ["No whole baseline period before this one: rising categories need history."]
+        lines = [_("No whole baseline period before this one: rising categories need history.")]
     elif risen.empty:
-        lines = [f"No category rose above its baseline (the {len(whole)} period{'s' if len(whole) > 1 else ''} "
-                 "before) this period."]
+        lines = [ngettext("No category rose above its baseline (the {periods} period before) this period.",
+                          "No category rose above its baseline (the {periods} periods before) this period.",
+                          len(whole)).format(periods=len(whole))]
     else:
-        lines = [f"{len(risen)} categor{'y' if len(risen) == 1 else 'ies'} rose clearly above the baseline of "
-                 f"the {len(whole)} period{'s' if len(whole) > 1 else ''} before: " + ", ".join(
-                     f"{row.name} ({row.complaints:,}, {row.change_pct:+.0f} %)" for row in risen.itertuples()) + "."]
-    return Section("categories", "Categories rising", lines, table, shown=15)
+        lines = [ngettext("{count} category rose clearly above the baseline of the {periods} periods before: "
+                          "{which}.",
+                          "{count} categories rose clearly above the baseline of the {periods} periods before: "
+                          "{which}.", len(risen)).format(
+            count=len(risen), periods=len(whole), which=_(", ").join(
+                f"{row.name} ({row.complaints:,}, {row.change_pct:+.0f} %)" for row in risen.itertuples()))]
+    return Section("categories", _("Categories rising"), lines, table, shown=15)
 
 
 def _hotspots(conn, period: Period, names: dict[str, str]) -> Section:
@@ -203,12 +227,15 @@ def _hotspots(conn, period: Period, names: dict[str, str]) -> Section:
         "FROM hotspot_run r WHERE kind = 'gi' AND category IS NULL AND theme IS NULL AND period_start < :end "
         "ORDER BY period_end DESC, id DESC LIMIT 1"), {"end": _end(period)}).mappings().first()
     lines = []
+    title = _("New and emerging hot spots")
     if gi:
-        lines.append(f"Gi* run {gi['id']} ({gi['period_start']:%Y-%m-%d} to {gi['period_end']:%Y-%m-%d}, "
-                     f"resolution {gi['resolution']}): {gi['hot99']:,} hot cells at 99 % confidence.")
+        lines.append(_("Hot-spot analysis {id} ({first} to {last}, H3 resolution {resolution}): {hot:,} hot cells "
+                       "at 99 % confidence.").format(id=gi["id"], first=f"{gi['period_start']:%Y-%m-%d}",
+                                                     last=f"{gi['period_end']:%Y-%m-%d}",
+                                                     resolution=gi["resolution"], hot=gi["hot99"]))
     if not run:
-        lines.append("No emerging hot spot run covers this period yet (`python -m geo detect emerging`).")
-        return Section("hotspots", "New and emerging hot spots", lines, None)
+        lines.append(_("No emerging hot spot run covers this period yet (`python -m geo detect emerging`)."))
+        return Section("hotspots", title, lines, None)
     cells = pd.read_sql(sa.text(
         "SELECT h3, pattern, count, z, trend_z FROM hotspot_cell WHERE run_id = :id AND pattern = ANY(:patterns) "
         "ORDER BY array_position(CAST(:patterns AS text[]), CAST(pattern AS text)), z DESC"), conn,
@@ -216,10 +243,14 @@ def _hotspots(conn, period: Period, names: dict[str, str]) -> Section:
     cells["township"] = _townships_of(conn, cells["h3"].tolist(), names)
     cells.insert(0, "cell", [h3.int_to_str(int(c)) for c in cells.pop("h3")])
     counted = cells["pattern"].value_counts()
-    lines.append(f"Emerging run {run['id']} ({run['period_start']:%Y-%m-%d} to {run['period_end']:%Y-%m-%d}, "
-                 f"{run['steps']} {run['step']} steps, resolution {run['resolution']}): "
-                 + (", ".join(f"{counted[p]} {p}s" for p in NEW_PATTERNS if p in counted) or "no new hot spot") + ".")
-    return Section("hotspots", "New and emerging hot spots", lines, cells.round(2))
+    found = _(", ").join(f"{word(PATTERNS, p)} {counted[p]}" for p in NEW_PATTERNS if p in counted)
+    lines.append(_("Emerging hot spots {id} ({first} to {last}, {steps} periods of a {step}, H3 resolution "
+                   "{resolution}): {found}.").format(
+        id=run["id"], first=f"{run['period_start']:%Y-%m-%d}", last=f"{run['period_end']:%Y-%m-%d}",
+        steps=run["steps"], step=word(STEPS, run["step"]), resolution=run["resolution"],
+        found=found or _("no new hot spot")))
+    cells["pattern"] = words(PATTERNS, cells["pattern"])
+    return Section("hotspots", title, lines, cells.round(2))
 
 
 def _townships_of(conn, cells: list[int], names: dict[str, str]) -> list[str]:
@@ -233,7 +264,7 @@ def _townships_of(conn, cells: list[int], names: dict[str, str]) -> list[str]:
         "AND ST_Contains(j.geom, ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326))"),
         {"lon": [lon for _, lon in centres], "lat": [lat for lat, _ in centres]}).all()
     found = {int(i): code for i, code in rows}
-    return [names.get(found.get(i + 1, ""), "outside the townships") for i in range(len(cells))]
+    return [names.get(found.get(i + 1, ""), _("outside the townships")) for i in range(len(cells))]
 
 
 def _border_cases(conn, period: Period, names: dict[str, str]) -> Section:
@@ -243,9 +274,12 @@ def _border_cases(conn, period: Period, names: dict[str, str]) -> Section:
         "ORDER BY new DESC, complaints DESC, id"), conn, params={"start": _start(period.first), "end": _end(period)})
     _readable(table, names, ("first_seen", "last_seen"))
     new = int(table["new"].sum()) if len(table) else 0
-    lines = [f"{len(table)} border case{'s' if len(table) != 1 else ''} had complaints in the period, "
-             f"{new} of them new."]
-    return Section("border_cases", "Border cases", lines, table)
+    lines = [ngettext("{count} border case had complaints in the period, {new} of them new.",
+                      "{count} border cases had complaints in the period, {new} of them new.",
+                      len(table)).format(count=len(table), new=new)]
+    table["kind"] = words(CASE_KINDS, table["kind"])
+    table["category"] = [category_name(c) for c in table["category"]]
+    return Section("border_cases", _("Border cases"), lines, table)
 
 
 def _readable(table: pd.DataFrame, names: dict[str, str], times: tuple[str, ...]) -> None:
@@ -273,9 +307,15 @@ def _calls(conn, period: Period, names: dict[str, str]) -> Section:
     table["late_addressees"] = [", ".join(names.get(t, t) for t in ts) for ts in table["late_addressees"]]
     raised = int((table["raised_at"] >= pd.Timestamp(period.first)).sum()) if len(table) else 0
     late = int((table["late"] > 0).sum()) if len(table) else 0
-    lines = [f"{raised} call{'s' if raised != 1 else ''} raised in the period; {len(table)} shown (raised, still open, "
-             f"or settled in the period); {late} with late addressees."]
-    return Section("whistle_calls", "Whistle calls", lines, table)
+    lines = [ngettext("{raised} call raised in the period; {shown} shown (raised, still open, or settled in the "
+                      "period); {late} with late addressees.",
+                      "{raised} calls raised in the period; {shown} shown (raised, still open, or settled in the "
+                      "period); {late} with late addressees.", raised).format(
+        raised=raised, shown=len(table), late=late)]
+    table["kind"] = words(CALL_KINDS, table["kind"])
+    table["state"] = words(CALL_STATES, table["state"])
+    table["categories"] = [_(", ").join(category_name(c) for c in cats) for cats in table["categories"]]
+    return Section("whistle_calls", _("Whistle calls"), lines, table)
 
 
 def _ranking(conn, period: Period) -> list[Section]:
@@ -283,8 +323,8 @@ def _ranking(conn, period: Period) -> list[Section]:
     month = conn.execute(sa.text("SELECT max(month) FROM governance_month WHERE month <= :m"),
                          {"m": period.last.replace(day=1)}).scalar()
     if month is None:
-        return [Section("ranking", "Ranking and classes",
-                        ["No month is classified yet (`python -m geo governance run`)."], None)]
+        return [Section("ranking", _("Ranking and classes"),
+                        [_("No month is classified yet (`python -m geo governance run`).")], None)]
     table = pd.read_sql(sa.text("""
         SELECT g.composite_rank, j.name AS township, g.township_code, d.name AS district, g.volume, g.volume_rank,
                round(100 * g.response_rate::numeric, 1) AS response_pct,
@@ -297,27 +337,32 @@ def _ranking(conn, period: Period) -> list[Section]:
         LEFT JOIN jurisdiction d ON d.code = j.parent_code AND d.level = 'district' AND d.valid_to IS NULL
         WHERE g.month = :m ORDER BY g.composite_rank NULLS LAST, g.volume_rank"""), conn, params={"m": month})
     labels = table["label"].value_counts()
-    partial = "" if month == period.last.replace(day=1) else " (the last classified month)"
-    lines = [f"{month:%Y-%m}{partial}: {len(table)} townships, {int(table['composite_rank'].notna().sum())} ranked "
-             "by composite; " + ", ".join(f"{labels[n]} {n.replace('_', ' ')}" for n in labels.index if n != "none")
-             + f"; {int(table['talk_list'].sum())} on the talk list."]
+    partial = "" if month == period.last.replace(day=1) else _(" (the last classified month)")
+    lines = [_("{month}{partial}: {count} townships, {ranked} ranked by composite; {classes}; {talk} on the "
+               "talk list (末位约谈).").format(
+        month=f"{month:%Y-%m}", partial=partial, count=len(table), ranked=int(table["composite_rank"].notna().sum()),
+        classes=_(", ").join(f"{word(CLASSES, n)} {labels[n]}" for n in labels.index if n != "none"),
+        talk=int(table["talk_list"].sum()))]
     lines += [_no_data(name) for name in rates_without_data(table)]
+    codes = table["label"].copy()
+    table["label"] = words(CLASSES, table["label"])
+    table["performance"] = words(CLASSES, table["performance"])
     # The townships a supervisor acts on: the volume classes first, then the talk list.
     order = {"governance": 0, "early_warning": 1, "watch": 2}
-    flagged = table[table["label"].isin(list(order)) | table["talk_list"]].copy()
-    flagged["order"] = [order.get(label, 3) for label in flagged["label"]]
+    flagged = table[codes.isin(list(order)) | table["talk_list"]].copy()
+    flagged["order"] = [order.get(label, 3) for label in codes[flagged.index]]
     flagged = flagged.sort_values(["order", "volume_rank", "composite_rank"]).drop(columns="order")
-    classes = Section("classes", "Governance classes and the talk list",
+    classes = Section("classes", _("Governance classes and the talk list"),
                       [f"{month:%Y-%m}: {class_rules_text(rules)}"],
                       flagged[["township", "township_code", "district", "label", "rebound", "volume", "volume_rank",
                                "composite", "composite_rank", "talk_list"]], shown=40)
-    return [classes, Section("ranking", "Ranking and rates", lines, table, shown=40)]
+    return [classes, Section("ranking", _("Ranking and rates"), lines, table, shown=40)]
 
 
 def _projects(conn, period: Period) -> Section:
     found = projects(conn, today=period.last)
     if found.empty:
-        return Section("projects", "Projects", ["No remediation project is open."], None)
+        return Section("projects", _("Projects"), [_("No remediation project is open.")], None)
     table = pd.DataFrame({
         "id": found["id"], "kind": found["kind"], "title": found["title"], "state": found["state"],
         "starts_on": found["starts_on"], "ends_on": found["ends_on"],
@@ -325,11 +370,14 @@ def _projects(conn, period: Period) -> Section:
         "did_pct": found["did_pct"].astype(float).round(1), "did_low": found["did_low"].astype(float).round(1),
         "did_high": found["did_high"].astype(float).round(1), "on_target": found["on_target"]})
     verdicts = table["verdict"].value_counts()
-    lines = [f"{len(table)} projects, {int((table['state'] == 'active').sum())} active; "
-             + ", ".join(f"{verdicts[v]} {v}" for v in verdicts.index)
-             + ". The effect is a difference-in-differences against untreated neighbours, in percent, with its "
-             "95 % interval."]
-    return Section("projects", "Projects", lines, table)
+    lines = [_("{count} projects, {active} active; {verdicts}. The effect is a difference-in-differences against "
+               "untreated neighbours, in percent, with its 95 % interval.").format(
+        count=len(table), active=int((table["state"] == "active").sum()),
+        verdicts=_(", ").join(f"{word(VERDICTS, v)} {verdicts[v]}" for v in verdicts.index))]
+    table["kind"] = words(PROJECT_KINDS, table["kind"])
+    table["state"] = words(PROJECT_STATES, table["state"])
+    table["verdict"] = words(VERDICTS, table["verdict"])
+    return Section("projects", _("Projects"), lines, table)
 
 
 def _zone() -> ZoneInfo:

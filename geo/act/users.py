@@ -45,6 +45,8 @@ class User:
     """The name of the organisation the user works for."""
     townships: tuple[str, ...] = ()
     """The current township codes the user's street office answers for (none for the other roles)."""
+    language: str | None = None
+    """The language the user chose to read the app in (None: the city's)."""
 
     @property
     def city_wide(self) -> bool:

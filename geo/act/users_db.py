@@ -32,7 +32,7 @@ LOCKOUT = timedelta(minutes=15)
 # A user with its organisation and the townships that organisation answers for now.
 _USER = f"""
     SELECT u.id, u.username, u.display_name, u.role, u.organisation_id, o.code AS organisation_code,
-           o.name AS organisation, u.active, u.created_at, u.last_login_at, u.password_hash,
+           o.name AS organisation, u.language, u.active, u.created_at, u.last_login_at, u.password_hash,
            coalesce((SELECT array_agg(a.code ORDER BY a.code) FROM ({CURRENT_AREAS}) a
                      WHERE a.organisation_id = u.organisation_id), '{{}}') AS townships
     FROM app_user u JOIN organisation o ON o.id = u.organisation_id"""
@@ -108,7 +108,17 @@ def authenticate(bind: Bind, username: str, password: str, *, now: datetime) -> 
 
 def _user(row) -> User:
     return User(row["id"], row["username"], row["display_name"], row["role"], row["organisation_id"],
-                row["organisation"], tuple(row["townships"]) if row["role"] == "street_office" else ())
+                row["organisation"], tuple(row["townships"]) if row["role"] == "street_office" else (),
+                row["language"])
+
+
+def set_language(bind: Bind, user_id: int, language: str | None) -> None:
+    """Remember the language a user reads the app in (None: the city's, whatever it becomes)."""
+    from geo.i18n import check_language
+
+    chosen = check_language(language) if language is not None else None
+    with transaction(bind) as conn:
+        conn.execute(sa.update(AppUser).where(AppUser.id == int(user_id)).values(language=chosen))
 
 
 def live_user(bind: Bind, user: User) -> User | None:

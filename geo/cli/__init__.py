@@ -35,8 +35,15 @@ app = typer.Typer(help="Whistle: spatial governance for the 12345 citizen hotlin
 
 @app.callback()
 def _city(city: Annotated[str | None, typer.Option(
-        "--city", help="The city served: a code under cities/, or a city.toml (WHISTLE_CITY).")] = None) -> None:
+        "--city", help="The city served: a code under cities/, or a city.toml (WHISTLE_CITY).")] = None,
+          language: Annotated[str | None, typer.Option(
+        "--language", help="The language of reports and messages: zh_CN or en (WHISTLE_LANGUAGE; "
+                           "the city's by default).")] = None) -> None:
     """Whistle: spatial governance for the 12345 citizen hotline."""
+    if language:
+        from geo.i18n import check_language
+
+        os.environ["WHISTLE_LANGUAGE"] = check_language(language)
     if city:
         from geo.city import city_file, load_city
 

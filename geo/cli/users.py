@@ -14,9 +14,9 @@ from geo.cli.shared import out
 users_app = typer.Typer(help="The app's users: add, list, disable, and the demo users.", no_args_is_help=True)
 
 DEMO_USERS = (
-    ("supervisor", "whistle-city-watch", "supervisor", None, "City supervisor (demo)"),
-    ("guanganmenwai", "whistle-street-office", "street_office", "110102020", "Guang'anmenwai street office (demo)"),
-    ("coordinator", "whistle-border-desk", "coordinator", None, "Border coordinator (demo)"),
+    ("supervisor", "whistle-city-watch", "supervisor", None, "市级监管员（演示）"),
+    ("guanganmenwai", "whistle-street-office", "street_office", "110102020", "广安门外街道（演示）"),
+    ("coordinator", "whistle-border-desk", "coordinator", None, "统筹协调员（演示）"),
 )
 """One user per role for the demo, listed in the README: username, password, role, township, name."""
 

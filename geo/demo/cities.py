@@ -81,6 +81,8 @@ class CitySpec:
     """False: the profile gives its metric CRS instead, and the maps open on the townships."""
     channels: dict[str, str] = field(default_factory=lambda: {"Phone": "phone", "Web": "web",
                                                               "Mobile/Open311": "app"})
+    language: str = "en"
+    """The language its app and reports speak (its profile's ``language``)."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,7 @@ BEIJING_GRID = CitySpec(
         Category("燃气泄漏", "gas_leak", "", "", "", "", emergency=True),
         Category("其他问题", "unclassified", "", "", "", ""),
     ),
-    departments={}, time_format="%Y/%m/%d %H:%M:%S", profile=False,
+    departments={}, time_format="%Y/%m/%d %H:%M:%S", profile=False, language="zh_CN",
     channels={"电话": "phone", "网站": "web", "北京通": "app"})
 
 CITIES = {spec.code: spec for spec in (BEIJING_GRID, BAY, SOUTH)}
@@ -411,7 +413,7 @@ def _write_profile(spec: CitySpec, folder: Path) -> Path:
     west, south, east, north = lon - 0.1, lat - 0.08, lon + 0.1, lat + 0.08
     lines = [f'code = "{spec.code}"', f'name_zh = "{spec.name_zh}"', f'name_en = "{spec.name_en}"',
              f'hotline_zh = "{spec.name_zh}12345热线"', f'hotline_en = "{spec.name_en} 311"',
-             f'timezone = "{spec.timezone}"',
+             f'timezone = "{spec.timezone}"', f'language = "{spec.language}"',
              f"bounds = [{west}, {south}, {east}, {north}]" if spec.bounds else f'metric_crs = "{utm_crs(lon, lat)}"',
              "",
              "[channels]", *[f'"{k}" = "{v}"' for k, v in spec.channels.items() if v != k], "",

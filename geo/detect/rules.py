@@ -37,6 +37,8 @@ class HotspotRules:
     k: int
     alpha: float
     days: int
+    place_within_m: float = 600.0
+    """A hot cell with no community of its own is named "near" the nearest one within this."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,8 @@ class DetectRules:
         hot, where = section(raw, "hotspots", path), f"{path} [hotspots]"
         hotspots = HotspotRules(resolution=check_resolution(whole(hot, "resolution", where), f"{where} resolution"),
                                 k=whole(hot, "k", where), alpha=share(hot, "alpha", where),
-                                days=whole(hot, "days", where))
+                                days=whole(hot, "days", where),
+                                place_within_m=positive(hot, "place_within_m", where))
         emerging_table, where = section(raw, "emerging", path), f"{path} [emerging]"
         step = emerging_table.get("step")
         if step not in STEPS:

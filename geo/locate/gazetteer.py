@@ -112,6 +112,17 @@ def gazetteer(boundaries: BoundaryIndex | None = None) -> Gazetteer:
     return _from_units(towns, districts[-1] if districts else None)
 
 
+def community_points() -> pd.DataFrame:
+    """The city's communities (社区/村) with their points: ``name, code, township_code, lon, lat``
+    (empty for a city whose profile names no communities file)."""
+    city = load_settings().city
+    if len(city.gazetteer) < 2:
+        return pd.DataFrame(columns=["name", "code", "township_code", "lon", "lat"])
+    places = gazetteer().places
+    return pd.DataFrame([(p.name, p.code, p.township_code, p.lon, p.lat) for p in places if p.level == "community"],
+                        columns=["name", "code", "township_code", "lon", "lat"])
+
+
 @lru_cache(maxsize=4)
 def _from_files(files: tuple[tuple[Path, int], ...]) -> Gazetteer:
     paths = [path for path, _stamp in files]

@@ -44,7 +44,7 @@ from geo.act.whistle_db import (
     resolve,
 )
 from geo.clock import Clock, system_clock
-from geo.detect.hotspots_db import count_rows
+from geo.detect.hotspots_db import CELL_PRECISIONS, count_rows
 from geo.errors import AccessError, ValidationError
 from geo.ingest.mapping import load_mapping
 from geo.ingest.rejected_db import rejected_rows
@@ -319,6 +319,29 @@ def hotspot_cells(bind: Bind, user: User, run_id: int, *, township: str | None =
     return out.reset_index(drop=True)
 
 
+def hotspot_categories(bind: Bind, user: User, run_id: int, cells: list[int], *, township: str | None = None,
+                       most: int = 2) -> dict[int, list[str]]:
+    """The commonest categories of each cell's complaints in the run's period (a township's own
+    complaints when one is asked, and always for a street office), most first."""
+    town = restrict(user, township).township
+    if not cells:
+        return {}
+    with transaction(bind) as conn:
+        run = conn.execute(sa.text("SELECT period_start, period_end, resolution FROM hotspot_run WHERE id = :run"),
+                           {"run": run_id}).mappings().one()
+        resolution = int(run["resolution"])
+        rows = conn.execute(sa.text(
+            f"SELECT {parent_sql('c.h3', resolution)} AS cell, c.category, count(*) AS n FROM complaint c "
+            "WHERE c.received_at >= :start AND c.received_at < :end AND c.precision = ANY(:precisions) "
+            f"AND {parent_sql('c.h3', resolution)} = ANY(:cells) "
+            "AND (CAST(:town AS text) IS NULL OR c.township_code = :town) GROUP BY 1, 2"),
+            {"start": run["period_start"], "end": run["period_end"], "precisions": list(CELL_PRECISIONS),
+             "cells": [int(c) for c in cells], "town": town}).all()
+    found = pd.DataFrame(rows, columns=["cell", "category", "n"]).sort_values(["cell", "n", "category"],
+                                                                              ascending=[True, False, True])
+    return {int(cell): group["category"].head(most).tolist() for cell, group in found.groupby("cell")}
+
+
 def _own_cell_counts(conn, run_id: int, town: str) -> pd.Series:
     """A township's own complaints per cell of a run, counted as the run counted (its period,
     filter and precisions)."""
@@ -503,6 +526,8 @@ def ranking_for(bind: Bind, user: User, month: date | None = None) -> pd.DataFra
     own townships, ranks included (its place among the others, not theirs)."""
     scope = restrict(user)
     ranked = ranking(bind, month)
+    # How many were ranked and classified: "3rd of 334" stays true in a street office's one row.
+    ranked = ranked.assign(ranked_count=int(ranked["composite_rank"].notna().sum()), township_count=len(ranked))
     if scope.organisation_id is not None:
         ranked = ranked[ranked["township_code"].isin(user.townships)].reset_index(drop=True)
     return ranked

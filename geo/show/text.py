@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
+from datetime import date, datetime
 
 import pandas as pd
 
@@ -46,6 +46,39 @@ def md_escape(value: object) -> str:
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 """How a moment is shown: in the city's zone, to the minute (``2026-11-20 09:30``)."""
+DAY_FORMAT = "%Y-%m-%d"
+
+
+def short_day(day: date) -> str:
+    """A day in a short label: ``11月20日`` in Chinese, ``20 Nov`` in English."""
+    from geo.i18n import language
+
+    return f"{day.month}月{day.day}日" if language() == "zh_CN" else f"{day.day} {_MONTHS[day.month - 1][:3]}"
+
+
+def month_label(day: date) -> str:
+    """A month: ``2026年11月`` in Chinese, ``November 2026`` in English."""
+    from geo.i18n import language
+
+    return f"{day.year}年{day.month}月" if language() == "zh_CN" else f"{_MONTHS[day.month - 1]} {day.year}"
+
+
+def chart_day_format() -> str:
+    """A chart's day axis in d3's time format: ``11月3日`` in Chinese, ``Nov 3`` in English (a chart
+    would otherwise name days and months in English whatever the language)."""
+    from geo.i18n import language
+
+    return "%-m月%-d日" if language() == "zh_CN" else "%b %-d"
+
+
+def period_label(start: date, end: date) -> str:
+    """A period of days, ``2026-10-23 – 2026-11-21`` (one day alone when they are equal)."""
+    return f"{start:{DAY_FORMAT}}" if start == end else f"{start:{DAY_FORMAT}} – {end:{DAY_FORMAT}}"
+
+
+# English month names, whatever the machine's locale (strftime's %B follows it).
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
 
 
 def local_times(frame: pd.DataFrame, zone: str) -> pd.DataFrame:
