@@ -98,6 +98,10 @@ def test_each_role_signs_in_and_works_on_its_pages(app_city, username, tmp_path)
             if shape:
                 assert map_shapes(browser, shape) >= 1
                 assert map_shapes(browser, "leaflet-control-scale") == 1
+            if shape and shape != "whistle-township":
+                # Where the data is: the townships' and districts' lines under it, from the static file.
+                assert map_shapes(browser, "whistle-context-township") >= 10
+                assert map_shapes(browser, "whistle-context-district") >= 1
             assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid='stException']")
             WebDriverWait(browser, 30).until(lambda b: b.execute_script("return document.documentElement.lang")
                                              == "zh-CN")

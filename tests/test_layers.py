@@ -198,3 +198,28 @@ def test_township_classes_without_rates_say_too_few():
     html = unescaped(fmap.get_root().render())
     assert "样本过少" in html  # "too few", in Beijing's language
     assert "50.0 %" in html
+
+
+def test_every_map_has_the_lines_and_names_of_where_it_is():
+    """The context: township and district lines (escaped names as labels) in one GeoJSON, fetched by
+    the map and drawn in a pane that never takes the pointer."""
+    import json as _json
+
+    from layers.context import CONTEXT_CLASS, context_geojson, context_layer
+
+    towns = TOWNSHIPS.assign(name=["<b>东华门街道</b>", "{{ 7*7 }}街道"])
+    shipped = _json.loads(context_geojson(towns, towns.iloc[:1].assign(name="东城区")))
+    kinds = [(f["properties"]["level"], f["geometry"]["type"]) for f in shipped["features"]]
+    assert kinds.count(("township", "Point")) == 2
+    assert ("district", "Point") in kinds
+    assert sum(1 for level, kind in kinds if kind != "Point") == 3
+    names = {f["properties"]["name"] for f in shipped["features"]}
+    assert "&lt;b&gt;东华门街道&lt;/b&gt;" in names
+    assert not any("{{" in n or "<b>" in n for n in names)
+    fmap = base_map()
+    context_layer("/app/static/context/x.geojson").add_to(fmap)
+    html = fmap.get_root().render()
+    assert '"/app/static/context/x.geojson"' in html
+    assert f"{CONTEXT_CLASS}-township" in html
+    assert "pointerEvents = 'none'" in html
+    assert ".whistle-show-townships .whistle-label-township" in html

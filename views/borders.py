@@ -13,7 +13,7 @@ from geo.act.whistle import LEVELS
 from geo.errors import WhistleError
 from geo.i18n import N_, _
 from geo.show import dashboard_db as dashboard
-from geo.show.text import TIME_FORMAT
+from geo.show.text import TIME_FORMAT, short_day
 from geo.show.words import (
     ADDRESSEE_KINDS,
     ADDRESSEE_STATES,
@@ -65,7 +65,8 @@ def render() -> None:
     columns[0].metric(_("Open calls"), f"{counts['open']:,}")
     columns[1].metric(_("Open emergencies"), f"{counts['emergencies']:,}")
     columns[2].metric(_("Open with late addressees"), f"{counts['late']:,}")
-    columns[3].metric(_("Clock"), f"{now.astimezone(data.zone()):{TIME_FORMAT}}")
+    local = now.astimezone(data.zone())
+    columns[3].metric(_("Clock, {day}").format(day=short_day(local.date())), f"{local:%H:%M}")
 
     table = queue.assign(
         townships=[_(", ").join(names.get(t, t) for t in ts) for ts in queue["townships"]],

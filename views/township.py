@@ -59,15 +59,13 @@ def render() -> None:
     gi = data.hotspot_cells(user, gi_run["id"], code) if gi_run else pd.DataFrame()
     emerging = data.hotspot_cells(user, emerging_run["id"], code) if emerging_run else pd.DataFrame()
     fmap = maps.new_map(frame_bounds(outline))
+    # Each legend belongs to its layer: it shows while the layer does (the layer control's box).
     if len(cells):
-        heat_layer(cells, name=_("Complaints of the township")).add_to(fmap)
-        heat_legend(cells, resolution).add_to(fmap)
+        heat_legend(cells, resolution).add_to(heat_layer(cells, name=_("Complaints of the township")).add_to(fmap))
     if len(gi):
-        gi_layer(gi[gi["bin"] != 0]).add_to(fmap)
-        gi_legend().add_to(fmap)
+        gi_legend().add_to(gi_layer(gi[gi["bin"] != 0]).add_to(fmap))
     if len(emerging):
-        emerging_layer(emerging, show=False).add_to(fmap)
-        emerging_legend(list(emerging["pattern"].unique())).add_to(fmap)
+        emerging_legend(list(emerging["pattern"].unique())).add_to(emerging_layer(emerging, show=False).add_to(fmap))
     district_layer(outline, name=_("Township boundary")).add_to(fmap)
     maps.show(fmap, key=f"township_map_{code}", height=560)
     with figures:
