@@ -28,6 +28,8 @@ variable                    meaning                                 default
                             names, zone, CRS, bounds; ``geo/city.py``)
 ``WHISTLE_LANGUAGE``        what the command line and the app speak  the city's (``zh_CN``
                             unless a user chooses (``zh_CN``, ``en``) for Beijing)
+``WHISTLE_CHROMIUM``        the Chromium that prints reports to  Debian's ``chromium``
+                            PDF
 ``WHISTLE_METRIC_CRS``      the projected CRS for metres            the city's
                                                                     ``metric_crs``
 ``WHISTLE_CLOCK``             the app's clock: ``system`` (the wall   ``system``
@@ -93,6 +95,15 @@ class Settings:
     upload_limits: UploadLimits = field(default_factory=UploadLimits)
     chosen_language: str | None = None
     """``WHISTLE_LANGUAGE``: the language the command line and the app speak instead of the city's."""
+    chromium_name: str | None = None
+    """``WHISTLE_CHROMIUM``: the Chromium that prints reports to PDF (Debian's by default)."""
+
+    @property
+    def chromium(self) -> str | None:
+        """The Chromium that prints reports to PDF, if one is installed."""
+        from geo.show.pdf import chromium_path
+
+        return chromium_path(self.chromium_name)
 
     @property
     def language(self) -> str:
@@ -176,6 +187,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         earliest_year=int(_float(env, "WHISTLE_EARLIEST_YEAR", DEFAULT_EARLIEST_YEAR)),
         upload_limits=_upload_limits(env),
         chosen_language=_language(env.get("WHISTLE_LANGUAGE")),
+        chromium_name=env.get("WHISTLE_CHROMIUM") or None,
     )
 
 

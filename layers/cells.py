@@ -9,6 +9,7 @@ import pandas as pd
 
 from geo.i18n import _
 from geo.locate.cells import cell_polygons
+from geo.show.colours import EMERGING_COLOURS
 from geo.show.words import GI_BINS, PATTERNS, word
 from layers.base import geojson_layer
 from layers.legend import Legend, LegendItem, legend
@@ -20,15 +21,6 @@ EMERGING_CLASS = "whistle-emerging"
 HEAT = ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026")
 # ArcGIS's Hot Spot Analysis renderer: 99/95/90 % hot, not significant, 90/95/99 % cold.
 GI_COLOURS = {3: "#d62f27", 2: "#ed7551", 1: "#fab984", 0: "#f7f7f2", -1: "#c0ccbe", -2: "#849eba", -3: "#4575b5"}
-# ArcGIS's Emerging Hot Spot Analysis colours, hot patterns in reds, cold ones in blues.
-EMERGING_COLOURS = {
-    "new hot spot": "#8b0000", "consecutive hot spot": "#e31a1c", "intensifying hot spot": "#fc4e2a",
-    "persistent hot spot": "#fd8d3c", "diminishing hot spot": "#fed976", "sporadic hot spot": "#f4a6c8",
-    "oscillating hot spot": "#c51b7d", "historical hot spot": "#b8860b",
-    "new cold spot": "#08306b", "consecutive cold spot": "#2171b5", "intensifying cold spot": "#4292c6",
-    "persistent cold spot": "#6baed6", "diminishing cold spot": "#c6dbef", "sporadic cold spot": "#9e9ac8",
-    "oscillating cold spot": "#54278f", "historical cold spot": "#737373",
-}
 
 
 def cells_frame(frame: pd.DataFrame) -> gpd.GeoDataFrame:

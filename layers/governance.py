@@ -8,15 +8,12 @@ import pandas as pd
 
 from geo.act.governance import RATES, composite_text, rate_text
 from geo.i18n import _
+from geo.show.colours import LABEL_COLOURS
 from geo.show.words import CLASSES, word
 from layers.base import geojson_layer
 from layers.legend import Legend, LegendItem, legend
 
 CLASS_CLASS = "whistle-class"
-LABEL_COLOURS = {
-    "governance": "#b2182b", "early_warning": "#ef8a62", "rectification": "#fddbc7", "improving": "#91bfdb",
-    "advanced": "#1a9850", "watch": "#9970ab", "none": "#f0f0f0",
-}
 
 
 def class_layer(townships: gpd.GeoDataFrame, *, name: str | None = None, show: bool = True) -> folium.GeoJson:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what Whistle needs on Debian 12, then the pinned Python packages in .venv.
-#   bash scripts/bootstrap.sh run    # PostgreSQL 15 + PostGIS 3
-#   bash scripts/bootstrap.sh test   # the same, plus headless Chromium for the browser tests
+#   bash scripts/bootstrap.sh run    # PostgreSQL 15 + PostGIS 3, Chromium and CJK fonts (PDF reports)
+#   bash scripts/bootstrap.sh test   # the same, plus chromium-driver for the browser tests
 # System packages are installed only when missing, and only as root; otherwise this stops
 # and names the exact command to run.
 set -euo pipefail
@@ -9,9 +9,10 @@ cd "$(dirname "$0")/.."
 
 purpose=${1:-run}
 python=${PYTHON:-python3}
-packages=(postgresql-15-postgis-3)
+# Chromium and the CJK fonts print the reports to PDF; the driver runs the browser tests.
+packages=(postgresql-15-postgis-3 chromium fonts-noto-cjk)
 if [ "$purpose" = test ]; then
-  packages+=(chromium chromium-driver fonts-noto-cjk)
+  packages+=(chromium-driver)
 fi
 # Debian's python3 cannot make a virtual environment without python3-venv.
 if ! "$python" -c 'import ensurepip, venv' >/dev/null 2>&1; then

@@ -4,6 +4,7 @@ role, the access rules, and actions written to PostGIS and visible on the next r
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import sqlalchemy as sa
@@ -278,6 +279,12 @@ def test_reports_are_downloadable(city, coordinator):
     at.radio(key="reports_kind").set_value("monthly").run()
     assert not at.exception
     assert any(_("Ranking and rates") in s.value for s in at.subheader)
+    assert any("<svg" in str(h.proto.body) for h in at.get("html")), "the classes' map is drawn"
+    if shutil.which("chromium"):
+        at.button(key="reports_pdf_make").click().run()
+        assert not at.exception
+        assert not at.error, [e.value for e in at.error]
+        assert "reports_pdf" in [b.key for b in at.get("download_button")]
 
 
 def test_jurisdiction_page_draws_every_township(monkeypatch, boundaries_db_url):

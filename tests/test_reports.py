@@ -9,6 +9,7 @@ its deadline; a project whose title is hostile.
 from __future__ import annotations
 
 import math
+import shutil
 from datetime import date, timedelta
 
 import pandas as pd
@@ -244,3 +245,39 @@ def test_a_report_in_english_reads_english_throughout(city, tmp_path):
     assert "| Measure | This period |" in written[0].read_text(encoding="utf-8")
     projects = (tmp_path / "whistle-daily-2026-11-20-projects.csv").read_text(encoding="utf-8-sig")
     assert projects.startswith("No.,Kind,Title,State")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+def test_the_monthly_analysis_prints_to_an_a4_pdf_whose_pages_render(city, tmp_path):
+    """The print: an A4 PDF made by Chromium, its pages turned into pictures (pypdfium2) that hold
+    the maps and the tables, its text Chinese (the title, a township's name)."""
+    import numpy as np
+    import pypdfium2 as pdfium
+
+    from geo.show.pdf import report_pdf
+
+    report = build_report(city, "monthly", date(2026, 10, 9), now=T0)
+    ranking = _section(report, "ranking")
+    assert ranking.figure is not None
+    assert ranking.figure.svg.startswith("<svg")
+    assert ("预警" in dict(ranking.figure.legend)) or any("类" in label for label, _ in ranking.figure.legend)
+    printed = report_pdf(report)
+    assert printed.startswith(b"%PDF")
+    document = pdfium.PdfDocument(printed)
+    assert len(document) >= 2
+    width, height = document[0].get_size()
+    assert abs(width - 595.3) < 2, "A4 in points"
+    assert abs(height - 841.9) < 2, "A4 in points"
+    text = document[0].get_textpage().get_text_range()
+    assert "月分析 2026-10" in text
+    assert "广安门外街道" in "".join(document[i].get_textpage().get_text_range() for i in range(len(document)))
+    for i in range(len(document)):
+        picture = document[i].render(scale=1.5).to_pil()
+        picture.save(tmp_path / f"page-{i + 1}.png")
+        pixels = np.asarray(picture.convert("L"), dtype=float)
+        assert pixels.std() > 5, f"page {i + 1} is blank"
+    # The map is drawn: a page holds the class colours (early warning's orange among them).
+    colours = {tuple(c) for i in range(len(document))
+               for c in np.asarray(document[i].render(scale=1).to_pil().convert("RGB")).reshape(-1, 3)[::7]}
+    assert (0xE6, 0x9F, 0x00) in colours or (0xB2, 0x18, 0x2B) in colours

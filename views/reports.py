@@ -14,6 +14,7 @@ from geo.errors import WhistleError
 from geo.i18n import N_, _
 from geo.show import dashboard_db as dashboard
 from geo.show.downloads import csv_bytes
+from geo.show.pdf import report_pdf
 from geo.show.words import headed
 from views import data, messages
 from views.session import require_user
@@ -46,19 +47,47 @@ def render() -> None:
         messages.error(exc)
         return
     markdown = to_markdown(report)
-    columns = st.columns(3)
+    columns = st.columns(4)
     columns[0].download_button(_("Markdown"), markdown, f"{report.stem}.md", "text/markdown", key="reports_md")
     columns[1].download_button(_("HTML page"), to_html(report), f"{report.stem}.html", "text/html",
                                key="reports_html")
     columns[2].download_button(_("CSV tables (zip)"), _zip(report), f"{report.stem}-tables.zip", "application/zip",
                                key="reports_zip")
+    _pdf(columns[3], user, kind, day, report)
     with st.container(border=True):
         for section in report.sections:
             st.subheader(section.title)
+            if section.figure is not None:
+                # The platform's own drawing, every name in it escaped where it was drawn.
+                st.html(section.figure.svg)
             for line in section.lines:
                 st.text(line)
             if section.table is not None and len(section.table):
                 show_table(section.table)
+
+
+@st.cache_data(ttl=300, show_spinner=False, max_entries=20)
+def _printed(user: User, kind: str, day, language: str) -> bytes:
+    return report_pdf(_report(user, kind, day, language))
+
+
+def _pdf(column, user: User, kind: str, day, report) -> None:
+    """Print to PDF on request (Chromium takes a few seconds), then offer the file."""
+    key = (kind, str(day), report.language)
+    if st.session_state.get("reports_pdf_for") != key:
+        if column.button(_("Print to PDF"), key="reports_pdf_make", icon="🖨️"):
+            st.session_state["reports_pdf_for"] = key
+            st.rerun()
+        return
+    try:
+        with st.spinner(_("Printing the report…")):
+            printed = _printed(user, kind, day, report.language)
+    except WhistleError as exc:
+        st.session_state.pop("reports_pdf_for", None)
+        messages.error(exc)
+        return
+    column.download_button(_("PDF (A4)"), printed, f"{report.stem}.pdf", "application/pdf", key="reports_pdf",
+                           type="primary")
 
 
 def _zip(report) -> bytes:

@@ -137,9 +137,19 @@ def rising_categories(current: pd.Series, baseline: pd.Series, baseline_days: in
                              ignore_index=True)
 
 
+@dataclass(frozen=True)
+class Figure:
+    """A map of a section, drawn as SVG for the page and the print (:func:`geo.show.svg.svg_map`),
+    with its legend: (label, colour) pairs."""
+
+    svg: str
+    legend: tuple[tuple[str, str], ...] = ()
+    caption: str = ""
+
+
 @dataclass
 class Section:
-    """One part of a report: a title, a few sentences, and (usually) a table."""
+    """One part of a report: a title, a few sentences, (usually) a table, and maybe a map."""
 
     key: str
     title: str
@@ -147,6 +157,7 @@ class Section:
     table: pd.DataFrame | None = None
     shown: int = 30
     """Rows of the table shown in the Markdown and HTML; the CSV has them all."""
+    figure: Figure | None = None
 
 
 @dataclass
@@ -173,7 +184,8 @@ def _cell(value: object) -> str:
     if isinstance(value, float | np.floating):
         if math.isnan(value):
             return ""
-        return f"{value:,.0f}" if float(value).is_integer() and abs(value) >= 1000 else f"{value:,.1f}"
+        # A count or a rank (stored as a float beside missing values) is a whole number.
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
     if isinstance(value, bool | np.bool_):
         return _("yes") if value else ""
     if isinstance(value, list | tuple | np.ndarray):
@@ -191,25 +203,40 @@ def to_markdown(report: Report) -> str:
 
 
 def _markdown(report: Report) -> str:
+    return "\n".join([_heading(report), *(_section(report, section) for section in report.sections)])
+
+
+def _heading(report: Report) -> str:
     period = report.period
-    out = [f"# {md_escape(report.title)}", "",
-           ngettext("{first} to {last} ({zone} time), {days} day. Made {made} by Whistle.",
-                    "{first} to {last} ({zone} time), {days} days. Made {made} by Whistle.", period.days).format(
-               first=f"{period.first:%Y-%m-%d}", last=f"{period.last:%Y-%m-%d}", zone=report.generated_at.tzinfo,
-               days=period.days, made=f"{report.generated_at:%Y-%m-%d %H:%M %Z}"), ""]
-    for section in report.sections:
-        out += [f"## {md_escape(section.title)}", ""]
-        out += [*section.lines, ""] if section.lines else []
-        if section.table is not None and len(section.table):
-            shown = section.table.head(section.shown)
-            out.append("| " + " | ".join(md_escape(column(c)) for c in shown.columns) + " |")
-            out.append("|" + "|".join("---" for _ in shown.columns) + "|")
-            out += ["| " + " | ".join(md_escape(_cell(v)) for v in row) + " |"
-                    for row in shown.itertuples(index=False)]
-            if len(section.table) > section.shown:
-                out.append("\n" + _("{shown} of {rows} rows; all of them in `{file}`.").format(
-                    shown=section.shown, rows=len(section.table), file=f"{report.stem}-{section.key}.csv"))
-            out.append("")
+    return "\n".join([f"# {md_escape(report.title)}", "",
+                      ngettext("{first} to {last} ({zone} time), {days} day. Made {made} by Whistle.",
+                               "{first} to {last} ({zone} time), {days} days. Made {made} by Whistle.",
+                               period.days).format(
+                          first=f"{period.first:%Y-%m-%d}", last=f"{period.last:%Y-%m-%d}",
+                          zone=report.generated_at.tzinfo, days=period.days,
+                          made=f"{report.generated_at:%Y-%m-%d %H:%M %Z}"), ""])
+
+
+PRINTED_COLUMNS = 10
+"""The columns of a table an A4 page holds; the CSV has every column."""
+
+
+def _section(report: Report, section: Section, *, columns: int | None = None) -> str:
+    out = [f"## {md_escape(section.title)}", ""]
+    out += [*section.lines, ""] if section.lines else []
+    if section.table is not None and len(section.table):
+        shown = section.table.head(section.shown)
+        if columns is not None and shown.shape[1] > columns:
+            shown = shown.iloc[:, :columns]
+            out.append(_("The first {shown} of {columns} columns; all of them in `{file}`.").format(
+                shown=columns, columns=section.table.shape[1], file=f"{report.stem}-{section.key}.csv") + "\n")
+        out.append("| " + " | ".join(md_escape(column(c)) for c in shown.columns) + " |")
+        out.append("|" + "|".join("---" for _c in shown.columns) + "|")
+        out += ["| " + " | ".join(md_escape(_cell(v)) for v in row) + " |" for row in shown.itertuples(index=False)]
+        if len(section.table) > section.shown:
+            out.append("\n" + _("{shown} of {rows} rows; all of them in `{file}`.").format(
+                shown=section.shown, rows=len(section.table), file=f"{report.stem}-{section.key}.csv"))
+        out.append("")
     return "\n".join(out)
 
 
@@ -222,15 +249,44 @@ table { border-collapse: collapse; font-size: .9rem; margin: .5rem 0 1rem; }
 th, td { border: 1px solid #d5d8dc; padding: .25rem .5rem; text-align: left; }
 th { background: #f4f6f7; }
 tr:nth-child(even) td { background: #fbfcfc; }
+figure { margin: .5rem 0 1rem; } figcaption { font-size: .85rem; color: #444; margin-top: .3rem; }
+.swatch { display: inline-block; margin-right: .8rem; white-space: nowrap; }
+.swatch i { display: inline-block; width: .8rem; height: .8rem; margin-right: .25rem; vertical-align: -1px;
+            border: 1px solid #777; }
 """
 
 
-def to_html(report: Report) -> str:
-    """The report as one self-contained HTML page, rendered from its Markdown."""
-    # Raw HTML is off: whatever a user typed (a title, a note) arrives as text.
-    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(to_markdown(report))
+_PRINT = """
+@page { size: A4; margin: 14mm 12mm; }
+body { margin: 0; max-width: none; padding: 0; font-size: 10.5pt; }
+h1 { font-size: 18pt; } h2 { font-size: 13pt; break-after: avoid; }
+table { font-size: 8pt; width: 100%; } tr, figure { break-inside: avoid; }
+figure svg { max-width: 100%; height: auto; }
+"""
+
+
+def _figure(figure: Figure) -> str:
+    swatches = "".join(f'<span class="swatch"><i style="background:{html.escape(colour)}"></i>'
+                       f"{html.escape(label)}</span>" for label, colour in figure.legend)
+    caption = f"<figcaption>{html.escape(figure.caption)}{swatches}</figcaption>" if figure.caption or swatches else ""
+    return f"<figure>{figure.svg}{caption}</figure>"
+
+
+def to_html(report: Report, *, print_layout: bool = False) -> str:
+    """The report as one self-contained HTML page, rendered from its Markdown, each section's map
+    drawn after its heading; ``print_layout``: laid out for A4 (:func:`geo.show.pdf.report_pdf`)."""
+    # Raw HTML is off: whatever a user typed (a title, a note) arrives as text. The maps are
+    # the platform's own SVG, their names escaped where they are drawn.
+    render = MarkdownIt("commonmark", {"html": False}).enable("table").render
     with speaking(report.language):
         lang = html_lang()
+        parts = [render(_heading(report))]
+        for section in report.sections:
+            heading, _sep, rest = _section(report, section,
+                                           columns=PRINTED_COLUMNS if print_layout else None).partition("\n")
+            parts += [render(heading), _figure(section.figure) if section.figure else "", render(rest)]
+    body = "".join(parts)
+    style = _STYLE + (_PRINT if print_layout else "")
     return (f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
-            f"<title>{html.escape(report.title)}</title><style>{_STYLE}</style></head>"
+            f"<title>{html.escape(report.title)}</title><style>{style}</style></head>"
             f"<body>\n{body}</body></html>\n")

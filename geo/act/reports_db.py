@@ -13,9 +13,11 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
+import shapely
 import sqlalchemy as sa
 
 from geo.act.categories import departments
@@ -23,6 +25,7 @@ from geo.act.governance import COUNTS, NO_RATE_DATA, GovernanceRules, class_rule
 from geo.act.projects_db import projects
 from geo.act.reports import (
     KINDS,
+    Figure,
     Period,
     Report,
     Section,
@@ -35,8 +38,12 @@ from geo.act.reports import (
 from geo.act.whistle_db import late_sql
 from geo.errors import ValidationError
 from geo.i18n import N_, _, ngettext, speaking
+from geo.locate.cells import cell_polygons
+from geo.locate.jurisdictions_db import current_jurisdictions
 from geo.settings import load_settings
+from geo.show.colours import EMERGING_COLOURS, LABEL_COLOURS
 from geo.show.downloads import write_csv
+from geo.show.svg import svg_map
 from geo.show.words import (
     CALL_KINDS,
     CALL_STATES,
@@ -212,7 +219,9 @@ def _categories(conn, period: Period, days: pd.DatetimeIndex) -> Section:
                           "{count} categories rose clearly above the baseline of the {periods} periods before: "
                           "{which}.", len(risen)).format(
             count=len(risen), periods=len(whole), which=_(", ").join(
-                f"{row.name} ({row.complaints:,}, {row.change_pct:+.0f} %)" for row in risen.itertuples()))]
+                f"{row.name} ({row.complaints:,}, " + (_("new") if pd.isna(row.change_pct) else
+                                                       f"{row.change_pct:+.0f} %") + ")"
+                for row in risen.itertuples()))]
     return Section("categories", _("Categories rising"), lines, table, shown=15)
 
 
@@ -249,8 +258,27 @@ def _hotspots(conn, period: Period, names: dict[str, str]) -> Section:
         id=run["id"], first=f"{run['period_start']:%Y-%m-%d}", last=f"{run['period_end']:%Y-%m-%d}",
         steps=run["steps"], step=word(STEPS, run["step"]), resolution=run["resolution"],
         found=found or _("no new hot spot")))
+    figure = _cells_figure(conn, cells) if len(cells) else None
     cells["pattern"] = words(PATTERNS, cells["pattern"])
-    return Section("hotspots", title, lines, cells.round(2))
+    return Section("hotspots", title, lines, cells.round(2), figure=figure)
+
+
+def _townships(conn) -> gpd.GeoDataFrame:
+    return current_jurisdictions(conn, "township", display=True)
+
+
+def _cells_figure(conn, cells: pd.DataFrame) -> Figure:
+    """The new and emerging cells in their patterns' colours, over the townships' lines."""
+    ids = np.array([h3.str_to_int(c) for c in cells["cell"]], dtype=np.int64)
+    towns = _townships(conn)
+    shapes = list(cell_polygons(ids))
+    # The townships around the cells, for where they are (a margin of about 5 km).
+    around = shapely.union_all(shapes).buffer(0.05)
+    svg = svg_map(shapes, [EMERGING_COLOURS.get(p, "#999999") for p in cells["pattern"]], stroke="#333333",
+                  stroke_width=0.4, titles=list(cells["township"]),
+                  under=[g for g in towns.geometry if g is not None and g.intersects(around)])
+    shown = [p for p in NEW_PATTERNS if p in set(cells["pattern"])]
+    return Figure(svg, tuple((word(PATTERNS, p), EMERGING_COLOURS[p]) for p in shown))
 
 
 def _townships_of(conn, cells: list[int], names: dict[str, str]) -> list[str]:
@@ -356,7 +384,18 @@ def _ranking(conn, period: Period) -> list[Section]:
                       [f"{month:%Y-%m}: {class_rules_text(rules)}"],
                       flagged[["township", "township_code", "district", "label", "rebound", "volume", "volume_rank",
                                "composite", "composite_rank", "talk_list"]], shown=40)
-    return [classes, Section("ranking", _("Ranking and rates"), lines, table, shown=40)]
+    return [classes, Section("ranking", _("Ranking and rates"), lines, table, shown=40,
+                             figure=_classes_figure(conn, dict(zip(table["township_code"], codes, strict=True))))]
+
+
+def _classes_figure(conn, labels: dict[str, str]) -> Figure:
+    """The townships in their class's colours (those not classified in grey)."""
+    towns = _townships(conn)
+    found = [labels.get(code) or "none" for code in towns["code"]]
+    svg = svg_map(list(towns.geometry), [LABEL_COLOURS.get(label, LABEL_COLOURS["none"]) for label in found],
+                  titles=list(towns["name"]))
+    shown = [label for label in LABEL_COLOURS if label in set(found)]
+    return Figure(svg, tuple((word(CLASSES, label), LABEL_COLOURS[label]) for label in shown))
 
 
 def _projects(conn, period: Period) -> Section:
