@@ -135,6 +135,11 @@ def test_the_daily_bulletin_of_a_hand_made_city(city, tmp_path):
     assert math.isclose(figures.loc["响应率 %", "this_period"], 100 * 55 / 60)
     assert math.isclose(figures.loc["响应率 %", "period_before"], 100 * 25 / 30)
     assert figures.loc["响应率 %", "change_in"] == "个百分点"
+    # The last day of data: its outcomes and callbacks are still coming in, so no fall is headlined.
+    assert figures.loc["解决率 %", "change_in"] == "暂定"
+    assert math.isnan(figures.loc["解决率 %", "change"])
+    assert math.isnan(figures.loc["满意率 %", "change"])
+    assert any("为暂定值" in line for line in _section(report, "figures").lines)
     rising = _section(report, "categories").table.set_index("category")
     assert rising.loc["gas_leak", "expected"] == 10
     assert bool(rising.loc["gas_leak", "rising"])
@@ -173,6 +178,7 @@ def test_weekly_and_monthly_reports(city):
     figures = october.sections[0].table.set_index("measure")
     assert figures.loc["诉求量", "this_period"] == 31 * 20 + 2 * 10  # two Fridays of gas leaks
     assert figures.loc["诉求量", "period_before"] == 30 * 20
+    assert "暂定" not in set(figures["change_in"]), "October's outcomes are all in"
     ranking = _section(october, "ranking").table.set_index("township_code")
     assert ranking.loc[GUANGANMENWAI, "volume_rank"] == 1
     assert ranking.loc[GUANGANMENWAI, "volume"] == 640

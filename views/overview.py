@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import folium
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from geo.act.governance import COUNTS, RATES, GovernanceRules, rate_text, rates
+from geo.act.governance import COUNTS, LATE_RATES, RATES, GovernanceRules, rate_text, rates
 from geo.detect.rules import detect_rules
 from geo.i18n import N_, _
 from geo.show.text import month_label, short_day
@@ -121,10 +122,21 @@ def trend(user, selection, township: str | None = None) -> None:
     if township is not None:
         chart[_("city mean per township")] = daily.set_index("day")["city_per_township"].round(1)
     charts.line_chart(chart, height=240, y_title=_("complaints"))
-    found = rates(daily.set_index("day")[list(COUNTS)], GovernanceRules.load())
-    st.caption(_("The three rates (三率) per day (a day with too few answers is left out)"))
+    rules = GovernanceRules.load()
+    found = rates(daily.set_index("day")[list(COUNTS)], rules)
+    # The outcomes and callbacks of the last days are still coming in: their rates would seem to drop.
+    provisional = rules.provisional_from(data.days(user)[1])
+    found.loc[pd.to_datetime(found.index).date >= provisional, list(LATE_RATES)] = np.nan
+    st.caption(_("The three rates (三率) per day (a day with too few answers is left out)"),
+               help=_("Resolution and satisfaction are left out from {day} on: the outcomes and callbacks of the "
+                      "last {days} days are still coming in.").format(day=short_day(provisional),
+                                                                      days=rules.provisional_days))
     charts.line_chart((100 * found[list(RATES)]).rename(columns=lambda r: word(RATE_WORDS, r)).round(1),
                       height=200, y_title="%")
+    if (pd.to_datetime(daily["day"]).dt.date >= provisional).any():
+        st.caption(_("Provisional from {day}: resolution and satisfaction rates of the last {days} days are left "
+                     "out while their outcomes and callbacks come in.").format(day=short_day(provisional),
+                                                                             days=rules.provisional_days))
 
 
 def ranking_table(ranked: pd.DataFrame) -> None:

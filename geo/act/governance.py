@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,8 @@ COUNTS = ("volume", "dispatched", "on_time", "outcomes", "resolved", "callbacks"
 """The monthly counts per township that :func:`classify` needs."""
 RATES = {"response_rate": ("on_time", "dispatched"), "resolution_rate": ("resolved", "outcomes"),
          "satisfaction_rate": ("satisfied", "callbacks")}
+LATE_RATES = ("resolution_rate", "satisfaction_rate")
+"""The rates whose data comes in days after the complaint (outcomes, callbacks): provisional lately."""
 PERFORMANCE = ("advanced", "improving", "rectification")
 LABELS = ("governance", "early_warning", "rectification", "improving", "advanced", "watch", "none")
 """A township's one label for the map, the first that applies."""
@@ -75,6 +78,13 @@ class GovernanceRules:
     improving_shift: float
     improving_points: float
     rectification_share: float
+    provisional_days: int = 7
+    """The last days of data whose outcomes and callbacks are still coming in."""
+
+    def provisional_from(self, last_day: date) -> date:
+        """The first day whose resolution and satisfaction rates are provisional, given the
+        newest day with complaints."""
+        return last_day - timedelta(days=self.provisional_days - 1)
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> GovernanceRules:
@@ -103,7 +113,8 @@ class GovernanceRules:
             advanced_share=get("performance", "advanced_share", share),
             improving_shift=get("performance", "improving_shift", share),
             improving_points=get("performance", "improving_points", positive),
-            rectification_share=get("performance", "rectification_share", share))
+            rectification_share=get("performance", "rectification_share", share),
+            provisional_days=get("rates", "provisional_days", whole))
         if rules.times > rules.window_months:
             raise ValidationError(f"{path} [governance]: times ({rules.times}) cannot exceed window_months "
                                   f"({rules.window_months}); no township could ever enter")

@@ -21,7 +21,15 @@ import shapely
 import sqlalchemy as sa
 
 from geo.act.categories import departments
-from geo.act.governance import COUNTS, NO_RATE_DATA, GovernanceRules, class_rules_text, rates, rates_without_data
+from geo.act.governance import (
+    COUNTS,
+    LATE_RATES,
+    NO_RATE_DATA,
+    GovernanceRules,
+    class_rules_text,
+    rates,
+    rates_without_data,
+)
 from geo.act.projects_db import projects
 from geo.act.reports import (
     KINDS,
@@ -63,6 +71,8 @@ from geo.show.words import (
 from geo.store.engine import Bind, transaction
 from geo.store.tally import tallied_days
 
+RATES_SHOWN = ("response_rate", "resolution_rate", "satisfaction_rate")
+"""The rates of the key figures, in their rows' order (after the two counts)."""
 CASE_KINDS = {"near": N_("near the line"), "across": N_("across the line"), "cluster": N_("cluster across the line"),
               "pingpong": N_("passed back and forth")}
 NEW_PATTERNS = ("new hot spot", "consecutive hot spot", "intensifying hot spot")
@@ -161,13 +171,14 @@ def _sums(conn, period: Period) -> pd.Series:
 def _figures(conn, period: Period, days: pd.DatetimeIndex) -> Section:
     before = baseline_periods(period)[0]
     counts = pd.DataFrame([_sums(conn, period), _sums(conn, before)], index=["now", "before"])
-    found = rates(counts, GovernanceRules.load())
+    rules = GovernanceRules.load()
+    found = rates(counts, rules)
     have, had = _covered(days, period), _covered(days, before)
     volume = counts["volume"]
     rows = [(_("complaints"), volume["now"], volume["before"]),
             (_("complaints a day"), volume["now"] / max(have, 1), volume["before"] / max(had, 1)),
             *[(word(RATES, name) + " %", 100 * found.at["now", name], 100 * found.at["before", name])
-              for name in ("response_rate", "resolution_rate", "satisfaction_rate")]]
+              for name in RATES_SHOWN]]
     table = pd.DataFrame(rows, columns=["measure", "this_period", "period_before"]).astype(
         {"this_period": float, "period_before": float})
     # Counts change in percent, rates in points.
@@ -176,6 +187,12 @@ def _figures(conn, period: Period, days: pd.DatetimeIndex) -> Section:
         relative = 100 * (table["this_period"] / table["period_before"] - 1)
     table["change"] = np.where(counted, relative, table["this_period"] - table["period_before"]).round(1)
     table["change_in"] = np.where(counted, "%", _("points"))
+    provisional = rules.provisional_from(days[-1].date()) if len(days) else None
+    late = provisional is not None and period.last >= provisional
+    if late:
+        # The outcomes and callbacks of the last days are still coming in: not a fall to headline.
+        table.loc[[2 + list(RATES_SHOWN).index(r) for r in LATE_RATES], "change"] = np.nan
+        table.loc[[2 + list(RATES_SHOWN).index(r) for r in LATE_RATES], "change_in"] = _("provisional")
     compared = _("the same weekday a week before") if period.kind == "daily" else _("the period before")
     lines = [_("Compared with {compared} ({first} to {last}). Rates are in percent: responded within the deadline "
                "of those dispatched, resolved of those with an outcome, satisfied or basically satisfied of those "
@@ -183,6 +200,10 @@ def _figures(conn, period: Period, days: pd.DatetimeIndex) -> Section:
                                        last=f"{before.last:%Y-%m-%d}")]
     if have < period.days:
         lines.append(_("**Data for {have} of the period's {days} days.**").format(have=have, days=period.days))
+    if late:
+        lines.append(_("Resolution and satisfaction are provisional from {day}: the outcomes and callbacks of the "
+                       "last {days} days of data are still coming in, so they are not compared.").format(
+            day=f"{provisional:%Y-%m-%d}", days=rules.provisional_days))
     lines += [_no_data(name) for name in rates_without_data(counts.loc[["now"]])]
     return Section("figures", _("Key figures"), lines, table)
 
