@@ -15,6 +15,7 @@ run: setup
 	$(PY) -m geo detect --only-if-empty
 	$(PY) -m geo governance run
 	$(PY) -m geo users demo
+	$(PY) -m geo project demo
 	WHISTLE_CLOCK=data $(PY) -m geo serve --app-port $(PORT) --api-port $(API_PORT) --replay $(SPEED)
 
 test: setup-test

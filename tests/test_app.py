@@ -457,3 +457,25 @@ def test_a_bug_in_a_page_is_one_sentence_and_logged(monkeypatch, complaints_db_u
     assert "boom" not in _shown(at)
     assert "/srv/whistle" not in _shown(at)
     assert any("boom" in str(record.exc_info[1]) for record in caplog.records if record.exc_info)
+
+
+def test_a_supervisor_opens_a_problem_of_the_month_and_a_street_office_cannot(city, supervisor, office):
+    at = run_page("projects", supervisor)
+    at.text_input(key="pom_title").input("老旧小区供暖不热")
+    at.multiselect(key="pom_categories").select("heating")
+    at.multiselect(key="pom_townships").select("110102020")
+    at.selectbox(key="pom_lead").set_value("housing")
+    at.text_area(key="pom_tasks").input("会同供热公司逐个小区排查\n\n回访来电群众")
+    at.button(key="pom_submit").click().run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert "已发起" in at.success[0].value
+    with city.begin() as conn:
+        row = conn.execute(sa.text("SELECT id, kind, created_by, townships FROM project "
+                                   "WHERE title = '老旧小区供暖不热'")).one()
+        tasks = conn.execute(sa.text("SELECT title FROM project_task WHERE project_id = :p ORDER BY id"),
+                             {"p": row.id}).scalars().all()
+        conn.execute(sa.text("DELETE FROM project WHERE id = :id"), {"id": row.id})
+    assert (row.kind, row.created_by, list(row.townships)) == ("problem_of_month", "supervisor", ["110102020"])
+    assert tasks == ["会同供热公司逐个小区排查", "回访来电群众"]
+    assert not run_page("projects", office).get("text_area"), "a street office opens proactive projects only"

@@ -270,3 +270,28 @@ def test_projects_on_the_command_line(tallied):
                               "--category", "noise", "--township", GUANGANMENWAI, "--start", "2026-04-01",
                               "--end", "2026-07-01", "--as", "Li", env=env), "department 'nobody' is unknown")
     assert_one_line_error(geo("project", "show", "42", env=env), "there is no project 42")
+
+
+def test_the_demo_ships_problems_of_the_month_with_their_effect(tallied):
+    """``geo project demo`` (make run): problems of the month on the commonest category, over its
+    busiest townships, begun six weeks before the newest day, so the page shows their effect; run
+    again, it opens nothing."""
+    from geo.demo.projects_db import demo_projects
+
+    engine, _towns = tallied
+    now = datetime(2026, 11, 1, 9, tzinfo=ZoneInfo("UTC"))
+    opened = demo_projects(engine, now=now)
+    assert len(opened) == 1  # one category in these tallies
+    detail = project_detail(engine, opened[0])
+    project = detail.project
+    assert project["kind"] == "problem_of_month"
+    assert project["title"] == "每月一题：违法建设"
+    assert project["categories"] == ["illegal_construction"]
+    assert len(project["townships"]) == 3
+    assert project["starts_on"] == date(2026, 10, 31) - timedelta(days=45)
+    assert len(detail.tasks) == 3
+    assert not detail.effect.table.empty
+    assert demo_projects(engine, now=now) == []
+    done = geo("project", "demo", env={"DATABASE_URL": engine.url.render_as_string(hide_password=False)})
+    assert done.returncode == 0, done.stderr
+    assert "exists already" in done.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import altair as alt
 import geopandas as gpd
@@ -10,6 +11,8 @@ import pandas as pd
 import shapely
 import streamlit as st
 
+from geo.act.categories import categories, departments
+from geo.act.projects import ProjectSpec
 from geo.errors import WhistleError
 from geo.i18n import N_, _
 from geo.show import dashboard_db as dashboard
@@ -42,6 +45,8 @@ def render() -> None:
         st.success(st.session_state.pop(FLASH))
     today = data.today()
     listed = dashboard.project_list(data.engine(), user, today=today)
+    if user.city_wide:
+        _new_problem_of_the_month(user, today)
     if listed.empty:
         st.info(_("No project yet. Open a proactive one from a hot spot on the township page, or with "
                   "`python -m geo project create`."))
@@ -67,6 +72,47 @@ def render() -> None:
         return
     state = listed.set_index("id").loc[project_id, "state"]
     _project(user, detail, state)
+
+
+def _new_problem_of_the_month(user, today) -> None:
+    """每月一题: a supervisor names the month's problem, where it is, who leads and who joins, the
+    target and the tasks; the project is stored with its tasks and appears in the list."""
+    cats, depts = categories(), departments()
+    towns = data.jurisdictions("township")
+    names = dict(zip(towns["code"], towns["name"], strict=True))
+    with st.expander(_("🗂️ New problem of the month (每月一题)"), expanded=False), \
+            st.form("new_problem_of_month", clear_on_submit=True):
+        title = st.text_input(_("The problem"), max_chars=200, key="pom_title",
+                              placeholder=_("e.g. heating too cold in old residential compounds"))
+        wanted = st.multiselect(_("Categories"), sorted(cats), key="pom_categories", format_func=category_name)
+        where = st.multiselect(_("Townships"), sorted(names, key=lambda c: names[c]), key="pom_townships",
+                               format_func=names.get)
+        left, right = st.columns(2)
+        lead = left.selectbox(_("Lead department"), sorted(depts), key="pom_lead", format_func=department_name)
+        partners = right.multiselect(_("Partner departments"), sorted(depts), key="pom_partners",
+                                     format_func=department_name)
+        starts = left.date_input(_("Starts on"), value=today, key="pom_starts", format="YYYY-MM-DD")
+        ends = right.date_input(_("Ends on"), value=today + timedelta(days=90), key="pom_ends", format="YYYY-MM-DD")
+        target = st.number_input(_("Target: fewer complaints by (%)"), 1, 100, 30, key="pom_target")
+        tasks = st.text_area(_("Tasks, one per line"), key="pom_tasks", max_chars=4000,
+                             placeholder=_("e.g. inspect every compound with the heating company"))
+        sent = st.form_submit_button(_("Open the project"), type="primary", key="pom_submit")
+    if not sent:
+        return
+    lines = [line.strip() for line in tasks.splitlines() if line.strip()]
+    spec = ProjectSpec(kind="problem_of_month", title=title, lead_department=lead, categories=wanted,
+                       starts_on=starts, ends_on=ends, townships=where, partners=partners,
+                       targets={"reduction_pct": float(target)},
+                       tasks=[{"title": line, "owner": department_name(lead), "due_on": min(ends, starts +
+                                                                                          timedelta(days=14))}
+                              for line in lines])
+    try:
+        project_id = dashboard.open_city_project(data.engine(), user, spec, now=data.now())
+    except WhistleError as exc:
+        messages.error(exc)
+        return
+    st.session_state[FLASH] = _("Project {id} is open; it is listed under Projects.").format(id=project_id)
+    st.rerun()
 
 
 def _project(user, detail, state: str) -> None:

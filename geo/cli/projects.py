@@ -131,3 +131,12 @@ def _effect(estimate: float | None, low: float | None, high: float | None) -> st
     if estimate is None or estimate != estimate:
         return "n/a"
     return f"{estimate:+.1f} % ({low:+.1f} to {high:+.1f})"
+
+
+@project_app.command("demo")
+def demo_command() -> None:
+    """Open the demo's two problems of the month (每月一题) on its commonest problems, unless one exists."""
+    from geo.demo.projects_db import demo_projects
+
+    opened = demo_projects(_engine(), now=datetime.now(zone()))
+    out.print(f"opened projects {', '.join(map(str, opened))}" if opened else "a problem of the month exists already")

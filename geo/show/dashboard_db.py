@@ -458,6 +458,25 @@ def open_proactive_project(bind: Bind, user: User, township: str, spec: ProjectS
                               owner=scope.organisation_id)
 
 
+def open_city_project(bind: Bind, user: User, spec: ProjectSpec, *, now: datetime) -> int:
+    """Open a problem of the month (每月一题) or a governance plan: a city-wide user's act (a street
+    office opens proactive projects on its own hot spots). Returns the project's id.
+
+    Raises
+    ------
+    AccessError
+        For a street office.
+    ValidationError
+        For a proactive project (those start from a hot spot), and whatever
+        :func:`geo.act.projects_db.create_project` refuses.
+    """
+    user = _acting(bind, user)
+    restrict(user, city_wide=True)
+    if spec.kind == "proactive":
+        raise ValidationError("a proactive project starts from a hot spot on the township page")
+    return create_project(bind, spec, actor=user.username, now=now)
+
+
 def _acting(bind: Bind, user: User) -> User:
     """The user as stored now, for an action: one disabled, deleted or changed since signing in
     may not act (the page re-checks on every run; an action re-checks on its own)."""
