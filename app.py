@@ -39,8 +39,11 @@ def main() -> None:
                                    position="hidden")
     else:
         session.sidebar(user)
-        navigation = st.navigation([st.Page(PAGES[name][0], title=_(PAGES[name][1]), icon=PAGES[name][2],
-                                            url_path=name) for name in session.PAGES_BY_ROLE[user.role]])
+        pages = {name: st.Page(PAGES[name][0], title=_(PAGES[name][1]), icon=PAGES[name][2], url_path=name)
+                 for name in session.PAGES_BY_ROLE[user.role]}
+        session.PAGE_OBJECTS.clear()
+        session.PAGE_OBJECTS.update(pages)
+        navigation = st.navigation(list(pages.values()))
     navigation.run()
 
 

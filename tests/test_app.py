@@ -189,6 +189,12 @@ def test_the_street_office_sees_its_township_only(office, city):
     assert len(complaints)
     assert set(complaints[heading("source_id")]) <= own
     assert complaints[heading("phone")].dropna().str.contains(r"\*\*\*\*").all()
+    # The township's hot spots are named by where they are: its communities (社区/村), or the one
+    # they are next to, and what they are about; the cell's id comes last, as a detail.
+    hot = next(d.value for d in at.dataframe if heading("place") in d.value.columns)
+    assert list(hot.columns)[:2] == [heading("place"), heading("top_categories")]
+    assert list(hot.columns)[-1] == heading("cell")
+    assert hot[heading("place")].str.contains("社区|村|附近|街道").all(), hot[heading("place")].tolist()
     drawn = maps(at)[0]
     assert "whistle-hex" in drawn
     assert "街乡边界" in drawn
@@ -479,3 +485,19 @@ def test_a_supervisor_opens_a_problem_of_the_month_and_a_street_office_cannot(ci
     assert (row.kind, row.created_by, list(row.townships)) == ("problem_of_month", "supervisor", ["110102020"])
     assert tasks == ["会同供热公司逐个小区排查", "回访来电群众"]
     assert not run_page("projects", office).get("text_area"), "a street office opens proactive projects only"
+
+
+def test_an_emerging_run_over_too_few_periods_says_it_has_no_signal(city, supervisor):
+    with city.begin() as conn:
+        run, steps = conn.execute(sa.text("SELECT id, steps FROM hotspot_run WHERE kind = 'emerging' "
+                                          "ORDER BY id DESC LIMIT 1")).one()
+        conn.execute(sa.text("UPDATE hotspot_run SET steps = 4 WHERE id = :id"), {"id": run})
+    try:
+        at = run_page("overview", supervisor)
+        assert any("不足以判断趋势" in c.value for c in at.caption)
+        at.radio(key="overview_overlay").set_value("emerging").run()
+        assert any("不足以判断趋势" in i.value for i in at.info)
+        assert "whistle-emerging" not in maps(at)[0]
+    finally:
+        with city.begin() as conn:
+            conn.execute(sa.text("UPDATE hotspot_run SET steps = :s WHERE id = :id"), {"s": steps, "id": run})

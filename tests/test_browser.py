@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -180,3 +181,27 @@ def test_an_english_reader_switches_and_the_choice_is_remembered(app_city):
         with engine.connect() as conn:
             user_id = conn.execute(sa.text("SELECT id FROM app_user WHERE username = 'coordinator'")).scalar_one()
         set_language(engine, user_id, None)
+
+
+def test_a_supervisor_clicks_from_the_ranking_to_a_township_and_back(app_city):
+    """Drill-down: a row of the overview's ranking opens that township's page; its breadcrumb leads
+    back to the overview, where the period chosen on the township page is still chosen."""
+    from tests.conftest import DEMO_PASSWORDS
+
+    with served_app({"DATABASE_URL": app_city[0], "WHISTLE_CLOCK": "data"}) as url, chromium() as browser:
+        sign_in(browser, url, "supervisor", DEMO_PASSWORDS["supervisor"])
+        wait_for_title(browser, "全市概览")
+        wait = WebDriverWait(browser, 90)
+        grid = wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "[data-testid='stDataFrame']"))[-1]
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", grid)
+        # The first row's selection box: the grid is a canvas, clicked where the row's marker is.
+        ActionChains(browser).move_to_element_with_offset(grid, -grid.size["width"] // 2 + 18,
+                                                          -grid.size["height"] // 2 + 54).click().perform()
+        wait_for_title(browser, "街乡：")
+        choose(browser, "时段", "近 7 天")
+        wait.until(lambda b: b.find_elements(By.XPATH, "//a[.//p[text()='全市概览']]"))
+        browser.find_elements(By.XPATH, "//a[.//p[text()='全市概览']]")[-1].click()
+        wait_for_title(browser, "全市概览")
+        wait.until(lambda b: any("近 7 天" in (e.text + (e.get_attribute("value") or "")) for e in b.find_elements(
+            By.XPATH, "//div[@data-testid='stSelectbox'][.//p[text()='时段']]//*")),
+            message="the period chosen on the township page followed the user")

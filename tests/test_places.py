@@ -46,3 +46,12 @@ def test_the_distance_is_a_great_circle_one():
     # One degree of latitude is about 111.2 km anywhere; shapely in a metric CRS agrees to 0.5 %.
     assert abs(_metres(116.0, 39.0, np.array([116.0]), np.array([40.0]))[0] - 111_195) < 10
     assert shapely.Point(0, 0).distance(shapely.Point(3, 4)) == 5
+
+
+def test_points_in_a_cell_are_told_by_h3_itself():
+    from geo.show.places import in_cell
+
+    cell = _cell(39.885, 116.34, 9)
+    lat, lon = h3.cell_to_latlng(h3.int_to_str(cell))
+    points = pd.DataFrame({"lon": [lon, lon + 0.05, np.nan], "lat": [lat, lat, lat]})
+    assert in_cell(points["lon"], points["lat"], cell).tolist() == [True, False, False]

@@ -17,6 +17,7 @@ PERIODS = {1: N_("Last day"), 7: N_("Last 7 days"), 30: N_("Last 30 days"), 90: 
            0: N_("Custom")}
 """The periods offered, by their length in days (0: days chosen by hand)."""
 ALL = "all"
+SHARED = "filters_shared_"
 
 
 def selection(days: tuple[date, date], *, key: str, resolution: int | None = None) -> tuple[Selection, int]:
@@ -37,13 +38,18 @@ def selection(days: tuple[date, date], *, key: str, resolution: int | None = Non
         The filters and the resolution chosen (``resolution`` when there is no picker).
     """
     first_day, last_day = days
+    # The period and what is counted follow a user from page to page (a widget's own state is
+    # dropped when its page is left): each page's choice is kept under one shared key.
     cats = categories()
     themes = sorted({c.theme for c in cats.values()})
     # Options are codes, labels are words: a choice survives a change of language.
     options = [ALL, *[f"theme:{t}" for t in themes], *[f"category:{c}" for c in sorted(cats)]]
+    for name, allowed, default in (("period", list(PERIODS), 30), ("what", options, ALL)):
+        shared = st.session_state.get(SHARED + name)
+        st.session_state.setdefault(f"{key}_{name}", shared if shared in allowed else default)
     with st.sidebar:
         st.markdown("#### " + _("Filters"))
-        period = st.selectbox(_("Period"), list(PERIODS), index=2, key=f"{key}_period",
+        period = st.selectbox(_("Period"), list(PERIODS), key=f"{key}_period",
                               format_func=lambda n: _(PERIODS[n]))
         if period == 0:
             chosen = st.date_input(_("Days"), value=(max(first_day, last_day - timedelta(days=29)), last_day),
@@ -60,6 +66,8 @@ def selection(days: tuple[date, date], *, key: str, resolution: int | None = Non
                 value=resolution, key=f"{key}_resolution",
                 help=_("Larger is finer (resolution 8 cells are about 0.7 km²)."))
         st.caption(period_label(start, end))
+    for name in ("period", "what"):
+        st.session_state[SHARED + name] = st.session_state.get(f"{key}_{name}")
     kind, _sep, value = what.partition(":")
     return Selection(start, end, category=value if kind == "category" else None,
                      theme=value if kind == "theme" else None), chosen_resolution

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from geo.act.governance import COUNTS, LATE_RATES, RATES, GovernanceRules, rate_text, rates
+from geo.detect.hotspots import SIGNAL_STEPS
 from geo.detect.rules import detect_rules
 from geo.i18n import N_, _
 from geo.show.text import month_label, short_day
@@ -15,7 +16,7 @@ from geo.show.words import CLASSES, PATTERNS, STEPS, category_name, theme_name, 
 from geo.show.words import RATES as RATE_WORDS
 from layers.cells import emerging_layer, emerging_legend, gi_layer, gi_legend, heat_layer, heat_legend
 from layers.governance import class_layer, class_legend
-from views import charts, data, filters, maps
+from views import charts, data, filters, maps, session
 from views.session import require_user
 from views.tables import table as show_table
 
@@ -42,6 +43,7 @@ def render() -> None:
                        format_func=lambda o: _(OVERLAYS[o]),
                        help=_("One layer at a time keeps the page light; each has its legend."))
     gi_run, emerging_run = data.latest_run(user, "gi"), data.latest_run(user, "emerging")
+    signal = emerging_run is not None and int(emerging_run["steps"]) >= SIGNAL_STEPS
     ranked = data.ranking(user)
     fmap = maps.new_map()
     layer = folium.FeatureGroup(name=_(OVERLAYS[overlay]))
@@ -58,6 +60,8 @@ def render() -> None:
     elif overlay == "gi" and gi_run is not None:
         gi_layer(data.hotspot_cells(user, gi_run["id"], None).query("bin != 0")).add_to(layer)
         gi_legend().add_to(layer)
+    elif overlay == "emerging" and emerging_run is not None and not signal:
+        st.info(_(NO_SIGNAL).format(steps=emerging_run["steps"], needed=SIGNAL_STEPS))
     elif overlay == "emerging" and emerging_run is not None:
         emerging = data.hotspot_cells(user, emerging_run["id"], None)
         emerging_layer(emerging).add_to(layer)
@@ -77,8 +81,10 @@ def render() -> None:
         trend(user, selection)
     with right:
         st.subheader(_("Emerging hot spots"))
-        emerging = data.hotspot_cells(user, emerging_run["id"], None) if emerging_run else pd.DataFrame()
-        if len(emerging):
+        emerging = data.hotspot_cells(user, emerging_run["id"], None) if emerging_run and signal else pd.DataFrame()
+        if emerging_run is not None and not signal:
+            st.caption(_(NO_SIGNAL).format(steps=emerging_run["steps"], needed=SIGNAL_STEPS))
+        elif len(emerging):
             counts = (emerging[emerging["pattern"] != "no pattern"].groupby("pattern").size()
                       .rename("cells").sort_values(ascending=False).reset_index())
             show_table(counts.assign(pattern=words(PATTERNS, counts["pattern"])))
@@ -150,7 +156,11 @@ def ranking_table(ranked: pd.DataFrame) -> None:
         ["composite_rank", "name", "district", "label", "volume", "volume_rank", "response_rate",
          "resolution_rate", "satisfaction_rate", "composite"]]
     percent = {name: st.column_config.NumberColumn(format="percent") for name in RATES}
-    show_table(table, column_config={"composite": st.column_config.NumberColumn(format="%.1f"), **percent})
+    st.caption(_("Click a township's row to open its page."))
+    picked = show_table(table, column_config={"composite": st.column_config.NumberColumn(format="%.1f"), **percent},
+                        select_key="overview_ranking_pick")
+    if picked is not None:
+        session.open_township(str(ranked["township_code"].iloc[picked]))
 
 
 def _runs_caption(gi_run: dict | None, emerging_run: dict | None) -> None:
@@ -168,6 +178,8 @@ def _runs_caption(gi_run: dict | None, emerging_run: dict | None) -> None:
                                                  {"resolution": "", "k": "", "alpha": ""})))
 
 
+NO_SIGNAL = N_("The latest emerging hot-spot run covers {steps} periods: too few for a trend (at least {needed}), "
+                "so it shows no pattern yet.")
 METHOD_HELP = N_("Hot and cold spots: the Getis-Ord Gi* statistic of each H3 cell's complaints (resolution "
                  "{resolution}, neighbours within {k} ring), corrected for many cells at once (false discovery "
                  "rate {alpha}); confidence 90/95/99 %. Emerging hot spots: Gi* per period and the trend of "

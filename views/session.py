@@ -122,3 +122,15 @@ def sidebar(user: User) -> None:
         if st.button(_("Sign out"), key="sign_out", icon="🚪"):
             st.session_state.pop(USER_KEY, None)
             st.rerun()
+
+
+PAGE_OBJECTS: dict[str, st.Page] = {}
+"""This run's pages by name (the router fills it), for a page that opens another."""
+
+
+def open_township(code: str) -> None:
+    """Open a township's page (a click in the ranking, a breadcrumb): its code is kept for the page."""
+    st.session_state["township_code"] = code
+    page = PAGE_OBJECTS.get("township")
+    if page is not None:
+        st.switch_page(page)

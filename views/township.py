@@ -15,7 +15,7 @@ from geo.detect.rules import detect_rules
 from geo.errors import WhistleError
 from geo.i18n import _
 from geo.show.dashboard_db import open_proactive_project
-from geo.show.places import cell_places
+from geo.show.places import cell_places, in_cell
 from geo.show.text import md_escape, month_label
 from geo.show.words import CLASSES, GI_BINS, PATTERNS, category_name, department_name, word, words
 from geo.show.words import RATES as RATE_WORDS
@@ -24,7 +24,7 @@ from layers.cells import emerging_layer, emerging_legend, gi_layer, gi_legend, h
 from layers.jurisdictions import district_layer
 from views import data, filters, maps, messages
 from views.overview import key_figures, trend
-from views.session import require_user
+from views.session import PAGE_OBJECTS, require_user
 from views.tables import table as show_table
 
 HOT = ("new hot spot", "consecutive hot spot", "intensifying hot spot", "persistent hot spot")
@@ -45,6 +45,8 @@ def render() -> None:
     else:
         code = user.township_code
     title = _("Township: {name}") if user.city_wide else _("My township: {name}")
+    if user.city_wide:
+        _breadcrumb(towns, code)
     st.title(title.format(name=md_escape(names.get(code, code))))
     days = data.days(user)
     if days is None or code not in names:
@@ -80,18 +82,38 @@ def render() -> None:
         _place_in_ranking(user, code)
     hot = _hotspots(gi, emerging)
     st.subheader(_("Hot spots in the township"))
+    picked = None
     if hot.empty:
         st.caption(_("No significant hot spot in the township in the latest run."))
     else:
         hot = _named(user, gi_run["id"], code, hot, names.get(code, code))
-        show_table(hot.assign(bin=words(GI_BINS, hot["bin"]), pattern=words(PATTERNS, hot["pattern"]))
-                   .drop(columns=["h3", "label"]))
+        st.caption(_("Click a hot spot's row to list its complaints below."))
+        picked = show_table(hot.assign(bin=words(GI_BINS, hot["bin"]), pattern=words(PATTERNS, hot["pattern"]))
+                            .drop(columns=["h3", "label"]), select_key=f"township_hot_pick_{code}")
         _open_project(user, code, hot, selection)
     st.subheader(_("Complaints"))
     complaints = data.township_complaints(user, code, selection)
-    st.caption(_("The newest {count:,} of the period; callers' phones are masked.").format(count=len(complaints)))
+    if picked is not None:
+        cell = int(hot["h3"].iloc[picked])
+        complaints = complaints[in_cell(complaints["lon"], complaints["lat"], cell)]
+        st.caption(_("The complaints of the hot spot {place} (its cell {cell}); click the row again to list all.")
+                   .format(place=md_escape(hot["place"].iloc[picked]), cell=hot["cell"].iloc[picked]))
+    else:
+        st.caption(_("The newest {count:,} of the period; callers' phones are masked.").format(count=len(complaints)))
     show_table(complaints.drop(columns=["lon", "lat"]).assign(
         category=[category_name(c) for c in complaints["category"]]))
+
+
+def _breadcrumb(towns, code: str) -> None:
+    """全市概览 › district › township: the way back up."""
+    districts = data.jurisdictions("district")
+    parent = towns.loc[towns["code"] == code, "parent_code"]
+    district = dict(zip(districts["code"], districts["name"], strict=True)).get(parent.iloc[0] if len(parent) else "")
+    overview = PAGE_OBJECTS.get("overview")
+    left, right = st.columns([1, 5])
+    if overview is not None:
+        left.page_link(overview, label=_("Overview"), icon="⬅️")
+    right.caption(" › ".join(md_escape(n) for n in (_("Overview"), district) if n))
 
 
 def _place_in_ranking(user: User, code: str) -> None:

@@ -33,6 +33,9 @@ PERSISTENT_SHARE = 0.9
 PATTERNS = ("new", "consecutive", "intensifying", "persistent", "diminishing", "sporadic", "oscillating",
             "historical")
 NO_PATTERN = "no pattern"
+SIGNAL_STEPS = 10
+"""An emerging run over fewer periods than this has no signal to show (a trend test over a few
+points calls chance a pattern; ArcGIS's Emerging Hot Spot Analysis asks for ten time steps)."""
 
 
 def neighbours(cells: np.ndarray, k: int | None = None) -> sparse.csr_matrix:

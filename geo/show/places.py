@@ -75,3 +75,14 @@ def _metres(lon: float, lat: float, lons: np.ndarray, lats: np.ndarray) -> np.nd
     d_phi, d_lambda = phi2 - phi1, np.radians(lons - lon)
     a = np.sin(d_phi / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(d_lambda / 2) ** 2
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a))
+
+
+def in_cell(lon: pd.Series, lat: pd.Series, cell: int) -> np.ndarray:
+    """Which points (WGS84) lie in an H3 cell (of any resolution)."""
+    resolution = h3.get_resolution(h3.int_to_str(int(cell)))
+    lons, lats = lon.to_numpy(dtype=float), lat.to_numpy(dtype=float)
+    found = np.zeros(len(lons), dtype=bool)
+    for i, (x, y) in enumerate(zip(lons, lats, strict=True)):
+        if np.isfinite(x) and np.isfinite(y):
+            found[i] = h3.str_to_int(h3.latlng_to_cell(y, x, resolution)) == int(cell)
+    return found
