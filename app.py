@@ -41,8 +41,7 @@ def main() -> None:
         session.sidebar(user)
         pages = {name: st.Page(PAGES[name][0], title=_(PAGES[name][1]), icon=PAGES[name][2], url_path=name)
                  for name in session.PAGES_BY_ROLE[user.role]}
-        session.PAGE_OBJECTS.clear()
-        session.PAGE_OBJECTS.update(pages)
+        session.remember_pages(pages)
         navigation = st.navigation(list(pages.values()))
     navigation.run()
 

@@ -93,6 +93,11 @@ def N_(message: str) -> str:  # noqa: N802 (gettext's own name for a marker)
     return message
 
 
+def in_language(chinese: str, english: str) -> str:
+    """Of a name given in both (a profile's, a table's), the one the current language reads."""
+    return chinese if language() == "zh_CN" else english
+
+
 def html_lang() -> str:
     """The current language as an HTML ``lang`` (``zh-CN``)."""
     return HTML_LANG[language()]

@@ -33,7 +33,7 @@ def render() -> None:
                   "`python -m geo boundaries import`.").format(note=_(APPROXIMATE_NOTE)), icon="ℹ️")
 
     city = load_settings().city
-    city_name = city.name_zh if i18n.language() == "zh_CN" else city.name_en
+    city_name = i18n.in_language(city.name_zh, city.name_en)
     names = dict(zip(districts["code"], districts["name"], strict=True))
     names[ALL] = _("All of {city}").format(city=city_name)
     choice = st.selectbox(_("District"), [ALL, *districts["code"]], format_func=lambda c: names.get(c, c),

@@ -87,8 +87,8 @@ def login() -> None:
     language_switch(None)
     city = load_settings().city
     st.title(_("📣 Whistle"))
-    hotline = city.hotline_zh if i18n.language() == "zh_CN" else city.hotline_en
-    st.caption(_("{hotline} · respond as soon as a complaint comes in").format(hotline=md_escape(hotline)))
+    st.caption(_("{hotline} · respond as soon as a complaint comes in").format(
+        hotline=md_escape(i18n.in_language(city.hotline_zh, city.hotline_en))))
     if st.session_state.pop(SIGNED_OUT_KEY, False):
         st.warning(_("You were signed out: your account was disabled or changed since you signed in."))
     with st.form("login", clear_on_submit=False):
@@ -124,13 +124,24 @@ def sidebar(user: User) -> None:
             st.rerun()
 
 
-PAGE_OBJECTS: dict[str, st.Page] = {}
-"""This run's pages by name (the router fills it), for a page that opens another."""
+PAGES_KEY = "pages"
+"""This session's pages by name (the router keeps them each run), for a page that opens another:
+kept in the session, not the module, which every signed-in user's session shares."""
+
+
+def remember_pages(pages: dict[str, st.Page]) -> None:
+    """Keep the pages the router shows this session's user."""
+    st.session_state[PAGES_KEY] = pages
+
+
+def page(name: str) -> st.Page | None:
+    """One of this session's pages (None when the user has no such page, or outside the router)."""
+    return st.session_state.get(PAGES_KEY, {}).get(name)
 
 
 def open_township(code: str) -> None:
     """Open a township's page (a click in the ranking, a breadcrumb): its code is kept for the page."""
     st.session_state["township_code"] = code
-    page = PAGE_OBJECTS.get("township")
-    if page is not None:
-        st.switch_page(page)
+    township = page("township")
+    if township is not None:
+        st.switch_page(township)

@@ -24,7 +24,7 @@ from layers.cells import emerging_layer, emerging_legend, gi_layer, gi_legend, h
 from layers.jurisdictions import district_layer
 from views import data, filters, maps, messages
 from views.overview import key_figures, trend
-from views.session import PAGE_OBJECTS, require_user
+from views.session import page, require_user
 from views.tables import table as show_table
 
 HOT = ("new hot spot", "consecutive hot spot", "intensifying hot spot", "persistent hot spot")
@@ -109,7 +109,7 @@ def _breadcrumb(towns, code: str) -> None:
     districts = data.jurisdictions("district")
     parent = towns.loc[towns["code"] == code, "parent_code"]
     district = dict(zip(districts["code"], districts["name"], strict=True)).get(parent.iloc[0] if len(parent) else "")
-    overview = PAGE_OBJECTS.get("overview")
+    overview = page("overview")
     left, right = st.columns([1, 5])
     if overview is not None:
         left.page_link(overview, label=_("Overview"), icon="⬅️")

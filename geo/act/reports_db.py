@@ -9,7 +9,9 @@ pending past its deadline at the end of the period.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -30,6 +32,7 @@ from geo.act.governance import (
     rates,
     rates_without_data,
 )
+from geo.act.governance import RATES as MEASURED
 from geo.act.projects_db import projects
 from geo.act.reports import (
     KINDS,
@@ -71,8 +74,6 @@ from geo.show.words import (
 from geo.store.engine import Bind, transaction
 from geo.store.tally import tallied_days
 
-RATES_SHOWN = ("response_rate", "resolution_rate", "satisfaction_rate")
-"""The rates of the key figures, in their rows' order (after the two counts)."""
 CASE_KINDS = {"near": N_("near the line"), "across": N_("across the line"), "cluster": N_("cluster across the line"),
               "pingpong": N_("passed back and forth")}
 NEW_PATTERNS = ("new hot spot", "consecutive hot spot", "intensifying hot spot")
@@ -108,9 +109,11 @@ def build_report(bind: Bind, kind: str, day: date | None = None, *, now: datetim
             day = days[-1].date()
         period = report_period(kind, day)
         names = _names(conn)
+        # The townships' outlines, read once for the report's maps (and only if one is drawn).
+        towns = cache(lambda: current_jurisdictions(conn, "township", display=True))
         sections = [_figures(conn, period, days), _categories(conn, period, days),
-                    _hotspots(conn, period, names), _border_cases(conn, period, names),
-                    _calls(conn, period, names), *_ranking(conn, period), _projects(conn, period)]
+                    _hotspots(conn, period, names, towns), _border_cases(conn, period, names),
+                    _calls(conn, period, names), *_ranking(conn, period, towns), _projects(conn, period)]
     return Report(period, now or datetime.now(_zone()), sections)
 
 
@@ -178,7 +181,7 @@ def _figures(conn, period: Period, days: pd.DatetimeIndex) -> Section:
     rows = [(_("complaints"), volume["now"], volume["before"]),
             (_("complaints a day"), volume["now"] / max(have, 1), volume["before"] / max(had, 1)),
             *[(word(RATES, name) + " %", 100 * found.at["now", name], 100 * found.at["before", name])
-              for name in RATES_SHOWN]]
+              for name in MEASURED]]
     table = pd.DataFrame(rows, columns=["measure", "this_period", "period_before"]).astype(
         {"this_period": float, "period_before": float})
     # Counts change in percent, rates in points.
@@ -191,8 +194,9 @@ def _figures(conn, period: Period, days: pd.DatetimeIndex) -> Section:
     late = provisional is not None and period.last >= provisional
     if late:
         # The outcomes and callbacks of the last days are still coming in: not a fall to headline.
-        table.loc[[2 + list(RATES_SHOWN).index(r) for r in LATE_RATES], "change"] = np.nan
-        table.loc[[2 + list(RATES_SHOWN).index(r) for r in LATE_RATES], "change_in"] = _("provisional")
+        rows = [2 + list(MEASURED).index(r) for r in LATE_RATES]  # after the two counts
+        table.loc[rows, "change"] = np.nan
+        table.loc[rows, "change_in"] = _("provisional")
     compared = _("the same weekday a week before") if period.kind == "daily" else _("the period before")
     lines = [_("Compared with {compared} ({first} to {last}). Rates are in percent: responded within the deadline "
                "of those dispatched, resolved of those with an outcome, satisfied or basically satisfied of those "
@@ -246,7 +250,7 @@ def _categories(conn, period: Period, days: pd.DatetimeIndex) -> Section:
     return Section("categories", _("Categories rising"), lines, table, shown=15)
 
 
-def _hotspots(conn, period: Period, names: dict[str, str]) -> Section:
+def _hotspots(conn, period: Period, names: dict[str, str], towns: Callable[[], gpd.GeoDataFrame]) -> Section:
     run = conn.execute(sa.text(
         "SELECT id, period_start, period_end, resolution, step, steps FROM hotspot_run WHERE kind = 'emerging' "
         "AND category IS NULL AND theme IS NULL AND period_start < :end ORDER BY period_end DESC, id DESC LIMIT 1"),
@@ -279,19 +283,14 @@ def _hotspots(conn, period: Period, names: dict[str, str]) -> Section:
         id=run["id"], first=f"{run['period_start']:%Y-%m-%d}", last=f"{run['period_end']:%Y-%m-%d}",
         steps=run["steps"], step=word(STEPS, run["step"]), resolution=run["resolution"],
         found=found or _("no new hot spot")))
-    figure = _cells_figure(conn, cells) if len(cells) else None
+    figure = _cells_figure(cells, towns()) if len(cells) else None
     cells["pattern"] = words(PATTERNS, cells["pattern"])
     return Section("hotspots", title, lines, cells.round(2), figure=figure)
 
 
-def _townships(conn) -> gpd.GeoDataFrame:
-    return current_jurisdictions(conn, "township", display=True)
-
-
-def _cells_figure(conn, cells: pd.DataFrame) -> Figure:
+def _cells_figure(cells: pd.DataFrame, towns: gpd.GeoDataFrame) -> Figure:
     """The new and emerging cells in their patterns' colours, over the townships' lines."""
     ids = np.array([h3.str_to_int(c) for c in cells["cell"]], dtype=np.int64)
-    towns = _townships(conn)
     shapes = list(cell_polygons(ids))
     # The townships around the cells, for where they are (a margin of about 5 km).
     around = shapely.union_all(shapes).buffer(0.05)
@@ -367,7 +366,7 @@ def _calls(conn, period: Period, names: dict[str, str]) -> Section:
     return Section("whistle_calls", _("Whistle calls"), lines, table)
 
 
-def _ranking(conn, period: Period) -> list[Section]:
+def _ranking(conn, period: Period, towns: Callable[[], gpd.GeoDataFrame]) -> list[Section]:
     rules = GovernanceRules.load()
     month = conn.execute(sa.text("SELECT max(month) FROM governance_month WHERE month <= :m"),
                          {"m": period.last.replace(day=1)}).scalar()
@@ -406,12 +405,11 @@ def _ranking(conn, period: Period) -> list[Section]:
                       flagged[["township", "township_code", "district", "label", "rebound", "volume", "volume_rank",
                                "composite", "composite_rank", "talk_list"]], shown=40)
     return [classes, Section("ranking", _("Ranking and rates"), lines, table, shown=40,
-                             figure=_classes_figure(conn, dict(zip(table["township_code"], codes, strict=True))))]
+                             figure=_classes_figure(towns(), dict(zip(table["township_code"], codes, strict=True))))]
 
 
-def _classes_figure(conn, labels: dict[str, str]) -> Figure:
+def _classes_figure(towns: gpd.GeoDataFrame, labels: dict[str, str]) -> Figure:
     """The townships in their class's colours (those not classified in grey)."""
-    towns = _townships(conn)
     found = [labels.get(code) or "none" for code in towns["code"]]
     svg = svg_map(list(towns.geometry), [LABEL_COLOURS.get(label, LABEL_COLOURS["none"]) for label in found],
                   titles=list(towns["name"]))

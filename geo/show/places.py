@@ -14,7 +14,7 @@ import h3
 import numpy as np
 import pandas as pd
 
-from geo.locate.cells import cell_centres
+from geo.locate.cells import cell_centres, h3_cells
 
 EARTH_RADIUS_M = 6_371_008.8
 MOST_NAMES = 2
@@ -53,8 +53,7 @@ def cell_places(cells: np.ndarray, communities: pd.DataFrame, *, within_m: float
     lon, lat = (communities[c].to_numpy(dtype=float) for c in ("lon", "lat"))
     names = communities["name"].to_numpy(dtype=object)
     resolution = h3.get_resolution(h3.int_to_str(int(cells[0])))
-    home = np.array([h3.str_to_int(h3.latlng_to_cell(y, x, resolution)) for x, y in zip(lon, lat, strict=True)],
-                    dtype=np.int64)
+    home = h3_cells(lon, lat, resolution)
     centre_lon, centre_lat = cell_centres(cells)
     out: list[CellPlace | None] = []
     for cell, x, y in zip(cells, centre_lon, centre_lat, strict=True):
@@ -79,10 +78,8 @@ def _metres(lon: float, lat: float, lons: np.ndarray, lats: np.ndarray) -> np.nd
 
 def in_cell(lon: pd.Series, lat: pd.Series, cell: int) -> np.ndarray:
     """Which points (WGS84) lie in an H3 cell (of any resolution)."""
-    resolution = h3.get_resolution(h3.int_to_str(int(cell)))
     lons, lats = lon.to_numpy(dtype=float), lat.to_numpy(dtype=float)
     found = np.zeros(len(lons), dtype=bool)
-    for i, (x, y) in enumerate(zip(lons, lats, strict=True)):
-        if np.isfinite(x) and np.isfinite(y):
-            found[i] = h3.str_to_int(h3.latlng_to_cell(y, x, resolution)) == int(cell)
+    known = np.isfinite(lons) & np.isfinite(lats)
+    found[known] = h3_cells(lons[known], lats[known], h3.get_resolution(h3.int_to_str(int(cell)))) == int(cell)
     return found

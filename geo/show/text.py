@@ -51,24 +51,24 @@ DAY_FORMAT = "%Y-%m-%d"
 
 def short_day(day: date) -> str:
     """A day in a short label: ``11月20日`` in Chinese, ``20 Nov`` in English."""
-    from geo.i18n import language
+    from geo.i18n import in_language
 
-    return f"{day.month}月{day.day}日" if language() == "zh_CN" else f"{day.day} {_MONTHS[day.month - 1][:3]}"
+    return in_language(f"{day.month}月{day.day}日", f"{day.day} {_MONTHS[day.month - 1][:3]}")
 
 
 def month_label(day: date) -> str:
     """A month: ``2026年11月`` in Chinese, ``November 2026`` in English."""
-    from geo.i18n import language
+    from geo.i18n import in_language
 
-    return f"{day.year}年{day.month}月" if language() == "zh_CN" else f"{_MONTHS[day.month - 1]} {day.year}"
+    return in_language(f"{day.year}年{day.month}月", f"{_MONTHS[day.month - 1]} {day.year}")
 
 
 def chart_day_format() -> str:
     """A chart's day axis in d3's time format: ``11月3日`` in Chinese, ``Nov 3`` in English (a chart
     would otherwise name days and months in English whatever the language)."""
-    from geo.i18n import language
+    from geo.i18n import in_language
 
-    return "%-m月%-d日" if language() == "zh_CN" else "%b %-d"
+    return in_language("%-m月%-d日", "%b %-d")
 
 
 def period_label(start: date, end: date) -> str:

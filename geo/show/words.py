@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-from geo.i18n import N_, _, language
+from geo.i18n import N_, _, in_language
 
 CALL_STATES = {"raised": N_("open"), "resolved": N_("resolved"), "closed": N_("closed")}
 CALL_KINDS = {"emergency": N_("emergency"), "key_work": N_("key work"), "enforcement": N_("joint enforcement")}
@@ -126,7 +126,7 @@ COLUMNS = {
 
 def word(table: Mapping[object, str], code: object) -> str:
     """A code's word in the current language (the code as it is when the table lacks it)."""
-    if code is None or (not isinstance(code, str) and pd.isna(code)):
+    if _hashable(code) is None:
         return ""
     found = table.get(code)
     return _(found) if found is not None else str(code)
@@ -172,7 +172,7 @@ def category_name(code: str) -> str:
     found = categories().get(code)
     if found is None:
         return str(code)
-    return found.name_zh if language() == "zh_CN" else found.name_en
+    return in_language(found.name_zh, found.name_en)
 
 
 def department_name(code: str) -> str:
@@ -182,7 +182,7 @@ def department_name(code: str) -> str:
     found = departments().get(code)
     if found is None:
         return str(code)
-    return found[0] if language() == "zh_CN" else found[1]
+    return in_language(*found)
 
 
 def theme_name(code: str) -> str:
