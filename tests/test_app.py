@@ -501,3 +501,24 @@ def test_an_emerging_run_over_too_few_periods_says_it_has_no_signal(city, superv
     finally:
         with city.begin() as conn:
             conn.execute(sa.text("UPDATE hotspot_run SET steps = :s WHERE id = :id"), {"s": steps, "id": run})
+
+
+def test_a_street_office_gets_nothing_of_a_neighbours_hot_spots_nor_a_city_project(city, office):
+    """What this issue added goes through the access hook too: a neighbour's hot-spot categories,
+    and a problem of the month (a city-wide act), are refused to a street office."""
+    from datetime import UTC, date, datetime
+
+    from geo.act.projects import ProjectSpec
+    from geo.errors import AccessError
+    from geo.show import dashboard_db as dashboard
+
+    with city.connect() as conn:
+        run = conn.execute(sa.text("SELECT id FROM hotspot_run WHERE kind = 'gi' ORDER BY id DESC LIMIT 1")).scalar()
+        cell = conn.execute(sa.text("SELECT h3 FROM hotspot_cell WHERE run_id = :r LIMIT 1"), {"r": run}).scalar()
+    with pytest.raises(AccessError):
+        dashboard.hotspot_categories(city, office, run, [int(cell)], township="110106002")
+    assert set(dashboard.hotspot_categories(city, office, run, [int(cell)])) <= {int(cell)}  # its own only
+    spec = ProjectSpec(kind="problem_of_month", title="越权", lead_department="housing", categories=["heating"],
+                       starts_on=date(2026, 11, 1), ends_on=date(2026, 12, 31), townships=["110106002"])
+    with pytest.raises(AccessError):
+        dashboard.open_city_project(city, office, spec, now=datetime.now(UTC))
