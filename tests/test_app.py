@@ -522,3 +522,29 @@ def test_a_street_office_gets_nothing_of_a_neighbours_hot_spots_nor_a_city_proje
                        starts_on=date(2026, 11, 1), ends_on=date(2026, 12, 31), townships=["110106002"])
     with pytest.raises(AccessError):
         dashboard.open_city_project(city, office, spec, now=datetime.now(UTC))
+
+
+def test_the_language_switch_speaks_the_new_language_in_the_run_the_click_starts(
+        monkeypatch, complaints_db_url, complaints_engine):
+    """中文 → English: the page the click brings is English from its title on (no second run, in
+    which a click on the page could be lost), the choice is stored with the user, clicking the spoken
+    language again keeps it, and signed out the sign-in page speaks it too."""
+    from geo.act.users_db import live_user
+
+    user = signed_in(complaints_db_url, "qian", "supervisor")
+    monkeypatch.setenv("DATABASE_URL", complaints_db_url)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["user"] = user
+    at.run()
+    assert at.title[0].value == "全市概览"
+    at.segmented_control(key="language_switch").set_value("en").run()
+    assert not at.exception
+    assert at.title[0].value == "Overview"
+    assert live_user(complaints_engine, user).language == "en"
+    at.segmented_control(key="language_switch").set_value(None).run()  # English clicked again
+    assert at.segmented_control(key="language_switch").value == "en"
+    assert at.title[0].value == "Overview"
+    at.button(key="sign_out").click().run()
+    assert at.text_input(key="login_username").label == "User name"
+    at.segmented_control(key="language_switch").set_value("zh_CN").run()
+    assert at.text_input(key="login_username").label == "用户名"

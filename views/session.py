@@ -69,17 +69,25 @@ def language_switch(user: User | None) -> None:
     language said to the browser (``<html lang>``, for screen readers, fonts and translators)."""
     st.html(f"<script>document.documentElement.lang = {json.dumps(i18n.html_lang())};</script>",
             unsafe_allow_javascript=True)
-    current = i18n.language()
-    choices = list(i18n.LANGUAGES)
-    picked = st.sidebar.segmented_control("🌐", choices, default=current, format_func=i18n.LANGUAGES.get,
-                                          key="language_switch", label_visibility="collapsed")
-    if picked is None or picked == current:
+    st.sidebar.segmented_control("🌐", list(i18n.LANGUAGES), default=i18n.language(),
+                                 format_func=i18n.LANGUAGES.get, key="language_switch",
+                                 label_visibility="collapsed", on_change=_switched)
+
+
+def _switched() -> None:
+    # A callback runs before the script does: the run the click starts speaks the new language from
+    # its first line, with no second run (a click on the page during a second run could be lost).
+    picked = st.session_state.get("language_switch")
+    user = st.session_state.get(USER_KEY)
+    user = user if isinstance(user, User) else None
+    if picked not in i18n.LANGUAGES:  # the spoken language clicked again: it stays chosen
+        st.session_state["language_switch"] = ((user.language if user else None)
+                                               or st.session_state.get(LANGUAGE_KEY) or i18n.language())
         return
     st.session_state[LANGUAGE_KEY] = picked
     if user is not None:
         set_language(data.engine(), user.id, picked)
         st.session_state[USER_KEY] = live_user(data.engine(), user) or user
-    st.rerun()
 
 
 def login() -> None:
