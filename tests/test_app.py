@@ -230,6 +230,14 @@ def test_coordinator_acts_on_a_call_and_the_next_run_shows_it(city, coordinator)
     assert "whistle-shared-line" in drawn[1]
     at.text_input(key="call_note").input("<img src=x onerror=alert(1)> both sides called")
     at.button(key=f"call_actions_{call_id}_escalate").click().run()
+    # Escalating moves the call for everyone on it: it asks to be confirmed first.
+    assert "我确认" in at.warning[0].value
+    with city.connect() as conn:
+        assert not conn.execute(sa.text("SELECT count(*) FROM whistle_event WHERE call_id = :c AND action = "
+                                        "'escalated' AND actor = 'coordinator'"), {"c": call_id}).scalar()
+    at.text_input(key="call_note").input("<img src=x onerror=alert(1)> both sides called")
+    at.checkbox(key="call_confirm").check()
+    at.button(key=f"call_actions_{call_id}_escalate").click().run()
     assert not at.exception
     assert not at.error, [e.value for e in at.error]
     assert at.success[0].value == f"吹哨 #{call_id}：coordinator 的“升级”已记录。"
@@ -247,7 +255,7 @@ def test_coordinator_acts_on_a_call_and_the_next_run_shows_it(city, coordinator)
 def test_street_office_checks_in_for_itself_only(office, city):
     at = run_page("borders", office)
     call_id = at.selectbox(key="borders_call").value
-    assert at.selectbox(key="call_addressee").options == ["广安门外街道"]
+    assert at.multiselect(key="call_addressee").options == ["广安门外街道"]
     labels = [b.label for b in at.button]
     assert "报到" in labels
     assert "升级" not in labels
@@ -548,3 +556,96 @@ def test_the_language_switch_speaks_the_new_language_in_the_run_the_click_starts
     assert at.text_input(key="login_username").label == "User name"
     at.segmented_control(key="language_switch").set_value("zh_CN").run()
     assert at.text_input(key="login_username").label == "用户名"
+
+
+def _events(engine, call_id: int, actor: str) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(
+            "SELECT action, coalesce(to_state, '') FROM whistle_event WHERE call_id = :c AND actor = :a ORDER BY id"),
+            {"c": call_id, "a": actor})]
+
+
+def test_a_street_office_reports_its_part_done_in_one_step(office, city):
+    """One submission: the check-in is implied and recorded before the part done."""
+    at = run_page("borders", office)
+    call_id = at.selectbox(key="borders_call").value
+    with city.connect() as conn:
+        state = conn.execute(sa.text("SELECT state FROM whistle_addressee WHERE call_id = :c AND code = '110102020'"),
+                             {"c": call_id}).scalar_one()
+    at.button(key=f"call_actions_{call_id}_done").click().run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.success[0].value == f"吹哨 #{call_id}：guanganmenwai 的“报告完成”已记录。"
+    steps = _events(city, call_id, "guanganmenwai")
+    assert steps[-1] == ("done", "done")
+    if state == "pending":
+        assert steps[-2] == ("reported", "reported")
+
+
+def test_a_refused_resolve_says_what_comes_first_and_offers_it(coordinator, city):
+    at = run_page("borders", coordinator)
+    call_id = at.selectbox(key="borders_call").value
+    at.button(key=f"call_actions_{call_id}_resolve").click().run()
+    assert not at.exception
+    warning = at.warning[0].value
+    assert warning.startswith(f"吹哨 #{call_id} 尚不能解决：")
+    assert "请先为其报告完成" in warning
+    offer = at.button(key=f"borders_offer_{call_id}")
+    assert offer.label == "报告完成并解决"
+    offer.click().run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    with city.connect() as conn:
+        state = conn.execute(sa.text("SELECT state FROM whistle_call WHERE id = :c"), {"c": call_id}).scalar_one()
+        left = conn.execute(sa.text("SELECT count(*) FROM whistle_addressee WHERE call_id = :c AND state <> 'done'"),
+                            {"c": call_id}).scalar_one()
+    assert (state, left) == ("resolved", 0)
+    assert _events(city, call_id, "coordinator")[-1] == ("resolved", "resolved")
+    assert f"吹哨 #{call_id}：coordinator 的“报告完成并解决”已记录。" == at.success[0].value
+
+
+def test_a_coordinator_escalates_several_calls_at_once_after_confirming(coordinator, city):
+    at = run_page("borders", coordinator)
+    chosen = at.multiselect(key="borders_bulk_calls")
+    ids = [int(o.split(" · ")[0].lstrip("#")) for o in chosen.options[1:3]]
+    chosen.set_value(ids)
+    at.selectbox(key="borders_bulk_action").set_value("escalate")
+    at.button(key="borders_bulk_submit").click().run()
+    assert "我确认对所选每一件吹哨执行此操作" in at.warning[0].value
+    assert all(("escalated", "district") not in _events(city, i, "coordinator") for i in ids)
+    at.multiselect(key="borders_bulk_calls").set_value(ids)
+    at.selectbox(key="borders_bulk_action").set_value("escalate")
+    at.checkbox(key="borders_bulk_confirm").check()
+    at.button(key="borders_bulk_submit").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["coordinator 对 2 件吹哨的“升级”已记录。"], [
+        w.value for w in [*at.warning, *at.error]]
+    assert all(_events(city, i, "coordinator")[-1][0] == "escalated" for i in ids)
+    # Closing open calls: each one refuses on its own, with the reason in a sentence.
+    at.multiselect(key="borders_bulk_calls").set_value(ids)
+    at.selectbox(key="borders_bulk_action").set_value("close")
+    at.checkbox(key="borders_bulk_confirm").check()
+    at.button(key="borders_bulk_submit").click().run()
+    assert [w.value for w in at.warning] == [f"吹哨 #{i} 未变更：须先解决，才能关闭。" for i in ids]
+
+
+def test_the_queue_filters_and_the_chosen_call_stays_chosen(coordinator, city):
+    at = run_page("borders", coordinator)
+    queue = at.dataframe[0].value
+    assert heading("urgency") in queue.columns
+    second = at.selectbox(key="borders_call").options[1]
+    call_id = int(second.split(" · ")[0].lstrip("#"))
+    at.selectbox(key="borders_call").set_value(call_id).run()
+    assert at.subheader[-1].value.startswith(f"吹哨 #{call_id}：") or any(
+        s.value.startswith(f"吹哨 #{call_id}：") for s in at.subheader)
+    at.selectbox(key="borders_kind").set_value("emergency").run()
+    assert not at.exception
+    shown = at.dataframe[0].value
+    assert set(shown[heading("kind")]) == {"紧急"}
+    assert at.selectbox(key="borders_call").value == call_id  # kept while the filter moves on
+    at.selectbox(key="borders_kind").set_value("all")
+    at.text_input(key="borders_search").input(f"#{call_id}").run()
+    assert at.dataframe[0].value[heading("id")].tolist() == [call_id]
+    at.text_input(key="borders_search").input("<script>alert(1)</script>%_").run()
+    assert not at.exception
+    assert any("没有符合筛选条件的吹哨" in i.value for i in at.info)

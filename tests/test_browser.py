@@ -205,3 +205,45 @@ def test_a_supervisor_clicks_from_the_ranking_to_a_township_and_back(app_city):
         wait.until(lambda b: any("近 7 天" in (e.text + (e.get_attribute("value") or "")) for e in b.find_elements(
             By.XPATH, "//div[@data-testid='stSelectbox'][.//p[text()='时段']]//*")),
             message="the period chosen on the township page followed the user")
+
+
+def test_a_click_after_the_minute_ticks_acts_on_the_call_it_was_meant_for(app_city, tmp_path):
+    """A street office opens the second call of its queue and waits while the countdowns tick over a
+    minute (the queue and the call redraw by themselves); the call stays open, and the part reported
+    done is stored on that call, by that user."""
+    from tests.conftest import DEMO_PASSWORDS
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    text = (ROOT / "geo" / "data" / "whistle.toml").read_text(encoding="utf-8")
+    (rules / "whistle.toml").write_text(text.replace("refresh_seconds = 20", "refresh_seconds = 2"), encoding="utf-8")
+    env = {"DATABASE_URL": app_city[0], "WHISTLE_CLOCK": "data", "WHISTLE_RULES_DIR": str(rules)}
+    with served_app(env) as url, chromium() as browser:
+        sign_in(browser, url, "guanganmenwai", DEMO_PASSWORDS["guanganmenwai"])
+        open_page(browser, "吹哨报到")
+        wait_for_title(browser, "街乡吹哨")
+        wait = WebDriverWait(browser, 90)
+        box = wait.until(lambda b: b.find_elements(
+            By.XPATH, "//label[.//p[text()='打开吹哨']]/following-sibling::div//input"))[0]
+        box.click()
+        second = wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "[role='option']")[1:])[0]
+        call_id = int(second.text.split("·")[0].strip().lstrip("#"))
+        second.click()
+        heading = f"吹哨 #{call_id}："
+        wait.until(lambda b: any(h.text.startswith(heading) for h in b.find_elements(By.CSS_SELECTOR, "h3")))
+
+        def deadline(b) -> str:
+            found = [m.text for m in b.find_elements(By.CSS_SELECTOR, "[data-testid='stMetric']")
+                     if m.text.startswith("时限")]
+            return found[0] if found else ""
+
+        before = wait.until(deadline)
+        WebDriverWait(browser, 80, poll_frequency=0.5).until(lambda b: deadline(b) not in ("", before))
+        assert any(h.text.startswith(heading) for h in browser.find_elements(By.CSS_SELECTOR, "h3"))
+        browser.find_element(By.XPATH, "//button[.//p[text()='报告完成']]").click()
+        wait.until(lambda b: any(f"吹哨 #{call_id}：guanganmenwai 的" in e.text
+                                 for e in b.find_elements(By.CSS_SELECTOR, "[data-testid='stAlert']")))
+    with app_city[1].connect() as conn:
+        acted = conn.execute(sa.text(
+            "SELECT DISTINCT call_id FROM whistle_event WHERE actor = 'guanganmenwai' AND action = 'done'")).scalars()
+        assert call_id in set(acted)

@@ -15,8 +15,10 @@ import pytest
 import sqlalchemy as sa
 
 from geo.act.categories import categories
+from geo.act.organisations_db import answering
 from geo.act.whistle import (
     RULES_FILE,
+    QueueFilter,
     TransitionError,
     WhistleRules,
     addressees,
@@ -173,14 +175,18 @@ def test_lifecycle_with_deadlines_escalation_and_reopening(db):
     listed = calls(db, now=T0 + timedelta(minutes=95)).iloc[0]
     assert (listed["escalation"], listed["late"]) == (2, len(codes) - 1)
     check_in(db, call, TAIPINGQIAO, actor="fengtai-duty", now=T0 + timedelta(minutes=100), note="on site")
-    with pytest.raises(TransitionError, match="not done yet"):
+    with pytest.raises(TransitionError, match="not done yet") as refused:
         resolve(db, call, actor="coordinator", now=T0 + timedelta(hours=2))
-    with pytest.raises(TransitionError, match="is pending; it cannot become done"):
+    # The refusal names what has to happen first, and for whom: the app offers it.
+    assert (refused.value.first, refused.value.waiting) == ("done", tuple(sorted(codes)))
+    # A department reports its part done in one step: the check-in is implied, and recorded.
+    check_in(db, call, codes[-1], actor="dept", now=T0 + timedelta(hours=2), done=True)
+    steps = call_detail(db, call).events.tail(2)
+    assert steps["to_state"].tolist() == ["reported", "done"]
+    assert steps["note"].iloc[0].startswith("late by")  # checked in after its deadline
+    with pytest.raises(TransitionError, match="is done; it cannot become done"):
         check_in(db, call, codes[-1], actor="dept", now=T0 + timedelta(hours=2), done=True)
-    for code in codes:
-        if code not in (GUANGANMENWAI, TAIPINGQIAO):
-            check_in(db, call, code, actor="dept", now=T0 + timedelta(hours=2))
-        check_in(db, call, code, actor="dept", now=T0 + timedelta(hours=3), done=True)
+    check_in(db, call, [c for c in codes if c != codes[-1]], actor="dept", now=T0 + timedelta(hours=3), done=True)
     resolve(db, call, actor="coordinator", now=T0 + timedelta(hours=4))
     with pytest.raises(TransitionError, match="resolved; it cannot become resolved"):
         resolve(db, call, actor="coordinator", now=T0 + timedelta(hours=4))
@@ -216,8 +222,9 @@ def test_illegal_and_bad_actions_are_refused_and_change_nothing(db):
     raise_calls(db, now=T0)
     call = int(calls(db, now=T0)["id"].iloc[0])
     before = call_detail(db, call)
-    with pytest.raises(TransitionError, match="is raised; it cannot become closed"):
+    with pytest.raises(TransitionError, match="is raised; it cannot become closed") as refused:
         close(db, call, actor="c", now=T0)
+    assert refused.value.first == "resolve"
     with pytest.raises(ValidationError, match="is not an addressee of call"):
         check_in(db, call, "nobody", actor="c", now=T0)
     with pytest.raises(ValidationError, match="there is no whistle call 999"):
@@ -296,3 +303,65 @@ def test_the_command_line(db, complaints_db_url):
     late = geo("whistle", "escalate", "--at", "2026-11-20T09:45:00+08:00", env=env)
     assert late.returncode == 0, late.stderr
     assert "3 addressee(s) escalated" in late.stdout
+    # The queue's filters and pages; several addressees report done in one step.
+    listed = geo("whistle", "list", "--late", "--district", GUANGANMENWAI[:6], *at[:1], "2026-11-20T09:45:00+08:00",
+                 env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "calls 1–1 of 1 (page 1 of 1)" in listed.stdout
+    assert "no whistle calls" in geo("whistle", "list", "--kind", "enforcement", *at, env=env).stdout
+    codes = call_detail(db, int(call)).addressees["code"].tolist()
+    both = geo("whistle", "report", call, *codes, "--done", "--as", "duty", *at, env=env)
+    assert both.returncode == 0, both.stderr
+    assert set(call_detail(db, int(call)).addressees["state"]) == {"done"}
+    assert "it cannot become done" in geo("whistle", "report", call, codes[0], "--done", *at, env=env).stderr
+
+
+def test_the_queue_filters_searches_pages_and_puts_an_office_s_unanswered_calls_first(db):
+    with db.connect() as conn:
+        others = conn.execute(sa.text(
+            "SELECT code FROM jurisdiction WHERE level = 'township' AND valid_to IS NULL AND code NOT LIKE '110102%' "
+            "AND code NOT LIKE '110106%' ORDER BY code LIMIT 2")).scalars().all()
+    gas = add_case(db, "gas", [("gas_leak", T0 - timedelta(hours=1))])
+    building = add_case(db, "building", [("illegal_construction", T0 - timedelta(days=d)) for d in (1, 5, 9)])
+    elsewhere = add_case(db, "elsewhere", [("illegal_construction", T0 - timedelta(days=d)) for d in (2, 3, 4)],
+                         towns=others)
+    with db.begin() as conn:
+        conn.execute(sa.text("UPDATE complaint SET address = '广安门外大街100%号' WHERE source_id LIKE 'gas-%'"))
+    assert raise_calls(db, now=T0).raised == 3
+    every = calls(db, now=T0)
+    assert every["case_id"].tolist()[0] == gas
+    assert every["total"].tolist() == [3, 3, 3]
+    ids = dict(zip(every["case_id"], every["id"], strict=True))
+
+    def cases(**where) -> list[int]:
+        return calls(db, now=T0 + timedelta(minutes=31), where=QueueFilter(**where))["case_id"].tolist()
+
+    assert cases(kind="enforcement") == [building, elsewhere]
+    assert cases(district=GUANGANMENWAI[:6]) == [gas, building]
+    assert cases(township=others[0]) == [elsewhere]
+    assert cases(search=f"#{ids[building]}") == [building]
+    assert cases(search=str(ids[elsewhere])) == [elsewhere]
+    assert cases(search=f"gas-gas_leak-{(T0 - timedelta(hours=1)).isoformat()}") == [gas]
+    assert cases(search="100%号") == [gas]
+    assert cases(search="_") == []  # a wildcard is a character, not "anything"
+    assert cases(search="  ") == cases()
+    page = calls(db, now=T0, limit=1, offset=1)
+    assert (page["case_id"].tolist(), page["total"].tolist()) == ([building], [3])
+    # Late: every call's addressees are past their deadline at 31 min, except those who checked in.
+    check_in(db, ids[elsewhere], call_detail(db, ids[elsewhere]).addressees["code"], actor="x",
+             now=T0 + timedelta(minutes=5))
+    assert cases(late=True) == [gas, building]
+    assert cases(state="resolved") == []
+    # A street office's queue: its calls only, the ones it has not answered first.
+    with db.connect() as conn:
+        office = answering(conn, "township", [GUANGANMENWAI])[GUANGANMENWAI]
+    check_in(db, ids[gas], GUANGANMENWAI, actor="gamw", now=T0 + timedelta(minutes=6))
+    mine = calls(db, now=T0 + timedelta(minutes=7), organisation=office)
+    assert mine["case_id"].tolist() == [building, gas]
+    assert mine["mine"].tolist() == ["pending", "reported"]
+    with pytest.raises(ValidationError, match="unknown call kind"):
+        QueueFilter(kind="urgent")
+    with pytest.raises(ValidationError, match="under 200"):
+        QueueFilter(search="x" * 500)
+    with pytest.raises(ValidationError, match="positive size"):
+        calls(db, now=T0, limit=0)

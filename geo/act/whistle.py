@@ -25,7 +25,7 @@ from pathlib import Path
 
 from geo.act.categories import Category
 from geo.errors import ValidationError
-from geo.rules import positive, read_rules, rules_path, section
+from geo.rules import positive, read_rules, rules_path, section, whole
 from geo.settings import DATA_DIR
 
 RULES_FILE = DATA_DIR / "whistle.toml"
@@ -38,8 +38,25 @@ LEVELS = ("township", "district", "city")
 TOWNSHIP_OFFICE = "township_office"
 
 
+FIRST_STEPS = ("done", "resolve", "check in")
+"""What a refused move may need first: the addressees' parts reported done, the call resolved, or a
+check-in (:attr:`TransitionError.first`); the app offers that step with the move."""
+
+
 class TransitionError(ValidationError):
-    """An action that the call's (or addressee's) state does not allow."""
+    """An action that the call's (or addressee's) state does not allow.
+
+    ``first`` names the step that has to happen first when there is one (one of
+    :data:`FIRST_STEPS`), ``waiting`` the addressees it concerns, so that a refusal can say, in a
+    sentence, what to do and offer to do it.
+    """
+
+    def __init__(self, message: str, *, first: str | None = None, waiting: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        if first is not None and first not in FIRST_STEPS:
+            raise ValueError(f"unknown first step {first!r}")
+        self.first = first
+        self.waiting = tuple(waiting)
 
 
 @dataclass(frozen=True)
@@ -52,12 +69,22 @@ class KindRule:
 
 
 @dataclass(frozen=True)
+class QueueRules:
+    """How the app shows the queue: calls a page, seconds between refreshes, calls on its map."""
+
+    page_size: int = 50
+    refresh_seconds: float = 20.0
+    map_calls: int = 500
+
+
+@dataclass(frozen=True)
 class WhistleRules:
     """The rules of whistle calls; :meth:`load` reads ``geo/data/whistle.toml``."""
 
     kinds: Mapping[str, KindRule]
     city_after: timedelta
     reopen: timedelta
+    queue: QueueRules = QueueRules()
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> WhistleRules:
@@ -79,7 +106,10 @@ class WhistleRules:
         return cls(kinds=kinds,
                    city_after=timedelta(minutes=positive(raw.get("escalation"), "city_after_minutes",
                                                          f"{path} [escalation]")),
-                   reopen=timedelta(days=positive(raw.get("lifecycle"), "reopen_days", f"{path} [lifecycle]")))
+                   reopen=timedelta(days=positive(raw.get("lifecycle"), "reopen_days", f"{path} [lifecycle]")),
+                   queue=QueueRules(page_size=whole(raw.get("queue"), "page_size", f"{path} [queue]"),
+                                    refresh_seconds=positive(raw.get("queue"), "refresh_seconds", f"{path} [queue]"),
+                                    map_calls=whole(raw.get("queue"), "map_calls", f"{path} [queue]")))
 
     def deadline(self, kind: str) -> timedelta:
         """The time an addressee of a ``kind`` call has to report."""
@@ -156,12 +186,36 @@ def check_move(what: str, ident: object, current: str, wanted: str) -> None:
     Raises
     ------
     TransitionError
-        Naming the object, both states and the moves allowed from the current one.
+        Naming the object, both states and the moves allowed from the current one; a call
+        closed while still raised says that it is resolved first.
     """
     moves = CALL_MOVES if what == "call" else ADDRESSEE_MOVES
     if wanted not in moves.get(current, set()):
         allowed = ", ".join(sorted(moves.get(current, set()))) or "nothing"
-        raise TransitionError(f"{what} {ident} is {current}; it cannot become {wanted} (from {current}: {allowed})")
+        first = "resolve" if (what, current, wanted) == ("call", "raised", "closed") else None
+        raise TransitionError(f"{what} {ident} is {current}; it cannot become {wanted} (from {current}: {allowed})",
+                              first=first)
+
+
+def addressee_steps(code: str, current: str, wanted: str) -> list[str]:
+    """The states an addressee passes through from ``current`` to ``wanted``, in order.
+
+    Reporting a part done implies the check-in: ``pending -> done`` is ``["reported", "done"]``,
+    each step its own event, so the history says when the addressee checked in.
+
+    Raises
+    ------
+    TransitionError
+        When ``wanted`` cannot be reached from ``current`` (already there, or past it).
+    """
+    path, state = [], current
+    # The addressee's states are a chain (each has one next state): walk it to the one wanted.
+    while state != wanted and ADDRESSEE_MOVES.get(state) and len(path) < len(ADDRESSEE_MOVES):
+        state = next(iter(ADDRESSEE_MOVES[state]))
+        path.append(state)
+    if state != wanted or not path:
+        check_move("addressee", code, current, wanted)  # raises, naming the moves allowed
+    return path
 
 
 def escalation_due(deadline: datetime, now: datetime, rules: WhistleRules) -> int:
@@ -195,3 +249,39 @@ def call_decision(state: str | None, closed_at: datetime | None, kind: str | Non
     if state is not None and (state != "closed" or (closed_at is not None and closed_at > now - rules.reopen)):
         return "join"
     return "none" if kind is None else "raise"
+
+
+CALL_STATES = tuple(CALL_MOVES)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """Which calls a queue shows: every field narrows it, None (or False) leaves it open.
+
+    ``search`` finds a call by its id (``123`` or ``#123``), by the source id of one of its
+    complaints, or by a piece of a complaint's address.
+    """
+
+    state: str | None = "raised"
+    kind: str | None = None
+    district: str | None = None
+    township: str | None = None
+    late: bool = False
+    search: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.state is not None and self.state not in CALL_STATES:
+            raise ValidationError(f"unknown call state {self.state!r}; use {', '.join(CALL_STATES)}")
+        if self.kind is not None:
+            check_kind(self.kind)
+        if self.search is not None:
+            text = self.search.replace("\x00", "").strip()
+            if len(text) > 200:
+                raise ValidationError(f"the search has {len(text)} characters; keep it under 200")
+            object.__setattr__(self, "search", text or None)
+
+    @property
+    def call_id(self) -> int | None:
+        """The call id the search names, if it is one (``123`` or ``#123``)."""
+        text = (self.search or "").removeprefix("#")
+        return int(text) if text.isdigit() and len(text) < 18 else None

@@ -14,7 +14,7 @@ that up).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,8 +26,10 @@ from geo.act.organisations_db import answering
 from geo.act.whistle import (
     KINDS,
     LEVELS,
+    QueueFilter,
     TransitionError,
     WhistleRules,
+    addressee_steps,
     addressees,
     call_decision,
     call_kind,
@@ -268,22 +270,23 @@ def _check_actor(actor: str, note: str | None) -> None:
         raise ValidationError(f"the note has {len(note)} characters; keep it under 2,000")
 
 
-def check_in(bind: Bind, call_id: int, code: str, *, actor: str, now: datetime, done: bool = False,
-             note: str | None = None, expected_version: int | None = None) -> int:
-    """An addressee reports (checks in); with ``done``, it reports its part done.
+def check_in(bind: Bind, call_id: int, code: str | Sequence[str], *, actor: str, now: datetime,
+             done: bool = False, note: str | None = None, expected_version: int | None = None) -> int:
+    """Addressees report (check in); with ``done``, they report their part done, in one step.
 
     Parameters
     ----------
     bind : Engine or Connection
     call_id : int
-    code : str
-        The township or department code of the addressee.
+    code : str or sequence of str
+        The township or department code of the addressee, or several (checked in together, in
+        one transaction: all of them or none).
     actor : str
         Who acts (stored on the event).
     now : datetime
         The clock.
     done : bool
-        ``reported -> done`` instead of ``pending -> reported``.
+        Report the part done; a pending addressee is checked in first (two events, one step).
     note : str, optional
     expected_version : int, optional
         The call's version the actor was shown; a different one refuses the action.
@@ -295,23 +298,33 @@ def check_in(bind: Bind, call_id: int, code: str, *, actor: str, now: datetime, 
     """
     _check_now(now)
     _check_actor(actor, note)
+    codes = [code] if isinstance(code, str) else list(dict.fromkeys(code))
+    if not codes:
+        raise ValidationError(f"name the addressee(s) of call {call_id} who report")
     with transaction(bind) as conn:
         _lock_raised(conn, call_id, expected_version, "addressees act only on a raised call")
-        who = conn.execute(sa.text("SELECT * FROM whistle_addressee WHERE call_id = :c AND code = :code"),
-                           {"c": call_id, "code": code}).first()
-        if who is None:
-            names = conn.execute(sa.text("SELECT string_agg(code, ', ' ORDER BY code) FROM whistle_addressee "
-                                         "WHERE call_id = :c"), {"c": call_id}).scalar()
-            raise ValidationError(f"{code!r} is not an addressee of call {call_id}; they are {names}")
+        rows = {row.code: row for row in conn.execute(sa.text(
+            "SELECT * FROM whistle_addressee WHERE call_id = :c ORDER BY id"), {"c": call_id})}
+        unknown = [c for c in codes if c not in rows]
+        if unknown:
+            raise ValidationError(f"{', '.join(map(repr, unknown))} is not an addressee of call {call_id}; "
+                                  f"they are {', '.join(sorted(rows))}")
         wanted = "done" if done else "reported"
-        check_move("addressee", code, who.state, wanted)
-        late = not done and now > who.deadline_at
-        conn.execute(sa.text(
-            f"UPDATE whistle_addressee SET state = :s, {'done_at' if done else 'reported_at'} = :now, {MARK_LATE} "
-            "WHERE id = :id"), {"s": wanted, "now": now, "late": late, "id": who.id})
-        _event(conn, call_id, who.id, now, actor, "done" if done else "reported", who.state, wanted,
-               note if not late else f"late by {_minutes(now - who.deadline_at)} min" + (f"; {note}" if note else ""))
+        for who in (rows[c] for c in codes):
+            for step in addressee_steps(who.code, who.state, wanted):
+                _report(conn, call_id, who, step, now, actor, note)
         return _bump(conn, call_id)
+
+
+def _report(conn, call_id: int, who, step: str, now: datetime, actor: str, note: str | None) -> None:
+    # A check-in after the deadline is marked late; reporting the part done never is.
+    before = "pending" if step == "reported" else "reported"
+    late = step == "reported" and now > who.deadline_at
+    conn.execute(sa.text(
+        f"UPDATE whistle_addressee SET state = :s, {'done_at' if step == 'done' else 'reported_at'} = :now, "
+        f"{MARK_LATE} WHERE id = :id"), {"s": step, "now": now, "late": late, "id": who.id})
+    _event(conn, call_id, who.id, now, actor, step, before, step,
+           note if not late else f"late by {_minutes(now - who.deadline_at)} min" + (f"; {note}" if note else ""))
 
 
 def _minutes(delta) -> int:
@@ -347,11 +360,13 @@ def _move(bind: Bind, call_id: int, wanted: str, *, actor: str, now: datetime, n
         call = _lock(conn, call_id, expected_version)
         check_move("call", call_id, call.state, wanted)
         if wanted == "resolved":
-            busy = conn.execute(sa.text("SELECT string_agg(code || ' (' || state || ')', ', ' ORDER BY code) "
-                                        "FROM whistle_addressee WHERE call_id = :c AND state <> 'done'"),
-                                {"c": call_id}).scalar()
+            busy = conn.execute(sa.text("SELECT code, state FROM whistle_addressee WHERE call_id = :c "
+                                        "AND state <> 'done' ORDER BY code"), {"c": call_id}).all()
             if busy:
-                raise TransitionError(f"call {call_id} cannot be resolved: not done yet: {busy}")
+                raise TransitionError(
+                    f"call {call_id} cannot be resolved: not done yet: "
+                    + ", ".join(f"{row.code} ({row.state})" for row in busy)
+                    + "; report their parts done first", first="done", waiting=[row.code for row in busy])
         stamp = "resolved_at" if wanted == "resolved" else "closed_at"
         conn.execute(sa.text(f"UPDATE whistle_call SET state = :s, {stamp} = :now WHERE id = :id"),
                      {"s": wanted, "now": now, "id": call_id})
@@ -404,33 +419,66 @@ def escalate_due(bind: Bind, *, now: datetime, rules: WhistleRules | None = None
 
 
 def calls(bind: Bind, *, now: datetime, state: str | None = None, township: str | None = None,
-          organisation: int | None = None, limit: int = 500) -> pd.DataFrame:
+          organisation: int | None = None, limit: int = 500, offset: int = 0,
+          where: QueueFilter | None = None) -> pd.DataFrame:
     """Calls, most urgent first: emergencies, then late addressees, then the nearest deadline.
 
-    ``township`` keeps the calls on that township, ``organisation`` the calls addressed to that
-    organisation (by id); ``state`` one state.
+    ``organisation`` keeps the calls addressed to that organisation (by id) and puts first the
+    ones it has not answered yet (``mine``: its addressee's state); ``where`` filters the queue
+    (:class:`geo.act.whistle.QueueFilter`; ``state`` and ``township`` are its shorthands). Each row
+    carries ``total``, the number of calls the filter matches, for paging.
     """
-    if state is not None and state not in ("raised", "resolved", "closed"):
-        raise ValidationError(f"unknown call state {state!r}; use raised, resolved or closed")
+    where = where or QueueFilter(state=state, township=township)
+    if limit < 1 or offset < 0:
+        raise ValidationError(f"a page needs a positive size and an offset of 0 or more, got {limit} and {offset}")
     with transaction(bind) as conn:
-        return pd.DataFrame(conn.execute(sa.text(f"""
-            SELECT c.id, c.case_id, c.kind, c.state, c.townships, c.categories, c.complaints, c.raised_at,
-                   c.deadline_at, c.escalation, c.version,
+        rows = conn.execute(sa.text(f"""
+            WITH matched AS (
+              SELECT c.id FROM whistle_call c
+              WHERE (CAST(:state AS text) IS NULL OR c.state = :state)
+                AND (CAST(:kind AS text) IS NULL OR c.kind = :kind)
+                AND (CAST(:town AS text) IS NULL OR c.townships @> ARRAY[CAST(:town AS varchar)])
+                AND (CAST(:district AS text) IS NULL OR c.districts @> ARRAY[CAST(:district AS varchar)])
+                AND {addressed_sql(':org')}
+                AND (NOT :late OR EXISTS (SELECT 1 FROM whistle_addressee a WHERE a.call_id = c.id
+                                          AND {late_sql(':now')}))
+                AND (CAST(:search AS text) IS NULL OR c.id = CAST(:search_id AS bigint)
+                     OR EXISTS (SELECT 1 FROM whistle_call_complaint w JOIN complaint p ON p.id = w.complaint_id
+                                WHERE w.call_id = c.id AND (p.source_id = :search
+                                                            OR p.address ILIKE :pattern ESCAPE '\\')))
+            )
+            SELECT c.id, c.case_id, c.kind, c.state, c.townships, c.districts, c.categories, c.complaints,
+                   c.raised_at, c.deadline_at, c.escalation, c.version,
                    count(a.id) AS addressees,
                    count(a.id) FILTER (WHERE a.state = 'pending') AS pending,
-                   count(a.id) FILTER (WHERE {late_sql(':now')}) AS late
-            FROM whistle_call c JOIN whistle_addressee a ON a.call_id = c.id
-            WHERE (CAST(:state AS text) IS NULL OR c.state = :state)
-              AND (CAST(:town AS text) IS NULL OR c.townships @> ARRAY[CAST(:town AS varchar)])
-              AND {addressed_sql(':org')}
+                   count(a.id) FILTER (WHERE {late_sql(':now')}) AS late,
+                   (array_agg(a.state ORDER BY array_position(ARRAY['pending', 'reported', 'done'],
+                                                             CAST(a.state AS text)))
+                    FILTER (WHERE a.organisation_id = CAST(:org AS integer)))[1] AS mine,
+                   (SELECT count(*) FROM matched) AS total
+            FROM whistle_call c JOIN matched m ON m.id = c.id JOIN whistle_addressee a ON a.call_id = c.id
             GROUP BY c.id
-            ORDER BY (c.state = 'closed'), (c.kind = 'emergency') DESC,
+            ORDER BY (c.state = 'closed'),
+                     bool_or(a.organisation_id = CAST(:org AS integer) AND a.state = 'pending') DESC NULLS LAST,
+                     (c.kind = 'emergency') DESC,
                      count(a.id) FILTER (WHERE a.state = 'pending' AND a.deadline_at < :now) DESC,
                      c.deadline_at, c.id
-            LIMIT :limit"""), {"now": now, "state": state, "town": township, "org": organisation,
-                               "limit": limit}).mappings().all(),
-            columns=["id", "case_id", "kind", "state", "townships", "categories", "complaints", "raised_at",
-                     "deadline_at", "escalation", "version", "addressees", "pending", "late"])
+            LIMIT :limit OFFSET :offset"""),
+            {"now": now, "state": where.state, "kind": where.kind, "town": where.township,
+             "district": where.district, "org": organisation, "late": where.late, "search": where.search,
+             "search_id": where.call_id,
+             "pattern": None if where.search is None else f"%{_like(where.search)}%",
+             "limit": limit, "offset": offset}).mappings().all()
+    return pd.DataFrame(rows, columns=QUEUE_COLUMNS)
+
+
+QUEUE_COLUMNS = ["id", "case_id", "kind", "state", "townships", "districts", "categories", "complaints", "raised_at",
+                 "deadline_at", "escalation", "version", "addressees", "pending", "late", "mine", "total"]
+
+
+def _like(text: str) -> str:
+    """``text`` matched literally by LIKE (its wildcards and the escape character escaped)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @dataclass(frozen=True)

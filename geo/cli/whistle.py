@@ -62,15 +62,27 @@ def escalate_command(call: Annotated[int | None, typer.Argument(
 
 
 @whistle_app.command("list")
-def list_command(state: Annotated[str | None, typer.Option(help="raised, resolved or closed.")] = None,
-                 township: Annotated[str | None, typer.Option(help="Only calls addressed to this township.")] = None,
+def list_command(state: Annotated[str | None, typer.Option(help="raised, resolved or closed (all: every state).")]
+                 = "raised",
+                 kind: Annotated[str | None, typer.Option(help="emergency, key_work or enforcement.")] = None,
+                 district: Annotated[str | None, typer.Option(help="Only calls on this district (its code).")] = None,
+                 township: Annotated[str | None, typer.Option(help="Only calls on this township (its code).")] = None,
+                 late: Annotated[bool, typer.Option("--late", help="Only calls with a late addressee.")] = False,
+                 search: Annotated[str | None, typer.Option(help="A call no., a complaint's id or a piece of its "
+                                                                 "address.")] = None,
+                 page: Annotated[int, typer.Option(min=1, help="The page of the queue.")] = 1,
                  at: At = None) -> None:
-    """Calls, most urgent first (emergencies, then late addressees, then the nearest deadline)."""
+    """Calls, most urgent first (emergencies, then late addressees, then the nearest deadline), a page
+    of ``[queue] page_size`` (whistle.toml) at a time."""
+    from geo.act.whistle import QueueFilter, WhistleRules
     from geo.act.whistle_db import calls
 
-    found = calls(_engine(), now=_now(at), state=state, township=township)
+    size = WhistleRules.load().queue.page_size
+    where = QueueFilter(state=None if state == "all" else state, kind=kind, district=district, township=township,
+                        late=late, search=search)
+    found = calls(_engine(), now=_now(at), where=where, limit=size, offset=(page - 1) * size)
     if found.empty:
-        out.print("no whistle calls")
+        out.print("no whistle calls" + (f" on page {page}" if page > 1 else ""))
         return
     table = Table("id", "kind", "state", "townships", "categories", "complaints", "deadline", "pending", "late",
                   "level", "version")
@@ -79,6 +91,9 @@ def list_command(state: Annotated[str | None, typer.Option(help="raised, resolve
                       str(row.complaints), f"{row.deadline_at.astimezone(zone()):%Y-%m-%d %H:%M}", str(row.pending),
                       str(row.late), ("township", "district", "city")[row.escalation], str(row.version))
     out.print(table)
+    total = int(found["total"].iloc[0])
+    out.print(f"calls {(page - 1) * size + 1:,}–{(page - 1) * size + len(found):,} of {total:,}"
+              f" (page {page} of {-(-total // size):,})", highlight=False)
 
 
 @whistle_app.command("show")
@@ -114,15 +129,17 @@ def _time(moment) -> str:
 
 
 @whistle_app.command("report")
-def report_command(call: CallId, code: Annotated[str, typer.Argument(help="The township or department code.")],
+def report_command(call: CallId, codes: Annotated[list[str], typer.Argument(
+                       help="The township or department code(s) of the addressees who report.")],
                    actor: Actor = "duty-officer",
-                   done: Annotated[bool, typer.Option("--done", help="Report the part done.")] = False,
+                   done: Annotated[bool, typer.Option("--done", help="Report the part done (a pending addressee "
+                                                                     "is checked in first).")] = False,
                    note: Note = None, version: Version = None, at: At = None) -> None:
-    """An addressee checks in (reports); with --done, reports its part done."""
+    """Addressees check in (report); with --done, they report their parts done, in one step."""
     from geo.act.whistle_db import check_in
 
-    new = check_in(_engine(), call, code, actor=actor, now=_now(at), done=done, note=note, expected_version=version)
-    out.print(f"call {call}: {code} {'done' if done else 'reported'} (version {new})")
+    new = check_in(_engine(), call, codes, actor=actor, now=_now(at), done=done, note=note, expected_version=version)
+    out.print(f"call {call}: {', '.join(codes)} {'done' if done else 'reported'} (version {new})")
 
 
 @whistle_app.command("resolve")

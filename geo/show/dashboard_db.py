@@ -11,6 +11,7 @@ and emerging runs, calls); raw complaints are read only for one township at a ti
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -31,6 +32,7 @@ from geo.act.reports import Report
 from geo.act.reports_db import build_report
 from geo.act.users import User
 from geo.act.users_db import live_user
+from geo.act.whistle import QueueFilter
 from geo.act.whistle_db import (
     CallDetail,
     addressed_sql,
@@ -45,7 +47,7 @@ from geo.act.whistle_db import (
 )
 from geo.clock import Clock, system_clock
 from geo.detect.hotspots_db import CELL_PRECISIONS, count_rows
-from geo.errors import AccessError, ValidationError
+from geo.errors import AccessError, ValidationError, WhistleError
 from geo.ingest.mapping import load_mapping
 from geo.ingest.rejected_db import rejected_rows
 from geo.ingest.summary import IngestSummary
@@ -373,14 +375,32 @@ def township_complaints(bind: Bind, user: User, township: str, selection: Select
         return pd.read_sql(sa.text(sql), conn, params=_params(selection, town=town, limit=limit))
 
 
-def call_queue(bind: Bind, user: User, *, now, state: str | None = None, limit: int = 500) -> pd.DataFrame:
-    """The whistle calls the user may see, most urgent first (see :func:`geo.act.whistle_db.calls`)."""
-    return calls(bind, now=now, state=state, organisation=restrict(user).organisation_id, limit=limit)
+def call_queue(bind: Bind, user: User, *, now, state: str | None = None, limit: int = 500, offset: int = 0,
+               where: QueueFilter | None = None) -> pd.DataFrame:
+    """The whistle calls the user may see, most urgent first (see :func:`geo.act.whistle_db.calls`):
+    a street office's own calls, those it has not answered first."""
+    return calls(bind, now=now, state=state, organisation=restrict(user).organisation_id, limit=limit,
+                 offset=offset, where=where)
+
+
+def call_pairs(bind: Bind, user: User, *, now: datetime, where: QueueFilter | None = None) -> pd.DataFrame:
+    """The calls the user may see that ``where`` matches, grouped by the townships they lie between:
+    ``townships`` (codes), ``calls``, ``emergencies``, ``late`` (calls with a late addressee)."""
+    everyone = call_queue(bind, user, now=now, limit=100_000, where=where)
+    if everyone.empty:
+        return pd.DataFrame(columns=["townships", "calls", "emergencies", "late"])
+    grouped = everyone.assign(pair=everyone["townships"].map(lambda t: tuple(sorted(t))),
+                              emergency=everyone["kind"] == "emergency", is_late=everyone["late"] > 0)
+    out = grouped.groupby("pair").agg(calls=("id", "size"), emergencies=("emergency", "sum"),
+                                      late=("is_late", "sum")).reset_index()
+    out = out.rename(columns={"pair": "townships"}).sort_values(["late", "calls"], ascending=False)
+    return out.reset_index(drop=True)
 
 
 def call_for(bind: Bind, user: User, call_id: int) -> CallDetail:
-    """One call, if the user may see it: a street office only the calls addressed to its
-    organisation, with the complaints of its own townships.
+    """One call, if the user may see it: a street office only the calls addressed to it, with
+    every complaint of the call, on whichever side of the line it lies (phones masked); it sees
+    no other complaint of the other township.
 
     Raises
     ------
@@ -391,12 +411,8 @@ def call_for(bind: Bind, user: User, call_id: int) -> CallDetail:
     detail = call_detail(bind, call_id)
     detail = CallDetail(detail.call, detail.addressees,
                         detail.complaints.rename(columns={"phone_masked": "phone"}), detail.events)
-    if scope.organisation_id is not None:
-        if scope.organisation_id not in set(detail.addressees["organisation_id"]):
-            raise AccessError(f"call {call_id} is not addressed to {_office(user)}")
-        mine = detail.complaints["township_code"].isin(user.townships)
-        detail = CallDetail(detail.call, detail.addressees, detail.complaints[mine].reset_index(drop=True),
-                            detail.events)
+    if scope.organisation_id is not None and scope.organisation_id not in set(detail.addressees["organisation_id"]):
+        raise AccessError(f"call {call_id} is not addressed to {_office(user)}")
     return detail
 
 
@@ -594,35 +610,81 @@ def report_for(bind: Bind, user: User, kind: str, day: date, *, now: datetime) -
     return build_report(bind, kind, day, now=now)
 
 
-def act_on_call(bind: Bind, user: User, call_id: int, action: str, *, now: datetime, addressee: str | None = None,
-                done: bool = False, note: str | None = None, expected_version: int | None = None) -> int:
-    """Check in for an addressee, or resolve, escalate or close a call, as ``user``; the call's new version.
+CALL_ACTIONS = ("check in", "done", "resolve", "escalate", "close")
+"""What a user does to a call: an addressee checks in or reports its part done (a street office
+for its own addressees); a coordinator also resolves, escalates and closes."""
 
-    A street office may only check in, for an addressee of its own organisation, on a call
-    addressed to it; the other actions are for city-wide users.
+
+def act_on_call(bind: Bind, user: User, call_id: int, action: str, *, now: datetime,
+                addressee: str | Sequence[str] | None = None, done: bool = False, note: str | None = None,
+                expected_version: int | None = None) -> int:
+    """Take one of :data:`CALL_ACTIONS` on a call as ``user``; the call's new version.
+
+    ``addressee`` names who checks in or reports done (a code, or several at once); None is every
+    addressee the user answers for that has not got there yet. ``done`` with ``"check in"`` is
+    ``"done"``.
 
     Raises
     ------
     AccessError
-        When the user may not take the action on this call.
+        When the user may not take the action on this call, or for that addressee.
     """
     user = _acting(bind, user)
     scope = restrict(user)
     common = {"actor": user.username, "now": now, "note": note, "expected_version": expected_version}
-    if action == "check in":
-        detail = call_for(bind, user, call_id)
-        own = detail.addressees
+    if action not in CALL_ACTIONS:
+        raise ValidationError(f"unknown action {action!r}; use {', '.join(CALL_ACTIONS)}")
+    if action in ("check in", "done"):
+        done = done or action == "done"
+        own = call_for(bind, user, call_id).addressees
         if scope.organisation_id is not None:
             own = own[own["organisation_id"] == scope.organisation_id]
-        if addressee not in set(own["code"]):
-            raise AccessError(f"{addressee!r} is not an addressee of call {call_id} that {user.username} answers for")
-        return check_in(bind, call_id, addressee, done=done, **common)
-    moves = {"resolve": resolve, "escalate": escalate, "close": close}
-    if action not in moves:
-        raise ValidationError(f"unknown action {action!r}; use check in, {', '.join(moves)}")
+        if addressee is None:
+            codes = own[own["state"].isin(("pending",) if not done else ("pending", "reported"))]["code"].tolist()
+            if not codes:
+                raise ValidationError(f"call {call_id} has no addressee of {user.username}'s left to "
+                                      + ("report done" if done else "check in"))
+        else:
+            codes = [addressee] if isinstance(addressee, str) else list(addressee)
+        strangers = [c for c in codes if c not in set(own["code"])]
+        if strangers:
+            raise AccessError(f"{', '.join(map(repr, strangers))} is not an addressee of call {call_id} that "
+                              f"{user.username} answers for")
+        return check_in(bind, call_id, codes, done=done, **common)
     if not scope.city_wide:
         raise AccessError(f"{user.username} may check in for its office; {action} is for the coordinators")
+    moves = {"resolve": resolve, "escalate": escalate, "close": close}
     return moves[action](bind, call_id, **common)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one call of a bulk action came to: its new version, or the refusal."""
+
+    call_id: int
+    version: int | None = None
+    refusal: WhistleError | None = None
+
+
+def act_on_calls(bind: Bind, user: User, call_ids: Sequence[int], action: str, *, now: datetime,
+                 note: str | None = None) -> list[Outcome]:
+    """Take one action on several calls, each in its own transaction, as ``user``.
+
+    A call that refuses (its state, the user's access, someone acting at the same moment) keeps
+    its refusal in its :class:`Outcome` and stops none of the others. Checking in and reporting
+    done are for every addressee of each call that the user answers for.
+    """
+    ids = list(dict.fromkeys(int(i) for i in call_ids))
+    if not ids:
+        raise ValidationError("choose the calls to act on")
+    restrict(user)
+    outcomes = []
+    for call_id in ids:
+        try:
+            outcomes.append(Outcome(call_id, version=act_on_call(bind, user, call_id, action, now=now, note=note)))
+        except WhistleError as exc:
+            outcomes.append(Outcome(call_id, refusal=exc))
+    return outcomes
 
 
 def jurisdictions(bind: Bind, level: str, *, display: bool = True) -> gpd.GeoDataFrame:
