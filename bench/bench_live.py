@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_live.py [--emergencies 30] [--deadlines 1000]
 
-1. **Raise**: gas leaks posted to the API (one a second), each 10 m from a different stretch of a
+1. **Raise**: gas leaks posted to the API (one a second), each 5 m from a different stretch of a
    shared township line; for each, the time from the API's answer to its whistle call existing,
    raised by the worker. Baseline: the POST itself.
 2. **Deadlines**: as many calls raised at one moment (an ingest and one rules pass), so that
@@ -106,7 +106,7 @@ def _raise(engine, env: dict, points: list[tuple[float, float]]) -> None:
             time.sleep(max(0.0, 1.0 - (time.perf_counter() - started)))
     finally:
         _stop(api, worker)
-    print(f"raise: {len(raised)} gas leaks 10 m from a shared line, posted one a second")
+    print(f"raise: {len(raised)} gas leaks 5 m from a shared line, posted one a second")
     _report("  POST answered (baseline)", posted)
     _report("  answered -> call raised by the worker", raised)
     print(f"  p95 ratio raise / POST: {np.percentile(raised, 95) / np.percentile(posted, 95):.1f}x")
@@ -225,7 +225,7 @@ def _tally(engine, day_rows: int) -> None:
 
 
 def _line_points(engine, count: int) -> list[tuple[float, float]]:
-    """``count`` points 10 m inside a township from its shared line with another, one every
+    """``count`` points 5 m inside a township from its shared line with another, one every
     kilometre along every shared line (each in a stretch of its own), in WGS84."""
     import sqlalchemy as sa
 
@@ -242,7 +242,7 @@ def _line_points(engine, count: int) -> list[tuple[float, float]]:
                             g, least(0.5, 1000 / greatest(ST_Length(g::geography), 1)), true))).geom AS p
                         FROM piece)
             SELECT ST_X(q), ST_Y(q) FROM (
-                SELECT ST_Project(p::geography, 10,
+                SELECT ST_Project(p::geography, 5,
                                   ST_Azimuth(p, ST_ClosestPoint(inside, ST_Centroid(inside))))::geometry AS q
                 FROM stretch) x
             WHERE q IS NOT NULL ORDER BY md5(ST_AsText(q))""")).all()

@@ -67,7 +67,7 @@ def test_discovery_and_services_in_json_and_xml(api):
     assert xml.tag == "services"
     assert len(xml.findall("service")) == len(services)
     definition = requests.get(f"{base}{V2}/services/construction_noise.json", timeout=10).json()
-    assert {a["code"] for a in definition["attributes"]} == {"channel_request_id", "crs", "received_at"}
+    assert {a["code"] for a in definition["attributes"]} == {"channel_request_id", "crs", "received_at", "accuracy"}
     missing = requests.get(f"{base}{V2}/services/nothing.json", timeout=10)
     assert missing.status_code == 404
     assert missing.json()[0]["code"] == 404
@@ -182,6 +182,8 @@ def test_keys_are_checked(api):
     ({"attribute[received_at]": "2999-01-01 00:00:00"}, "future"),
     ({"attribute[received_at]": "yesterday-ish"}, "received_at"),
     ({"attribute[crs]": "epsg:3857"}, "crs"),
+    ({"attribute[accuracy]": "-5"}, "accuracy"),
+    ({"attribute[accuracy]": "near"}, "accuracy"),
     ({"attribute[channel_request_id]": "bad\x00id"}, "id"),
     ({"description": "x" * 5000}, "description"),
 ])
@@ -229,6 +231,11 @@ def test_coordinates_in_gcj02_are_converted_and_the_original_kept(api):
                                    "WHERE source_id = 'API-GCJ'")).one()
     assert row.crs_orig == "gcj02"
     assert row.lon_orig == pytest.approx(116.40374)
+    # A phone's GPS accuracy comes as an attribute and is kept (a border case needs it to reach the line).
+    answer = _complaint(base, keys["wechat"], "API-ACC", **{"attribute[accuracy]": "8"})
+    assert answer.status_code == 200, answer.text
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT accuracy_m FROM complaint WHERE source_id = 'API-ACC'")).scalar() == 8.0
     assert 0.001 < abs(row.lon - row.lon_orig) < 0.01  # GCJ-02 is offset by a few hundred metres
 
 

@@ -184,3 +184,30 @@ def test_bad_parameters(border, townships):
         straddling_clusters(np.array([116.3]), np.array([39.9]), np.array(["a", "b"]))
     with pytest.raises(ValidationError, match="min_ratio"):
         straddling_clusters(np.array([116.3]), np.array([39.9]), np.array(["a"]), min_ratio=0.5)
+
+
+def test_a_point_is_near_a_line_only_when_its_uncertainty_reaches_it(lines, border):
+    """40 m inside with a 10 m GPS fix is its township's; the same point sent with a 60 m accuracy
+    (capped at distance_m) is in doubt; a converted point's default is wider than a GPS one's."""
+    from geo.detect.cases import near_cases, uncertainty_m
+    from geo.detect.rules import detect_rules
+    from geo.locate.cells import h3_cells
+
+    defaults = detect_rules().borders.uncertainty
+    line = _pair_line(lines)
+    points = [_offset_from_line(line, metres) for metres in (40.0, 40.0, 8.0, 13.0, 13.0)]
+    lon, lat = np.array([p[0] for p in points]), np.array([p[1] for p in points])
+    crs = np.array([None, None, None, "gcj02", None], dtype=object)
+    accuracy = np.array([np.nan, 60.0, np.nan, np.nan, np.nan])
+    reach = uncertainty_m(np.full(5, "point", dtype=object), crs, accuracy, defaults)
+    assert reach.tolist() == [defaults["wgs84"], 60.0, defaults["wgs84"], defaults["gcj02"], defaults["wgs84"]]
+    assert uncertainty_m(np.array(["community", "township"], dtype=object), np.array([None, None]),
+                         np.array([np.nan, np.nan]), defaults).tolist() == [defaults["community"],
+                                                                             defaults["township"]]
+    frame = pd.DataFrame({"id": np.arange(5), "received_us": np.zeros(5, dtype=np.int64), "category": "noise",
+                          "theme": "environment", "lon": lon, "lat": lat,
+                          "h3": h3_cells(lon, lat, border.resolution), "uncertainty_m": reach})
+    found = near_cases(border, frame, 250.0, skip=set())
+    assert sorted(found["complaint_id"]) == [1, 2, 3]  # not 0 (10 m fix, 40 m in) nor 4 (10 m fix, 13 m in)
+    assert sorted(near_cases(border, frame.drop(columns="uncertainty_m"), 250.0, skip=set())["complaint_id"]) == [
+        0, 1, 2, 3, 4]

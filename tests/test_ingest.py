@@ -81,6 +81,9 @@ def test_a_good_row_is_located_and_its_phone_only_masked(complaints_engine, boun
     ({"dispatches": json.dumps([{"at": "2026-11-01", "unit": "x", "action": "teleported"}])}, "bad_field",
      "actions are dispatched, returned, redispatched"),
     ({"footprint": "POLYGON((1 2, 3"}, "bad_footprint", "is not a line or polygon"),
+    ({"accuracy": "-3"}, "bad_field", "accuracy '-3' is not a distance in metres above 0 and up to 5,000"),
+    ({"accuracy": "about ten"}, "bad_field", "accuracy 'about ten' is not a distance in metres"),
+    ({"accuracy": "1e9"}, "bad_field", "accuracy '1e9' is not a distance in metres"),
 ])
 def test_each_bad_row_is_rejected_with_its_line_and_reason(complaints_engine, boundary_index, tmp_path, fields,
                                                            code, words):
@@ -471,3 +474,12 @@ def test_an_unchanged_row_is_passed_by_and_a_changed_one_is_not(complaints_engin
     checked_rows.clear()
     ingest(complaints_engine, write_csv(tmp_path / "h4.csv", rows[2:]), boundary_index)
     assert checked_rows == []  # H3 has its hash again
+
+
+def test_a_channel_s_accuracy_is_kept_and_none_leaves_the_default(complaints_engine, boundary_index, tmp_path):
+    rows = [row(id="GPS", accuracy="12.5"), row(id="PLAIN", accuracy="")]
+    summary = ingest(complaints_engine, write_csv(tmp_path / "a.csv", rows), boundary_index)
+    assert (summary.inserted, summary.rejected) == (2, 0)
+    stored = table(complaints_engine, "SELECT source_id, accuracy_m FROM complaint ORDER BY source_id")
+    assert stored["accuracy_m"].iloc[0] == 12.5
+    assert pd.isna(stored["accuracy_m"].iloc[1])

@@ -58,14 +58,15 @@ def test_bad_worker_rules_are_named(tmp_path):
 
 
 def _line_point(engine) -> tuple[float, float]:
-    """A point on the shared line of Guang'anmenwai and Taipingqiao, 10 m inside the first."""
+    """A point 5 m inside Guang'anmenwai from its shared line with Taipingqiao: a phone's 10 m fix
+    reaches the line."""
     with engine.connect() as conn:
         lon, lat = conn.execute(sa.text(
             "WITH t AS (SELECT code, geom FROM jurisdiction WHERE level = 'township' AND code IN (:a, :b)), "
             "line AS (SELECT ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom)) AS g "
             "FROM t a, t b WHERE a.code = :a AND b.code = :b), "
             "p AS (SELECT ST_ClosestPoint(line.g, ST_Centroid(line.g)) AS g FROM line) "
-            "SELECT ST_X(g), ST_Y(g) FROM (SELECT ST_Project(p.g::geography, 10, "
+            "SELECT ST_X(g), ST_Y(g) FROM (SELECT ST_Project(p.g::geography, 5, "
             "ST_Azimuth(p.g, ST_Centroid(a.geom)))::geometry AS g FROM p, t a WHERE a.code = :a) q"),
             {"a": GUANGANMENWAI, "b": TAIPINGQIAO}).one()
     return float(lon), float(lat)
@@ -114,7 +115,7 @@ def _wait(engine, sql: str, timeout: float, child=None, **params):
 
 @pytest.mark.slow
 def test_the_worker_raises_a_call_on_arrival_and_escalates_at_the_deadline(live):
-    """An emergency 10 m from a shared line: the call is raised within seconds of the request,
+    """An emergency 5 m from a shared line: the call is raised within seconds of the request,
     and the addressees who do not report are escalated by the platform at the deadline (on a
     replay clock 60 times as fast, so that the 30-minute deadline comes in 30 s)."""
     engine, env, base, key = live

@@ -174,12 +174,13 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
                      description: str | None = Form(None), media_url: str | None = Form(None),
                      channel_request_id: str | None = Form(None, alias="attribute[channel_request_id]"),
                      crs: str | None = Form(None, alias="attribute[crs]"),
-                     received_at: str | None = Form(None, alias="attribute[received_at]")) -> Response:
+                     received_at: str | None = Form(None, alias="attribute[received_at]"),
+                     accuracy: str | None = Form(None, alias="attribute[accuracy]")) -> Response:
         caller = _caller(engine, api_key, "channel")
         form = {"service_code": service_code, "lat": lat, "long": long, "address_string": address_string,
                 "description": description, "phone": phone, "first_name": first_name, "last_name": last_name,
                 "email": email, "attribute[channel_request_id]": channel_request_id, "attribute[crs]": crs,
-                "attribute[received_at]": received_at}
+                "attribute[received_at]": received_at, "attribute[accuracy]": accuracy}
         source = f"api:{caller.name}"
         moment = now()  # one moment per request: its default received time and the future check
         try:

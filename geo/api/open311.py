@@ -8,6 +8,8 @@ hotline needs, as the spec allows, through a service's attributes:
 - ``attribute[crs]``: the coordinate system of ``lat``/``long``, ``wgs84`` (the default),
   ``gcj02`` (most Chinese map apps) or ``bd09`` (Baidu); converted on ingest, the original kept.
 - ``attribute[received_at]``: when the channel took the complaint, if not now.
+- ``attribute[accuracy]``: how far the point may lie from the problem, in metres (a phone's GPS
+  accuracy); a point is a border case only when its accuracy reaches the line.
 
 Status updates follow FixMyStreet's ``servicerequestupdates`` extension, with
 ``external_status_code`` saying what happened (:data:`geo.ingest.updates.KINDS`).
@@ -29,6 +31,8 @@ ATTRIBUTES = {
                                      "repeated request one complaint", False),
     "crs": ("singlevaluelist", "The coordinate system of lat/long: wgs84, gcj02 or bd09", False),
     "received_at": ("datetime", "When the channel took the complaint (ISO 8601), if not now", False),
+    "accuracy": ("number", "How far lat/long may lie from the problem, in metres (the phone's GPS accuracy); "
+                           "without it the platform's default for the coordinate system", False),
 }
 CRS_VALUES = (("wgs84", "WGS84 (GPS)"), ("gcj02", "GCJ-02 (高德, 腾讯)"), ("bd09", "BD-09 (百度)"))
 MAX_TEXT = 4000
@@ -111,7 +115,7 @@ def request_fields(form: Mapping[str, str | None], *, channel: str | None, now: 
     received = get("attribute[received_at]") or pd.Timestamp(now).tz_convert(timezone).strftime("%Y-%m-%d %H:%M:%S")
     return {"id": get("attribute[channel_request_id]"), "received_at": received, "channel": channel,
             "category": code, "text": get("description"), "address": address, "lon": lon, "lat": lat,
-            "crs": crs.lower(), "phone": get("phone")}
+            "crs": crs.lower(), "phone": get("phone"), "accuracy": get("attribute[accuracy]")}
 
 
 def _text(value) -> str | None:

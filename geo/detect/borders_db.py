@@ -24,13 +24,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import shapely
 import sqlalchemy as sa
 
 from geo.detect.borders import BorderLines
-from geo.detect.cases import KINDS, across_cases, cluster_cases, near_cases, ping_pong_cases
+from geo.detect.cases import KINDS, across_cases, cluster_cases, near_cases, ping_pong_cases, uncertainty_m
 from geo.detect.filters_db import check_filter, check_period
 from geo.detect.rules import BorderParams, detect_rules
 from geo.errors import ValidationError
@@ -92,7 +93,7 @@ def run_borders(bind: Bind, start: datetime, end: datetime, *, params: BorderPar
             lines = BorderLines.build(towns, distance_m=params.distance_m, metric_crs=load_settings().metric_crs)
         _store_lines(conn, lines)
         tell("reading the complaints")
-        frame = _read_complaints(conn, start, end, category, theme)
+        frame = _read_complaints(conn, start, end, category, theme, params)
         tell("near the lines and across them")
         across = _across(conn, lines, start, end, category, theme)
         near = near_cases(lines, frame, params.bucket_m, skip=set(across["complaint_id"]))
@@ -110,12 +111,17 @@ def run_borders(bind: Bind, start: datetime, end: datetime, *, params: BorderPar
     return BorderResult(run_id, cases, found)
 
 
-def _read_complaints(conn, start, end, category, theme) -> pd.DataFrame:
-    """The point-precision complaints of the period (the near and cluster kinds use only them)."""
-    return _read(conn, "c.lon, c.lat, c.h3, c.township_code",
-                 "c.precision = 'point' AND c.township_code IS NOT NULL",
-                 {"lon": pa.float64(), "lat": pa.float64(), "h3": pa.int64(), "township_code": pa.string()},
-                 start, end, category, theme)
+def _read_complaints(conn, start, end, category, theme, params: BorderParams) -> pd.DataFrame:
+    """The point-precision complaints of the period (the near and cluster kinds use only them),
+    each with its location's uncertainty."""
+    frame = _read(conn, "c.lon, c.lat, c.h3, c.township_code, c.crs_orig, c.accuracy_m",
+                  "c.precision = 'point' AND c.township_code IS NOT NULL",
+                  {"lon": pa.float64(), "lat": pa.float64(), "h3": pa.int64(), "township_code": pa.string(),
+                   "crs_orig": pa.string(), "accuracy_m": pa.float64()}, start, end, category, theme)
+    return frame.assign(uncertainty_m=uncertainty_m(np.full(len(frame), "point", dtype=object),
+                                                    frame["crs_orig"].to_numpy(dtype=object),
+                                                    frame["accuracy_m"].to_numpy(dtype=float, na_value=np.nan),
+                                                    params.uncertainty))
 
 
 def _read(conn, columns: str, condition: str, types: dict, start, end, category, theme) -> pd.DataFrame:

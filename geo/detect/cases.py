@@ -15,6 +15,7 @@ A case's ``key`` names its kind, its townships, its place and its problem:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -29,13 +30,34 @@ from geo.locate.cells import DEFAULT_RESOLUTION, cell_to_parent, h3_cells
 KINDS = ("near", "across", "cluster", "pingpong")
 
 
+def uncertainty_m(precision: np.ndarray, crs_orig: np.ndarray, accuracy_m: np.ndarray,
+                  defaults: Mapping[str, float]) -> np.ndarray:
+    """How far each complaint's location may lie from its problem, in metres.
+
+    The channel's own ``accuracy_m`` where it sent one; else the rules' default
+    (:attr:`geo.detect.rules.BorderParams.uncertainty`) for a point by the coordinate system it
+    came in (``crs_orig``; none: WGS84), and for an address by its precision (community, township).
+    """
+    precision = np.asarray(precision, dtype=object)
+    system = np.where(pd.isna(np.asarray(crs_orig, dtype=object)), "wgs84", np.asarray(crs_orig, dtype=object))
+    key = np.where(precision == "point", system, precision)
+    default = pd.Series(key).map(defaults).to_numpy(dtype=float, na_value=np.nan)
+    given = np.asarray(accuracy_m, dtype=float)
+    return np.where(np.isfinite(given) & (given > 0), given, default)
+
+
 def near_cases(lines: BorderLines, frame: pd.DataFrame, bucket_m: float, skip: set) -> pd.DataFrame:
     """Point complaints near a shared line, one case per line, stretch of ``bucket_m`` and category.
 
-    ``frame`` holds ``id, received_us, category, theme, lon, lat, h3``; complaints in ``skip``
-    (already across a line) are left out.
+    ``frame`` holds ``id, received_us, category, theme, lon, lat, h3`` and, optionally,
+    ``uncertainty_m`` (:func:`uncertainty_m`): a point is near a line only when its uncertainty
+    reaches it. Complaints in ``skip`` (already across a line) are left out.
     """
     hits = lines.near(frame["lon"].to_numpy(), frame["lat"].to_numpy(), frame["h3"].to_numpy())
+    if "uncertainty_m" in frame and len(hits):
+        # In doubt only where the location could be on the other side of the line.
+        reach = frame["uncertainty_m"].to_numpy(dtype=float)[hits["point"].to_numpy()]
+        hits = hits[hits["distance_m"].to_numpy() <= reach].reset_index(drop=True)
     if hits.empty:
         return members([])
     # Every township of every line the point is near; the nearest line and its stretch place it.

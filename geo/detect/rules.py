@@ -69,6 +69,11 @@ class BorderParams:
         The fewest hand-offs between neighbours that make a ping-pong case.
     key_resolution : int
         The H3 resolution of the cell that keys a cluster case.
+    uncertainty : dict
+        How far a complaint's location may lie from the problem, in metres, when its channel
+        gave no accuracy: by coordinate system for a point (``wgs84``, ``gcj02``, ``bd09``), and
+        for an address found as its ``community`` or its ``township``. A point is near a line only
+        when its uncertainty reaches the line (and within ``distance_m``).
     """
 
     distance_m: float
@@ -80,6 +85,7 @@ class BorderParams:
     min_side: int
     min_handoffs: int
     key_resolution: int
+    uncertainty: dict[str, float]
 
     def check(self) -> None:
         """Refuse thresholds that cannot work, naming the one at fault."""
@@ -133,9 +139,19 @@ class DetectRules:
             window_days=whole(table, "window_days", where), eps_m=positive(table, "eps_m", where),
             min_samples=whole(table, "min_samples", where), min_ratio=positive(table, "min_ratio", where),
             min_side=whole(table, "min_side", where), min_handoffs=whole(table, "min_handoffs", where),
-            key_resolution=whole(table, "key_resolution", where))
+            key_resolution=whole(table, "key_resolution", where),
+            uncertainty=_uncertainty(section(raw, "borders.uncertainty", path), f"{path} [borders.uncertainty]"))
         borders.check()
         return cls(hotspots=hotspots, emerging=emerging, borders=borders)
+
+
+UNCERTAIN = ("wgs84", "gcj02", "bd09", "community", "township")
+"""What a complaint's default uncertainty depends on: a point's coordinate system as sent, or the
+precision of an address found by the gazetteer."""
+
+
+def _uncertainty(table: dict, where: str) -> dict[str, float]:
+    return {name: positive(table, name, where) for name in UNCERTAIN}
 
 
 def check_resolution(resolution: int, what: str = "resolution") -> int:

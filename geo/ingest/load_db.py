@@ -45,6 +45,7 @@ COLUMNS = {
     "category": "text", "category_raw": "text", "text": "text", "address": "text",
     "lon": "double precision", "lat": "double precision", "lon_orig": "double precision",
     "lat_orig": "double precision", "crs_orig": "text", "footprint": "geometry", "precision": "text",
+    "accuracy_m": "real",
     "h3": "bigint", "township_code": "text", "district_code": "text", "on_boundary": "boolean",
     "boundary_set_id": "integer", "phone_hash": "text", "phone_masked": "text", "dispatches": "jsonb",
     "dispatched_at": "timestamptz", "returned_count": "integer", "responded_at": "timestamptz",
@@ -60,7 +61,7 @@ STATUS_COLUMNS = STATUS_FIELDS
 # mapping's finished value map reads it at last.
 RELOADED_COLUMNS = (*STATUS_COLUMNS, "category")
 # The Arrow type whose binary form each column type receives (jsonb and geometry are built apart).
-_ARROW = {"integer": pa.int32(), "bigint": pa.int64(), "double precision": pa.float64(),
+_ARROW = {"integer": pa.int32(), "bigint": pa.int64(), "double precision": pa.float64(), "real": pa.float32(),
           "boolean": pa.bool_(), "timestamptz": pa.timestamp("us", tz="UTC"), "text": pa.string(),
           "jsonb": pa.string(), "geometry": pa.binary()}
 _SRID = 4326

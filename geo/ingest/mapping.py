@@ -47,6 +47,7 @@ FIELDS: dict[str, str] = {
     "lon": "longitude",
     "lat": "latitude",
     "crs": "the coordinate system of lon/lat: wgs84, gcj02 or bd09",
+    "accuracy": "how far the point may lie from the problem, in metres, as the channel measured it (a phone's GPS)",
     "footprint": "a line or polygon (WKT or GeoJSON), e.g. a road stretch or a building",
     "phone": "the caller's phone (stored only hashed and masked)",
     "dispatches": "the hand-offs, a JSON list of {at, unit, action}",

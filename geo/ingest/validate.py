@@ -213,7 +213,7 @@ def check_batch(batch: Batch, context: Context) -> Checked:
 
 # Fields whose values keep their digits in a rejected raw row: the person who fixes the row
 # needs them as they came, and they are never a caller's number.
-_STRUCTURED = ("id", "received_at", "responded_at", "resolved_at", "lon", "lat")
+_STRUCTURED = ("id", "received_at", "responded_at", "resolved_at", "lon", "lat", "accuracy")
 
 
 def row_hashes(frame: pd.DataFrame, mapping: Mapping) -> np.ndarray:
@@ -409,6 +409,7 @@ def _place(out: _Columns, reasons: _Reasons, frame: pd.DataFrame, get, context: 
     broken = given & ~(np.isfinite(lon) & np.isfinite(lat))
     reasons.add(broken, "bad_coordinate", lambda i: (
         f"lon {_show(lon_raw.iat[i])} / lat {_show(lat_raw.iat[i])} is not a pair of numbers"))
+    out["accuracy_m"] = _accuracy(reasons, get("accuracy"), context.rules.max_accuracy_m)
     footprint = _footprints(reasons, get("footprint"))
     crs_values = crs.to_numpy(dtype=object, na_value=None)
     wgs_lon, wgs_lat = lon.copy(), lat.copy()
@@ -476,6 +477,18 @@ def _placeholders(lon: np.ndarray, lat: np.ndarray, rules: IngestRules) -> tuple
                 f"({x}, {y}) is written exactly by {n:,} of the {total:,} rows with coordinates read with it: "
                 "a system's default, not a location")
     return pd.notna(why), why
+
+
+def _accuracy(reasons: _Reasons, raw: pd.Series, most: float) -> np.ndarray:
+    """The channel's accuracy of a point in metres (NaN where none is given); a value that is not a
+    number of metres above 0 and up to ``most`` is a bad field."""
+    value = pd.to_numeric(raw, errors="coerce").astype("float64").to_numpy(na_value=np.nan, copy=True)
+    given = raw.notna().to_numpy()
+    bad = given & ~(np.isfinite(value) & (value > 0) & (value <= most))
+    reasons.add(bad, "bad_field", lambda i: (
+        f"accuracy {_show(raw.iat[i])} is not a distance in metres above 0 and up to {most:,.0f}"))
+    value[bad] = np.nan
+    return value
 
 
 def _footprints(reasons: _Reasons, raw: pd.Series) -> np.ndarray:

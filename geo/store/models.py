@@ -7,6 +7,7 @@ from datetime import date, datetime
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
     JSON,
+    REAL,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -152,6 +153,7 @@ class Complaint(Base):
         CheckConstraint("satisfaction IS NULL OR satisfaction IN "
                         "('satisfied', 'basically_satisfied', 'unsatisfied')", name="ck_complaint_satisfaction"),
         CheckConstraint("precision = 'township' OR h3 IS NOT NULL", name="ck_complaint_cell"),
+        CheckConstraint("accuracy_m IS NULL OR accuracy_m > 0", name="ck_complaint_accuracy"),
         Index("ix_complaint_township_received", "township_code", "received_at"),
         Index("ix_complaint_h3_category", "h3", "category"),
         Index("ix_complaint_received", "received_at"),
@@ -173,6 +175,9 @@ class Complaint(Base):
     geom: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
     footprint: Mapped[WKBElement | None] = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False))
     precision: Mapped[str] = mapped_column(String(16))
+    # How far the point may lie from the problem, as the channel measured it (a phone's GPS);
+    # none: the detect rules' default for its precision and coordinate system.
+    accuracy_m: Mapped[float | None] = mapped_column(REAL)
     h3: Mapped[int | None] = mapped_column(BigInteger)
     township_code: Mapped[str | None] = mapped_column(String(32))
     district_code: Mapped[str | None] = mapped_column(String(32))
