@@ -13,12 +13,15 @@ CALL_CLASS = "whistle-call"
 LINE_CLASS = "whistle-shared-line"
 SIDE_CLASS = "whistle-side"
 COMPLAINT_CLASS = "whistle-complaint"
-CALL_COLOURS = {"late": "#d7191c", "emergency": "#fdae61", "enforcement": "#2c7bb6", "done": "#1a9641"}
+CALL_COLOURS = {"late": "#d7191c", "emergency": "#fdae61", "enforcement": "#2c7bb6", "done": "#1a9641",
+                "proposed": "#969696"}
 SIDE_COLOURS = ("#7b3294", "#008837", "#e66101", "#5e3c99", "#1b7837", "#b35806")
 
 
 def call_colour(kind: str, state: str, late: int) -> str:
     """A call's colour: late addressees first, then emergencies; resolved and closed calls green."""
+    if state in ("proposed", "dismissed"):
+        return CALL_COLOURS["proposed"]
     if state != "raised":
         return CALL_COLOURS["done"]
     if late:
@@ -50,8 +53,9 @@ def call_legend() -> Legend:
     return legend(_("Whistle calls"), [
         LegendItem(_("an addressee is late"), CALL_COLOURS["late"], fill_opacity=0.6),
         LegendItem(_("emergency, on time"), CALL_COLOURS["emergency"], fill_opacity=0.6),
-        LegendItem(_("joint enforcement, on time"), CALL_COLOURS["enforcement"], fill_opacity=0.6),
+        LegendItem(_("joint enforcement or a dispute, on time"), CALL_COLOURS["enforcement"], fill_opacity=0.6),
         LegendItem(_("resolved or closed"), CALL_COLOURS["done"], fill_opacity=0.6),
+        LegendItem(_("proposed, not blown yet"), CALL_COLOURS["proposed"], fill_opacity=0.6),
     ])
 
 

@@ -649,3 +649,37 @@ def test_the_queue_filters_and_the_chosen_call_stays_chosen(coordinator, city):
     at.text_input(key="borders_search").input("<script>alert(1)</script>%_").run()
     assert not at.exception
     assert any("没有符合筛选条件的吹哨" in i.value for i in at.info)
+
+
+def _first_proposal(at: AppTest) -> int:
+    """The first proposed whistle the picker offers (a call chosen before stays offered first)."""
+    at.radio(key="borders_state").set_value("proposed").run()
+    assert not at.exception
+    labels = at.selectbox(key="borders_call").options
+    ids = [int(label.split(" · ")[0].lstrip("#")) for label in labels]
+    queue = at.dataframe[0].value[heading("id")].tolist()
+    chosen = next(i for i in ids if i in queue)
+    at.selectbox(key="borders_call").set_value(chosen).run()
+    return chosen
+
+
+def test_a_street_office_blows_a_proposed_whistle_and_a_coordinator_dismisses_one(office, coordinator, city):
+    at = run_page("borders", office)
+    first = _first_proposal(at)
+    assert any("规则建议吹哨" in i.value for i in at.info)
+    at.button(key=f"call_proposal_{first}_blow").click().run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert _events(city, first, "guanganmenwai")[-1] == ("blown", "raised")
+    at = run_page("borders", coordinator)
+    second = _first_proposal(at)
+    at.button(key=f"call_proposal_{second}_dismiss").click().run()
+    assert "请说明不予吹哨的理由" in at.warning[0].value
+    at.text_input(key="call_proposal_note").input("<b>ours alone</b>: a private courtyard")
+    at.button(key=f"call_proposal_{second}_dismiss").click().run()
+    assert not at.error, [e.value for e in at.error]
+    with city.connect() as conn:
+        state, note = conn.execute(sa.text(
+            "SELECT c.state, e.note FROM whistle_call c JOIN whistle_event e ON e.call_id = c.id "
+            "AND e.action = 'dismissed' WHERE c.id = :c"), {"c": second}).one()
+    assert (state, note) == ("dismissed", "<b>ours alone</b>: a private courtyard")

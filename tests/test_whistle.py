@@ -43,6 +43,9 @@ T0 = datetime(2026, 11, 20, 9, 0, tzinfo=TZ)
 # Guang'anmenwai (Xicheng) and Taipingqiao (Fengtai): the reform's own cross-district case.
 GUANGANMENWAI, TAIPINGQIAO = "110102020", "110106002"
 RULES = WhistleRules.load()
+# The kinds' own rules, seen on near-the-line cases: every kind of case raises (the shipped rules
+# only propose a near case's whistle; test_proposed_whistles covers them).
+RAISING = replace(RULES, cases=dict.fromkeys(RULES.cases, "raise"))
 
 
 def test_rules_by_hand():
@@ -121,9 +124,9 @@ def test_each_kind_is_raised_once_and_addressed_to_everyone(db):
     old = add_case(db, "old", [("illegal_construction", T0 - timedelta(days=d)) for d in (40, 41, 42)])
     later = add_case(db, "later", [("gas_leak", T0 + timedelta(hours=1))])
     quiet = add_case(db, "quiet", [("property_management", T0 - timedelta(days=1))])
-    done = raise_calls(db, now=T0)
+    done = raise_calls(db, now=T0, rules=RAISING)
     assert (done.raised, done.joined, done.complaints) == (2, 0, 4)
-    again = raise_calls(db, now=T0)
+    again = raise_calls(db, now=T0, rules=RAISING)
     assert (again.raised, again.joined, again.complaints) == (0, 0, 0)
     listed = calls(db, now=T0)
     assert listed["case_id"].tolist() == [emergency, building]  # the emergency first
@@ -142,19 +145,19 @@ def test_each_kind_counts_complaints_in_its_own_window(db):
                                                                       window=timedelta(days=7))},
                          city_after=RULES.city_after, reopen=RULES.reopen)
     assert raise_calls(db, now=T0, rules=short).raised == 0
-    assert raise_calls(db, now=T0).raised == 1
+    assert raise_calls(db, now=T0, rules=RAISING).raised == 1
 
 
 def test_key_work_follows_the_problem_of_the_month(db):
     add_case(db, "property", [("property_management", T0 - timedelta(days=d)) for d in (1, 2)])
-    assert raise_calls(db, now=T0).raised == 0
+    assert raise_calls(db, now=T0, rules=RAISING).raised == 0
     with db.begin() as conn:
         conn.execute(sa.text(
             "INSERT INTO project (kind, title, lead_department, categories, starts_on, ends_on, created_by, "
             "created_at, owner_id) VALUES ('problem_of_month', 'Property management', 'housing', "
             "'{property_management}', :s, :e, 'city', :now, (SELECT id FROM organisation WHERE code = 'city'))"),
             {"s": T0.date() - timedelta(days=5), "e": T0.date() + timedelta(days=25), "now": T0})
-    assert raise_calls(db, now=T0).raised == 1
+    assert raise_calls(db, now=T0, rules=RAISING).raised == 1
     call = calls(db, now=T0).iloc[0]
     assert call["kind"] == "key_work"
     assert call_detail(db, int(call["id"])).call["project_id"] is not None
@@ -327,7 +330,7 @@ def test_the_queue_filters_searches_pages_and_puts_an_office_s_unanswered_calls_
                          towns=others)
     with db.begin() as conn:
         conn.execute(sa.text("UPDATE complaint SET address = '广安门外大街100%号' WHERE source_id LIKE 'gas-%'"))
-    assert raise_calls(db, now=T0).raised == 3
+    assert raise_calls(db, now=T0, rules=RAISING).raised == 3
     every = calls(db, now=T0)
     assert every["case_id"].tolist()[0] == gas
     assert every["total"].tolist() == [3, 3, 3]
@@ -365,3 +368,57 @@ def test_the_queue_filters_searches_pages_and_puts_an_office_s_unanswered_calls_
         QueueFilter(search="x" * 500)
     with pytest.raises(ValidationError, match="positive size"):
         calls(db, now=T0, limit=0)
+
+
+def add_dispute(engine, kind: str, key: str, category: str, at: datetime) -> int:
+    case = add_case(engine, key, [(category, at)])
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE border_case SET kind = :k WHERE id = :c"), {"k": kind, "c": case})
+    return case
+
+
+def test_proposed_whistles_are_blown_or_dismissed_and_disputes_raise(db):
+    """The shipped rules: an emergency raises; a near case of enforcement is only proposed (no
+    deadline runs, nobody is late); footprints, clusters and ping-pong across a line raise a
+    dispute whatever their category; a proposal is blown (addressees edited) or dismissed."""
+    from geo.act.whistle_db import blow, dismiss
+
+    add_case(db, "gas", [("gas_leak", T0 - timedelta(hours=1))])
+    building = add_case(db, "building", [("illegal_construction", T0 - timedelta(days=d)) for d in (1, 5, 9)])
+    disputes = {kind: add_dispute(db, kind, f"{kind}-case", "property_management", T0 - timedelta(hours=2))
+                for kind in ("across", "cluster", "pingpong")}
+    done = raise_calls(db, now=T0)
+    assert (done.raised, done.proposed) == (4, 1)
+    listed = calls(db, now=T0 + timedelta(hours=5), state=None).set_index("case_id")
+    assert listed.loc[building, "state"] == "proposed"
+    assert listed.loc[building, "late"] == 0  # a proposal's clock has not started
+    assert {listed.loc[c, "kind"] for c in disputes.values()} == {"dispute"}
+    proposal = int(listed.loc[building, "id"])
+    with pytest.raises(TransitionError, match="is proposed; it cannot become resolved"):
+        resolve(db, proposal, actor="c", now=T0)
+    # Blown an hour later, summoning one township and a department of its own choice: the clock starts.
+    blow(db, proposal, actor="gamw", now=T0 + timedelta(hours=1), addressees=[GUANGANMENWAI, "housing"],
+         note="the building is on our side")
+    detail = call_detail(db, proposal)
+    assert detail.call["state"] == "raised"
+    assert detail.call["deadline_at"] == T0 + timedelta(hours=1, minutes=30)
+    assert sorted(detail.addressees["code"]) == sorted([GUANGANMENWAI, "housing"])
+    assert detail.events["action"].tolist()[-1] == "blown"
+    # Dismissed with a reason: new complaints within the reopen period join it and it stays
+    # dismissed; after the period they propose a new whistle.
+    add_case(db, "noise", [("illegal_construction", T0 - timedelta(days=d)) for d in (2, 3, 4)])
+    raise_calls(db, now=T0)
+    noise = calls(db, now=T0, state="proposed")
+    other = int(noise["id"].iloc[0])
+    with pytest.raises(ValidationError, match="nor a department"):
+        blow(db, other, actor="x", now=T0, addressees=["nobody"])
+    with pytest.raises(ValidationError, match="say why"):
+        dismiss(db, other, actor="gamw", now=T0, reason=" ")
+    dismiss(db, other, actor="gamw", now=T0, reason="a private courtyard, ours alone")
+    add_case(db, "noise", [("illegal_construction", T0 + timedelta(days=1))])
+    again = raise_calls(db, now=T0 + timedelta(days=1))
+    assert (again.proposed, again.joined) == (0, 1)
+    assert call_detail(db, other).call["state"] == "dismissed"
+    add_case(db, "noise", [("illegal_construction", T0 + timedelta(days=d)) for d in (20, 21, 22)])
+    later = raise_calls(db, now=T0 + timedelta(days=22))
+    assert later.proposed == 1

@@ -13,6 +13,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+from geo.act.categories import departments
 from geo.act.users import User
 from geo.act.whistle import KINDS, LEVELS, QueueFilter, TransitionError, WhistleRules
 from geo.errors import WhistleError
@@ -26,6 +27,7 @@ from geo.show.words import (
     CALL_KINDS,
     CALL_STATES,
     category_name,
+    department_name,
     word,
     words,
 )
@@ -36,9 +38,10 @@ from views import data, maps, messages
 from views.session import require_user
 from views.tables import table as show_table
 
-STATES = {"raised": N_("Open"), "resolved": N_("Resolved"), "closed": N_("Closed"), "all": N_("All")}
+STATES = {"raised": N_("Open"), "proposed": N_("Proposed"), "resolved": N_("Resolved"), "closed": N_("Closed"),
+          "dismissed": N_("Dismissed"), "all": N_("All")}
 ACTIONS = {"check in": N_("Check in"), "done": N_("Report done"), "resolve": N_("Resolve"),
-           "escalate": N_("Escalate"), "close": N_("Close")}
+           "escalate": N_("Escalate"), "close": N_("Close"), "blow": N_("Blow the whistle"), "dismiss": N_("Dismiss")}
 """The actions offered, by their code (:data:`geo.show.dashboard_db.CALL_ACTIONS`)."""
 ADDRESSEE_ACTIONS = ("check in", "done")
 CONFIRMED = ("escalate", "close")
@@ -310,6 +313,9 @@ def _actions(user: User, detail) -> None:
     """Check in or report done for addressees (several at once); resolve, escalate or close the
     call. Each is an event with the user; a refusal says what has to happen first and offers it."""
     call = detail.call
+    if call["state"] == "proposed":
+        _proposal(user, detail)
+        return
     mine = _own(user, detail.addressees)
     names = dict(zip(mine["code"], mine["organisation"], strict=True))
     form = f"call_actions_{call['id']}"
@@ -336,6 +342,35 @@ def _actions(user: User, detail) -> None:
             action=_(ACTIONS[action]), id=call["id"]))
         return
     _perform(user, detail, [(action, who or None)], note=note or None)
+
+
+def _proposal(user: User, detail) -> None:
+    """A proposed whistle: the street office (or a coordinator) blows it, choosing whom it summons,
+    or dismisses it with a reason. Until then no deadline runs."""
+    call = detail.call
+    st.info(_("The rules propose this whistle; no deadline runs until it is blown. Blow it (街乡吹哨) to "
+              "summon the townships and departments below, or dismiss it with the reason."))
+    proposed = dict(zip(detail.addressees["code"], detail.addressees["organisation"], strict=True))
+    others = {code: department_name(code) for code in departments() if code not in proposed}
+    form = f"call_proposal_{call['id']}"
+    with st.form(form, clear_on_submit=True):
+        summoned = st.multiselect(_("Summon"), [*proposed, *others], default=list(proposed), key="call_summoned",
+                                  format_func=lambda c: proposed.get(c) or others.get(c, c))
+        note = st.text_input(_("Note, or the reason for dismissing (required to dismiss)"), max_chars=2000,
+                             key="call_proposal_note")
+        buttons = st.columns(2)
+        blown, dismissed = (column.form_submit_button(_(ACTIONS[name]), key=f"{form}_{name}",
+                                                      type="primary" if name == "blow" else "secondary")
+                            for column, name in zip(buttons, ("blow", "dismiss"), strict=True))
+    if not (blown or dismissed):
+        return
+    if dismissed and not (note or "").strip():
+        st.warning(_("Say why the whistle is dismissed: the reason is kept with the call."))
+        return
+    if blown and not summoned:
+        st.warning(_("A whistle summons someone: choose at least one township or department."))
+        return
+    _perform(user, detail, [("blow", summoned)] if blown else [("dismiss", None)], note=note or None)
 
 
 def _perform(user: User, detail, steps: list[tuple[str, list[str] | None]], *, note: str | None) -> None:

@@ -19,7 +19,7 @@ Pure functions and small value types; :mod:`geo.act.whistle_db` keeps the calls 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -30,9 +30,17 @@ from geo.settings import DATA_DIR
 
 RULES_FILE = DATA_DIR / "whistle.toml"
 """The shipped rules; the ones in use are read from ``WHISTLE_RULES_DIR`` (this folder by default)."""
-KINDS = ("emergency", "key_work", "enforcement")
-"""Call kinds, most urgent first: a case with categories of several kinds takes the first."""
-CALL_MOVES = {"raised": {"resolved"}, "resolved": {"closed", "raised"}, "closed": {"raised"}}
+KINDS = ("emergency", "key_work", "enforcement", "dispute")
+"""Call kinds, most urgent first: a case with categories of several kinds takes the first; a
+dispute (a footprint or a cluster across a line, a "not ours" ping-pong) is one whatever its
+categories."""
+DISPUTES = ("across", "cluster", "pingpong")
+"""The kinds of border case where responsibility is really in doubt."""
+CASE_ACTIONS = ("raise", "propose", "none")
+"""What a kind of border case does when the rules pick it (``whistle.toml`` [cases])."""
+CALL_MOVES = {"proposed": {"raised", "dismissed"}, "raised": {"resolved"}, "resolved": {"closed", "raised"},
+              "closed": {"raised"}, "dismissed": set()}
+"""A proposed whistle is blown (raised) or dismissed by a street office or a coordinator."""
 ADDRESSEE_MOVES = {"pending": {"reported"}, "reported": {"done"}, "done": set()}
 LEVELS = ("township", "district", "city")
 TOWNSHIP_OFFICE = "township_office"
@@ -85,6 +93,8 @@ class WhistleRules:
     city_after: timedelta
     reopen: timedelta
     queue: QueueRules = QueueRules()
+    cases: Mapping[str, str] = field(default_factory=lambda: dict.fromkeys(("near", *DISPUTES), "raise"))
+    """What each kind of border case does: raise, propose or none (an emergency always raises)."""
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> WhistleRules:
@@ -109,11 +119,34 @@ class WhistleRules:
                    reopen=timedelta(days=positive(raw.get("lifecycle"), "reopen_days", f"{path} [lifecycle]")),
                    queue=QueueRules(page_size=whole(raw.get("queue"), "page_size", f"{path} [queue]"),
                                     refresh_seconds=positive(raw.get("queue"), "refresh_seconds", f"{path} [queue]"),
-                                    map_calls=whole(raw.get("queue"), "map_calls", f"{path} [queue]")))
+                                    map_calls=whole(raw.get("queue"), "map_calls", f"{path} [queue]")),
+                   cases=_case_actions(section(raw, "cases", path), f"{path} [cases]"))
 
     def deadline(self, kind: str) -> timedelta:
         """The time an addressee of a ``kind`` call has to report."""
         return self.kinds[check_kind(kind)].deadline
+
+
+def _case_actions(table: dict, where: str) -> dict[str, str]:
+    actions = {}
+    for kind in ("near", *DISPUTES):
+        value = table.get(kind)
+        if value not in CASE_ACTIONS:
+            raise ValidationError(f"{where}: {kind} was {value!r}; it must be one of {', '.join(CASE_ACTIONS)}")
+        actions[kind] = value
+    return actions
+
+
+def call_action(kind: str | None, case_kind: str, rules: WhistleRules) -> str:
+    """Whether a case the rules give ``kind`` raises a call, proposes one or does nothing.
+
+    An emergency always raises (one complaint in an emergency category on a line); anything else
+    does what ``[cases]`` says for its kind of case (``near``, ``across``, ``cluster``,
+    ``pingpong``): the reform's whistle is a deliberate act, which the rules mostly only propose.
+    """
+    if kind is None:
+        return "none"
+    return "raise" if kind == "emergency" else rules.cases.get(case_kind, "propose")
 
 
 def check_kind(kind: str) -> str:
@@ -124,7 +157,7 @@ def check_kind(kind: str) -> str:
 
 
 def call_kind(categories: Iterable[str], recent: int | Mapping[str, int], table: Mapping[str, Category],
-              key_work: Iterable[str], rules: WhistleRules) -> str | None:
+              key_work: Iterable[str], rules: WhistleRules, *, dispute: bool = False) -> str | None:
     """The kind of call a border case raises, or None.
 
     Parameters
@@ -139,18 +172,21 @@ def call_kind(categories: Iterable[str], recent: int | Mapping[str, int], table:
     key_work : iterable of str
         Categories of the problem-of-the-month projects active now.
     rules : WhistleRules
+    dispute : bool
+        Whether the case is one where responsibility is in doubt (:data:`DISPUTES`): it is a
+        ``"dispute"`` call when no more urgent kind applies.
 
     Returns
     -------
     str or None
-        ``"emergency"``, ``"key_work"``, ``"enforcement"`` or None (no call).
+        ``"emergency"``, ``"key_work"``, ``"enforcement"``, ``"dispute"`` or None (no call).
     """
     counts = recent if isinstance(recent, Mapping) else dict.fromkeys(KINDS, recent)
     found = [table[c] for c in set(categories) if c in table]
     focus = set(key_work)
     wants = {"emergency": any(c.emergency for c in found),
              "key_work": any(c.code in focus for c in found),
-             "enforcement": any(c.enforcement for c in found)}
+             "enforcement": any(c.enforcement for c in found), "dispute": dispute}
     for kind in KINDS:
         if wants[kind] and counts[kind] >= rules.kinds[kind].min_complaints:
             return kind
@@ -246,7 +282,8 @@ def call_decision(state: str | None, closed_at: datetime | None, kind: str | Non
         ``"join"`` (a call still open, or closed less than ``reopen`` ago, takes them and is
         reopened when not raised), ``"raise"`` or ``"none"``.
     """
-    if state is not None and (state != "closed" or (closed_at is not None and closed_at > now - rules.reopen)):
+    if state is not None and (state not in ("closed", "dismissed")
+                              or (closed_at is not None and closed_at > now - rules.reopen)):
         return "join"
     return "none" if kind is None else "raise"
 

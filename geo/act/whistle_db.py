@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from geo.act.categories import categories
 from geo.act.organisations_db import answering
 from geo.act.whistle import (
+    DISPUTES,
     KINDS,
     LEVELS,
     QueueFilter,
@@ -31,8 +32,10 @@ from geo.act.whistle import (
     WhistleRules,
     addressee_steps,
     addressees,
+    call_action,
     call_decision,
     call_kind,
+    check_kind,
     check_move,
     escalation_due,
 )
@@ -46,9 +49,9 @@ from geo.store.models import WhistleEvent
 
 
 def late_sql(at: str) -> str:
-    """SQL: addressee ``a`` is late at the moment ``at`` (a bind name): marked late, or still
-    pending past its deadline."""
-    return f"(a.late OR (a.state = 'pending' AND a.deadline_at < {at}))"
+    """SQL: addressee ``a`` of call ``c`` is late at the moment ``at`` (a bind name): marked late,
+    or still pending past its deadline on a raised call (a proposed whistle's clock has not started)."""
+    return f"(a.late OR (a.state = 'pending' AND a.deadline_at < {at} AND c.state = 'raised'))"
 
 
 def addressed_sql(org: str) -> str:
@@ -91,6 +94,8 @@ class RaiseResult:
     reopened: int
     complaints: int
     """Complaints newly attached to calls."""
+    proposed: int = 0
+    """Whistles proposed to the street offices (raised only when one of them blows it)."""
 
 
 def raise_calls(bind: Bind, *, now: datetime, rules: WhistleRules | None = None,
@@ -125,13 +130,14 @@ def raise_calls(bind: Bind, *, now: datetime, rules: WhistleRules | None = None,
         focus = _key_work(conn, now)
         cases = _candidates(conn, now, rules, list(focus))
         table = categories()
-        counts = {"raised": 0, "joined": 0, "reopened": 0, "complaints": 0}
+        counts = {"raised": 0, "joined": 0, "reopened": 0, "complaints": 0, "proposed": 0}
         # A case whose every complaint is on a call already has nothing to join or raise: a new
         # call (after the reopen period) needs new complaints.
         for case in cases[cases["unjoined"] > 0].itertuples(index=False):
             recent = {kind: int(getattr(case, f"recent_{kind}")) for kind in KINDS}
-            kind = call_kind(case.categories, recent, table, focus, rules)
-            _apply(conn, case, kind, focus, now, rules, actor, table, counts)
+            kind = call_kind(case.categories, recent, table, focus, rules, dispute=case.case_kind in DISPUTES)
+            _apply(conn, case, kind, call_action(kind, case.case_kind, rules), focus, now, rules, actor, table,
+                   counts)
     return RaiseResult(**counts)
 
 
@@ -153,7 +159,7 @@ def _candidates(conn, now: datetime, rules: WhistleRules, focus: list[str]) -> p
     recent = ", ".join(f"count(*) FILTER (WHERE c.received_at > :since_{k}) AS recent_{k}" for k in KINDS)
     # Only cases holding a category that can raise a call, seen lately, or with a call already.
     return pd.DataFrame(conn.execute(sa.text(f"""
-        SELECT b.id AS case_id, b.townships, b.districts,
+        SELECT b.id AS case_id, b.kind AS case_kind, b.townships, b.districts,
                array_agg(DISTINCT c.category ORDER BY c.category) AS categories, {recent},
                count(*) FILTER (WHERE j.complaint_id IS NULL) AS unjoined
         FROM border_case b
@@ -162,18 +168,20 @@ def _candidates(conn, now: datetime, rules: WhistleRules, focus: list[str]) -> p
         LEFT JOIN (SELECT k.case_id, w.complaint_id FROM whistle_call k
                    JOIN whistle_call_complaint w ON w.call_id = k.id) j ON j.case_id = b.id AND j.complaint_id = c.id
         WHERE b.last_seen > :reach
-          AND EXISTS (SELECT 1 FROM border_case_complaint l2 JOIN complaint c2 ON c2.id = l2.complaint_id
-                      JOIN category k ON k.code = c2.category
-                      WHERE l2.case_id = b.id AND c2.received_at <= :now
-                        AND (k.emergency OR k.enforcement OR k.code = ANY(:focus)))
+          AND (b.kind = ANY(:disputes)
+               OR EXISTS (SELECT 1 FROM border_case_complaint l2 JOIN complaint c2 ON c2.id = l2.complaint_id
+                          JOIN category k ON k.code = c2.category
+                          WHERE l2.case_id = b.id AND c2.received_at <= :now
+                            AND (k.emergency OR k.enforcement OR k.code = ANY(:focus))))
         GROUP BY b.id ORDER BY b.id"""),
-        {"now": now, "reach": now - reach, "focus": focus,
+        {"now": now, "reach": now - reach, "focus": focus, "disputes": list(DISPUTES),
          **{f"since_{k}": now - rule.window for k, rule in rules.kinds.items()}}).mappings().all(),
-        columns=["case_id", "townships", "districts", "categories", *(f"recent_{k}" for k in KINDS), "unjoined"])
+        columns=["case_id", "case_kind", "townships", "districts", "categories", *(f"recent_{k}" for k in KINDS),
+                 "unjoined"])
 
 
-def _apply(conn, case, kind: str | None, focus: Mapping[str, int], now: datetime, rules: WhistleRules,
-           actor: str, table, counts: dict) -> None:
+def _apply(conn, case, kind: str | None, action: str, focus: Mapping[str, int], now: datetime,
+           rules: WhistleRules, actor: str, table, counts: dict) -> None:
     latest = conn.execute(sa.text(
         "SELECT id, state, closed_at, kind FROM whistle_call WHERE case_id = :c ORDER BY id DESC LIMIT 1 FOR UPDATE"),
         {"c": case.case_id}).first()
@@ -185,21 +193,25 @@ def _apply(conn, case, kind: str | None, focus: Mapping[str, int], now: datetime
         counts["joined"] += 1
         counts["complaints"] += new
         _event(conn, latest.id, None, now, actor, "joined", None, None, f"{new} new complaint(s)")
-        if latest.state != "raised":
+        # A proposal keeps waiting for its answer, and a dismissed one stays dismissed (until the
+        # reopen period is over, when new complaints propose it again).
+        if latest.state in ("resolved", "closed"):
             _reopen(conn, latest.id, latest.state, latest.kind, now, rules, actor)
             counts["reopened"] += 1
         _bump(conn, latest.id)
         return
-    if decision == "none":
+    if decision == "none" or action == "none":
         return
+    state = "raised" if action == "raise" else "proposed"
     since = latest.closed_at if latest is not None else None
     project = next((focus[c] for c in case.categories if c in focus), None) if kind == "key_work" else None
     deadline = now + rules.deadline(kind)
     call_id = conn.execute(sa.text("""
         INSERT INTO whistle_call (case_id, kind, state, categories, townships, districts, project_id, complaints,
                                   raised_at, deadline_at)
-        VALUES (:case, :kind, 'raised', :cats, :towns, :districts, :project, 0, :now, :deadline) RETURNING id"""),
-        {"case": case.case_id, "kind": kind, "cats": list(case.categories), "towns": list(case.townships),
+        VALUES (:case, :kind, :state, :cats, :towns, :districts, :project, 0, :now, :deadline) RETURNING id"""),
+        {"case": case.case_id, "kind": kind, "state": state, "cats": list(case.categories),
+         "towns": list(case.townships),
          "districts": sorted(set(case.districts)), "project": project, "now": now, "deadline": deadline}).scalar_one()
     wanted = addressees(case.townships, case.categories, table)
     who = {kind: answering(conn, kind, [code for k, code in wanted if k == kind])
@@ -213,9 +225,9 @@ def _apply(conn, case, kind: str | None, focus: Mapping[str, int], now: datetime
         "VALUES (:call, :kind, :code, :org, 'pending', :deadline)"),
         [{"call": call_id, "kind": k, "code": code, "org": who[k][code], "deadline": deadline} for k, code in wanted])
     new = _join(conn, call_id, case.case_id, now, since=since)
-    _event(conn, call_id, None, now, actor, "raised", None, "raised",
-           f"{kind} call: {new} complaint(s), categories {', '.join(case.categories)}")
-    counts["raised"] += 1
+    _event(conn, call_id, None, now, actor, state, None, state,
+           f"{kind} call ({case.case_kind} case): {new} complaint(s), categories {', '.join(case.categories)}")
+    counts[state] += 1
     counts["complaints"] += new
 
 
@@ -389,6 +401,83 @@ def escalate(bind: Bind, call_id: int, *, actor: str, now: datetime, note: str |
         return _bump(conn, call_id)
 
 
+def blow(bind: Bind, call_id: int, *, actor: str, now: datetime, note: str | None = None,
+         kind: str | None = None, addressees: Sequence[str] | None = None, rules: WhistleRules | None = None,
+         expected_version: int | None = None) -> int:
+    """Blow a proposed whistle (街乡吹哨): the call is raised and its addressees' clock starts now.
+
+    Parameters
+    ----------
+    kind : str, optional
+        Another kind for the call (its deadline follows it); the proposal's by default.
+    addressees : sequence of str, optional
+        The codes of whom to summon: any of the proposal's, and any department; the
+        proposal's townships and departments by default.
+
+    Returns
+    -------
+    int
+        The call's new version.
+    """
+    _check_now(now)
+    _check_actor(actor, note)
+    rules = rules or WhistleRules.load()
+    with transaction(bind) as conn:
+        call = _lock(conn, call_id, expected_version)
+        check_move("call", call_id, call.state, "raised")
+        kind = check_kind(kind or call.kind)
+        deadline = now + rules.deadline(kind)
+        if addressees is not None:
+            _readdress(conn, call_id, list(dict.fromkeys(addressees)), deadline)
+        conn.execute(sa.text("UPDATE whistle_call SET state = 'raised', kind = :k, raised_at = :now, deadline_at = :d "
+                             "WHERE id = :id"), {"k": kind, "now": now, "d": deadline, "id": call_id})
+        conn.execute(sa.text("UPDATE whistle_addressee SET deadline_at = :d WHERE call_id = :id"),
+                     {"d": deadline, "id": call_id})
+        _event(conn, call_id, None, now, actor, "blown", "proposed", "raised", note)
+        return _bump(conn, call_id)
+
+
+def _readdress(conn, call_id: int, codes: list[str], deadline: datetime) -> None:
+    """Keep the proposal's addressees named in ``codes`` and summon the departments added."""
+    if not codes:
+        raise ValidationError(f"a whistle summons someone: name the addressees of call {call_id}")
+    current = {row.code: row.kind for row in conn.execute(sa.text(
+        "SELECT code, kind FROM whistle_addressee WHERE call_id = :c"), {"c": call_id})}
+    added = [c for c in codes if c not in current]
+    found = answering(conn, "department", added) if added else {}
+    unknown = [c for c in added if c not in found]
+    if unknown:
+        raise ValidationError(f"{', '.join(map(repr, unknown))} is neither an addressee of call {call_id} "
+                              "nor a department; a township joins a call through its border case")
+    conn.execute(sa.text("DELETE FROM whistle_addressee WHERE call_id = :c AND NOT (code = ANY(:keep))"),
+                 {"c": call_id, "keep": codes})
+    if added:
+        conn.execute(sa.text(
+            "INSERT INTO whistle_addressee (call_id, kind, code, organisation_id, state, deadline_at) "
+            "VALUES (:call, 'department', :code, :org, 'pending', :deadline)"),
+            [{"call": call_id, "code": c, "org": found[c], "deadline": deadline} for c in added])
+
+
+def dismiss(bind: Bind, call_id: int, *, actor: str, now: datetime, reason: str,
+            expected_version: int | None = None) -> int:
+    """Dismiss a proposed whistle, with the reason (stored on the event); its version.
+
+    New complaints of the case within ``reopen`` days join it and leave it dismissed; later ones
+    propose a new whistle.
+    """
+    _check_now(now)
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValidationError(f"say why call {call_id} is dismissed: a reason is kept with the event")
+    _check_actor(actor, reason)
+    with transaction(bind) as conn:
+        call = _lock(conn, call_id, expected_version)
+        check_move("call", call_id, call.state, "dismissed")
+        conn.execute(sa.text("UPDATE whistle_call SET state = 'dismissed', closed_at = :now WHERE id = :id"),
+                     {"now": now, "id": call_id})
+        _event(conn, call_id, None, now, actor, "dismissed", "proposed", "dismissed", reason.strip())
+        return _bump(conn, call_id)
+
+
 def escalate_due(bind: Bind, *, now: datetime, rules: WhistleRules | None = None, actor: str = "clock") -> int:
     """Escalate every addressee still pending past its deadline; returns how many moved up.
 
@@ -458,7 +547,7 @@ def calls(bind: Bind, *, now: datetime, state: str | None = None, township: str 
                    (SELECT count(*) FROM matched) AS total
             FROM whistle_call c JOIN matched m ON m.id = c.id JOIN whistle_addressee a ON a.call_id = c.id
             GROUP BY c.id
-            ORDER BY (c.state = 'closed'),
+            ORDER BY (c.state IN ('closed', 'dismissed')), (c.state = 'proposed'),
                      bool_or(a.organisation_id = CAST(:org AS integer) AND a.state = 'pending') DESC NULLS LAST,
                      (c.kind = 'emergency') DESC,
                      count(a.id) FILTER (WHERE a.state = 'pending' AND a.deadline_at < :now) DESC,

@@ -36,10 +36,12 @@ from geo.act.whistle import QueueFilter
 from geo.act.whistle_db import (
     CallDetail,
     addressed_sql,
+    blow,
     call_detail,
     calls,
     check_in,
     close,
+    dismiss,
     escalate,
     late_sql,
     replay_clock,
@@ -610,9 +612,10 @@ def report_for(bind: Bind, user: User, kind: str, day: date, *, now: datetime) -
     return build_report(bind, kind, day, now=now)
 
 
-CALL_ACTIONS = ("check in", "done", "resolve", "escalate", "close")
+CALL_ACTIONS = ("check in", "done", "resolve", "escalate", "close", "blow", "dismiss")
 """What a user does to a call: an addressee checks in or reports its part done (a street office
-for its own addressees); a coordinator also resolves, escalates and closes."""
+for its own addressees); a coordinator also resolves, escalates and closes; a proposed whistle is
+blown or dismissed by a street office it names, or by a coordinator."""
 
 
 def act_on_call(bind: Bind, user: User, call_id: int, action: str, *, now: datetime,
@@ -651,6 +654,15 @@ def act_on_call(bind: Bind, user: User, call_id: int, action: str, *, now: datet
             raise AccessError(f"{', '.join(map(repr, strangers))} is not an addressee of call {call_id} that "
                               f"{user.username} answers for")
         return check_in(bind, call_id, codes, done=done, **common)
+    if action in ("blow", "dismiss"):
+        call_for(bind, user, call_id)  # a street office blows only a whistle that names it
+        if action == "dismiss":
+            if not note:
+                raise ValidationError(f"say why call {call_id} is dismissed: a reason is kept with the event")
+            return dismiss(bind, call_id, actor=user.username, now=now, reason=note,
+                           expected_version=expected_version)
+        return blow(bind, call_id, addressees=None if addressee is None else (
+            [addressee] if isinstance(addressee, str) else list(addressee)), **common)
     if not scope.city_wide:
         raise AccessError(f"{user.username} may check in for its office; {action} is for the coordinators")
     moves = {"resolve": resolve, "escalate": escalate, "close": close}

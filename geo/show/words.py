@@ -14,8 +14,10 @@ import pandas as pd
 
 from geo.i18n import N_, _, in_language
 
-CALL_STATES = {"raised": N_("open"), "resolved": N_("resolved"), "closed": N_("closed")}
-CALL_KINDS = {"emergency": N_("emergency"), "key_work": N_("key work"), "enforcement": N_("joint enforcement")}
+CALL_STATES = {"proposed": N_("proposed"), "raised": N_("open"), "resolved": N_("resolved"), "closed": N_("closed"),
+               "dismissed": N_("dismissed")}
+CALL_KINDS = {"emergency": N_("emergency"), "key_work": N_("key work"), "enforcement": N_("joint enforcement"),
+              "dispute": N_("responsibility in dispute")}
 ADDRESSEE_STATES = {"pending": N_("not yet reported"), "reported": N_("reported (checked in)"),
                     "done": N_("done")}
 ADDRESSEE_KINDS = {"township": N_("township"), "department": N_("department"), "district": N_("district"),
@@ -23,7 +25,7 @@ ADDRESSEE_KINDS = {"township": N_("township"), "department": N_("department"), "
 LEVELS = {"township": N_("township level"), "district": N_("district level"), "city": N_("city level")}
 CALL_ACTIONS = {"raised": N_("raised"), "joined": N_("complaints joined"), "reopened": N_("reopened"),
                 "reported": N_("checked in"), "done": N_("reported done"), "resolved": N_("resolved"),
-                "closed": N_("closed"), "escalated": N_("escalated"), "proposed": N_("proposed"),
+                "closed": N_("closed"), "escalated": N_("escalated"), "proposed": N_("proposed"), "blown": N_("blown"),
                 "dismissed": N_("dismissed")}
 GI_BINS = {3: N_("hot spot, 99% confidence"), 2: N_("hot spot, 95% confidence"), 1: N_("hot spot, 90% confidence"),
            0: N_("not significant"), -1: N_("cold spot, 90% confidence"), -2: N_("cold spot, 95% confidence"),

@@ -408,7 +408,8 @@ class WhistleCall(Base):
     __tablename__ = "whistle_call"
     __table_args__ = (
         # One open call per case: new complaints join it instead of raising another.
-        Index("ux_whistle_call_open_case", "case_id", unique=True, postgresql_where=text("state <> 'closed'")),
+        Index("ux_whistle_call_open_case", "case_id", unique=True,
+              postgresql_where=text("state NOT IN ('closed', 'dismissed')")),
         Index("ix_whistle_call_state", "state", "deadline_at"),
         Index("ix_whistle_call_townships", "townships", postgresql_using="gin"),
     )
