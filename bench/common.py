@@ -38,13 +38,14 @@ def header() -> str:
     return f"# {date.today()} · {platform.node()} · {platform.processor() or platform.machine()}"
 
 
-def scratch_engine(name: str = "whistle_bench") -> sa.Engine:
-    """Create (afresh) a scratch database with the schema; uses DATABASE_URL or the local cluster."""
+def scratch_engine(name: str = "whistle_bench", template: str | None = None) -> sa.Engine:
+    """Create (afresh) a scratch database with the schema, empty or a copy of ``template`` (brought
+    up to date); uses DATABASE_URL or the local cluster."""
     url = sa.engine.make_url(database_url(start=True))
     admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+        conn.execute(sa.text(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else "")))
     admin.dispose()
     engine = sa.create_engine(url.set(database=name))
     with engine.begin() as conn:

@@ -11,9 +11,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import requests
+import sqlalchemy as sa
 
 from tests.browser import free_port
 from tests.helpers import ROOT, stop
+
+# Guang'anmenwai (Xicheng) and Taipingqiao (Fengtai): the reform's own cross-district case.
+GUANGANMENWAI, TAIPINGQIAO = "110102020", "110106002"
 
 
 @contextmanager
@@ -54,3 +58,18 @@ def served_api(env: dict[str, str], *, timeout: float = 60.0) -> Iterator[str]:
                 raise RuntimeError(f"the API did not answer in {timeout:g} s:\n{log_of(child)}")
             time.sleep(0.2)
         yield base
+
+
+def line_point(engine) -> tuple[float, float]:
+    """A point 5 m inside Guang'anmenwai from its shared line with Taipingqiao: a phone's 10 m fix
+    reaches the line."""
+    with engine.connect() as conn:
+        lon, lat = conn.execute(sa.text(
+            "WITH t AS (SELECT code, geom FROM jurisdiction WHERE level = 'township' AND code IN (:a, :b)), "
+            "line AS (SELECT ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom)) AS g "
+            "FROM t a, t b WHERE a.code = :a AND b.code = :b), "
+            "p AS (SELECT ST_ClosestPoint(line.g, ST_Centroid(line.g)) AS g FROM line) "
+            "SELECT ST_X(g), ST_Y(g) FROM (SELECT ST_Project(p.g::geography, 5, "
+            "ST_Azimuth(p.g, ST_Centroid(a.geom)))::geometry AS g FROM p, t a WHERE a.code = :a) q"),
+            {"a": GUANGANMENWAI, "b": TAIPINGQIAO}).one()
+    return float(lon), float(lat)

@@ -439,3 +439,57 @@ def test_no_generated_request_gets_a_500(case, api):
     assert response.status_code < 500, (case.method, case.formatted_path, response.text[:300])
     kind = next(iter(response.headers.get("content-type", [""])), "")
     assert kind.startswith(("application/json", "application/xml")), (kind, response.text[:200])
+
+
+def test_a_department_s_system_reads_its_calls_and_reports_done_through_the_api(api):
+    """A department without app users: its key names it; it reads the calls addressed to it (JSON
+    and XML, times with the zone) and reports its part done; another department's key sees only
+    its own; a key that names no department, or a channel's, is refused."""
+    from datetime import timedelta
+
+    from geo.act.whistle_db import call_detail, raise_calls
+    from geo.api.keys_db import add_key
+    from geo.detect.borders_db import run_borders
+    from tests.live import line_point
+
+    base, engine, keys = api
+    lon, lat = line_point(engine)
+    answer = _post(base, keys["wechat"], service_code="gas_leak", lat=str(lat), long=str(lon),
+                   description="燃气味很重", **{"attribute[channel_request_id]": "API-GAS-DEPT"})
+    assert answer.status_code == 200, answer.text
+    with engine.connect() as conn:
+        received = conn.execute(sa.text("SELECT received_at FROM complaint WHERE source_id = 'API-GAS-DEPT'")).scalar()
+    run_borders(engine, received - timedelta(days=1), received + timedelta(seconds=1))
+    assert raise_calls(engine, now=received + timedelta(seconds=1)).raised == 1
+    urban = add_key(engine, "urban-desk", "department", department="urban_management")
+    housing = add_key(engine, "housing-desk", "department", department="housing")
+    got = requests.get(f"{base}{V2}/whistle/calls.json", params={"api_key": urban}, timeout=10)
+    assert got.status_code == 200, got.text
+    [call] = got.json()
+    assert (call["kind"], call["addressee_code"], call["addressee_state"]) == ("emergency", "urban_management",
+                                                                              "pending")
+    assert call["deadline_datetime"].endswith("+08:00")
+    xml = ET.fromstring(requests.get(f"{base}{V2}/whistle/calls.xml", params={"api_key": urban}, timeout=10).content)
+    assert xml.find("call/call_id").text == str(call["call_id"])
+    assert requests.get(f"{base}{V2}/whistle/calls.json", params={"api_key": housing}, timeout=10).json() == []
+    done = requests.post(f"{base}{V2}/whistle/calls/{call['call_id']}/reports.json",
+                         data={"api_key": urban, "done": "true", "note": "阀门已关闭"}, timeout=10)
+    assert done.status_code == 200, done.text
+    steps = call_detail(engine, call["call_id"]).events
+    assert steps[steps["actor"] == "api:urban-desk"]["to_state"].tolist() == ["reported", "done"]
+    again = requests.post(f"{base}{V2}/whistle/calls/{call['call_id']}/reports.json",
+                          data={"api_key": urban, "done": "true"}, timeout=10)
+    assert again.status_code == 400
+    assert "done" in again.json()[0]["description"]
+    assert requests.post(f"{base}{V2}/whistle/calls/{call['call_id']}/reports.json",
+                         data={"api_key": housing}, timeout=10).status_code == 404
+    assert requests.post(f"{base}{V2}/whistle/calls/{call['call_id']}/reports.json",
+                         data={"api_key": urban, "done": "maybe"}, timeout=10).status_code == 400
+    for key in (keys["department"], keys["wechat"], "wk_" + "x" * 43):
+        assert requests.get(f"{base}{V2}/whistle/calls.json", params={"api_key": key}, timeout=10).status_code == 403
+    assert requests.get(f"{base}{V2}/whistle/calls.json", params={"api_key": urban, "state": "lost"},
+                        timeout=10).status_code == 400
+    from geo.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="not a department"):
+        add_key(engine, "nobody-desk", "department", department="nobody")

@@ -663,16 +663,20 @@ def _first_proposal(at: AppTest) -> int:
     return chosen
 
 
-def test_a_street_office_blows_a_proposed_whistle_and_a_coordinator_dismisses_one(office, coordinator, city):
-    at = run_page("borders", office)
+def test_a_coordinator_blows_a_proposed_whistle_and_dismisses_another_with_a_reason(office, coordinator, city):
+    from geo.errors import AccessError
+    from geo.show import dashboard_db as dashboard
+    from views.data import now
+
+    at = run_page("borders", coordinator)
     first = _first_proposal(at)
     assert any("规则建议吹哨" in i.value for i in at.info)
     at.button(key=f"call_proposal_{first}_blow").click().run()
     assert not at.exception
     assert not at.error, [e.value for e in at.error]
-    assert _events(city, first, "guanganmenwai")[-1] == ("blown", "raised")
-    at = run_page("borders", coordinator)
+    assert _events(city, first, "coordinator")[-1] == ("blown", "raised")
     second = _first_proposal(at)
+    assert second != first
     at.button(key=f"call_proposal_{second}_dismiss").click().run()
     assert "请说明不予吹哨的理由" in at.warning[0].value
     at.text_input(key="call_proposal_note").input("<b>ours alone</b>: a private courtyard")
@@ -682,4 +686,29 @@ def test_a_street_office_blows_a_proposed_whistle_and_a_coordinator_dismisses_on
         state, note = conn.execute(sa.text(
             "SELECT c.state, e.note FROM whistle_call c JOIN whistle_event e ON e.call_id = c.id "
             "AND e.action = 'dismissed' WHERE c.id = :c"), {"c": second}).one()
+        elsewhere = conn.execute(sa.text(
+            "SELECT c.id FROM whistle_call c WHERE NOT EXISTS (SELECT 1 FROM "
+            "whistle_addressee a WHERE a.call_id = c.id AND a.organisation_id = :o) LIMIT 1"),
+            {"o": office.organisation_id}).scalar_one()
     assert (state, note) == ("dismissed", "<b>ours alone</b>: a private courtyard")
+    # A street office blows or dismisses only a whistle that names it.
+    for action in ("blow", "dismiss"):
+        with pytest.raises(AccessError, match="not addressed to"):
+            dashboard.act_on_call(city, office, elsewhere, action, now=now(), note="not ours")
+
+
+def test_every_page_shows_what_waits_for_the_office(monkeypatch, office, coordinator, city):
+    """The sidebar's badge: the office's unanswered, late and proposed calls, on every page."""
+    from geo.show import dashboard_db as dashboard
+    from views.data import now
+
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["user"] = office
+    at.run()
+    assert not at.exception
+    counts = dashboard.call_badge(city, office, now=now())
+    shown = " ".join(e.value for e in [*at.sidebar.warning, *at.sidebar.info])
+    assert f"待响应吹哨 {counts['unanswered']:,} 件" in shown
+    assert f"超时 {counts['late']:,} 件" in shown
+    everyone = dashboard.call_badge(city, coordinator, now=now())
+    assert everyone["unanswered"] >= counts["unanswered"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -247,3 +248,47 @@ def test_a_click_after_the_minute_ticks_acts_on_the_call_it_was_meant_for(app_ci
         acted = conn.execute(sa.text(
             "SELECT DISTINCT call_id FROM whistle_event WHERE actor = 'guanganmenwai' AND action = 'done'")).scalars()
         assert call_id in set(acted)
+
+
+def test_a_coordinator_filters_to_a_district_and_escalates_a_call(app_city):
+    """The coordinator's round: one district, one call found by its number, escalated after
+    confirming; the page says who escalated it and when, and the event is stored."""
+    from tests.conftest import DEMO_PASSWORDS
+
+    with app_city[1].connect() as conn:
+        call_id = conn.execute(sa.text(
+            "SELECT c.id FROM whistle_call c JOIN whistle_addressee a ON a.call_id = c.id "
+            "WHERE c.state = 'raised' AND c.escalation = 0 AND c.districts @> ARRAY['110102'::varchar] "
+            "AND a.state = 'pending' ORDER BY c.id DESC LIMIT 1")).scalar_one()
+    with served_app({"DATABASE_URL": app_city[0], "WHISTLE_CLOCK": "data"}) as url, chromium() as browser:
+        sign_in(browser, url, "coordinator", DEMO_PASSWORDS["coordinator"])
+        wait_for_title(browser, "街乡吹哨")
+        # The page redraws as each filter changes: an element found may be replaced before it is read.
+        wait = WebDriverWait(browser, 90, ignored_exceptions=(StaleElementReferenceException,))
+        wait.until(lambda b: b.find_elements(By.XPATH, "//label[.//p[text()='区']]/following-sibling::div//input"))
+        choose(browser, "区", "西城区")
+        search = browser.find_element(By.CSS_SELECTOR, "input[aria-label='搜索：吹哨编号、诉求编号或地址']")
+        search.send_keys(f"#{call_id}\n")
+        wait.until(lambda b: any("共 1 件" in h.text for h in b.find_elements(By.CSS_SELECTOR, "h3")))
+        choose(browser, "打开吹哨", next(o for o in _picker_options(browser) if o.startswith(f"#{call_id} ")))
+        heading = f"吹哨 #{call_id}："
+        wait.until(lambda b: any(h.text.startswith(heading) for h in b.find_elements(By.CSS_SELECTOR, "h3")))
+        browser.find_element(By.XPATH, "//label[.//p[text()='我确认升级或关闭此吹哨']]").click()
+        browser.find_element(By.XPATH, "//button[.//p[text()='升级']]").click()
+        wait.until(lambda b: any("coordinator 的“升级”已记录" in e.text
+                                 for e in b.find_elements(By.CSS_SELECTOR, "[data-testid='stAlert']")))
+        wait.until(lambda b: any("已由 coordinator 于" in c.text
+                                 for c in b.find_elements(By.CSS_SELECTOR, "[data-testid='stCaptionContainer']")))
+    with app_city[1].connect() as conn:
+        escalated = conn.execute(sa.text("SELECT count(*) FROM whistle_event WHERE call_id = :c AND actor = "
+                                         "'coordinator' AND action = 'escalated'"), {"c": call_id}).scalar()
+    assert escalated >= 1
+
+
+def _picker_options(browser) -> list[str]:
+    box = browser.find_element(By.XPATH, "//label[.//p[text()='打开吹哨']]/following-sibling::div//input")
+    box.click()
+    options = WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.CSS_SELECTOR, "[role='option']"))
+    texts = [o.text.strip() for o in options]
+    box.send_keys("\ue00c")  # Escape: close the list again
+    return texts

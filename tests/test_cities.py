@@ -24,7 +24,8 @@ from esda import G_Local
 from libpysal.weights import W
 from pyproj import Transformer
 
-from geo.demo.cities import CITIES, NEAR_OFFSETS_M, write_city
+from geo.demo.cities import CITIES, NEAR_ACCURACY_M, NEAR_OFFSETS_M, write_city
+from geo.detect.rules import detect_rules
 from tests.conftest import create_database, drop_database
 from tests.helpers import geo, signed_in
 
@@ -176,13 +177,18 @@ def test_near_line_distances_are_metres_in_the_citys_own_utm_zone(city):
              for a, b in [sorted(t)[:2]]]
     np.testing.assert_allclose(rows["distance_m"], exact, atol=0.01, rtol=0)
     found = rows.set_index("source_id")
+    borders = detect_rules().borders
     for planted in made.truth["near"]:
-        if planted["distance_m"] <= 50:
+        # Near only where the location's uncertainty (its accuracy, else a GPS fix's) reaches the line.
+        reach = min(planted["accuracy_m"] or borders.uncertainty["wgs84"], borders.distance_m)
+        if planted["distance_m"] <= reach:
             assert found.at[planted["id"], "distance_m"] == pytest.approx(planted["distance_m"], abs=0.01)
             assert sorted(found.at[planted["id"], "townships"]) == planted["townships"]
         else:
             assert planted["id"] not in found.index, planted
-    assert sum(abs(d) <= 50 for d in NEAR_OFFSETS_M) == 6, "six inside the rule, three outside"
+    inside = [abs(d) <= min(a or borders.uncertainty["wgs84"], borders.distance_m)
+              for d, a in zip(NEAR_OFFSETS_M, NEAR_ACCURACY_M, strict=True)]
+    assert sum(inside) == 5, "five within their uncertainty and the rule, four outside (one a tight 8 m fix)"
 
 
 def test_clusters_ping_pong_and_an_emergency_on_a_line_become_cases_and_a_call(city):

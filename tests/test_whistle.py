@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
@@ -45,7 +46,7 @@ GUANGANMENWAI, TAIPINGQIAO = "110102020", "110106002"
 RULES = WhistleRules.load()
 # The kinds' own rules, seen on near-the-line cases: every kind of case raises (the shipped rules
 # only propose a near case's whistle; test_proposed_whistles covers them).
-RAISING = replace(RULES, cases=dict.fromkeys(RULES.cases, "raise"))
+RAISING = replace(RULES, cases=dict.fromkeys(RULES.cases, "raise"), near_min_complaints=1)
 
 
 def test_rules_by_hand():
@@ -384,7 +385,9 @@ def test_proposed_whistles_are_blown_or_dismissed_and_disputes_raise(db):
     from geo.act.whistle_db import blow, dismiss
 
     add_case(db, "gas", [("gas_leak", T0 - timedelta(hours=1))])
-    building = add_case(db, "building", [("illegal_construction", T0 - timedelta(days=d)) for d in (1, 5, 9)])
+    building = add_case(db, "building", [("illegal_construction", T0 - timedelta(days=d)) for d in (1, 5, 9, 12)])
+    # Three at one spot of the line within a month are not enough to propose (near_min_complaints).
+    add_case(db, "three", [("illegal_construction", T0 - timedelta(days=d)) for d in (1, 5, 9)])
     disputes = {kind: add_dispute(db, kind, f"{kind}-case", "property_management", T0 - timedelta(hours=2))
                 for kind in ("across", "cluster", "pingpong")}
     done = raise_calls(db, now=T0)
@@ -406,7 +409,7 @@ def test_proposed_whistles_are_blown_or_dismissed_and_disputes_raise(db):
     assert detail.events["action"].tolist()[-1] == "blown"
     # Dismissed with a reason: new complaints within the reopen period join it and it stays
     # dismissed; after the period they propose a new whistle.
-    add_case(db, "noise", [("illegal_construction", T0 - timedelta(days=d)) for d in (2, 3, 4)])
+    add_case(db, "noise", [("illegal_construction", T0 - timedelta(days=d)) for d in (2, 3, 4, 5)])
     raise_calls(db, now=T0)
     noise = calls(db, now=T0, state="proposed")
     other = int(noise["id"].iloc[0])
@@ -419,6 +422,55 @@ def test_proposed_whistles_are_blown_or_dismissed_and_disputes_raise(db):
     again = raise_calls(db, now=T0 + timedelta(days=1))
     assert (again.proposed, again.joined) == (0, 1)
     assert call_detail(db, other).call["state"] == "dismissed"
-    add_case(db, "noise", [("illegal_construction", T0 + timedelta(days=d)) for d in (20, 21, 22)])
+    add_case(db, "noise", [("illegal_construction", T0 + timedelta(days=d)) for d in (19, 20, 21, 22)])
     later = raise_calls(db, now=T0 + timedelta(days=22))
     assert later.proposed == 1
+    # The month's whistles per township (raised at once or blown), proposals and dismissals.
+    from geo.act.whistle import whistle_rate
+    from geo.act.whistle_db import whistle_month
+
+    month = whistle_month(db, T0 - timedelta(days=1), T0 + timedelta(days=30)).set_index("township_code")
+    assert month.loc[GUANGANMENWAI].tolist() == [5, 3, 1]  # gas + 3 disputes + the one blown; 3 proposed
+    assert month.loc[TAIPINGQIAO].tolist() == [5, 3, 1]
+    rate = whistle_rate([5, 0], [2_000, 0])
+    assert rate[0] == 2.5
+    assert np.isnan(rate[1])
+
+
+def test_a_complaint_answers_to_one_call_the_dispute_s(db):
+    """A gas leak handed back and forth is also near the line: the ping-pong dispute takes it (an
+    emergency call), and the near-the-line case of the same complaint raises no second call."""
+    ping = add_dispute(db, "pingpong", "pingpong-gas", "gas_leak", T0 - timedelta(hours=1))
+    with db.begin() as conn:
+        near = conn.execute(sa.text(
+            "INSERT INTO border_case (key, kind, townships, districts, complaints, first_seen, last_seen, "
+            "first_run_id, last_run_id) SELECT 'near-gas', 'near', townships, districts, 1, first_seen, last_seen, "
+            "1, 1 FROM border_case WHERE id = :p RETURNING id"), {"p": ping}).scalar_one()
+        conn.execute(sa.text("INSERT INTO border_case_complaint (case_id, complaint_id) "
+                             "SELECT :n, complaint_id FROM border_case_complaint WHERE case_id = :p"),
+                     {"n": near, "p": ping})
+    done = raise_calls(db, now=T0)
+    assert (done.raised, done.proposed) == (1, 0)
+    [call] = calls(db, now=T0)[["case_id", "kind"]].itertuples(index=False)
+    assert (call.case_id, call.kind) == (ping, "emergency")
+    assert raise_calls(db, now=T0 + timedelta(minutes=5)).raised == 0
+
+
+def test_one_cluster_keyed_by_two_neighbouring_cells_is_one_call(db):
+    """A cluster whose median crossed into the next cell in a later window is the same dispute."""
+    from geo.detect.cases import neighbour_cluster_keys
+    from geo.locate.cells import cell_ring
+
+    cell = 0x88318195D1FFFFF
+    other = int(cell_ring([cell], 1)[0])
+    first = add_dispute(db, "cluster", f"cluster:environment:{GUANGANMENWAI}|{TAIPINGQIAO}:{cell:x}",
+                        "construction_noise", T0 - timedelta(days=20))
+    assert raise_calls(db, now=T0 - timedelta(days=19)).raised == 1
+    key = f"cluster:environment:{GUANGANMENWAI}|{TAIPINGQIAO}:{other:x}"
+    assert f"cluster:environment:{GUANGANMENWAI}|{TAIPINGQIAO}:{cell:x}" in neighbour_cluster_keys(key)
+    assert neighbour_cluster_keys("near:a|b:a-b:3:noise") == []
+    add_dispute(db, "cluster", key, "construction_noise", T0 - timedelta(days=2))
+    again = raise_calls(db, now=T0)
+    assert (again.raised, again.joined, again.complaints) == (0, 1, 1)
+    [call] = calls(db, now=T0)[["case_id", "complaints"]].itertuples(index=False)
+    assert (call.case_id, call.complaints) == (first, 2)

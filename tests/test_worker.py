@@ -21,12 +21,10 @@ from geo.store.clock_db import set_clock
 from geo.worker.jobs_db import pending_deadlines
 from geo.worker.rhythm import WorkerRules, due
 from tests.conftest import create_database, drop_database
-from tests.live import log_of, process, served_api
+from tests.live import GUANGANMENWAI, TAIPINGQIAO, line_point, log_of, process, served_api
 
 TZ = ZoneInfo("Asia/Shanghai")
 RULES = WorkerRules.load()
-# Guang'anmenwai (Xicheng) and Taipingqiao (Fengtai): the reform's own cross-district case.
-GUANGANMENWAI, TAIPINGQIAO = "110102020", "110106002"
 
 
 def test_the_rhythm_names_each_jobs_period_in_the_citys_time():
@@ -55,21 +53,6 @@ def test_bad_worker_rules_are_named(tmp_path):
         path.write_text(text.replace(old, new), encoding="utf-8")
         with pytest.raises(ValidationError, match=message):
             WorkerRules.load(path)
-
-
-def _line_point(engine) -> tuple[float, float]:
-    """A point 5 m inside Guang'anmenwai from its shared line with Taipingqiao: a phone's 10 m fix
-    reaches the line."""
-    with engine.connect() as conn:
-        lon, lat = conn.execute(sa.text(
-            "WITH t AS (SELECT code, geom FROM jurisdiction WHERE level = 'township' AND code IN (:a, :b)), "
-            "line AS (SELECT ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom)) AS g "
-            "FROM t a, t b WHERE a.code = :a AND b.code = :b), "
-            "p AS (SELECT ST_ClosestPoint(line.g, ST_Centroid(line.g)) AS g FROM line) "
-            "SELECT ST_X(g), ST_Y(g) FROM (SELECT ST_Project(p.g::geography, 5, "
-            "ST_Azimuth(p.g, ST_Centroid(a.geom)))::geometry AS g FROM p, t a WHERE a.code = :a) q"),
-            {"a": GUANGANMENWAI, "b": TAIPINGQIAO}).one()
-    return float(lon), float(lat)
 
 
 @pytest.fixture
@@ -121,7 +104,7 @@ def test_the_worker_raises_a_call_on_arrival_and_escalates_at_the_deadline(live)
     engine, env, base, key = live
     start = datetime.now(TZ).replace(microsecond=0)
     set_clock(engine, start, speed=60)
-    lon, lat = _line_point(engine)
+    lon, lat = line_point(engine)
     with process(["worker"], env) as worker:
         sent = time.monotonic()
         _post_gas_leak(base, key, "LIVE-GAS-1", lon, lat)
@@ -155,7 +138,7 @@ def test_a_worker_killed_mid_job_loses_nothing_and_raises_no_second_call(live):
     and the case has exactly one call."""
     engine, env, base, key = live
     set_clock(engine, datetime.now(TZ).replace(microsecond=0), speed=1)
-    lon, lat = _line_point(engine)
+    lon, lat = line_point(engine)
     blocker = engine.connect()
     # The rules wait for this lock (raise_calls takes it first): the job is caught mid-way.
     blocker.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": 0x57484953})
@@ -194,7 +177,7 @@ def test_serve_runs_every_part_restarts_a_crashed_one_and_stops_them_all(live):
 
     engine, env, _base, key = live
     api_port, app_port = free_port(), free_port()
-    lon, lat = _line_point(engine)
+    lon, lat = line_point(engine)
     with process(["serve", "--api-port", str(api_port), "--app-port", str(app_port)], env) as supervisor:
         base = f"http://127.0.0.1:{api_port}"
         deadline = time.monotonic() + 60

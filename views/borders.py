@@ -356,6 +356,8 @@ def _proposal(user: User, detail) -> None:
     with st.form(form, clear_on_submit=True):
         summoned = st.multiselect(_("Summon"), [*proposed, *others], default=list(proposed), key="call_summoned",
                                   format_func=lambda c: proposed.get(c) or others.get(c, c))
+        kind = st.selectbox(_("Kind"), list(KINDS), index=list(KINDS).index(call["kind"]), key="call_proposal_kind",
+                            format_func=lambda k: word(CALL_KINDS, k))
         note = st.text_input(_("Note, or the reason for dismissing (required to dismiss)"), max_chars=2000,
                              key="call_proposal_note")
         buttons = st.columns(2)
@@ -370,11 +372,13 @@ def _proposal(user: User, detail) -> None:
     if blown and not summoned:
         st.warning(_("A whistle summons someone: choose at least one township or department."))
         return
-    _perform(user, detail, [("blow", summoned)] if blown else [("dismiss", None)], note=note or None)
+    _perform(user, detail, [("blow", summoned)] if blown else [("dismiss", None)], note=note or None, kind=kind)
 
 
-def _perform(user: User, detail, steps: list[tuple[str, list[str] | None]], *, note: str | None) -> None:
-    """Take the steps in order, as the user; on a refusal, say what is needed first and offer it."""
+def _perform(user: User, detail, steps: list[tuple[str, list[str] | None]], *, note: str | None,
+             kind: str | None = None) -> None:
+    """Take the steps in order, as the user; on a refusal, say what is needed first and offer it.
+    ``kind`` is the kind a proposal is blown as."""
     call = detail.call
     version = call["version"]
     for at, (action, codes) in enumerate(steps):
@@ -383,7 +387,8 @@ def _perform(user: User, detail, steps: list[tuple[str, list[str] | None]], *, n
             # and a call escalated by the clock meanwhile still takes its check-in.
             version = dashboard.act_on_call(
                 data.engine(), user, call["id"], action, now=data.now(), addressee=codes, note=note,
-                expected_version=None if action in ADDRESSEE_ACTIONS else version)
+                expected_version=None if action in ADDRESSEE_ACTIONS else version,
+                kind=kind if action == "blow" else None)
         except TransitionError as exc:
             _refused(user, detail, exc, steps[at:], note)
             return

@@ -154,10 +154,14 @@ def ranking_table(ranked: pd.DataFrame) -> None:
         return
     table = ranked.assign(label=words(CLASSES, ranked["label"]))[
         ["composite_rank", "name", "district", "label", "volume", "volume_rank", "response_rate",
-         "resolution_rate", "satisfaction_rate", "composite"]]
+         "resolution_rate", "satisfaction_rate", "composite", "whistles", "whistle_rate"]]
     percent = {name: st.column_config.NumberColumn(format="percent") for name in RATES}
-    st.caption(_("Click a township's row to open its page."))
-    picked = show_table(table, column_config={"composite": st.column_config.NumberColumn(format="%.1f"), **percent},
+    st.caption(_("Click a township's row to open its page. Whistles: the calls raised on a township in the month "
+                 "(by the rules, or blown from a proposal), per 1,000 of its complaints; the city's median is "
+                 "{median:.1f}, and a rate far above or below it is worth a look.").format(
+        median=float(pd.Series(ranked["whistle_rate"]).median()) if ranked["whistle_rate"].notna().any() else 0.0))
+    picked = show_table(table, column_config={"composite": st.column_config.NumberColumn(format="%.1f"),
+                                              "whistle_rate": st.column_config.NumberColumn(format="%.2f"), **percent},
                         select_key="overview_ranking_pick")
     if picked is not None:
         session.open_township(str(ranked["township_code"].iloc[picked]))

@@ -9,9 +9,11 @@ import streamlit as st
 from geo import i18n
 from geo.act.users import ROLES, User
 from geo.act.users_db import authenticate, live_user, set_language
+from geo.act.whistle import WhistleRules
 from geo.errors import WhistleError
 from geo.i18n import N_, _
 from geo.settings import load_settings
+from geo.show import dashboard_db
 from geo.show.text import md_escape
 from views import data, messages
 
@@ -130,6 +132,25 @@ def sidebar(user: User) -> None:
         if st.button(_("Sign out"), key="sign_out", icon="🚪"):
             st.session_state.pop(USER_KEY, None)
             st.rerun()
+        _badge(user, WhistleRules.load().queue.refresh_seconds)
+
+
+def _badge(user: User, every: float) -> None:
+    """What waits for the user's office (or, city-wide, for the city), on every page, redrawn
+    every ``every`` seconds: a new call addressed to it shows without reloading."""
+
+    @st.fragment(run_every=every)
+    def draw() -> None:
+        counts = dashboard_db.call_badge(data.engine(), user, now=data.now())
+        if not any(counts.values()):
+            st.caption(_("📣 Nothing waits for an answer."))
+            return
+        text = _("📣 {unanswered:,} calls waiting for an answer · {late:,} late · {proposed:,} proposed").format(
+            **counts)
+        # A warning, not an error: nothing failed; late calls are what the badge is for.
+        (st.warning if counts["late"] else st.info)(text)
+
+    draw()
 
 
 PAGES_KEY = "pages"

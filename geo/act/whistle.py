@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
+
 from geo.act.categories import Category
 from geo.errors import ValidationError
 from geo.rules import positive, read_rules, rules_path, section, whole
@@ -95,6 +97,8 @@ class WhistleRules:
     queue: QueueRules = QueueRules()
     cases: Mapping[str, str] = field(default_factory=lambda: dict.fromkeys(("near", *DISPUTES), "raise"))
     """What each kind of border case does: raise, propose or none (an emergency always raises)."""
+    near_min_complaints: int = 1
+    """A near-the-line case (not an emergency) calls only with this many complaints in its kind's window."""
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> WhistleRules:
@@ -120,7 +124,8 @@ class WhistleRules:
                    queue=QueueRules(page_size=whole(raw.get("queue"), "page_size", f"{path} [queue]"),
                                     refresh_seconds=positive(raw.get("queue"), "refresh_seconds", f"{path} [queue]"),
                                     map_calls=whole(raw.get("queue"), "map_calls", f"{path} [queue]")),
-                   cases=_case_actions(section(raw, "cases", path), f"{path} [cases]"))
+                   cases=_case_actions(section(raw, "cases", path), f"{path} [cases]"),
+                   near_min_complaints=whole(section(raw, "cases", path), "near_min_complaints", f"{path} [cases]"))
 
     def deadline(self, kind: str) -> timedelta:
         """The time an addressee of a ``kind`` call has to report."""
@@ -137,16 +142,23 @@ def _case_actions(table: dict, where: str) -> dict[str, str]:
     return actions
 
 
-def call_action(kind: str | None, case_kind: str, rules: WhistleRules) -> str:
+def call_action(kind: str | None, case_kind: str, rules: WhistleRules, complaints: int | None = None) -> str:
     """Whether a case the rules give ``kind`` raises a call, proposes one or does nothing.
 
     An emergency always raises (one complaint in an emergency category on a line); anything else
     does what ``[cases]`` says for its kind of case (``near``, ``across``, ``cluster``,
     ``pingpong``): the reform's whistle is a deliberate act, which the rules mostly only propose.
+    A near-the-line case needs ``near_min_complaints`` of its ``complaints`` (in the kind's window):
+    a problem that keeps coming back at one spot of the line, not three reports that happen to fall
+    within a phone's fix of it.
     """
     if kind is None:
         return "none"
-    return "raise" if kind == "emergency" else rules.cases.get(case_kind, "propose")
+    if kind == "emergency":
+        return "raise"
+    if case_kind == "near" and complaints is not None and complaints < rules.near_min_complaints:
+        return "none"
+    return rules.cases.get(case_kind, "propose")
 
 
 def check_kind(kind: str) -> str:
@@ -322,3 +334,11 @@ class QueueFilter:
         """The call id the search names, if it is one (``123`` or ``#123``)."""
         text = (self.search or "").removeprefix("#")
         return int(text) if text.isdigit() and len(text) < 18 else None
+
+
+def whistle_rate(whistles, volume):
+    """Whistles per 1,000 complaints (NaN where there were no complaints): comparable across
+    townships of any size."""
+    whistles, volume = np.asarray(whistles, dtype=float), np.asarray(volume, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(volume > 0, 1000.0 * whistles / volume, np.nan)

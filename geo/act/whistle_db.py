@@ -40,6 +40,7 @@ from geo.act.whistle import (
     escalation_due,
 )
 from geo.clock import Clock, replay_from
+from geo.detect.cases import neighbour_cluster_keys
 from geo.errors import ValidationError
 from geo.store.engine import Bind, lock_versioned, transaction
 from geo.store.models import WhistleEvent
@@ -136,8 +137,8 @@ def raise_calls(bind: Bind, *, now: datetime, rules: WhistleRules | None = None,
         for case in cases[cases["unjoined"] > 0].itertuples(index=False):
             recent = {kind: int(getattr(case, f"recent_{kind}")) for kind in KINDS}
             kind = call_kind(case.categories, recent, table, focus, rules, dispute=case.case_kind in DISPUTES)
-            _apply(conn, case, kind, call_action(kind, case.case_kind, rules), focus, now, rules, actor, table,
-                   counts)
+            action = call_action(kind, case.case_kind, rules, complaints=recent.get(kind) if kind else None)
+            _apply(conn, case, kind, action, focus, now, rules, actor, table, counts)
     return RaiseResult(**counts)
 
 
@@ -159,24 +160,26 @@ def _candidates(conn, now: datetime, rules: WhistleRules, focus: list[str]) -> p
     recent = ", ".join(f"count(*) FILTER (WHERE c.received_at > :since_{k}) AS recent_{k}" for k in KINDS)
     # Only cases holding a category that can raise a call, seen lately, or with a call already.
     return pd.DataFrame(conn.execute(sa.text(f"""
-        SELECT b.id AS case_id, b.kind AS case_kind, b.townships, b.districts,
+        SELECT b.id AS case_id, b.kind AS case_kind, b.key, b.townships, b.districts,
                array_agg(DISTINCT c.category ORDER BY c.category) AS categories, {recent},
-               count(*) FILTER (WHERE j.complaint_id IS NULL) AS unjoined
+               count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM whistle_call_complaint w
+                                                  WHERE w.complaint_id = c.id)) AS unjoined
         FROM border_case b
         JOIN border_case_complaint l ON l.case_id = b.id
         JOIN complaint c ON c.id = l.complaint_id AND c.received_at <= :now
-        LEFT JOIN (SELECT k.case_id, w.complaint_id FROM whistle_call k
-                   JOIN whistle_call_complaint w ON w.call_id = k.id) j ON j.case_id = b.id AND j.complaint_id = c.id
         WHERE b.last_seen > :reach
           AND (b.kind = ANY(:disputes)
                OR EXISTS (SELECT 1 FROM border_case_complaint l2 JOIN complaint c2 ON c2.id = l2.complaint_id
                           JOIN category k ON k.code = c2.category
                           WHERE l2.case_id = b.id AND c2.received_at <= :now
                             AND (k.emergency OR k.enforcement OR k.code = ANY(:focus))))
-        GROUP BY b.id ORDER BY b.id"""),
+        GROUP BY b.id
+        -- Disputes first: a complaint across a line, in a cluster or handed back and forth answers
+        -- to that call, and a near-the-line case of the same complaints raises none of its own.
+        ORDER BY array_position(ARRAY['across', 'cluster', 'pingpong', 'near'], CAST(b.kind AS text)), b.id"""),
         {"now": now, "reach": now - reach, "focus": focus, "disputes": list(DISPUTES),
          **{f"since_{k}": now - rule.window for k, rule in rules.kinds.items()}}).mappings().all(),
-        columns=["case_id", "case_kind", "townships", "districts", "categories", *(f"recent_{k}" for k in KINDS),
+        columns=["case_id", "case_kind", "key", "townships", "districts", "categories", *(f"recent_{k}" for k in KINDS),
                  "unjoined"])
 
 
@@ -185,6 +188,9 @@ def _apply(conn, case, kind: str | None, action: str, focus: Mapping[str, int], 
     latest = conn.execute(sa.text(
         "SELECT id, state, closed_at, kind FROM whistle_call WHERE case_id = :c ORDER BY id DESC LIMIT 1 FOR UPDATE"),
         {"c": case.case_id}).first()
+    if latest is None and case.case_kind == "cluster":
+        # The same cluster keyed by a neighbouring cell in another window: one dispute, one call.
+        latest = _neighbour_call(conn, case.key)
     decision = call_decision(latest.state if latest else None, latest.closed_at if latest else None, kind, now, rules)
     if decision == "join":
         new = _join(conn, latest.id, case.case_id, now, since=latest.closed_at if latest.state == "closed" else None)
@@ -204,6 +210,8 @@ def _apply(conn, case, kind: str | None, action: str, focus: Mapping[str, int], 
         return
     state = "raised" if action == "raise" else "proposed"
     since = latest.closed_at if latest is not None else None
+    if not _joinable(conn, case.case_id, now, since):
+        return  # its complaints answer to calls of other cases (a dispute took them first)
     project = next((focus[c] for c in case.categories if c in focus), None) if kind == "key_work" else None
     deadline = now + rules.deadline(kind)
     call_id = conn.execute(sa.text("""
@@ -231,14 +239,30 @@ def _apply(conn, case, kind: str | None, action: str, focus: Mapping[str, int], 
     counts["complaints"] += new
 
 
+def _neighbour_call(conn, key: str):
+    return conn.execute(sa.text(
+        "SELECT w.id, w.state, w.closed_at, w.kind FROM whistle_call w JOIN border_case b ON b.id = w.case_id "
+        "WHERE b.key = ANY(:keys) AND w.state IN ('proposed', 'raised', 'resolved') ORDER BY w.id LIMIT 1 "
+        "FOR UPDATE OF w"), {"keys": neighbour_cluster_keys(key)}).first()
+
+
+def _joinable(conn, case_id: int, now: datetime, since: datetime | None) -> bool:
+    return conn.execute(sa.text("""
+        SELECT EXISTS (SELECT 1 FROM border_case_complaint l JOIN complaint c ON c.id = l.complaint_id
+                       WHERE l.case_id = :case AND c.received_at <= :now
+                         AND (CAST(:since AS timestamptz) IS NULL OR c.received_at > :since)
+                         AND NOT EXISTS (SELECT 1 FROM whistle_call_complaint w
+                                         WHERE w.complaint_id = l.complaint_id))"""),
+        {"case": case_id, "now": now, "since": since}).scalar()
+
+
 def _join(conn, call_id: int, case_id: int, now: datetime, since: datetime | None) -> int:
     joined = conn.execute(sa.text("""
         INSERT INTO whistle_call_complaint (call_id, complaint_id, joined_at)
         SELECT :call, l.complaint_id, :now FROM border_case_complaint l JOIN complaint c ON c.id = l.complaint_id
         WHERE l.case_id = :case AND c.received_at <= :now
           AND (CAST(:since AS timestamptz) IS NULL OR c.received_at > :since)
-          AND NOT EXISTS (SELECT 1 FROM whistle_call_complaint w JOIN whistle_call k ON k.id = w.call_id
-                          WHERE k.case_id = :case AND w.complaint_id = l.complaint_id)
+          AND NOT EXISTS (SELECT 1 FROM whistle_call_complaint w WHERE w.complaint_id = l.complaint_id)
         ON CONFLICT DO NOTHING"""), {"call": call_id, "case": case_id, "now": now, "since": since}).rowcount
     if joined:
         conn.execute(sa.text("UPDATE whistle_call SET complaints = complaints + :n WHERE id = :id"),
@@ -568,6 +592,51 @@ QUEUE_COLUMNS = ["id", "case_id", "kind", "state", "townships", "districts", "ca
 def _like(text: str) -> str:
     """``text`` matched literally by LIKE (its wildcards and the escape character escaped)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def addressed_calls(bind: Bind, organisation: int, *, now: datetime, state: str | None = "raised",
+                    limit: int = 1_000) -> pd.DataFrame:
+    """The calls addressed to an organisation (a department's own system reads them), most urgent
+    first, each with that organisation's addressee: ``code``, ``your_state``, ``your_deadline``,
+    ``late``."""
+    queue = calls(bind, now=now, organisation=organisation, where=QueueFilter(state=state), limit=limit)
+    if queue.empty:
+        return queue.assign(code=[], your_state=[], your_deadline=[], your_late=[])
+    with transaction(bind) as conn:
+        mine = pd.DataFrame(conn.execute(sa.text(f"""
+            SELECT DISTINCT ON (a.call_id) a.call_id AS id, a.code, a.state AS your_state,
+                   a.deadline_at AS your_deadline, {late_sql(':now')} AS your_late
+            FROM whistle_addressee a JOIN whistle_call c ON c.id = a.call_id
+            WHERE a.organisation_id = :org AND a.call_id = ANY(:ids)
+            ORDER BY a.call_id, a.id"""), {"org": organisation, "ids": queue["id"].tolist(), "now": now})
+            .mappings().all(), columns=["id", "code", "your_state", "your_deadline", "your_late"])
+    return queue.merge(mine, on="id", how="left")
+
+
+def addressee_code(bind: Bind, call_id: int, organisation: int) -> str | None:
+    """The code under which an organisation is addressed on a call (None: it is not)."""
+    with transaction(bind) as conn:
+        return conn.execute(sa.text("SELECT code FROM whistle_addressee WHERE call_id = :c AND organisation_id = :o "
+                                    "ORDER BY id LIMIT 1"), {"c": call_id, "o": organisation}).scalar()
+
+
+def whistle_month(bind: Bind, month_start: datetime, month_end: datetime) -> pd.DataFrame:
+    """Each township's whistles of a month (the reform watches the rate: neither too few nor too many).
+
+    ``whistles`` are the calls raised on it in ``[month_start, month_end)`` (at once by the rules,
+    or blown from a proposal), ``proposed`` the whistles proposed to it, ``dismissed`` the proposals
+    it or a coordinator dismissed; one row per township with any.
+    """
+    with transaction(bind) as conn:
+        return pd.DataFrame(conn.execute(sa.text("""
+            SELECT t.code AS township_code,
+                   count(DISTINCT e.call_id) FILTER (WHERE e.action IN ('raised', 'blown')) AS whistles,
+                   count(DISTINCT e.call_id) FILTER (WHERE e.action = 'proposed') AS proposed,
+                   count(DISTINCT e.call_id) FILTER (WHERE e.action = 'dismissed') AS dismissed
+            FROM whistle_event e JOIN whistle_call c ON c.id = e.call_id, unnest(c.townships) AS t(code)
+            WHERE e.at >= :s AND e.at < :e AND e.action IN ('raised', 'blown', 'proposed', 'dismissed')
+            GROUP BY t.code ORDER BY t.code"""), {"s": month_start, "e": month_end}).mappings().all(),
+            columns=["township_code", "whistles", "proposed", "dismissed"])
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo.act.categories import categories
+from geo.act.whistle import CALL_STATES
+from geo.act.whistle_db import addressed_calls, addressee_code, check_in
 from geo.api import open311
 from geo.api.intake import Intake, complaints, updates
 from geo.api.keys_db import Caller, caller_of
@@ -248,6 +250,35 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
             raise RequestError(400, str(exc)) from None
         return _answer(fmt, "service_request_updates", "request_update", [{"update_id": str(recorded.id)}])
 
+    @app.get(PREFIX + "/whistle/calls.{fmt}", summary="The whistle calls addressed to a department (Whistle)")
+    def get_calls(fmt: Format, api_key: str | None = Query(None), state: str | None = Query(None)) -> Response:
+        caller = _department(engine, api_key)
+        wanted = (state or "raised").strip().lower()
+        if wanted not in (*CALL_STATES, "all"):
+            raise RequestError(400, f"state: {wanted[:40]!r}; it is one of {', '.join(CALL_STATES)} or all")
+        rows = addressed_calls(engine, caller.organisation_id, now=now(), state=None if wanted == "all" else wanted)
+        return _answer(fmt, "whistle_calls", "call", [open311.call_record(r, timezone)
+                                                     for r in rows.to_dict("records")])
+
+    @app.post(PREFIX + "/whistle/calls/{call_id}/reports.{fmt}", summary="A department reports on a call (Whistle)")
+    def post_call_report(call_id: int, fmt: Format, api_key: str | None = Form(None), done: str | None = Form(None),
+                         note: str | None = Form(None)) -> Response:
+        caller = _department(engine, api_key)
+        code = addressee_code(engine, call_id, caller.organisation_id)
+        if code is None:
+            raise RequestError(404, f"call_id: no call {call_id} is addressed to {caller.name}")
+        finished = (done or "false").strip().lower()
+        if finished not in ("true", "false"):
+            raise RequestError(400, f"done: {finished[:20]!r}; it is true (the part is done) or false (checked in)")
+        try:
+            version = check_in(engine, call_id, code, actor=f"api:{caller.name}", now=now(),
+                               done=finished == "true", note=note)
+        except ValidationError as exc:  # a state that does not allow it, a note too long
+            raise RequestError(400, str(exc)) from None
+        return _answer(fmt, "whistle_reports", "report",
+                       [{"call_id": call_id, "code": code, "state": "done" if finished == "true" else "reported",
+                         "version": version}])
+
     @app.get(PREFIX + "/servicerequestupdates.{fmt}", summary="Get status updates (FixMyStreet)")
     def get_updates(fmt: Format, api_key: str | None = Query(None), start_date: str | None = Query(None),
                     end_date: str | None = Query(None)) -> Response:
@@ -291,6 +322,14 @@ def _errors(app: FastAPI) -> None:
     def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return answer(request, 500, "the platform could not answer; the error is in its log")
+
+
+def _department(bind: Bind, key: str | None) -> Caller:
+    caller = _caller(bind, key, "department")
+    if caller.organisation_id is None:
+        raise RequestError(403, "api_key: this department's key names no department (python -m geo api-keys add "
+                                "NAME --kind department --department CODE)")
+    return caller
 
 
 def _caller(bind: Bind, key: str | None, kinds) -> Caller:

@@ -219,3 +219,18 @@ def _element(parent: ET.Element, name: str, value) -> None:
     else:
         # ElementTree escapes markup; a control character XML cannot hold becomes U+FFFD.
         node.text = "".join(c if c in "\t\n\r" or ord(c) >= 0x20 else "\ufffd" for c in str(value))
+
+
+def call_record(row: Mapping, timezone: str) -> dict:
+    """A whistle call as its addressee's system reads it (Whistle's extension of the API): the
+    call, and the addressee's own state, deadline and lateness; times in ISO 8601 with the zone."""
+    def moment(value):
+        return None if _missing(value) else pd.Timestamp(value).tz_convert(timezone).isoformat()
+
+    return {"call_id": int(row["id"]), "kind": row["kind"], "state": row["state"],
+            "townships": list(row["townships"]), "categories": list(row["categories"]),
+            "complaints": int(row["complaints"]), "raised_datetime": moment(row["raised_at"]),
+            "deadline_datetime": moment(row["deadline_at"]), "level": int(row["escalation"]),
+            "addressee_code": row.get("code"), "addressee_state": row.get("your_state"),
+            "addressee_deadline_datetime": moment(row.get("your_deadline")),
+            "addressee_late": bool(row.get("your_late")) if not _missing(row.get("your_late")) else False}

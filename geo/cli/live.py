@@ -21,11 +21,14 @@ def keys_add(name: str,
              kind: Annotated[str, typer.Option(help="channel (posts complaints), department or callback "
                                                     "(post status updates).")] = "channel",
              channel: Annotated[str | None, typer.Option(help="A channel's: phone, web, wechat, weibo or app.")] = None,
+             department: Annotated[str | None, typer.Option(
+                 help="A department's key: the department's code (its system reads and reports on the whistle "
+                      "calls addressed to it).")] = None,
              ) -> None:
     """Create a key and print it once (only its hash is stored)."""
     from geo.api.keys_db import add_key
 
-    key = add_key(_engine(), name, kind, channel)
+    key = add_key(_engine(), name, kind, channel, department)
     out.print(f"key {escape(name)} ({kind}): {key}")
     out.print("keep it now: it is not shown again")
 

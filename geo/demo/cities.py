@@ -43,6 +43,9 @@ HOLE_M = 150.0
 STRIP_M = 40.0
 """How far east of the townships' line the districts' line runs."""
 NEAR_OFFSETS_M = (-45.0, -20.0, -5.0, 12.0, 30.0, 49.5, 50.5, -70.0, 95.0)
+NEAR_ACCURACY_M = (60.0, 25.0, None, 8.0, 35.0, 60.0, 60.0, 80.0, 60.0)
+"""The accuracy each of those points is sent with (None: the default of a GPS fix): a point is
+near the line only when its accuracy reaches it, within the rules' distance."""
 """Signed distances from the line between townships (0, 1) and (1, 1); 50 m is the rule."""
 
 
@@ -308,11 +311,13 @@ def _complaints(spec: CitySpec, grid: _Grid, rng: np.random.Generator, first: pd
     # Points at known distances from the line between (0, 1) and (1, 1), along its middle.
     line_x = grid.x(1)
     near = []
-    for i, offset_m in enumerate(NEAR_OFFSETS_M):
-        near.append({"id": add(line_x + offset_m, grid.y(1.2) + 60 * i, ordinary[1], moment(span - 86400 * 3 + i)),
-                     "distance_m": abs(offset_m), "townships": sorted([grid.code(0, 1), grid.code(1, 1)])})
-    # An emergency 10 m from the line between (2, 0) and (3, 0), on the last day.
-    alarm = add(grid.x(3) - 10, grid.y(0.5), emergency, moment(span - 7200))
+    for i, (offset_m, accuracy) in enumerate(zip(NEAR_OFFSETS_M, NEAR_ACCURACY_M, strict=True)):
+        near.append({"id": add(line_x + offset_m, grid.y(1.2) + 60 * i, ordinary[1], moment(span - 86400 * 3 + i),
+                               accuracy=accuracy),
+                     "distance_m": abs(offset_m), "accuracy_m": accuracy,
+                     "townships": sorted([grid.code(0, 1), grid.code(1, 1)])})
+    # An emergency 5 m from the line between (2, 0) and (3, 0), on the last day (a GPS fix reaches it).
+    alarm = add(grid.x(3) - 5, grid.y(0.5), emergency, moment(span - 7200))
     # A cluster across the line between (2, 1) and (2, 2): both sides, within 40 m of a point on it.
     cx, cy = grid.x(2.6), grid.y(2)
     cluster = [add(cx + rng.uniform(-40, 40), cy + side * rng.uniform(3, 35), ordinary[2],
@@ -363,11 +368,12 @@ def _outcomes(spec: CitySpec, rows: list[dict], rng: np.random.Generator) -> Non
 
 
 _HEADERS = {"id": "Service Request ID", "at": "Opened", "category": "Category", "lat": "Latitude",
-            "lon": "Longitude", "address": "Address", "channel": "Source", "text": "Description",
+            "lon": "Longitude", "accuracy": "Accuracy (m)", "address": "Address", "channel": "Source",
+            "text": "Description",
             "dispatches": "Hand-offs",
             "responded": "Responded", "status": "Status", "closed": "Closed", "satisfaction": "Survey"}
 _FIELDS = {"id": "id", "at": "received_at", "category": "category", "lat": "lat", "lon": "lon",
-           "address": "address",
+           "accuracy": "accuracy", "address": "address",
            "channel": "channel", "text": "text", "dispatches": "dispatches", "responded": "responded_at",
            "status": "resolved", "closed": "resolved_at", "satisfaction": "satisfaction"}
 _TIMES = ("at", "responded", "closed")

@@ -25,7 +25,7 @@ import shapely
 from geo.detect.borders import BorderLines, ping_pong, straddling_clusters
 from geo.detect.rules import BorderParams
 from geo.ingest.timeparse import parse_moments
-from geo.locate.cells import DEFAULT_RESOLUTION, cell_to_parent, h3_cells
+from geo.locate.cells import DEFAULT_RESOLUTION, cell_ring, cell_to_parent, h3_cells
 
 KINDS = ("near", "across", "cluster", "pingpong")
 
@@ -177,3 +177,14 @@ def members(rows: list) -> pd.DataFrame:
 
 def _us(moment: datetime) -> int:
     return int(pd.Timestamp(moment).value // 1000)
+
+
+def neighbour_cluster_keys(key: str) -> list[str]:
+    """The keys a cluster case's neighbours would have: the same theme and townships, in the cells
+    around its own (one cluster whose median moved across a cell's edge between two windows)."""
+    kind, _, rest = key.partition(":")
+    theme, towns, cell = rest.split(":") if kind == "cluster" and rest.count(":") == 2 else (None, None, None)
+    if cell is None:
+        return []
+    ring = cell_ring(np.array([int(cell, 16)], dtype=np.int64), 1)
+    return [f"cluster:{theme}:{towns}:{int(c):x}" for c in ring]

@@ -32,7 +32,7 @@ from geo.act.reports import Report
 from geo.act.reports_db import build_report
 from geo.act.users import User
 from geo.act.users_db import live_user
-from geo.act.whistle import QueueFilter
+from geo.act.whistle import QueueFilter, whistle_rate
 from geo.act.whistle_db import (
     CallDetail,
     addressed_sql,
@@ -46,6 +46,7 @@ from geo.act.whistle_db import (
     late_sql,
     replay_clock,
     resolve,
+    whistle_month,
 )
 from geo.clock import Clock, system_clock
 from geo.detect.hotspots_db import CELL_PRECISIONS, count_rows
@@ -558,6 +559,23 @@ def call_counts(bind: Bind, user: User, *, now: datetime) -> dict[str, int]:
     return {key: int(value) for key, value in row.items()}
 
 
+def call_badge(bind: Bind, user: User, *, now: datetime) -> dict[str, int]:
+    """What waits for the user's office, for the badge on every page: ``unanswered`` (raised calls
+    where its addressee has not reported), ``late`` (those past their deadline) and ``proposed``
+    (whistles proposed to it, not blown yet). For a city-wide user: the whole city's."""
+    org = restrict(user).organisation_id
+    with transaction(bind) as conn:
+        row = conn.execute(sa.text(f"""
+            SELECT count(DISTINCT c.id) FILTER (WHERE c.state = 'raised' AND a.state = 'pending') AS unanswered,
+                   count(DISTINCT c.id) FILTER (WHERE c.state = 'raised' AND {late_sql(':now')}) AS late,
+                   count(DISTINCT c.id) FILTER (WHERE c.state = 'proposed') AS proposed
+            FROM whistle_call c JOIN whistle_addressee a ON a.call_id = c.id
+            WHERE c.state IN ('raised', 'proposed')
+              AND (CAST(:org AS integer) IS NULL OR a.organisation_id = :org)"""),
+            {"now": now, "org": org}).mappings().one()
+    return {key: int(value) for key, value in row.items()}
+
+
 def ranking_for(bind: Bind, user: User, month: date | None = None) -> pd.DataFrame:
     """A month's ranking (the last classified one by default); a street office gets the rows of its
     own townships, ranks included (its place among the others, not theirs)."""
@@ -565,9 +583,23 @@ def ranking_for(bind: Bind, user: User, month: date | None = None) -> pd.DataFra
     ranked = ranking(bind, month)
     # How many were ranked and classified: "3rd of 334" stays true in a street office's one row.
     ranked = ranked.assign(ranked_count=int(ranked["composite_rank"].notna().sum()), township_count=len(ranked))
+    ranked = _with_whistles(bind, ranked)
     if scope.organisation_id is not None:
         ranked = ranked[ranked["township_code"].isin(user.townships)].reset_index(drop=True)
     return ranked
+
+
+def _with_whistles(bind: Bind, ranked: pd.DataFrame) -> pd.DataFrame:
+    """The ranking's month's whistles per township and their rate per 1,000 complaints."""
+    if ranked.empty:
+        return ranked.assign(whistles=pd.Series(dtype=int), proposed=pd.Series(dtype=int),
+                             dismissed=pd.Series(dtype=int), whistle_rate=pd.Series(dtype=float))
+    zone = load_settings().city.zone
+    first = pd.Timestamp(ranked["month"].iloc[0]).tz_localize(zone)
+    counts = whistle_month(bind, first.to_pydatetime(), (first + pd.DateOffset(months=1)).to_pydatetime())
+    out = ranked.merge(counts, on="township_code", how="left")
+    out[["whistles", "proposed", "dismissed"]] = out[["whistles", "proposed", "dismissed"]].fillna(0).astype(int)
+    return out.assign(whistle_rate=whistle_rate(out["whistles"], out["volume"]))
 
 
 def ingest_runs(bind: Bind, user: User) -> pd.DataFrame:
@@ -620,12 +652,12 @@ blown or dismissed by a street office it names, or by a coordinator."""
 
 def act_on_call(bind: Bind, user: User, call_id: int, action: str, *, now: datetime,
                 addressee: str | Sequence[str] | None = None, done: bool = False, note: str | None = None,
-                expected_version: int | None = None) -> int:
+                expected_version: int | None = None, kind: str | None = None) -> int:
     """Take one of :data:`CALL_ACTIONS` on a call as ``user``; the call's new version.
 
     ``addressee`` names who checks in or reports done (a code, or several at once); None is every
     addressee the user answers for that has not got there yet. ``done`` with ``"check in"`` is
-    ``"done"``.
+    ``"done"``. Blowing a proposal: ``addressee`` is whom it summons, ``kind`` the kind it is blown as.
 
     Raises
     ------
@@ -661,7 +693,7 @@ def act_on_call(bind: Bind, user: User, call_id: int, action: str, *, now: datet
                 raise ValidationError(f"say why call {call_id} is dismissed: a reason is kept with the event")
             return dismiss(bind, call_id, actor=user.username, now=now, reason=note,
                            expected_version=expected_version)
-        return blow(bind, call_id, addressees=None if addressee is None else (
+        return blow(bind, call_id, kind=kind, addressees=None if addressee is None else (
             [addressee] if isinstance(addressee, str) else list(addressee)), **common)
     if not scope.city_wide:
         raise AccessError(f"{user.username} may check in for its office; {action} is for the coordinators")

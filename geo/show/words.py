@@ -98,6 +98,7 @@ COLUMNS = {
     "at": N_("Time"), "actor": N_("By"), "action": N_("Action"), "note": N_("Note"),
     "from_state": N_("From"), "to_state": N_("To"), "addressee": N_("Addressee"),
     "urgency": N_("Urgency"), "mine": N_("Your part"), "calls": N_("Calls"), "emergencies": N_("Emergencies"),
+    "whistles": N_("Whistles"), "whistle_rate": N_("Whistles per 1,000 complaints"),
     # Projects
     "title": N_("Title"), "starts_on": N_("Starts"), "ends_on": N_("Ends"), "progress": N_("Tasks done"),
     "verdict": N_("Effect"), "did_pct": N_("Effect (difference-in-differences)"), "target": N_("Target"),

@@ -462,6 +462,8 @@ class WhistleCallComplaint(Base):
     """A complaint of a call, and when it joined."""
 
     __tablename__ = "whistle_call_complaint"
+    # A complaint answers to one call: the rules look it up on every call before joining it to one.
+    __table_args__ = (Index("ix_whistle_call_complaint_complaint", "complaint_id"),)
 
     call_id: Mapped[int] = mapped_column(ForeignKey("whistle_call.id", ondelete="CASCADE"), primary_key=True)
     complaint_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -680,6 +682,8 @@ class ApiKey(Base):
     kind: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str | None] = mapped_column(String(16))
     """The channel its complaints came in on (phone, web, wechat, weibo, app), for a channel's key."""
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    """The department a department's key answers for (its system reads and reports on its calls)."""
     prefix: Mapped[str] = mapped_column(String(12))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
