@@ -292,3 +292,94 @@ def _picker_options(browser) -> list[str]:
     texts = [o.text.strip() for o in options]
     box.send_keys("\ue00c")  # Escape: close the list again
     return texts
+
+
+def test_a_new_call_appears_without_reloading_and_a_street_office_blows_a_proposed_whistle(
+        pg_cluster, boundaries_template, tmp_path):
+    """A coordinator has the queue open, empty; a gas leak arrives 5 m from a shared line and the rules
+    raise its call, as the worker would: the call shows on the page by itself (the queue's fragment),
+    with no click and no reload; the clock runs past its deadline, the coordinator keeps the late calls,
+    escalates it and sees who escalated it. Then four reports of an illegal building at one spot of the same line
+    propose a whistle to Guang'anmenwai, whose street office blows it."""
+    from datetime import datetime, timedelta
+
+    import pandas as pd
+
+    from geo.act.users_db import create_user
+    from geo.act.whistle_db import raise_calls
+    from geo.detect.borders_db import run_borders
+    from geo.ingest.run_db import ingest_file
+    from geo.settings import load_settings
+    from geo.store.clock_db import clear_clock, set_clock
+    from tests.conftest import create_database, drop_database
+    from tests.live import GUANGANMENWAI, line_point
+
+    url = create_database(pg_cluster, boundaries_template)
+    engine = sa.create_engine(url)
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    text = (ROOT / "geo" / "data" / "whistle.toml").read_text(encoding="utf-8")
+    (rules / "whistle.toml").write_text(text.replace("refresh_seconds = 20", "refresh_seconds = 2"), encoding="utf-8")
+    password = "lantern-orbit-9417-maple"
+    lon, lat = line_point(engine)
+    zone = load_settings().city.zone
+
+    def arrive(name: str, rows: list[tuple[str, str, timedelta]]) -> None:
+        moment = datetime.now().astimezone()
+        export = tmp_path / f"{name}.csv"
+        pd.DataFrame([{"id": ident, "received_at": (moment - ago).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+                       "category": category, "lon": lon, "lat": lat, "text": "边界上的问题"}
+                      for ident, category, ago in rows]).to_csv(export, index=False)
+        assert ingest_file(engine, export, now=pd.Timestamp(moment)).inserted == len(rows)
+        run_borders(engine, moment - timedelta(days=30), moment + timedelta(seconds=1))
+        raise_calls(engine, now=moment)
+
+    try:
+        create_user(engine, "desk", password, role="coordinator")
+        create_user(engine, "gamw-office", password, role="street_office", township_code=GUANGANMENWAI)
+        with served_app({"DATABASE_URL": url, "WHISTLE_RULES_DIR": str(rules)}) as app_url:
+            with chromium() as browser:
+                sign_in(browser, app_url, "desk", password)
+                wait_for_title(browser, "街乡吹哨")
+                wait = WebDriverWait(browser, 90, ignored_exceptions=(StaleElementReferenceException,))
+                wait.until(lambda b: any("没有符合筛选条件的吹哨" in e.text
+                                         for e in b.find_elements(By.CSS_SELECTOR, "[data-testid='stAlert']")))
+                arrive("gas", [("LIVE-GAS-1", "gas_leak", timedelta(minutes=1))])
+                wait.until(lambda b: any("共 1 件" in h.text for h in b.find_elements(By.CSS_SELECTOR, "h3")))
+                # The platform's clock moves 35 minutes on: nobody has reported, the call is late.
+                set_clock(engine, datetime.now().astimezone() + timedelta(minutes=35))
+                metrics = "[data-testid='stMetric']"
+                wait.until(lambda b: any(m.text.split() == ["有单位超时的吹哨", "1"]
+                                         for m in b.find_elements(By.CSS_SELECTOR, metrics)))
+                browser.find_element(By.XPATH, "//label[.//p[text()='仅看有单位超时的吹哨']]").click()
+                wait.until(lambda b: any("共 1 件" in h.text for h in b.find_elements(By.CSS_SELECTOR, "h3")))
+                confirm = "//label[.//p[text()='我确认升级或关闭此吹哨']]"
+                wait.until(lambda b: b.find_elements(By.XPATH, confirm))[0].click()
+                browser.find_element(By.XPATH, "//button[.//p[text()='升级']]").click()
+                captions = "[data-testid='stCaptionContainer']"
+                wait.until(lambda b: any("已由 desk 于" in c.text for c in b.find_elements(By.CSS_SELECTOR, captions)))
+            clear_clock(engine)
+            arrive("building", [(f"LIVE-BUILD-{i}", "illegal_construction", timedelta(days=i + 1)) for i in range(4)])
+            with engine.connect() as conn:
+                proposal = conn.execute(sa.text("SELECT id FROM whistle_call WHERE state = 'proposed'")).scalar_one()
+            with chromium() as browser:
+                sign_in(browser, app_url, "gamw-office", password)
+                wait_for_title(browser, "本街乡")
+                open_page(browser, "吹哨报到")
+                wait_for_title(browser, "街乡吹哨")
+                wait = WebDriverWait(browser, 90, ignored_exceptions=(StaleElementReferenceException,))
+                wait.until(lambda b: b.find_elements(By.XPATH, "//label[.//p[text()='建议吹哨']]"))[0].click()
+                # The page redraws with the proposals once the filter is taken: wait for it in the picker.
+                label = wait.until(lambda b: [o for o in _picker_options(b) if o.startswith(f"#{proposal} ")])[0]
+                choose(browser, "打开吹哨", label)
+                wait.until(lambda b: b.find_elements(By.XPATH, "//button[.//p[text()='吹哨']]"))[0].click()
+                wait.until(lambda b: any("gamw-office 的“吹哨”已记录" in e.text
+                                         for e in b.find_elements(By.CSS_SELECTOR, "[data-testid='stAlert']")))
+        with engine.connect() as conn:
+            state, actor = conn.execute(sa.text(
+                "SELECT c.state, e.actor FROM whistle_call c JOIN whistle_event e ON e.call_id = c.id "
+                "AND e.action = 'blown' WHERE c.id = :c"), {"c": proposal}).one()
+        assert (state, actor) == ("raised", "gamw-office")
+    finally:
+        engine.dispose()
+        drop_database(pg_cluster, url)

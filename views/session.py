@@ -9,7 +9,6 @@ import streamlit as st
 from geo import i18n
 from geo.act.users import ROLES, User
 from geo.act.users_db import authenticate, live_user, set_language
-from geo.act.whistle import WhistleRules
 from geo.errors import WhistleError
 from geo.i18n import N_, _
 from geo.settings import load_settings
@@ -132,25 +131,23 @@ def sidebar(user: User) -> None:
         if st.button(_("Sign out"), key="sign_out", icon="🚪"):
             st.session_state.pop(USER_KEY, None)
             st.rerun()
-        _badge(user, WhistleRules.load().queue.refresh_seconds)
+        _badge(user)
 
 
-def _badge(user: User, every: float) -> None:
-    """What waits for the user's office (or, city-wide, for the city), on every page, redrawn
-    every ``every`` seconds: a new call addressed to it shows without reloading."""
+def _badge(user: User) -> None:
+    """What waits for the user's office (or, city-wide, for the city), on every page, as of this run.
 
-    @st.fragment(run_every=every)
-    def draw() -> None:
-        counts = dashboard_db.call_badge(data.engine(), user, now=data.now())
-        if not any(counts.values()):
-            st.caption(_("📣 Nothing waits for an answer."))
-            return
-        text = _("📣 {unanswered:,} calls waiting for an answer · {late:,} late · {proposed:,} proposed").format(
-            **counts)
-        # A warning, not an error: nothing failed; late calls are what the badge is for.
-        (st.warning if counts["late"] else st.info)(text)
-
-    draw()
+    Not a ``run_every`` fragment: with one on every page, Streamlit drops the state a page keeps for
+    the next (a filter chosen on one page, kept for another) when the fragment fires in between
+    (streamlit/streamlit#10805). The whistle-call page's own queue does refresh by itself.
+    """
+    counts = dashboard_db.call_badge(data.engine(), user, now=data.now())
+    if not any(counts.values()):
+        st.caption(_("📣 Nothing waits for an answer."))
+        return
+    text = _("📣 {unanswered:,} calls waiting for an answer · {late:,} late · {proposed:,} proposed").format(**counts)
+    # A warning, not an error: nothing failed; late calls are what the badge is for.
+    (st.warning if counts["late"] else st.info)(text)
 
 
 PAGES_KEY = "pages"
