@@ -48,9 +48,9 @@ LEVELS = ("township", "district", "city")
 TOWNSHIP_OFFICE = "township_office"
 
 
-FIRST_STEPS = ("done", "resolve", "check in")
-"""What a refused move may need first: the addressees' parts reported done, the call resolved, or a
-check-in (:attr:`TransitionError.first`); the app offers that step with the move."""
+FIRST_STEPS = ("done", "resolve")
+"""What a refused move may need first: the addressees' parts reported done, or the call resolved
+(:attr:`TransitionError.first`); the app offers that step with the move."""
 
 
 class TransitionError(ValidationError):
