@@ -203,6 +203,27 @@ def demo_database(cluster: LocalCluster, template: str, boundary_index, township
         drop_database(cluster, url)
 
 
+def _plant_proposals(engine: Engine, folder: Path, last: datetime) -> None:
+    """Four reports of an illegal building 5 m inside Guang'anmenwai from each of two of its lines,
+    on the four days before ``last``: whatever the synthetic demo holds, the rules propose (not raise)
+    a whistle at each spot, for the tests that blow and dismiss proposals."""
+    from datetime import timedelta
+
+    import pandas as pd
+
+    from geo.ingest.run_db import ingest_file
+    from tests.live import GUANGANMENWAI, TAIPINGQIAO, line_point, neighbour
+
+    spots = [line_point(engine), line_point(engine, GUANGANMENWAI, neighbour(engine, GUANGANMENWAI,
+                                                                            besides=(TAIPINGQIAO,)))]
+    rows = [{"id": f"PLANTED-BUILD-{s}-{i}", "received_at": (last - timedelta(days=i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+             "category": "illegal_construction", "lon": lon, "lat": lat, "text": "边界上的违法建设"}
+            for s, (lon, lat) in enumerate(spots) for i in range(4)]
+    export = folder / "planted.csv"
+    pd.DataFrame(rows).to_csv(export, index=False)
+    assert ingest_file(engine, export, now=last).inserted == len(rows)
+
+
 DEMO_PASSWORDS = {"supervisor": "whistle-city-watch", "guanganmenwai": "whistle-street-office",
                   "coordinator": "whistle-border-desk"}
 
@@ -222,6 +243,7 @@ def app_city(pg_cluster, boundaries_template, boundary_index, townships,
     with demo_database(pg_cluster, boundaries_template, boundary_index, townships,
                        tmp_path_factory.mktemp("app_city"), days=42, per_day=1500, seed=5,
                        end="2026-11-22") as (url, engine, _):
+        _plant_proposals(engine, tmp_path_factory.mktemp("app_city_planted"), datetime(2026, 11, 21, 4, tzinfo=UTC))
         env = {"DATABASE_URL": url}
         for step in (("detect",), ("governance", "run"), ("whistle", "raise", "--at", "latest"), ("users", "demo")):
             done = geo(*step, env=env)

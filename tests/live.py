@@ -60,9 +60,9 @@ def served_api(env: dict[str, str], *, timeout: float = 60.0) -> Iterator[str]:
         yield base
 
 
-def line_point(engine) -> tuple[float, float]:
-    """A point 5 m inside Guang'anmenwai from its shared line with Taipingqiao: a phone's 10 m fix
-    reaches the line."""
+def line_point(engine, a: str = GUANGANMENWAI, b: str = TAIPINGQIAO) -> tuple[float, float]:
+    """A point 5 m inside township ``a`` from its shared line with ``b`` (Guang'anmenwai's with
+    Taipingqiao by default): a phone's 10 m fix reaches the line."""
     with engine.connect() as conn:
         lon, lat = conn.execute(sa.text(
             "WITH t AS (SELECT code, geom FROM jurisdiction WHERE level = 'township' AND code IN (:a, :b)), "
@@ -71,5 +71,15 @@ def line_point(engine) -> tuple[float, float]:
             "p AS (SELECT ST_ClosestPoint(line.g, ST_Centroid(line.g)) AS g FROM line) "
             "SELECT ST_X(g), ST_Y(g) FROM (SELECT ST_Project(p.g::geography, 5, "
             "ST_Azimuth(p.g, ST_Centroid(a.geom)))::geometry AS g FROM p, t a WHERE a.code = :a) q"),
-            {"a": GUANGANMENWAI, "b": TAIPINGQIAO}).one()
+            {"a": a, "b": b}).one()
     return float(lon), float(lat)
+
+
+def neighbour(engine, code: str, *, besides: tuple[str, ...] = ()) -> str:
+    """The township sharing a line with ``code`` that comes first by code (apart from ``besides``)."""
+    with engine.connect() as conn:
+        return conn.execute(sa.text(
+            "SELECT b.code FROM jurisdiction a JOIN jurisdiction b ON b.level = 'township' AND b.code <> a.code "
+            "AND ST_Length(ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom))::geography) > 100 "
+            "WHERE a.level = 'township' AND a.code = :c AND NOT b.code = ANY(:besides) ORDER BY b.code LIMIT 1"),
+            {"c": code, "besides": list(besides)}).scalar_one()

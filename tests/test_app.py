@@ -172,10 +172,10 @@ def test_the_overview_draws_every_layer_and_the_ranking(city, supervisor):
     ranking = at.dataframe[-1].value
     assert len(ranking) > 300
     assert {"排名", "类别", "响应率"} <= set(ranking.columns)
-    at.selectbox(key="overview_what").set_value("theme:transport").run()
+    at.selectbox(key="filters_what").set_value("theme:transport").run()
     assert not at.exception
     narrowed = int(at.metric[0].value.replace(",", ""))
-    at.selectbox(key="overview_what").set_value("all").run()
+    at.selectbox(key="filters_what").set_value("all").run()
     assert narrowed < int(at.metric[0].value.replace(",", ""))
 
 
@@ -707,8 +707,11 @@ def test_every_page_shows_what_waits_for_the_office(monkeypatch, office, coordin
     at.run()
     assert not at.exception
     counts = dashboard.call_badge(city, office, now=now())
-    shown = " ".join(e.value for e in [*at.sidebar.warning, *at.sidebar.info])
-    assert f"待响应吹哨 {counts['unanswered']:,} 件" in shown
-    assert f"超时 {counts['late']:,} 件" in shown
+    shown = " ".join(e.value for e in [*at.sidebar.warning, *at.sidebar.info, *at.sidebar.caption])
+    if any(counts.values()):
+        assert f"待响应吹哨 {counts['unanswered']:,} 件" in shown
+        assert f"超时 {counts['late']:,} 件" in shown
+    else:  # the other tests of the session have answered everything the office had
+        assert "暂无待响应的吹哨" in shown
     everyone = dashboard.call_badge(city, coordinator, now=now())
     assert everyone["unanswered"] >= counts["unanswered"]

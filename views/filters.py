@@ -17,7 +17,9 @@ PERIODS = {1: N_("Last day"), 7: N_("Last 7 days"), 30: N_("Last 30 days"), 90: 
            0: N_("Custom")}
 """The periods offered, by their length in days (0: days chosen by hand)."""
 ALL = "all"
-SHARED = "filters_shared_"
+DEFAULT_PERIOD = 30
+PERIOD, DAYS, WHAT = "filters_period", "filters_days", "filters_what"
+"""The filters' keys, the same on every page."""
 
 
 def selection(days: tuple[date, date], *, key: str, resolution: int | None = None) -> tuple[Selection, int]:
@@ -28,7 +30,8 @@ def selection(days: tuple[date, date], *, key: str, resolution: int | None = Non
     days : tuple of date
         The first and last day with data; periods end on the last.
     key : str
-        Widget key prefix, one per page, so each page keeps its own choice.
+        Widget key prefix of the page's own filters (the map's detail); the period and what is
+        counted are the same on every page.
     resolution : int, optional
         The default H3 resolution; no resolution picker when None.
 
@@ -38,27 +41,31 @@ def selection(days: tuple[date, date], *, key: str, resolution: int | None = Non
         The filters and the resolution chosen (``resolution`` when there is no picker).
     """
     first_day, last_day = days
-    # The period and what is counted follow a user from page to page (a widget's own state is
-    # dropped when its page is left): each page's choice is kept under one shared key.
     cats = categories()
     themes = sorted({c.theme for c in cats.values()})
     # Options are codes, labels are words: a choice survives a change of language.
     options = [ALL, *[f"theme:{t}" for t in themes], *[f"category:{c}" for c in sorted(cats)]]
-    for name, allowed, default in (("period", list(PERIODS), 30), ("what", options, ALL)):
-        shared = st.session_state.get(SHARED + name)
-        st.session_state.setdefault(f"{key}_{name}", shared if shared in allowed else default)
+    if st.session_state.get(WHAT) not in (None, *options):
+        del st.session_state[WHAT]  # a category the city's profile no longer has
+    kept = st.session_state.get(DAYS)
+    if isinstance(kept, tuple) and not all(first_day <= d <= last_day for d in kept):
+        del st.session_state[DAYS]  # days the data no longer covers
     with st.sidebar:
         st.markdown("#### " + _("Filters"))
-        period = st.selectbox(_("Period"), list(PERIODS), key=f"{key}_period",
-                              format_func=lambda n: _(PERIODS[n]))
+        # The period and what is counted follow a user from page to page: one key for every page,
+        # kept for the session by Streamlit itself, so a choice made just before a click on another
+        # page is never lost to a run the click interrupted.
+        period = st.selectbox(_("Period"), list(PERIODS), index=list(PERIODS).index(DEFAULT_PERIOD), key=PERIOD,
+                              format_func=lambda n: _(PERIODS[n]), persist_state="session")
         if period == 0:
             chosen = st.date_input(_("Days"), value=(max(first_day, last_day - timedelta(days=29)), last_day),
-                                   min_value=first_day, max_value=last_day, key=f"{key}_days", format="YYYY-MM-DD")
+                                   min_value=first_day, max_value=last_day, key=DAYS, format="YYYY-MM-DD",
+                                   persist_state="session")
             start, end = (chosen if isinstance(chosen, tuple) and len(chosen) == 2 else (chosen[0], chosen[0]))
         else:
             end = last_day
             start = max(first_day, last_day - timedelta(days=period - 1))
-        what = st.selectbox(_("Complaints"), options, key=f"{key}_what", format_func=_label)
+        what = st.selectbox(_("Complaints"), options, key=WHAT, format_func=_label, persist_state="session")
         chosen_resolution = resolution
         if resolution is not None:
             chosen_resolution = st.select_slider(
@@ -66,8 +73,6 @@ def selection(days: tuple[date, date], *, key: str, resolution: int | None = Non
                 value=resolution, key=f"{key}_resolution",
                 help=_("Larger is finer (resolution 8 cells are about 0.7 km²)."))
         st.caption(period_label(start, end))
-    for name in ("period", "what"):
-        st.session_state[SHARED + name] = st.session_state.get(f"{key}_{name}")
     kind, _sep, value = what.partition(":")
     return Selection(start, end, category=value if kind == "category" else None,
                      theme=value if kind == "theme" else None), chosen_resolution
