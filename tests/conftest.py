@@ -203,25 +203,25 @@ def demo_database(cluster: LocalCluster, template: str, boundary_index, township
         drop_database(cluster, url)
 
 
-def _plant_proposals(engine: Engine, folder: Path, last: datetime) -> None:
-    """Four reports of an illegal building 5 m inside Guang'anmenwai from each of two of its lines,
-    on the four days before ``last``: whatever the synthetic demo holds, the rules propose (not raise)
-    a whistle at each spot, for the tests that blow and dismiss proposals."""
+def _plant_cases(engine: Engine, folder: Path, last: datetime) -> None:
+    """Whatever the synthetic demo holds, the calls the app's tests act on: four reports of an
+    illegal building 5 m inside Guang'anmenwai from each of two of its lines, on the four days
+    before ``last`` (the rules propose a whistle at each spot, for the tests that blow and dismiss
+    proposals), and a gas leak 5 m inside each of three more of its lines an hour before ``last``
+    (each raises a call at once, so that its street office always has open calls however many the
+    other tests resolve)."""
     from datetime import timedelta
 
-    import pandas as pd
+    from tests.live import GUANGANMENWAI, TAIPINGQIAO, line_point, neighbour, plant
 
-    from geo.ingest.run_db import ingest_file
-    from tests.live import GUANGANMENWAI, TAIPINGQIAO, line_point, neighbour
-
-    spots = [line_point(engine), line_point(engine, GUANGANMENWAI, neighbour(engine, GUANGANMENWAI,
-                                                                            besides=(TAIPINGQIAO,)))]
-    rows = [{"id": f"PLANTED-BUILD-{s}-{i}", "received_at": (last - timedelta(days=i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-             "category": "illegal_construction", "lon": lon, "lat": lat, "text": "边界上的违法建设"}
-            for s, (lon, lat) in enumerate(spots) for i in range(4)]
-    export = folder / "planted.csv"
-    pd.DataFrame(rows).to_csv(export, index=False)
-    assert ingest_file(engine, export, now=last).inserted == len(rows)
+    others: list[str] = [TAIPINGQIAO]
+    while len(others) < 5:
+        others.append(neighbour(engine, GUANGANMENWAI, besides=tuple(others)))
+    spots = [line_point(engine, GUANGANMENWAI, other) for other in others]
+    plant(engine, folder, "planted", [
+        *[(f"PLANTED-BUILD-{s}-{i}", "illegal_construction", last - timedelta(days=i), spots[s])
+          for s in range(2) for i in range(4)],
+        *[(f"PLANTED-GAS-{s}", "gas_leak", last - timedelta(hours=1), spots[s]) for s in range(2, 5)]], now=last)
 
 
 DEMO_PASSWORDS = {"supervisor": "whistle-city-watch", "guanganmenwai": "whistle-street-office",
@@ -243,11 +243,16 @@ def app_city(pg_cluster, boundaries_template, boundary_index, townships,
     with demo_database(pg_cluster, boundaries_template, boundary_index, townships,
                        tmp_path_factory.mktemp("app_city"), days=42, per_day=1500, seed=5,
                        end="2026-11-22") as (url, engine, _):
-        _plant_proposals(engine, tmp_path_factory.mktemp("app_city_planted"), datetime(2026, 11, 21, 4, tzinfo=UTC))
+        _plant_cases(engine, tmp_path_factory.mktemp("app_city_planted"), datetime(2026, 11, 21, 4, tzinfo=UTC))
         env = {"DATABASE_URL": url}
         for step in (("detect",), ("governance", "run"), ("whistle", "raise", "--at", "latest"), ("users", "demo")):
             done = geo(*step, env=env)
             assert done.returncode == 0, (step, done.stderr)
+        with engine.connect() as conn:
+            raised = conn.execute(sa.text(
+                "SELECT count(*) FROM whistle_call c JOIN whistle_addressee a ON a.call_id = c.id "
+                "WHERE a.code = '110102020' AND c.state = 'raised' AND c.kind = 'emergency'")).scalar_one()
+        assert raised >= 3, "the planted gas leaks raise Guang'anmenwai's calls"
         create_project(engine, ProjectSpec(
             kind="problem_of_month", title="广安门外人行道<b>违停</b>治理",
             lead_department="traffic_police",

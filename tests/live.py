@@ -9,7 +9,10 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
 
+import pandas as pd
 import requests
 import sqlalchemy as sa
 
@@ -83,3 +86,16 @@ def neighbour(engine, code: str, *, besides: tuple[str, ...] = ()) -> str:
             "AND ST_Length(ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom))::geography) > 100 "
             "WHERE a.level = 'township' AND a.code = :c AND NOT b.code = ANY(:besides) ORDER BY b.code LIMIT 1"),
             {"c": code, "besides": list(besides)}).scalar_one()
+
+
+def plant(engine, folder: Path, name: str, rows: list[tuple[str, str, datetime, tuple[float, float]]], *,
+          now: datetime) -> None:
+    """Ingest the tests' own complaints, ``(id, category, received_at, (lon, lat))`` each, as a file a
+    channel exports: a dispute or an emergency at a chosen spot, whatever the synthetic demo holds."""
+    from geo.ingest.run_db import ingest_file
+
+    export = folder / f"{name}.csv"
+    pd.DataFrame([{"id": ident, "received_at": received.isoformat(timespec="seconds"), "category": category,
+                   "lon": lon, "lat": lat, "text": "边界上的问题"}
+                  for ident, category, received, (lon, lat) in rows]).to_csv(export, index=False)
+    assert ingest_file(engine, export, now=now).inserted == len(rows)

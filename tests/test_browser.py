@@ -318,11 +318,9 @@ def test_a_new_call_appears_without_reloading_and_a_street_office_blows_a_propos
     from geo.act.users_db import create_user
     from geo.act.whistle_db import raise_calls
     from geo.detect.borders_db import run_borders
-    from geo.ingest.run_db import ingest_file
-    from geo.settings import load_settings
     from geo.store.clock_db import clear_clock, set_clock
     from tests.conftest import create_database, drop_database
-    from tests.live import GUANGANMENWAI, line_point
+    from tests.live import GUANGANMENWAI, line_point, plant
 
     url = create_database(pg_cluster, boundaries_template)
     engine = sa.create_engine(url)
@@ -331,16 +329,12 @@ def test_a_new_call_appears_without_reloading_and_a_street_office_blows_a_propos
     text = (ROOT / "geo" / "data" / "whistle.toml").read_text(encoding="utf-8")
     (rules / "whistle.toml").write_text(text.replace("refresh_seconds = 20", "refresh_seconds = 2"), encoding="utf-8")
     password = "lantern-orbit-9417-maple"
-    lon, lat = line_point(engine)
-    zone = load_settings().city.zone
+    spot = line_point(engine)
 
     def arrive(name: str, rows: list[tuple[str, str, timedelta]]) -> None:
         moment = datetime.now().astimezone()
-        export = tmp_path / f"{name}.csv"
-        pd.DataFrame([{"id": ident, "received_at": (moment - ago).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
-                       "category": category, "lon": lon, "lat": lat, "text": "边界上的问题"}
-                      for ident, category, ago in rows]).to_csv(export, index=False)
-        assert ingest_file(engine, export, now=pd.Timestamp(moment)).inserted == len(rows)
+        plant(engine, tmp_path, name, [(ident, category, moment - ago, spot) for ident, category, ago in rows],
+              now=pd.Timestamp(moment))
         run_borders(engine, moment - timedelta(days=30), moment + timedelta(seconds=1))
         raise_calls(engine, now=moment)
 
