@@ -1,7 +1,8 @@
 """Typed settings, read from the environment, each with a documented default.
 
 Read them with :func:`load_settings`; it reads the environment at every call so that a
-test (or a long-lived process told to change) sees the current values.
+test (or a long-lived process told to change) sees the current values (the settings are made
+again only when a variable, or the city's profile, changed since).
 
 =========================== ======================================= =====================
 variable                    meaning                                 default
@@ -60,6 +61,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from geo.city import City, city_file, load_city
@@ -166,7 +168,24 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     ValidationError
         If a variable holds a value of the wrong kind.
     """
-    env = dict(os.environ if env is None else env)
+    if env is not None:
+        return _read(dict(env))
+    # A request calls this a dozen times: the settings are made once per state of the variables
+    # (read at every call) and per version of the city's profile.
+    variables = tuple(sorted((k, v) for k, v in os.environ.items() if k == "DATABASE_URL" or k.startswith("WHISTLE_")))
+    settings = _from_variables(variables)
+    if "WHISTLE_METRIC_CRS" not in dict(variables) and settings.metric_crs != settings.city.metric_crs:
+        _from_variables.cache_clear()  # the city's profile changed on disk since
+        settings = _from_variables(variables)
+    return settings
+
+
+@lru_cache(maxsize=8)
+def _from_variables(variables: tuple[tuple[str, str], ...]) -> Settings:
+    return _read(dict(variables))
+
+
+def _read(env: dict[str, str]) -> Settings:
     home = Path(env.get("WHISTLE_HOME") or PROJECT_ROOT).resolve()
     pg_bin = env.get("WHISTLE_PG_BIN")
     chosen = city_file(env.get("WHISTLE_CITY"))

@@ -32,7 +32,7 @@ from geo.ingest.rules import IngestRules
 from geo.ingest.seen import SeenIds
 from geo.ingest.timeparse import parse_moments
 from geo.locate.boundaries import BoundaryIndex
-from geo.locate.coords import coordinate_systems, to_wgs84
+from geo.locate.coords import coordinate_system, coordinate_systems, to_wgs84
 from geo.locate.gazetteer import gazetteer, geocode
 from geo.settings import DEFAULT_EARLIEST_YEAR, load_settings
 from geo.show.downloads import unquote_cells
@@ -148,7 +148,10 @@ def check_batch(batch: Batch, context: Context) -> Checked:
     frame = batch.frame
     size = len(frame)
     reasons = _Reasons(size)
-    get = lambda name: frame[name] if name in frame else pd.Series(pd.NA, index=frame.index, dtype="string")  # noqa: E731
+    # A field the batch does not have (most of an API request's fields) is missing in every row:
+    # its checks are skipped, since pandas' fixed cost per call is most of a small batch's check.
+    absent = pd.Series(pd.NA, index=frame.index, dtype="string")
+    get = lambda name: frame.get(name, absent)  # noqa: E731
     out = _Columns(frame.index)
     out["line"] = batch.line
     if UNREADABLE in frame:
@@ -180,25 +183,33 @@ def check_batch(batch: Batch, context: Context) -> Checked:
         f"{context.now.tz_convert(context.mapping.timezone):%Y-%m-%d %H:%M} in {context.mapping.timezone})"))
     out["received_at"] = received
     for name in ("responded_at", "resolved_at"):
-        raw = get(name)
+        if name not in frame:
+            out[name] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
+            continue
+        raw = frame[name]
         moments = parse_moments(raw, context.mapping.timezone, formats.get(name))
         reasons.add((moments.isna() & raw.notna()).to_numpy(), "bad_field",
                     lambda i, raw=raw, name=name: f"{name} {_show(raw.iat[i])} is not a date and time")
         out[name] = moments
     # The file's own values (its mapping's value maps) first, then the accepted spellings.
     mapped = context.mapping.values
-    _choices(out, reasons, get("channel"), "channel", {**channels(), **mapped.get("channel", {})},
-             default="other", strict=False)
-    _choices(out, reasons, get("satisfaction"), "satisfaction", {**SATISFACTION, **mapped.get("satisfaction", {})},
-             default=None, strict=True)
-    _choices(out, reasons, get("resolved"), "resolved", {**YES_NO, **mapped.get("resolved", {})}, default=None,
-             strict=True)
+    for name, table, default, strict in (
+            ("channel", channels, "other", False), ("satisfaction", SATISFACTION, None, True),
+            ("resolved", YES_NO, None, True)):
+        if name in frame:
+            _choices(out, reasons, frame[name], name, {**(table() if callable(table) else table),
+                                                       **mapped.get(name, {})}, default=default, strict=strict)
+        else:
+            out[name] = np.full(size, default, dtype=object)
     out["category"] = classify(get("category"), mapped.get("category"))
     for name, source in (("category_raw", "category"), ("text", "text"), ("address", "address")):
         # A caller who writes a number into the text is masked like the phone column.
-        out[name] = mask_phone_texts(_clean_text(get(source)))
+        out[name] = mask_phone_texts(_clean_text(frame[source])) if source in frame else absent.copy()
     _dispatches(out, reasons, get("dispatches"), context)
-    out["phone_masked"], out["phone_hash"] = mask_and_hash_phones(get("phone"), context.phone_key)
+    if "phone" in frame:
+        out["phone_masked"], out["phone_hash"] = mask_and_hash_phones(frame["phone"], context.phone_key)
+    else:
+        out["phone_masked"] = out["phone_hash"] = np.full(size, None, dtype=object)
     _place(out, reasons, frame, get, context)
     _duplicates(out, reasons, context)
     out["row_hash"] = batch.row_hash if batch.row_hash is not None else row_hashes(frame, context.mapping)
@@ -317,14 +328,15 @@ def _choices(out: _Columns, reasons: _Reasons, raw: pd.Series, name: str, table:
 
 def _dispatches(out: _Columns, reasons: _Reasons, raw: pd.Series, context: Context) -> None:
     size = len(raw)
-    # JSONB cannot hold NUL either, written as a byte or as JSON's \u0000.
-    raw = _clean_text(raw).str.replace("\\u0000", "\\ufffd", regex=False)
-    out["dispatches"] = raw
     out["dispatched_at"] = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
     out["returned_count"] = 0
     given = np.flatnonzero(raw.notna().to_numpy())
     if not given.size:
+        out["dispatches"] = raw.copy()
         return
+    # JSONB cannot hold NUL either, written as a byte or as JSON's \u0000.
+    raw = _clean_text(raw).str.replace("\\u0000", "\\ufffd", regex=False)
+    out["dispatches"] = raw
     texts = raw.iloc[given]
     parsed, bad = _parse_dispatch_lists(texts)
     problems = np.full(size, None, dtype=object)
@@ -395,7 +407,8 @@ def _read_lists(lines: pa.StringArray) -> pa.Table:
 
 def _place(out: _Columns, reasons: _Reasons, frame: pd.DataFrame, get, context: Context) -> None:
     size = len(frame)
-    crs = coordinate_systems(get("crs"), context.mapping.crs)
+    crs = (coordinate_systems(frame["crs"], context.mapping.crs) if "crs" in frame
+           else pd.Series(coordinate_system(context.mapping.crs), index=frame.index, dtype="string"))
     reasons.add(crs.isna().to_numpy(), "unknown_crs", lambda i: (
         f"coordinate system {_show(get('crs').iat[i])} is unknown; use wgs84, gcj02 or bd09"))
     lon_raw, lat_raw = get("lon"), get("lat")
@@ -409,8 +422,9 @@ def _place(out: _Columns, reasons: _Reasons, frame: pd.DataFrame, get, context: 
     broken = given & ~(np.isfinite(lon) & np.isfinite(lat))
     reasons.add(broken, "bad_coordinate", lambda i: (
         f"lon {_show(lon_raw.iat[i])} / lat {_show(lat_raw.iat[i])} is not a pair of numbers"))
-    out["accuracy_m"] = _accuracy(reasons, get("accuracy"), context.rules.max_accuracy_m)
-    footprint = _footprints(reasons, get("footprint"))
+    out["accuracy_m"] = (_accuracy(reasons, frame["accuracy"], context.rules.max_accuracy_m) if "accuracy" in frame
+                         else np.full(size, np.nan))
+    footprint = _footprints(reasons, frame["footprint"]) if "footprint" in frame else np.full(size, None, dtype=object)
     crs_values = crs.to_numpy(dtype=object, na_value=None)
     wgs_lon, wgs_lat = lon.copy(), lat.copy()
     for system in ("gcj02", "bd09"):
@@ -578,7 +592,8 @@ def _duplicates(out: _Columns, reasons: _Reasons, context: Context) -> None:
     # A repeat within the batch points at the batch's first row of the id; any row of an id
     # seen in an earlier batch points at that batch's row.
     again = mine.duplicated(keep="first").to_numpy()
-    first_line = pd.Series(lines[ok]).groupby(mine.to_numpy()).transform("first").to_numpy()
+    first_line = (pd.Series(lines[ok]).groupby(mine.to_numpy()).transform("first").to_numpy() if again.any()
+                  else lines[ok])
     keys = context.seen.keys(ids[ok])
     before = context.seen.lines_of(keys)
     earlier[ok] = np.where(before >= 0, before, np.where(again, first_line, -1))
