@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from geo.act.projects import ProjectSpec
 from geo.act.users import User
+from geo.act.whistle import QueueFilter
 from geo.errors import AccessError, ValidationError
 from geo.show import dashboard_db as dashboard
 from geo.show.dashboard_db import Selection
@@ -270,3 +271,32 @@ def test_call_counts_are_those_of_the_calls_the_user_may_see(office, engine):
                       "late": int((everyone["late"] > 0).sum())}
     mine = dashboard.call_counts(engine, office, now=now)
     assert mine["open"] == int(everyone["townships"].map(lambda t: GUANGANMENWAI in t).sum())
+
+
+def _pairs_by_hand(queue: pd.DataFrame) -> dict[tuple[str, ...], tuple[int, int, int]]:
+    # The queue's calls counted in Python: the independent count of the SQL grouping.
+    counted: dict[tuple[str, ...], list[int]] = {}
+    for townships, kind, late in zip(queue["townships"], queue["kind"], queue["late"], strict=True):
+        row = counted.setdefault(tuple(sorted(townships)), [0, 0, 0])
+        row[0] += 1
+        row[1] += kind == "emergency"
+        row[2] += late > 0
+    return {pair: tuple(n) for pair, n in counted.items()}
+
+
+@pytest.mark.parametrize("where", [None, QueueFilter(state="raised"), QueueFilter(kind="emergency", late=True)],
+                         ids=["all", "open", "late-emergencies"])
+def test_calls_by_township_pair_count_the_queue_the_user_sees(office, engine, where):
+    # A moment after every deadline of the demo, so that some addressees are late.
+    now = datetime(2026, 11, 22, 6, tzinfo=UTC)
+    for user in (COORDINATOR, office):
+        queue = dashboard.call_queue(engine, user, now=now, where=where, limit=100_000)
+        pairs = dashboard.call_pairs(engine, user, now=now, where=where)
+        got = {tuple(t): (c, e, late) for t, c, e, late in pairs.itertuples(index=False)}
+        assert got == _pairs_by_hand(queue)
+        assert where is not None or len(got) > 1
+        assert len(got) == len(pairs)  # one row per pair
+        assert pairs[["late", "calls"]].apply(tuple, axis=1).is_monotonic_decreasing
+    # The street office counts only the calls addressed to it.
+    mine = dashboard.call_pairs(engine, office, now=now, where=where)
+    assert mine["townships"].map(lambda t: GUANGANMENWAI in t).all()

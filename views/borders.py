@@ -90,15 +90,22 @@ def render() -> None:
         st.session_state[PICKED] = st.session_state.pop(CLICKED)
     kept = st.session_state.get(PICKED)
     options = queue["id"].tolist()
+    fetched = {}
     if kept is not None and kept not in options:
         options.insert(0, kept)  # chosen before: it stays chosen when the page or a filter moves on
+        try:
+            # Labelled as the queue's calls are (its kind and townships), not by its number alone.
+            fetched[kept] = dashboard.call_for(data.engine(), user, int(kept))
+            labels.update(_labels(pd.DataFrame([dict(fetched[kept].call)]), names))
+        except WhistleError:
+            pass  # no longer the user's to see: said below, when it is opened
     if not options:
         return
     _map(user, queue, names, rules.map_calls)
     call_id = st.selectbox(_("Open a call"), options, key=PICKED,
                            format_func=lambda i: labels.get(i, f"#{i}"))
     try:
-        detail = dashboard.call_for(data.engine(), user, int(call_id))
+        detail = fetched.get(call_id) or dashboard.call_for(data.engine(), user, int(call_id))
     except WhistleError as exc:
         st.session_state.pop(PICKED, None)
         messages.error(exc)

@@ -546,20 +546,7 @@ def calls(bind: Bind, *, now: datetime, state: str | None = None, township: str 
         raise ValidationError(f"a page needs a positive size and an offset of 0 or more, got {limit} and {offset}")
     with transaction(bind) as conn:
         rows = conn.execute(sa.text(f"""
-            WITH matched AS (
-              SELECT c.id FROM whistle_call c
-              WHERE (CAST(:state AS text) IS NULL OR c.state = :state)
-                AND (CAST(:kind AS text) IS NULL OR c.kind = :kind)
-                AND (CAST(:town AS text) IS NULL OR c.townships @> ARRAY[CAST(:town AS varchar)])
-                AND (CAST(:district AS text) IS NULL OR c.districts @> ARRAY[CAST(:district AS varchar)])
-                AND {addressed_sql(':org')}
-                AND (NOT :late OR EXISTS (SELECT 1 FROM whistle_addressee a WHERE a.call_id = c.id
-                                          AND {late_sql(':now')}))
-                AND (CAST(:search AS text) IS NULL OR c.id = CAST(:search_id AS bigint)
-                     OR EXISTS (SELECT 1 FROM whistle_call_complaint w JOIN complaint p ON p.id = w.complaint_id
-                                WHERE w.call_id = c.id AND (p.source_id = :search
-                                                            OR p.address ILIKE :pattern ESCAPE '\\')))
-            )
+            WITH {_MATCHED}
             SELECT c.id, c.case_id, c.kind, c.state, c.townships, c.districts, c.categories, c.complaints,
                    c.raised_at, c.deadline_at, c.escalation, c.version,
                    count(a.id) AS addressees,
@@ -577,12 +564,58 @@ def calls(bind: Bind, *, now: datetime, state: str | None = None, township: str 
                      count(a.id) FILTER (WHERE a.state = 'pending' AND a.deadline_at < :now) DESC,
                      c.deadline_at, c.id
             LIMIT :limit OFFSET :offset"""),
-            {"now": now, "state": where.state, "kind": where.kind, "town": where.township,
-             "district": where.district, "org": organisation, "late": where.late, "search": where.search,
-             "search_id": where.call_id,
-             "pattern": None if where.search is None else f"%{_like(where.search)}%",
-             "limit": limit, "offset": offset}).mappings().all()
+            {**_matched_params(where, now, organisation), "limit": limit, "offset": offset}).mappings().all()
     return pd.DataFrame(rows, columns=QUEUE_COLUMNS)
+
+
+def call_pairs(bind: Bind, *, now: datetime, organisation: int | None = None,
+               where: QueueFilter | None = None) -> pd.DataFrame:
+    """The calls :func:`calls` would list, counted by the townships they lie between.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``townships`` (the codes, sorted), ``calls``, ``emergencies`` and ``late`` (calls with a
+        late addressee), the pairs with the most late calls first, then the most calls.
+    """
+    where = where or QueueFilter(state=None)  # as :func:`calls`: no filter, every state
+    # Grouped in SQL: the queue refreshes itself every few seconds, and every matching call
+    # (tens of thousands on a busy quarter) read into pandas to be counted cost more than the page.
+    with transaction(bind) as conn:
+        rows = conn.execute(sa.text(f"""
+            WITH {_MATCHED}
+            SELECT (SELECT array_agg(t ORDER BY t) FROM unnest(c.townships) t) AS townships,
+                   count(*) AS calls, count(*) FILTER (WHERE c.kind = 'emergency') AS emergencies,
+                   count(*) FILTER (WHERE EXISTS (SELECT 1 FROM whistle_addressee a WHERE a.call_id = c.id
+                                                  AND {late_sql(':now')})) AS late
+            FROM whistle_call c JOIN matched m ON m.id = c.id
+            GROUP BY 1 ORDER BY late DESC, calls DESC, 1"""), _matched_params(where, now, organisation)).all()
+    return pd.DataFrame([(list(t), int(n), int(e), int(late)) for t, n, e, late in rows],
+                        columns=["townships", "calls", "emergencies", "late"])
+
+
+# The calls a queue's filter matches (and that an organisation's user may see): one definition
+# for the queue's pages and its counts by township pair.
+_MATCHED = f"""matched AS (
+              SELECT c.id FROM whistle_call c
+              WHERE (CAST(:state AS text) IS NULL OR c.state = :state)
+                AND (CAST(:kind AS text) IS NULL OR c.kind = :kind)
+                AND (CAST(:town AS text) IS NULL OR c.townships @> ARRAY[CAST(:town AS varchar)])
+                AND (CAST(:district AS text) IS NULL OR c.districts @> ARRAY[CAST(:district AS varchar)])
+                AND {addressed_sql(':org')}
+                AND (NOT :late OR EXISTS (SELECT 1 FROM whistle_addressee a WHERE a.call_id = c.id
+                                          AND {late_sql(':now')}))
+                AND (CAST(:search AS text) IS NULL OR c.id = CAST(:search_id AS bigint)
+                     OR EXISTS (SELECT 1 FROM whistle_call_complaint w JOIN complaint p ON p.id = w.complaint_id
+                                WHERE w.call_id = c.id AND (p.source_id = :search
+                                                            OR p.address ILIKE :pattern ESCAPE '\\')))
+            )"""
+
+
+def _matched_params(where: QueueFilter, now: datetime, organisation: int | None) -> dict:
+    return {"now": now, "state": where.state, "kind": where.kind, "town": where.township,
+            "district": where.district, "org": organisation, "late": where.late, "search": where.search,
+            "search_id": where.call_id, "pattern": None if where.search is None else f"%{_like(where.search)}%"}
 
 
 QUEUE_COLUMNS = ["id", "case_id", "kind", "state", "townships", "districts", "categories", "complaints", "raised_at",

@@ -48,6 +48,7 @@ from geo.act.whistle_db import (
     resolve,
     whistle_month,
 )
+from geo.act.whistle_db import call_pairs as whistle_pairs  # the page's counts, under the access hook
 from geo.clock import Clock, system_clock
 from geo.detect.hotspots_db import CELL_PRECISIONS, count_rows
 from geo.errors import AccessError, ValidationError, WhistleError
@@ -389,15 +390,7 @@ def call_queue(bind: Bind, user: User, *, now, state: str | None = None, limit: 
 def call_pairs(bind: Bind, user: User, *, now: datetime, where: QueueFilter | None = None) -> pd.DataFrame:
     """The calls the user may see that ``where`` matches, grouped by the townships they lie between:
     ``townships`` (codes), ``calls``, ``emergencies``, ``late`` (calls with a late addressee)."""
-    everyone = call_queue(bind, user, now=now, limit=100_000, where=where)
-    if everyone.empty:
-        return pd.DataFrame(columns=["townships", "calls", "emergencies", "late"])
-    grouped = everyone.assign(pair=everyone["townships"].map(lambda t: tuple(sorted(t))),
-                              emergency=everyone["kind"] == "emergency", is_late=everyone["late"] > 0)
-    out = grouped.groupby("pair").agg(calls=("id", "size"), emergencies=("emergency", "sum"),
-                                      late=("is_late", "sum")).reset_index()
-    out = out.rename(columns={"pair": "townships"}).sort_values(["late", "calls"], ascending=False)
-    return out.reset_index(drop=True)
+    return whistle_pairs(bind, now=now, organisation=restrict(user).organisation_id, where=where)
 
 
 def call_for(bind: Bind, user: User, call_id: int) -> CallDetail:
