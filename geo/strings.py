@@ -15,16 +15,25 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pandas.arrays import ArrowStringArray
+
+_STRING = pa.string()
 
 
-def arrow_text(values: pd.Series) -> pa.Array:
-    """A column as an Arrow string array (missing values null)."""
-    return pa.array(values.astype("string").array, type=pa.string())
+def arrow_text(values: pd.Series, kind: pa.DataType = _STRING) -> pa.Array:
+    """A column as an Arrow string array (missing values null), of ``kind`` (``pa.string()``
+    or ``pa.large_string()``, which pandas keeps its strings in: no copy)."""
+    if isinstance(values.array, ArrowStringArray):
+        # Already Arrow inside: its array as is (``astype`` alone cost 50 µs a call).
+        return pa.array(values.array).cast(kind)
+    return pa.array(values.astype("string").array, type=kind)
 
 
 def pandas_text(text: pa.Array | pa.ChunkedArray, index: pd.Index | None = None) -> pd.Series:
     """An Arrow string array as a pandas string column, on ``index`` (a range when omitted)."""
-    return pd.Series(text.to_pandas(types_mapper=lambda _t: pd.StringDtype()).array, index=index)
+    # Wrapped, not converted: pandas keeps its strings in Arrow's large strings (a fifth of
+    # ``to_pandas``'s cost for a request's one value).
+    return pd.Series(ArrowStringArray(text.cast(pa.large_string())), index=index, copy=False)
 
 
 def look_up(values: pd.Series, table: Mapping[str, object], *, drop: str = "") -> tuple[np.ndarray, np.ndarray]:

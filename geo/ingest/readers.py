@@ -62,13 +62,16 @@ class Batch:
     read_bytes: int
     row_hash: np.ndarray | None = None
     """Each row's hash, once computed (:func:`geo.ingest.validate.row_hashes`)."""
+    given: frozenset[str] | None = None
+    """The fields with a value in some row (every column of ``frame`` when None): the checks
+    of a field that no row gives are skipped, as for a field the file does not have."""
 
     def subset(self, keep: np.ndarray) -> Batch:
         """The rows where ``keep`` is true, as a batch of their own."""
         rows = np.flatnonzero(keep)
         return Batch(self.frame.iloc[rows].reset_index(drop=True), self.line[rows],
                      self.table.take(pa.array(rows, type=pa.int64())), self.read_bytes,
-                     None if self.row_hash is None else self.row_hash[rows])
+                     None if self.row_hash is None else self.row_hash[rows], self.given)
 
     def raw(self, positions) -> list[dict]:
         """Return the raw rows at ``positions``, as JSON-ready dicts."""
@@ -80,7 +83,8 @@ def batch_from_rows(rows: list[dict]) -> Batch:
     """One batch of rows given as ``{field: value}`` dicts (an API request's), line ``i + 1``
     for row ``i``; values that are not text are written as JSON, as a JSON Lines file's are."""
     table = _jsonl_table([{name: _jsonl_value(value) for name, value in row.items()} for row in rows])
-    return Batch(_fields(table, Mapping()), np.arange(1, len(rows) + 1), table, 0)
+    frame, given = _fields(table, Mapping())
+    return Batch(frame, np.arange(1, len(rows) + 1), table, 0, given=given)
 
 
 def detect_format(path: Path) -> str:
@@ -144,7 +148,8 @@ def read_batches(path: Path | str, mapping: Mapping, *, encoding: str = "utf-8",
             if lines is None:
                 lines = np.arange(first_line + seen, first_line + seen + table.num_rows)
             seen += table.num_rows
-            yield Batch(_fields(table, mapping), lines, table, read_bytes)
+            frame, given = _fields(table, mapping)
+            yield Batch(frame, lines, table, read_bytes, given=given)
     except pa.ArrowInvalid as exc:
         raise ValidationError(_explain(path, kind, encoding, str(exc))) from None
     if seen == 0:
@@ -175,18 +180,21 @@ def _check_columns(path: Path, columns: list[str], mapping: Mapping) -> None:
                               "footprint column")
 
 
-def _fields(table: pa.Table, mapping: Mapping) -> pd.DataFrame:
-    data = {}
+def _fields(table: pa.Table, mapping: Mapping) -> tuple[pd.DataFrame, frozenset[str]]:
+    """The fields' columns as text, and the fields with a value in some row."""
+    texts = {}
     for name in FIELDS:
         column = mapping.column(name)
         if column in table.column_names:
-            data[name] = _as_text(table.column(column))
+            texts[name] = _as_text(table.column(column))
     if UNREADABLE in table.column_names:
-        data[UNREADABLE] = _as_text(table.column(UNREADABLE))
-    return pd.DataFrame(data, index=pd.RangeIndex(table.num_rows))
+        texts[UNREADABLE] = _as_text(table.column(UNREADABLE))
+    index = pd.RangeIndex(table.num_rows)
+    frame = pd.DataFrame({name: pandas_text(text, index) for name, text in texts.items()}, index=index, copy=False)
+    return frame, frozenset(name for name, text in texts.items() if text.null_count < len(text))
 
 
-def _as_text(column: pa.ChunkedArray) -> pd.Series:
+def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     kind = column.type
     if pa.types.is_timestamp(kind):
         if kind.tz is not None:
@@ -202,8 +210,7 @@ def _as_text(column: pa.ChunkedArray) -> pd.Series:
     # Trimmed, and blank as missing, in Arrow: pandas' string methods cost a request's row as
     # much as a file's column.
     trimmed = pc.utf8_trim_whitespace(column)
-    text = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
-    return pandas_text(text)
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, trimmed.type), trimmed)
 
 
 def _csv(path: Path, encoding: str, batch_rows: int) -> Iterator[tuple[pa.Table, int]]:
