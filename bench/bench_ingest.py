@@ -191,7 +191,7 @@ def bench_profile() -> None:
             lookup_s, _ = timed(lambda: _pass_unchanged(conn, batch, context, IngestSummary(0, "")))
             context = replace(context, seen=SeenIds())
             check_s, checked = timed(lambda: check_batch(batch, context))
-            encode_s, encoded = timed(lambda: encode(checked.accepted, 0, categories))
+            encode_s, encoded = timed(lambda: encode(checked.rows, 0, categories))
             conn.exec_driver_sql("TRUNCATE complaint CASCADE")
             create_stage(conn)
             copy_s, _ = timed(lambda: insert_new(conn, encoded))

@@ -172,7 +172,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         return _read(dict(env))
     # A request calls this a dozen times: the settings are made once per state of the variables
     # (read at every call) and per version of the city's profile.
-    variables = tuple(sorted((k, v) for k, v in os.environ.items() if k == "DATABASE_URL" or k.startswith("WHISTLE_")))
+    # (The names first, then the few values: ``os.environ.items()`` decodes every value.)
+    names = sorted(k for k in os.environ if k == "DATABASE_URL" or k.startswith("WHISTLE_"))
+    variables = tuple((k, v) for k in names if (v := os.environ.get(k)) is not None)
     settings = _from_variables(variables)
     if "WHISTLE_METRIC_CRS" not in dict(variables) and settings.metric_crs != settings.city.metric_crs:
         _from_variables.cache_clear()  # the city's profile changed on disk since

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,9 @@ from geo.errors import DatabaseError
 from geo.ingest.updates import STATUS_FIELDS
 from geo.store.bulk import binary_payload, copy_binary
 from geo.store.tally import COUNTED_COLUMNS
+
+if TYPE_CHECKING:
+    from geo.ingest.validate import Rows
 
 # The complaint columns a load writes, with their types; the staging table has the same.
 COLUMNS = {
@@ -125,18 +129,22 @@ def _has_temp(conn, name: str) -> bool:
     return conn.execute(sa.text("SELECT to_regclass(:name) IS NOT NULL"), {"name": f"pg_temp.{name}"}).scalar()
 
 
+CATEGORY_CODES = "(SELECT coalesce(array_agg(code), '{}') FROM category)"
+"""The category codes as one SQL value, which a statement can return beside its own answer."""
+
+
 def known_categories(conn) -> frozenset[str]:
     """The category codes the database holds (the loader checks each batch against them)."""
-    return frozenset(conn.execute(sa.text("SELECT code FROM category")).scalars())
+    return frozenset(conn.execute(sa.text(f"SELECT {CATEGORY_CODES}")).scalar_one())
 
 
-def encode(accepted: pd.DataFrame, run_id: int, categories: frozenset[str], *, new: bool = True) -> Encoded:
+def encode(accepted: Rows, run_id: int, categories: frozenset[str], *, new: bool = True) -> Encoded:
     """Encode accepted rows for :func:`insert_new` or :func:`stage` (pure: a thread does it ahead).
 
     Parameters
     ----------
-    accepted : pandas.DataFrame
-        Checked rows (:func:`geo.ingest.validate.check_batch`).
+    accepted : Rows
+        Checked rows' columns (:attr:`geo.ingest.validate.Checked.rows`).
     run_id : int
         The load's ``ingest_run``.
     categories : frozenset of str
@@ -150,22 +158,22 @@ def encode(accepted: pd.DataFrame, run_id: int, categories: frozenset[str], *, n
         If a row's category is not in the database's category table (the complaint table has
         no foreign keys, on purpose: row-by-row checks tripled bulk loads).
     """
-    if accepted.empty:
+    if not accepted.size:
         return Encoded.empty()
     unknown = set(pd.unique(accepted["category"])) - categories
     if unknown:
         raise DatabaseError(f"categories {sorted(unknown)[:5]} are not in the category table; run "
                             "`python -m geo db upgrade` to sync it")
-    lon, lat = accepted["lon"].to_numpy(dtype="float64"), accepted["lat"].to_numpy(dtype="float64")
+    lon, lat = np.asarray(accepted["lon"], dtype="float64"), np.asarray(accepted["lat"], dtype="float64")
     columns = {name: _arrow(accepted[name], kind) for name, kind in COLUMNS.items() if name in accepted}
     columns["geom"] = _point_ewkb(lon, lat)
-    footprints = accepted["footprint"].to_numpy(dtype=object)
+    footprints = np.asarray(accepted["footprint"], dtype=object)
     given = pd.notna(footprints)
     columns["footprint"] = _ewkb(shapely.from_wkt(np.where(given, footprints, None)), given)
     # jsonb's binary form is a version byte, then the text.
     columns["dispatches"] = pc.binary_join_element_wise(
         pa.scalar(b"\x01"), columns["dispatches"].cast(pa.binary()), pa.scalar(b""))
-    columns["run_id"] = pa.array(np.full(len(accepted), run_id, dtype=np.int32))
+    columns["run_id"] = pa.array(np.full(accepted.size, run_id, dtype=np.int32))
     table = pa.table({name: columns[name] for name in COLUMNS})
     table = table.take(pc.sort_indices(table, options=pc.SortOptions([("h3", "ascending", "at_end")])))
     if not new:
@@ -175,11 +183,13 @@ def encode(accepted: pd.DataFrame, run_id: int, categories: frozenset[str], *, n
     return Encoded(binary_payload(table), binary_payload(loaded), table.num_rows)
 
 
-def _arrow(series: pd.Series, kind: str) -> pa.Array:
-    if kind == "timestamptz":
-        # Nanoseconds as read; the column holds microseconds.
-        return pa.array(series, from_pandas=True).cast(_ARROW[kind], safe=False)
-    return pa.array(series, type=_ARROW[kind], from_pandas=True)
+def _arrow(values, kind: str) -> pa.Array:
+    target = _ARROW[kind]
+    if hasattr(values, "__arrow_array__"):
+        # pandas' own arrays (text, integers with missing values, moments): Arrow's already, or
+        # nearly. Moments are in nanoseconds as read; the column holds microseconds.
+        return pa.array(values).cast(target, safe=False)
+    return pa.array(values, type=target, from_pandas=True)
 
 
 # A point's EWKB: little-endian, type Point with the SRID flag, the SRID, x, y (25 bytes).

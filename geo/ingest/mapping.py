@@ -197,6 +197,8 @@ def _values(values: object) -> dict[str, dict]:
 
     if not isinstance(values, dict):
         raise ValidationError("values must map fields to {value: meaning} maps")
+    if not values:
+        return {}  # most mappings (and every API request's) map no values: nothing to read
     unknown = sorted(set(values) - set(MAPPED_VALUES))
     if unknown:
         raise ValidationError(f"values names {unknown}; the mapped fields are {', '.join(MAPPED_VALUES)}")
