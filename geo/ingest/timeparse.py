@@ -39,11 +39,11 @@ def parse_moments(values: pd.Series, timezone: str, written: str | None = None) 
     pandas.Series of datetime64[ns, UTC]
         NaT where the text is missing or is not a moment.
     """
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
     text = pc.utf8_trim_whitespace(arrow_text(values))
     given = np.asarray(pc.is_valid(text), dtype=bool)
+    missing = lambda: pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")  # noqa: E731
     if not given.any():
-        return out
+        return missing()
     # The common form (or the file's own) goes through Arrow's strptime in C; the rest through
     # the pattern.
     if written is None:
@@ -53,6 +53,11 @@ def parse_moments(values: pd.Series, timezone: str, written: str | None = None) 
         fast = pc.strptime(text, format=written, unit="s", error_is_null=True)
         exact = _round_trip(text, fast, written)
     done = np.asarray(exact, dtype=bool)
+    if done.all():
+        # Every text in the common form (a request's, most files'): no partial assignment.
+        naive = pd.Series(fast.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False), index=values.index)
+        return _localize(naive, timezone)
+    out = missing()
     if done.any():
         naive = pd.Series(fast.filter(exact).to_numpy(zero_copy_only=False), index=values.index[done])
         out[done] = _localize(naive, timezone)
@@ -68,25 +73,19 @@ that a zone's offset cannot push one out; others are NaT (the checks say why).""
 
 
 _LAYOUT = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
-# Each field of the common form and where it is written.
-_FIELDS = ((pc.year, 0, 4), (pc.month, 5, 7), (pc.day, 8, 10), (pc.hour, 11, 13), (pc.minute, 14, 16),
-           (pc.second, 17, 19))
 
 
 def _as_written(text: pa.Array, parsed: pa.Array) -> pa.Array:
     """True where ``parsed`` holds exactly the moment written, in range.
 
     strptime rolls an impossible day over (2026-02-30 became 2026-03-02), and a year outside
-    what a timestamp holds would overflow. Each field is compared with its digits in the text
-    (formatting every moment back to text to compare cost 18 times the parse).
+    what a timestamp holds would overflow. The moment cast back to text is the common form
+    itself, so it equals the text exactly when nothing rolled over (formatting it with
+    strftime cost 18 times the parse; the cast, a third of comparing field by field).
     """
     laid_out = pc.fill_null(pc.match_substring_regex(text, _LAYOUT), False)
-    digits = pc.if_else(laid_out, text, pa.scalar("0000-00-00 00:00:00"))
     exact = pc.and_(laid_out, _in_range(pc.year(parsed)))
-    for field, start, stop in _FIELDS:
-        written = pc.cast(pc.utf8_slice_codeunits(digits, start, stop), pa.int64())
-        exact = pc.and_(exact, pc.equal(field(parsed), written))
-    return pc.fill_null(exact, False)
+    return pc.fill_null(pc.and_(exact, pc.equal(pc.cast(parsed, pa.string()), text)), False)
 
 
 def _round_trip(text: pa.Array, parsed: pa.Array, written: str) -> pa.Array:
@@ -110,7 +109,9 @@ def _localize(naive: pd.Series, timezone: str) -> pd.Series:
     # fold=0 reads it) and a skipped one as the first moment after the gap; either is at most
     # the change's hour off. A time written with its offset is exact.
     summer = np.ones(len(naive), dtype=bool)
-    return naive.dt.tz_localize(timezone, ambiguous=summer, nonexistent="shift_forward").dt.tz_convert("UTC")
+    # On the array: the ``.dt`` accessor cost a request's one moment four times as much.
+    local = naive.array.tz_localize(timezone, ambiguous=summer, nonexistent="shift_forward")
+    return pd.Series(local.tz_convert("UTC"), index=naive.index)
 
 
 def _slow(text: pa.Array, index: pd.Index, timezone: str) -> pd.Series:

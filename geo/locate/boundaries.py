@@ -92,11 +92,10 @@ class BoundaryIndex:
         # building one cell table at once. Locating is serialised per index.
         self._lock = threading.Lock()
 
-    def _version_of(self, level: str, received: pd.Series) -> np.ndarray:
+    def _version_of(self, level: str, received: pd.Series | np.ndarray) -> np.ndarray:
         """Per moment, the position of the set valid then (the earliest set before any)."""
         starts = np.array([v.valid_from.value for v in self.versions[level]], dtype=np.int64)
-        moments = received.dt.tz_convert("UTC").array.asi8 if len(received) else np.empty(0, np.int64)
-        return np.clip(np.searchsorted(starts, moments, side="right") - 1, 0, len(starts) - 1)
+        return np.clip(np.searchsorted(starts, _nanoseconds(received), side="right") - 1, 0, len(starts) - 1)
 
     def locate(self, lon: np.ndarray, lat: np.ndarray, received: pd.Series) -> Located:
         """Locate points received at the given moments.
@@ -114,6 +113,7 @@ class BoundaryIndex:
             Codes are None for a point outside every polygon of the set.
         """
         cells = h3_cells(lon, lat, self.resolution)
+        received = _nanoseconds(received)  # once for the three look-ups of the sets valid then
         with self._lock:
             found = {level: self._assign(level, lon, lat, cells, received) for level in LEVELS
                      if self.versions.get(level)}
@@ -153,6 +153,17 @@ class BoundaryIndex:
             districts[rows] = [version.parents.get(code) for code in townships[rows]]
             set_ids[rows] = version.set_id
         return districts, set_ids
+
+
+def _nanoseconds(received: pd.Series | np.ndarray) -> np.ndarray:
+    """Moments (zoned, or already nanoseconds since the epoch in UTC) as nanoseconds since the epoch."""
+    if isinstance(received, np.ndarray) and received.dtype == np.int64:
+        return received
+    # A zoned moment's integer is its UTC instant whatever the zone: no conversion needed.
+    if not len(received):
+        return np.empty(0, np.int64)
+    values = received.array if isinstance(received, pd.Series) else pd.DatetimeIndex(received)
+    return values.as_unit("ns").asi8
 
 
 def _digest(version: Version, resolution: int) -> str:
