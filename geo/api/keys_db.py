@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from geo.act.organisations_db import department_organisations
 from geo.api.keys import SHOWN, check_key_spec, key_hash, looks_like_key, new_key
 from geo.errors import ValidationError
-from geo.store.engine import Bind, transaction
+from geo.store.engine import Bind, one_statement, transaction
 from geo.store.models import ApiKey
 
 LAST_USED_EVERY_S = 60
@@ -87,7 +87,7 @@ def caller_of(bind: Bind, key: str | None) -> Caller | None:
     """The system a key belongs to, or None for a missing, unknown or revoked key."""
     if not looks_like_key(key):
         return None
-    with transaction(bind) as conn:
+    with one_statement(bind) as conn:
         row = conn.execute(_CALLER, {"hash": key_hash(key)}).first()
     return None if row is None else Caller(row.id, row.name, row.kind, row.channel, row.organisation_id)
 

@@ -118,6 +118,20 @@ def transaction(bind: Bind) -> Iterator[Connection]:
             yield bind
 
 
+@contextmanager
+def one_statement(bind: Bind) -> Iterator[Connection]:
+    """Run one statement that needs no transaction around it (a single statement is atomic):
+    given an engine, on a connection in autocommit, so that it costs one round trip where
+    ``BEGIN``, the statement and ``COMMIT`` cost three (a request's key look-up, under load,
+    waited for each). Given a connection, as :func:`transaction`."""
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+    else:
+        with transaction(bind) as conn:
+            yield conn
+
+
 def lock_versioned(conn: Connection, table: str, row_id: int, expected_version: int | None, what: str):
     """Lock one row of a versioned table (``FOR UPDATE``) and check the version a person was shown.
 
