@@ -206,6 +206,39 @@ def test_the_same_new_file_loaded_twice_at_once_lands_once(complaints_engine, bo
     assert table(complaints_engine, "SELECT sum(volume) n FROM township_day")["n"].iat[0] == 2_000
 
 
+def test_a_request_that_meets_the_same_id_loading_meanwhile_lands_once(complaints_engine, boundary_index):
+    """A request's rows go into ``complaint`` without a savepoint: when another load stores the
+    same id meanwhile (its transaction still open when the request looked it up), the request's
+    COPY waits for it, meets the unique id, and the request runs again from its start, finding
+    the complaint stored: one complaint, its tallies counted once."""
+    import threading
+
+    from geo.ingest.run_db import ingest_rows
+    from geo.store.tally import refresh_tally
+
+    sent = {k: str(v) for k, v in row(id="RACE-1").items()}
+    holder = complaints_engine.connect()
+    first = holder.begin()
+    ingest_rows(holder, [sent], source="api:first", now=NOW, boundaries=boundary_index)
+    done = {}
+    second = threading.Thread(target=lambda: done.update(summary=ingest_rows(
+        complaints_engine, [sent], source="api:second", now=NOW, boundaries=boundary_index)))
+    second.start()
+    time.sleep(1.0)  # the second's COPY now waits on the first's uncommitted id
+    assert second.is_alive()
+    first.commit()
+    holder.close()
+    second.join(30)
+    summary = done["summary"]
+    assert (summary.inserted, summary.updated, summary.unchanged, summary.rejected) == (0, 0, 1, 0)
+    assert table(complaints_engine, "SELECT count(*) n FROM complaint")["n"].iat[0] == 1
+    runs = table(complaints_engine, "SELECT source, inserted, unchanged FROM ingest_run ORDER BY id")
+    assert runs.values.tolist() == [["api:first", 1, 0], ["api:second", 0, 1]]  # the lost try left no run
+    loaded = _tallies(complaints_engine)
+    refresh_tally(complaints_engine)
+    assert loaded == _tallies(complaints_engine)
+
+
 def _status_rows(prefix: str, count: int, seed: int, **fields) -> list[dict]:
     """Rows over a week that crosses a half-month and a Monday, at all hours (the local day
     differs from the UTC one before 08:00), with every status the three rates count."""

@@ -121,3 +121,33 @@ def test_an_answer_that_is_an_error_is_raised_to_its_request_alone():
     with pytest.raises(RuntimeError, match="answers"):
         miscounted.submit(1, "g", "a")
     miscounted.close()
+
+
+def test_the_worker_is_told_off_the_intake_thread_once_for_all_that_arrived_meanwhile():
+    """`Later` calls its teller on a thread of its own: a slow teller holds up no batch; what
+    arrives while it runs is told in one later call; a failing call is logged and the next
+    one tells again; close() tells what is pending first."""
+    from geo.api.intake import Later
+
+    entered, release, calls = threading.Event(), threading.Event(), []
+
+    def tell(ids):
+        calls.append((threading.current_thread().name, list(ids)))
+        if len(calls) == 1:
+            entered.set()
+            assert release.wait(10)
+        if len(calls) == 2:
+            raise RuntimeError("the queue is down")
+
+    later = Later(tell)
+    later(["A"])
+    assert entered.wait(10)
+    later(["B"])  # returns at once, while the first call is still running
+    later(["C", "D"])
+    release.set()
+    while len(calls) < 2:
+        threading.Event().wait(0.01)
+    later(["E"])
+    later.close()
+    assert [ids for _name, ids in calls] == [["A"], ["B", "C", "D"], ["E"]]
+    assert {name for name, _ids in calls} == {"whistle-tell"}

@@ -134,3 +134,32 @@ def test_empty_database_has_no_boundaries(empty_connection):
 def test_wrong_level_is_refused(connection):
     with pytest.raises(BoundaryError, match="level was 'city'"):
         current_jurisdictions(connection, "city")
+
+
+def test_a_pooled_connection_dropped_while_idle_is_replaced_unseen(empty_db_url, monkeypatch):
+    """A connection idle past PING_AFTER_IDLE_S is pinged when handed out: one the server
+    dropped meanwhile (a restart, a timeout) is replaced, and the caller never sees it; one
+    used a moment ago is handed out without a ping."""
+    import geo.store.engine as engine_module
+    from geo.store.engine import make_engine
+
+    engine = make_engine(empty_db_url, connections=1, more=0)
+    try:
+        with engine.connect() as conn:
+            first = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        admin = sa.create_engine(empty_db_url, poolclass=sa.pool.NullPool)
+        with admin.connect() as conn:
+            assert conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": first}).scalar()
+        admin.dispose()
+        monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 0.0)
+        with engine.connect() as conn:
+            second = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        assert second != first
+        pings = []
+        monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 60.0)
+        monkeypatch.setattr(type(engine.dialect), "do_ping", lambda self, c: pings.append(c) or True)
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() == second
+        assert pings == []
+    finally:
+        engine.dispose()

@@ -34,7 +34,7 @@ from geo.act.categories import categories
 from geo.act.whistle import CALL_STATES
 from geo.act.whistle_db import addressed_calls, addressee_code, check_in
 from geo.api import open311
-from geo.api.intake import Intake, complaints, updates
+from geo.api.intake import Intake, Later, complaints, updates
 from geo.api.keys_db import Caller, caller_of
 from geo.api.open311 import DEFAULT_DAYS, DEFAULT_LIMIT, FORMATS, RequestError
 from geo.clock import Clock
@@ -109,10 +109,12 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
     engine = bind if bind is not None else make_engine(connections=CONNECTIONS, more=0)
     timezone = timezone or load_settings().timezone
     now = clock or shared_clock(engine)
+    told = None
     if on_accepted is None:
         from geo.worker.tasks import defer_arrivals
 
-        on_accepted = lambda ids: defer_arrivals(engine, ids)  # noqa: E731
+        # Off the intake thread: a batch's answers do not wait for the worker's queue.
+        on_accepted = told = Later(lambda ids: defer_arrivals(engine, ids))
     boundaries = _Boundaries(engine)
     table = categories()
     # The services and their names are the shipped categories: the same for the process's life.
@@ -130,6 +132,8 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
         yield
         intake.close()
         update_intake.close()
+        if told is not None:
+            told.close()
 
     app = FastAPI(title="Whistle Open311 GeoReport v2", version="2", lifespan=lifespan,
                   description="The 12345 hotline's channels post complaints; departments and the callback "

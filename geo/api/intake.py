@@ -173,6 +173,61 @@ def _one_per_id(waiting: list[_Request]) -> tuple[list[_Request], list[_Request]
     return batch, later
 
 
+class Later:
+    """Tell someone of accepted complaints on a thread of its own, once for all told meanwhile.
+
+    The worker's queue is told of arrivals after each batch (a job insert, a round trip); done
+    by the intake thread it held up the batch's answers and the next batch. A pass of the
+    worker covers every complaint of the trailing hours, so a batch's ids need no job of their
+    own: whatever arrives while one call runs is told in the next.
+
+    Parameters
+    ----------
+    tell : callable
+        ``tell(ids)``; what it raises is logged, and the next call tells again.
+    """
+
+    def __init__(self, tell: Callable[[list[str]], object]) -> None:
+        self._tell = tell
+        self._pending: list[str] = []
+        self._closing = False
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def __call__(self, ids: list[str]) -> None:
+        with self._wake:
+            self._pending.extend(ids)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="whistle-tell", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    def close(self) -> None:
+        """Tell what is pending, then stop the thread."""
+        with self._wake:
+            thread, self._closing = self._thread, True
+            self._wake.notify()
+        if thread is not None:
+            thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                self._wake.wait_for(lambda: self._pending or self._closing)
+                ids, self._pending = self._pending, []
+                closing = self._closing
+            if ids:
+                try:
+                    self._tell(ids)
+                except Exception:  # the complaints are stored: the next call tells the worker again
+                    log.exception("the worker could not be told of %d complaints", len(ids))
+            if closing:
+                with self._wake:
+                    if not self._pending:
+                        self._thread = None
+                        return
+
+
 def complaints(ingest: Ingest, on_accepted: Callable[[list[str]], None] | None = None) -> Handle:
     """The handler of posted complaints: one ingest of a group's rows.
 

@@ -14,7 +14,7 @@ that the complaint table stays spatially clustered.
 Either way, what was inserted or updated is noted in ``complaint_loaded`` (the columns the
 tallies count), so that the tallies add the new complaints instead of recounting days; and
 the id of every row accepted, passed by as unchanged included, in ``complaint_accepted``, so
-that the rejections they answer are settled once, at the end (:func:`settle_rejected`).
+that the rejections they answer are settled once, at the end (:data:`SETTLE_REJECTED`).
 
 A load takes row locks only: readers keep reading while it runs. (Dropping the secondary
 indexes for a large load and building them again was faster, but DROP INDEX holds an
@@ -87,11 +87,27 @@ class Encoded:
         return cls(b"", b"", 0)
 
 
-def create_stage(conn) -> None:
+STAGE_MADE = "to_regclass('pg_temp.complaint_stage') IS NOT NULL"
+"""SQL true when this session's staging tables are made (:func:`create_stage`'s ``made``), to
+ask along with a statement the load runs anyway."""
+
+
+def create_stage(conn, *, made: bool | None = None, fresh: bool = False) -> None:
     """Make ready, empty, the session's staging table, ``complaint_accepted`` and the change
-    notes (:func:`create_change_notes`)."""
+    notes (:func:`create_change_notes`).
+
+    Parameters
+    ----------
+    conn : Connection
+    made : bool, optional
+        What :data:`STAGE_MADE` said in this transaction; asked when omitted.
+    fresh : bool
+        True when the transaction began with this load: the tables are empty then (they are
+        emptied at every commit and rollback), and are not emptied again.
+    """
     columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS.items())
-    _make_ready(conn, {**_change_notes(), "complaint_accepted": "source_id text", "complaint_stage": columns})
+    _make_ready(conn, {**_change_notes(), "complaint_accepted": "source_id text", "complaint_stage": columns},
+                made=made, fresh=fresh)
 
 
 def create_change_notes(conn) -> None:
@@ -105,11 +121,13 @@ def _change_notes() -> dict[str, str]:
             "complaint_before": ", ".join(f"{name} {COLUMNS[name]}" for name in COUNTED_COLUMNS)}
 
 
-def _make_ready(conn, tables: dict[str, str]) -> None:
+def _make_ready(conn, tables: dict[str, str], *, made: bool | None = None, fresh: bool = False) -> None:
     # The session's temporary tables are made once and emptied at every commit (ON COMMIT
     # DELETE ROWS; a rollback empties them too): creating and dropping four tables cost a
     # request's load a fifth of its time. The last one made says that the others are there.
-    if not _has_temp(conn, list(tables)[-1]):
+    if made is None:
+        made = _has_temp(conn, list(tables)[-1])
+    if not made:
         try:
             # Only possible before the session's first temporary table; the default 8 MB would
             # spill a large file's stage to disk.
@@ -119,6 +137,8 @@ def _make_ready(conn, tables: dict[str, str]) -> None:
             pass
         for name, columns in tables.items():
             conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns}) ON COMMIT DELETE ROWS")
+    if fresh:
+        return
     # Empty already, unless an earlier load of the same transaction left its rows: they would
     # be counted again.
     emptied = ", ".join(f"emptied_{name} AS (DELETE FROM {name})" for name in tables)
@@ -216,8 +236,17 @@ def _ewkb(shapes: np.ndarray, given: np.ndarray) -> pa.Array:
     return pa.array(out, type=pa.binary())
 
 
-def insert_new(conn, encoded: Encoded) -> bool:
+def insert_new(conn, encoded: Encoded, *, guarded: bool = True) -> bool:
     """COPY rows whose ids are not stored straight into ``complaint``; note them as inserted.
+
+    Parameters
+    ----------
+    conn : Connection
+    encoded : Encoded
+    guarded : bool
+        COPY inside a savepoint, so that a clash leaves the transaction usable. Unguarded, the
+        clash is raised (:data:`CLASHES`) and the transaction is lost: for a caller that can
+        run it again from its start, and saves the savepoint's two round trips.
 
     Returns
     -------
@@ -227,13 +256,20 @@ def insert_new(conn, encoded: Encoded) -> bool:
     """
     if not encoded.count:
         return True
-    try:
-        with conn.begin_nested():
-            copy_binary(conn, "complaint", list(COLUMNS), encoded.rows)
-    except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected):
-        return False
+    if not guarded:
+        copy_binary(conn, "complaint", list(COLUMNS), encoded.rows)
+    else:
+        try:
+            with conn.begin_nested():
+                copy_binary(conn, "complaint", list(COLUMNS), encoded.rows)
+        except CLASHES:
+            return False
     copy_binary(conn, "complaint_loaded", list(LOADED_COLUMNS), encoded.loaded)
     return True
+
+
+CLASHES = (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected)
+"""What a COPY of new rows meets when a concurrent load stored one of their ids first."""
 
 
 def stage(conn, encoded: Encoded) -> None:
@@ -316,17 +352,15 @@ def note_accepted(conn, payload: bytes) -> None:
     copy_binary(conn, "complaint_accepted", ["source_id"], payload)
 
 
-def settle_rejected(conn, run_id: int, sha256: str) -> None:
-    """Settle the rejected rows that the load's accepted rows answer (after the last batch).
+SETTLE_REJECTED = ("UPDATE rejected_row r SET resolved_run_id = :run FROM complaint_accepted s "
+                   "WHERE r.resolved_run_id IS NULL AND r.source_id = s.source_id AND r.sha256 <> :sha")
+"""Settle the rejected rows that the load's accepted rows answer (after the last batch; binds
+``run`` and ``sha``, the load's file).
 
-    A row rejected before and accepted now from another file (fixed and re-ingested) is
-    settled, whether it was inserted, updated or passed by as unchanged; a duplicate within
-    the same file stays open until it is ingested on its own.
-    """
-    conn.execute(sa.text(
-        "UPDATE rejected_row r SET resolved_run_id = :run FROM complaint_accepted s "
-        "WHERE r.resolved_run_id IS NULL AND r.source_id = s.source_id AND r.sha256 <> :sha"),
-        {"run": run_id, "sha": sha256})
+A row rejected before and accepted now from another file (fixed and re-ingested) is settled,
+whether it was inserted, updated or passed by as unchanged; a duplicate within the same file
+stays open until it is ingested on its own. Run as a part of the statement that closes the
+run (a round trip less for a request)."""
 
 
 def store_rejected(conn, run_id: int, source: str, sha256: str, rejected: pd.DataFrame,

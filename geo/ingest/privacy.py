@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from geo.errors import ValidationError
 from geo.settings import Settings
-from geo.strings import arrow_text, pandas_text
+from geo.strings import arrow_text, pandas_text, string_series
 
 MIN_KEY_BYTES = 16
 """A shorter key (an empty file, a typo in ``WHISTLE_PHONE_KEY``) would make the hashes guessable."""
@@ -112,7 +112,7 @@ def _folded(text: pd.Series) -> pd.Series:
 
 def _symbols(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """The digits (and, in masked values, the stars) of each value, and which are masked."""
-    text = arrow_text(_folded(raw.astype("string")))
+    text = arrow_text(_folded(string_series(raw)))
     # A value that holds a run of stars came masked (an exported rejected row, fixed and sent
     # back): its stars stand for digits that are gone, so it is kept masked and not hashed.
     masked = np.asarray(pc.fill_null(pc.match_substring(text, "**"), False), dtype=bool)
@@ -219,7 +219,7 @@ def mask_phone_texts(values: pd.Series) -> pd.Series:
     Only the texts that hold seven digits in a row (perhaps with separators) go through the
     pattern, found by Arrow's RE2 in C: most complaints' texts hold no number at all.
     """
-    text = values.astype("string")
+    text = string_series(values)
     if text.empty:
         return text
     found = pc.match_substring_regex(arrow_text(text), _MAYBE_PHONE)

@@ -43,8 +43,9 @@ class Batch:
 
     Attributes
     ----------
-    frame : pandas.DataFrame
-        One string column per field that the file holds (named by field), missing as NA.
+    columns : dict of str to pandas.Series
+        One string column per field that the file holds (named by field), missing as NA, on a
+        range index.
     line : numpy.ndarray
         The line of each row in the file (CSV: the header is line 1, and a quoted value that
         spans lines counts once; JSON Lines: the physical line; Parquet: the row number).
@@ -56,21 +57,32 @@ class Batch:
         Each row's hash, when the loader has computed it already.
     """
 
-    frame: pd.DataFrame
+    columns: dict[str, pd.Series]
     line: np.ndarray
     table: pa.Table
     read_bytes: int
     row_hash: np.ndarray | None = None
     """Each row's hash, once computed (:func:`geo.ingest.validate.row_hashes`)."""
     given: frozenset[str] | None = None
-    """The fields with a value in some row (every column of ``frame`` when None): the checks
-    of a field that no row gives are skipped, as for a field the file does not have."""
+    """The fields with a value in some row (every column when None): the checks of a field
+    that no row gives are skipped, as for a field the file does not have."""
+
+    @property
+    def size(self) -> int:
+        """How many rows."""
+        return self.table.num_rows
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The columns as a frame (the checks read the columns: a frame of a request's dozen
+        fields cost as much to make and to read back as a third of its checks)."""
+        return pd.DataFrame(self.columns, index=pd.RangeIndex(self.size), copy=False)
 
     def subset(self, keep: np.ndarray) -> Batch:
         """The rows where ``keep`` is true, as a batch of their own."""
         rows = np.flatnonzero(keep)
-        return Batch(self.frame.iloc[rows].reset_index(drop=True), self.line[rows],
-                     self.table.take(pa.array(rows, type=pa.int64())), self.read_bytes,
+        return Batch({name: column.iloc[rows].reset_index(drop=True) for name, column in self.columns.items()},
+                     self.line[rows], self.table.take(pa.array(rows, type=pa.int64())), self.read_bytes,
                      None if self.row_hash is None else self.row_hash[rows], self.given)
 
     def raw(self, positions) -> list[dict]:
@@ -83,8 +95,8 @@ def batch_from_rows(rows: list[dict]) -> Batch:
     """One batch of rows given as ``{field: value}`` dicts (an API request's), line ``i + 1``
     for row ``i``; values that are not text are written as JSON, as a JSON Lines file's are."""
     table = _jsonl_table([{name: _jsonl_value(value) for name, value in row.items()} for row in rows])
-    frame, given = _fields(table, Mapping())
-    return Batch(frame, np.arange(1, len(rows) + 1), table, 0, given=given)
+    columns, given = _fields(table, Mapping())
+    return Batch(columns, np.arange(1, len(rows) + 1), table, 0, given=given)
 
 
 def detect_format(path: Path) -> str:
@@ -148,8 +160,8 @@ def read_batches(path: Path | str, mapping: Mapping, *, encoding: str = "utf-8",
             if lines is None:
                 lines = np.arange(first_line + seen, first_line + seen + table.num_rows)
             seen += table.num_rows
-            frame, given = _fields(table, mapping)
-            yield Batch(frame, lines, table, read_bytes, given=given)
+            columns, given = _fields(table, mapping)
+            yield Batch(columns, lines, table, read_bytes, given=given)
     except pa.ArrowInvalid as exc:
         raise ValidationError(_explain(path, kind, encoding, str(exc))) from None
     if seen == 0:
@@ -180,7 +192,7 @@ def _check_columns(path: Path, columns: list[str], mapping: Mapping) -> None:
                               "footprint column")
 
 
-def _fields(table: pa.Table, mapping: Mapping) -> tuple[pd.DataFrame, frozenset[str]]:
+def _fields(table: pa.Table, mapping: Mapping) -> tuple[dict[str, pd.Series], frozenset[str]]:
     """The fields' columns as text, and the fields with a value in some row."""
     texts = {}
     for name in FIELDS:
@@ -190,8 +202,8 @@ def _fields(table: pa.Table, mapping: Mapping) -> tuple[pd.DataFrame, frozenset[
     if UNREADABLE in table.column_names:
         texts[UNREADABLE] = _as_text(table.column(UNREADABLE))
     index = pd.RangeIndex(table.num_rows)
-    frame = pd.DataFrame({name: pandas_text(text, index) for name, text in texts.items()}, index=index, copy=False)
-    return frame, frozenset(name for name, text in texts.items() if text.null_count < len(text))
+    columns = {name: pandas_text(text, index) for name, text in texts.items()}
+    return columns, frozenset(name for name, text in texts.items() if text.null_count < len(text))
 
 
 def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:

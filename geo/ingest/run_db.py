@@ -26,13 +26,15 @@ from geo.ingest.ahead import run_ahead
 from geo.ingest.limits import UploadLimits
 from geo.ingest.load_db import (
     CATEGORY_CODES,
+    CLASHES,
+    SETTLE_REJECTED,
+    STAGE_MADE,
     Encoded,
     accepted_ids,
     create_stage,
     encode,
     insert_new,
     note_accepted,
-    settle_rejected,
     stage,
     store_rejected,
     upsert,
@@ -177,23 +179,43 @@ def _ingest(bind: Bind, batches: Callable[[], Iterator[Batch]], source: str, sha
             progress: Callable[[int], None] | None = None, one_batch: bool = False) -> IngestSummary:
     settings = load_settings()
     now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now).tz_convert("UTC")
+    # A transaction of the load's own starts with empty staging tables; and a request's rows
+    # (one batch, soon checked again) go into ``complaint`` without a savepoint: a concurrent
+    # load of the same id makes the whole load run again, its lookup then finding the id.
+    fresh = isinstance(bind, sa.Engine) or not bind.in_transaction()
+    load = lambda guarded: _ingest_once(  # noqa: E731
+        bind, batches, source, sha256, mapping, settings=settings, now=now, boundaries=boundaries,
+        resolution=resolution, progress=progress, one_batch=one_batch, fresh=fresh, guarded=guarded)
+    if not (one_batch and fresh):
+        return load(True)
+    try:
+        return load(False)
+    except CLASHES:
+        return load(True)
+
+
+def _ingest_once(bind: Bind, batches: Callable[[], Iterator[Batch]], source: str, sha256: str, mapping: Mapping,
+                 *, settings, now, boundaries: BoundaryIndex | None, resolution: int,
+                 progress: Callable[[int], None] | None, one_batch: bool, fresh: bool,
+                 guarded: bool) -> IngestSummary:
     with transaction(bind) as conn:
         if boundaries is None:
             boundaries = boundary_index(conn, resolution, settings.home / "var" / "cache")
-        # The category codes come back with the run: a round trip less for a request.
-        run_id, codes = conn.execute(sa.text(
-            f"INSERT INTO ingest_run (source, sha256) VALUES (:source, :sha) RETURNING id, {CATEGORY_CODES}"),
-            {"source": source, "sha": sha256}).one()
+        # The category codes, and whether the staging tables are made, come back with the
+        # run: two round trips less for a request.
+        run_id, codes, made = conn.execute(sa.text(
+            f"INSERT INTO ingest_run (source, sha256) VALUES (:source, :sha) RETURNING id, {CATEGORY_CODES}, "
+            f"{STAGE_MADE}"), {"source": source, "sha": sha256}).one()
         categories = frozenset(codes)
         summary = IngestSummary(run_id, source)
         context = Context(now, boundaries, phone_key(settings), mapping, settings.earliest_year)
-        create_stage(conn)
+        create_stage(conn, made=made, fresh=fresh)
         read = batches()
         if one_batch:
             # A request's rows: nothing to overlap, so no thread, and the lookup on this
             # connection (each round trip counts when the database is busy).
             for ready in _prepare(read, conn, context, summary, run_id, categories):
-                _load(conn, ready, summary, sha256)
+                _load(conn, ready, summary, sha256, guarded)
         else:
             # The next batch is read, checked, located and encoded in a thread while this one
             # loads; the lookup of stored rows has a connection of its own.
@@ -201,16 +223,18 @@ def _ingest(bind: Bind, batches: Callable[[], Iterator[Batch]], source: str, sha
             with _lookup(conn, stored_any) as lookup:
                 prepared = _prepare(read, lookup, context, summary, run_id, categories)
                 for ready in run_ahead(prepared, name="whistle-ingest"):
-                    _load(conn, ready, summary, sha256)
+                    _load(conn, ready, summary, sha256, guarded)
                     if progress is not None:
                         progress(ready.read_bytes)
-        settle_rejected(conn, run_id, sha256)
         _update_tallies(conn, summary.updated > 0)
         summary.unchanged = summary.rows - summary.rejected - summary.inserted - summary.updated
+        # The rejections the load answers are settled by the statement that closes the run.
         conn.execute(sa.text(
+            f"WITH settled AS ({SETTLE_REJECTED}) "
             "UPDATE ingest_run SET finished_at = now(), rows = :rows, inserted = :inserted, updated = :updated, "
             "unchanged = :unchanged, rejected = :rejected, summary = CAST(:summary AS jsonb) WHERE id = :id"),
-            {**summary.as_dict(), "summary": json.dumps(summary.as_dict()), "id": run_id})
+            {**summary.as_dict(), "summary": json.dumps(summary.as_dict()), "id": run_id, "run": run_id,
+             "sha": sha256})
     return summary
 
 
@@ -229,10 +253,10 @@ class _Ready:
     read_bytes: int
 
 
-def _load(conn, ready: _Ready, summary: IngestSummary, sha256: str) -> None:
+def _load(conn, ready: _Ready, summary: IngestSummary, sha256: str, guarded: bool) -> None:
     """The database's half: new rows by COPY, known ones (or all, after a clash) by the upsert."""
     staged = ready.known.count
-    if insert_new(conn, ready.new):
+    if insert_new(conn, ready.new, guarded=guarded):
         summary.inserted += ready.new.count
     else:
         stage(conn, ready.new)
@@ -256,11 +280,11 @@ def _prepare(batches: Iterator[Batch], lookup, context: Context, summary: Ingest
     for whole in batches:
         batch, stored, passed = (_pass_unchanged(lookup, whole, context, summary) if lookup is not None
                                  else (whole, _NONE, _NO_IDS))
-        if not len(batch.frame):
+        if not batch.size:
             yield _Ready(Encoded.empty(), Encoded.empty(), accepted_ids(passed), _NO_REJECTS, [], batch.read_bytes)
             continue
         checked = check_batch(batch, context)
-        _count(summary, batch.frame, checked)
+        _count(summary, batch.size, checked)
         accepted = checked.rows
         # Through the index's hash table (Series.isin on Arrow strings loops over ``stored``
         # in Python: 0.6 s a batch).
@@ -304,9 +328,9 @@ def _pass_unchanged(conn, batch: Batch, context: Context,
     (as unchanged, with its stored precision and flags) and passed by. Only the first row of
     an id in the file can be passed by, so that a later duplicate is still named.
     """
-    if "id" not in batch.frame or not len(batch.frame):
+    if "id" not in batch.columns or not batch.size:
         return batch, _NONE, _NO_IDS
-    ids = batch.frame["id"]
+    ids = batch.columns["id"]
     given = ids.notna().to_numpy(dtype=bool)
     values = ids.to_numpy(dtype=object, na_value=None)
     # The ids go as one text, split in SQL, and come back as one text per column: a parameter
@@ -322,7 +346,7 @@ def _pass_unchanged(conn, batch: Batch, context: Context,
     if found[0] is None:
         return batch, _NONE, _NO_IDS
     stored = _stored_rows(*found)
-    hashes = row_hashes(batch.frame, context.mapping)
+    hashes = row_hashes(batch.columns, context.mapping, batch.size)
     batch = replace(batch, row_hash=hashes)  # the rows that go on keep theirs: hashed once
     where = stored.index.get_indexer(values)
     same = ((where >= 0) & stored["hashed"].to_numpy()[where]
@@ -360,8 +384,8 @@ def _raw_rows(batch, positions, mapping: Mapping) -> list[dict]:
     return raw_for_storage(batch.raw(positions) if len(positions) else [], mapping)
 
 
-def _count(summary: IngestSummary, frame: pd.DataFrame, checked) -> None:
-    summary.rows += len(frame)
+def _count(summary: IngestSummary, rows_read: int, checked) -> None:
+    summary.rows += rows_read
     summary.rejected += len(checked.rejected)
     summary.rejected_by_reason.update(checked.rejected["reason_code"].tolist())
     rows = checked.rows

@@ -186,21 +186,22 @@ def check_batch(batch: Batch, context: Context) -> Checked:
     Checked
         The accepted rows (the columns of the staging table) and the rejected ones.
     """
-    frame = batch.frame
-    size = len(frame)
+    columns = batch.columns
+    size = batch.size
+    index = pd.RangeIndex(size)
     reasons = _Reasons(size)
     # A field no row of the batch gives (most of an API request's fields) is missing in every
     # row: its checks are skipped, since pandas' fixed cost per call is most of a small batch's
     # check. ``fields`` holds the others.
-    absent = pd.Series(pd.NA, index=frame.index, dtype="string")
-    given = frame.columns if batch.given is None else batch.given
-    fields = {name: frame[name] for name in frame.columns if name in given}
+    absent = pd.Series(pd.NA, index=index, dtype="string")
+    given = columns.keys() if batch.given is None else batch.given
+    fields = {name: column for name, column in columns.items() if name in given}
     get = lambda name: fields.get(name, absent)  # noqa: E731
-    out = _Columns(frame.index)
+    out = _Columns(index)
     out["line"] = batch.line
     if UNREADABLE in fields:
         # A line the reader could not make a row of (JSON Lines): its reason is ready.
-        unreadable = frame[UNREADABLE]
+        unreadable = columns[UNREADABLE]
         reasons.add(unreadable.notna().to_numpy(), "bad_line", lambda i: str(unreadable.iat[i]))
     raw_ids = get("id")
     reasons.add(raw_ids.isna().to_numpy(), "missing_id", "id is missing: every complaint needs the id "
@@ -228,7 +229,7 @@ def check_batch(batch: Batch, context: Context) -> Checked:
     out["received_at"] = received
     for name in ("responded_at", "resolved_at"):
         if name not in fields:
-            out[name] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
+            out[name] = pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
             continue
         raw = fields[name]
         moments = parse_moments(raw, context.mapping.timezone, formats.get(name))
@@ -256,7 +257,7 @@ def check_batch(batch: Batch, context: Context) -> Checked:
         out["phone_masked"] = out["phone_hash"] = np.full(size, None, dtype=object)
     _place(out, reasons, fields, get, context)
     _duplicates(out, reasons, context)
-    out["row_hash"] = batch.row_hash if batch.row_hash is not None else row_hashes(frame, context.mapping)
+    out["row_hash"] = batch.row_hash if batch.row_hash is not None else row_hashes(columns, context.mapping, size)
     ok = reasons.ok
     rejected = pd.DataFrame({"position": np.flatnonzero(~ok), "line": out["line"].to_numpy()[~ok],
                              "source_id": ids.to_numpy(dtype=object, na_value=None)[~ok],
@@ -271,28 +272,31 @@ def check_batch(batch: Batch, context: Context) -> Checked:
 _STRUCTURED = ("id", "received_at", "responded_at", "resolved_at", "lon", "lat", "accuracy")
 
 
-def row_hashes(frame: pd.DataFrame, mapping: Mapping) -> np.ndarray:
+def row_hashes(frame: pd.DataFrame | dict[str, pd.Series], mapping: Mapping, size: int | None = None) -> np.ndarray:
     """A 64-bit hash of each row's fields as read, and of how the mapping reads them.
 
     Parameters
     ----------
-    frame : pandas.DataFrame
-        A batch's fields (:attr:`geo.ingest.readers.Batch.frame`).
+    frame : pandas.DataFrame or dict of str to pandas.Series
+        A batch's fields (:attr:`geo.ingest.readers.Batch.columns`).
     mapping : Mapping
         Its default coordinate system, time zone, formats and value maps change what a row
         means, so they are hashed too.
+    size : int, optional
+        How many rows (needed for a dict of columns; a frame's length when omitted).
 
     Returns
     -------
     numpy.ndarray of int64
         Equal for equal rows in any file and any process (pandas' fixed-key SipHash).
     """
-    fields = sorted(c for c in frame.columns if c != UNREADABLE)
+    fields = sorted(c for c in frame if c != UNREADABLE)
     how = f"{mapping.crs}|{mapping.timezone}"
     if mapping.formats or mapping.values:
         # Only when given, so that the hashes of rows read without them stay what they were.
         how += "|" + json.dumps([mapping.formats, mapping.values], sort_keys=True, ensure_ascii=False)
-    return _hash_rows([arrow_text(frame[name], pa.large_string()) for name in fields], how, len(frame))
+    return _hash_rows([arrow_text(frame[name], pa.large_string()) for name in fields], how,
+                       len(frame) if size is None else size)
 
 
 _NULL_HASH = np.uint64(np.iinfo(np.uint64).max)

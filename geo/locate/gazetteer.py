@@ -31,6 +31,7 @@ import shapely
 from geo.errors import ValidationError
 from geo.locate.boundaries import BoundaryIndex, Version
 from geo.settings import load_settings
+from geo.strings import string_series
 
 _OFFICE = re.compile(r"(居民委员会|村民委员会|居委会|村委会|办事处)$")
 _TOWNSHIP_SUFFIX = re.compile(r"(街道|地区|乡|镇)$")
@@ -205,7 +206,7 @@ def geocode(addresses: pd.Series, places: Gazetteer | None = None) -> Matches:
     """
     if not isinstance(addresses, pd.Series):
         raise ValidationError("geocode expects a pandas Series of address texts")
-    text = addresses.astype("string")
+    text = string_series(addresses)
     codes, uniques = pd.factorize(text)
     known_places = gazetteer() if places is None and len(uniques) else places
     # One lookup per distinct address: callers repeat addresses, and a year holds many repeats.

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 
 from geo.errors import ConflictError, DatabaseError, ValidationError
 from geo.settings import Settings, load_settings
 from geo.store.cluster import LocalCluster
 
 Bind = Engine | Connection
+
+PING_AFTER_IDLE_S = 2.0
+"""A pooled connection unused for longer than this is pinged before it is handed out (one
+used since is taken as alive: a request's two checkouts each paid a round trip for the
+ping)."""
 
 
 def local_cluster(settings: Settings | None = None) -> LocalCluster:
@@ -81,8 +88,8 @@ def make_engine(url: str | None = None, *, start: bool = True, connections: int 
         If the database cannot be reached or lacks PostGIS.
     """
     url = url or database_url(start=start)
-    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=connections,
-                              max_overflow=connections if more is None else more)
+    engine = sa.create_engine(url, pool_size=connections, max_overflow=connections if more is None else more)
+    _ping_when_idle(engine)
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT postgis_version()"))
@@ -97,6 +104,27 @@ def make_engine(url: str | None = None, *, start: bool = True, connections: int 
             f"the database at {engine.url!r} has no PostGIS; run CREATE EXTENSION postgis there"
         ) from None
     return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    # SQLAlchemy's pool_pre_ping, for the connections idle long enough to have been dropped (a
+    # restarted server, a firewall's timeout); a dead one is replaced (the pool's documented
+    # answer to DisconnectionError in a checkout listener).
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection, record) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _handed_out(dbapi_connection, record, _proxy) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < PING_AFTER_IDLE_S:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error:
+            alive = False
+        if not alive:
+            raise DisconnectionError("a pooled connection no longer answers")
 
 
 @contextmanager
