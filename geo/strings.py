@@ -9,6 +9,7 @@ case-folded and trimmed.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 
 import numpy as np
@@ -43,6 +44,27 @@ def pandas_text(text: pa.Array | pa.ChunkedArray, index: pd.Index | None = None)
     return pd.Series(ArrowStringArray(text.cast(pa.large_string())), index=index, copy=False)
 
 
+def holds(values: pd.Series, part: str) -> np.ndarray:
+    """Where a text column holds ``part`` (False where missing), in Arrow (pandas' ``str``
+    accessor cost a request's value 0.17 ms)."""
+    return np.asarray(pc.fill_null(pc.match_substring(arrow_text(values), part), False), dtype=bool)
+
+
+# A number as pandas and Arrow both read it, alike: Arrow's cast, ten times faster for a
+# request's value, runs only when every value is of this form (and pandas' otherwise).
+_DECIMAL = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+
+
+def numbers(values: pd.Series) -> np.ndarray:
+    """A text column as float64 (NaN where missing or not a number, as ``pd.to_numeric``'s
+    ``errors="coerce"``); a fresh array the caller may change."""
+    text = arrow_text(values)
+    plain = pc.match_substring_regex(text, _DECIMAL)
+    if pc.all(pc.or_kleene(plain, pc.is_null(text))).as_py() is not False:
+        return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False).copy()
+    return pd.to_numeric(values, errors="coerce").astype("float64").to_numpy(na_value=np.nan, copy=True)
+
+
 def look_up(values: pd.Series, table: Mapping[str, object], *, drop: str = "") -> tuple[np.ndarray, np.ndarray]:
     """Map each written value to its table entry.
 
@@ -68,7 +90,27 @@ def look_up(values: pd.Series, table: Mapping[str, object], *, drop: str = "") -
     given = np.asarray(pc.fill_null(pc.not_equal(keys, ""), False), dtype=bool)
     found = np.full(len(values), None, dtype=object)
     if table and given.any():
-        where = pc.index_in(keys, value_set=pa.array(list(table), type=pa.string()))
+        spellings, meanings = _table_arrays(table)
+        where = pc.index_in(keys, value_set=spellings)
         hit = np.asarray(pc.is_valid(where), dtype=bool)
-        found[hit] = np.array(list(table.values()), dtype=object)[np.asarray(where.filter(pc.is_valid(where)))]
+        found[hit] = meanings[np.asarray(where.filter(pc.is_valid(where)))]
     return found, given
+
+
+_TABLES: dict[int, tuple[Mapping, pa.Array, np.ndarray]] = {}
+_TABLES_LOCK = threading.Lock()
+
+
+def _table_arrays(table: Mapping[str, object]) -> tuple[pa.Array, np.ndarray]:
+    # A table's spellings and meanings as arrays, made once per table (the same dict serves
+    # every batch; a table is never changed once used): the category table's hundreds of
+    # spellings were an Arrow array made afresh for each request.
+    with _TABLES_LOCK:
+        kept = _TABLES.get(id(table))
+        if kept is not None and kept[0] is table and len(kept[1]) == len(table):
+            return kept[1], kept[2]
+        if len(_TABLES) >= 64:
+            _TABLES.pop(next(iter(_TABLES)))
+        kept = _TABLES[id(table)] = (table, pa.array(list(table), type=pa.string()),
+                                     np.array(list(table.values()), dtype=object))
+        return kept[1], kept[2]

@@ -55,8 +55,9 @@ from geo.locate.boundaries import BoundaryIndex
 from geo.locate.boundaries_db import boundary_index
 from geo.locate.cells import DEFAULT_RESOLUTION
 from geo.settings import load_settings
-from geo.store.engine import Bind, transaction
+from geo.store.engine import Bind, statement, transaction
 from geo.store.tally import move_complaints
+from geo.strings import holds
 
 __all__ = ["IngestSummary", "Mapping", "ingest_file", "ingest_rows", "load_mapping", "reject_rows"]
 
@@ -203,7 +204,7 @@ def _ingest_once(bind: Bind, batches: Callable[[], Iterator[Batch]], source: str
             boundaries = boundary_index(conn, resolution, settings.home / "var" / "cache")
         # The category codes, and whether the staging tables are made, come back with the
         # run: two round trips less for a request.
-        run_id, codes, made = conn.execute(sa.text(
+        run_id, codes, made = conn.execute(statement(
             f"INSERT INTO ingest_run (source, sha256) VALUES (:source, :sha) RETURNING id, {CATEGORY_CODES}, "
             f"{STAGE_MADE}"), {"source": source, "sha": sha256}).one()
         categories = frozenset(codes)
@@ -229,7 +230,7 @@ def _ingest_once(bind: Bind, batches: Callable[[], Iterator[Batch]], source: str
         _update_tallies(conn, summary.updated > 0)
         summary.unchanged = summary.rows - summary.rejected - summary.inserted - summary.updated
         # The rejections the load answers are settled by the statement that closes the run.
-        conn.execute(sa.text(
+        conn.execute(statement(
             f"WITH settled AS ({SETTLE_REJECTED}) "
             "UPDATE ingest_run SET finished_at = now(), rows = :rows, inserted = :inserted, updated = :updated, "
             "unchanged = :unchanged, rejected = :rejected, summary = CAST(:summary AS jsonb) WHERE id = :id"),
@@ -336,8 +337,8 @@ def _pass_unchanged(conn, batch: Batch, context: Context,
     # The ids go as one text, split in SQL, and come back as one text per column: a parameter
     # or a result row per complaint cost more in Python than the query. An id holding the
     # separator or a NUL (rejected later) is not looked up, so not passed by.
-    sent = given & ~ids.str.contains("[\x00\x1f]", regex=True).fillna(False).to_numpy(dtype=bool)
-    found = conn.execute(sa.text(
+    sent = given & ~holds(ids, "\x00") & ~holds(ids, "\x1f")
+    found = conn.execute(statement(
         "SELECT string_agg(source_id, :separator), string_agg(coalesce(row_hash::text, ''), ','), "
         "string_agg(precision, ','), string_agg((category = :unclassified)::int::text, ''), "
         "string_agg(on_boundary::int::text, '') "

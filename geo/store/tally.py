@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from geo.act.governance import COUNTS, GovernanceRules
 from geo.settings import load_settings
-from geo.store.engine import Bind, transaction
+from geo.store.engine import Bind, statement, transaction
 
 LOCAL_DAY = "(received_at AT TIME ZONE :zone)::date"
 """SQL: a complaint's day in the city's zone (``:zone``, :func:`zone_params`), as the tallies count it."""
@@ -194,8 +194,8 @@ def refresh_days(conn: sa.Connection, first: date, last: date, rules: Governance
     rules = rules or GovernanceRules.load()
     params = {"first": first, "last": last, "response_seconds": rules.response_hours * 3600, **zone_params()}
     _lock(conn)
-    for statement in refresh_sql(tables):
-        conn.execute(sa.text(statement), params)
+    for sql in refresh_sql(tables):
+        conn.execute(sa.text(sql), params)
 
 
 def move_complaints(conn: sa.Connection, added: str, removed: str, rules: GovernanceRules | None = None, *,
@@ -227,7 +227,7 @@ def move_complaints(conn: sa.Connection, added: str, removed: str, rules: Govern
     inserts = ", ".join(f"moved_{table} AS ({_delta_sql(table, 'moved')} RETURNING 0)"
                         for table in TABLES)
     _lock(conn)
-    conn.execute(sa.text(f"WITH moved AS MATERIALIZED ({moved}), {inserts} SELECT 1"),
+    conn.execute(statement(f"WITH moved AS MATERIALIZED ({moved}), {inserts} SELECT 1"),
                  {"response_seconds": rules.response_hours * 3600, **zone_params()})
     if not refiled:
         return
@@ -260,7 +260,7 @@ def _lock(conn: sa.Connection) -> None:
     # same days each deleted and recounted them, and one failed on the other's new rows
     # (township_day_pkey). Waiting here, the second counts (each statement a fresh snapshot)
     # with the first's rows. The lock is the session's: taking it again does not wait.
-    conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('whistle.tally'))"))
+    conn.execute(statement("SELECT pg_advisory_xact_lock(hashtext('whistle.tally'))"))
 
 
 def refresh_tally(bind: Bind, first: date | None = None, last: date | None = None,
