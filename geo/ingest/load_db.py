@@ -110,10 +110,11 @@ def create_stage(conn, *, made: bool | None = None, fresh: bool = False) -> None
                 made=made, fresh=fresh)
 
 
-def create_change_notes(conn) -> None:
+def create_change_notes(conn, *, fresh: bool = False) -> None:
     """Make ready, empty, ``complaint_loaded`` (each complaint inserted or updated, as it is
-    now) and ``complaint_before`` (each one updated, as it was), which the tallies move by."""
-    _make_ready(conn, _change_notes())
+    now) and ``complaint_before`` (each one updated, as it was), which the tallies move by;
+    ``fresh`` as for :func:`create_stage`."""
+    _make_ready(conn, _change_notes(), fresh=fresh)
 
 
 def _change_notes() -> dict[str, str]:

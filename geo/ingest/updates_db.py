@@ -60,6 +60,7 @@ def record_updates(bind: Bind, updates: list[tuple[Update, str]], *, key_id: int
     if len({u.external_id for u, _status in updates}) != len(updates):
         raise ValueError("one sender's updates in one call have distinct ids")
     answers: list[Recorded | ValidationError | None] = [None] * len(updates)
+    fresh = isinstance(bind, sa.Engine) or not bind.in_transaction()  # the change notes are empty then
     with transaction(bind) as conn:
         # Locked in the order of their ids, so that two batches meeting the same complaints
         # wait for each other instead of deadlocking.
@@ -88,7 +89,7 @@ def record_updates(bind: Bind, updates: list[tuple[Update, str]], *, key_id: int
                 new.append(i)
         if not new:
             return answers
-        create_change_notes(conn)
+        create_change_notes(conn, fresh=fresh)
         update_statuses(conn, changed)
         move_complaints(conn, "complaint_loaded", "complaint_before")
         chosen = [updates[i] for i in new]
