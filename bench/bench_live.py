@@ -182,7 +182,7 @@ def _tally(engine, day_rows: int) -> None:
     import pandas as pd
     import sqlalchemy as sa
 
-    from geo.ingest.load_db import create_change_notes
+    from geo.ingest.load_db import create_stage
     from geo.ingest.run_db import ingest_rows
     from geo.store.tally import COUNTED_COLUMNS, move_complaints, refresh_days
 
@@ -203,7 +203,7 @@ def _tally(engine, day_rows: int) -> None:
     one, whole = [], []
     for complaint_id in ids:
         with engine.connect() as conn, conn.begin():
-            create_change_notes(conn)
+            create_stage(conn)
             conn.execute(sa.text(f"INSERT INTO complaint_loaded (inserted, {columns}) "
                                  f"SELECT true, {columns} FROM complaint WHERE id = :id"), {"id": complaint_id})
             started = time.perf_counter()

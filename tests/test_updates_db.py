@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -105,3 +108,43 @@ def test_one_sender_batch_has_distinct_update_ids(complaints_engine):
                             now=NOW.tz_convert("UTC"), timezone=ZONE)
     with pytest.raises(ValueError, match="distinct"):
         record_updates(complaints_engine, [(u, "open") for u in checked], key_id=1, timezone=ZONE)
+
+
+def test_an_update_that_waits_for_the_tallies_adds_to_what_their_holder_wrote(complaints_engine):
+    """The update's one statement takes the tallies' lock after its snapshot: it waits for a load
+    of the same township-day, then adds to the row that load wrote (a recount agrees)."""
+    engine = complaints_engine
+    row = {"category": "construction_noise", "lat": "39.8950", "lon": "116.3560", "text": "夜间施工",
+           "received_at": RECEIVED.strftime("%Y-%m-%d %H:%M:%S"), "channel": "app"}
+    assert ingest_rows(engine, [{**row, "id": "U-WAIT-1"}], source="api:test", now=NOW, timezone=ZONE).inserted == 1
+    key = caller_of(engine, add_key(engine, "waiting-office", "department")).id
+    answers: list = []
+    with engine.connect() as holder:
+        with holder.begin():
+            # A second complaint of the same day, township and category, loaded and not committed:
+            # its load holds the tallies' lock and has added to their rows.
+            assert ingest_rows(holder, [{**row, "id": "U-WAIT-2"}], source="api:test", now=NOW,
+                               timezone=ZONE).inserted == 1
+            waiting = threading.Thread(target=lambda: answers.extend(
+                _record(engine, key, [_fields("U-WAIT-1", "w1", "dispatched", 5, "110102020")])))
+            waiting.start()
+            with engine.connect() as conn:
+                for _ in range(200):
+                    if conn.execute(sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                            "AND NOT granted")).scalar():
+                        break
+                    time.sleep(0.05)
+                else:
+                    pytest.fail("the update did not wait for the tallies' lock")
+            assert not answers
+        waiting.join(30)
+    assert [type(a) for a in answers] == [Recorded]
+    live = _tallies(engine)
+    refresh_tally(engine)
+    assert live == _tallies(engine), "the waiting update added to the rows its holder wrote"
+    with engine.connect() as conn:
+        volume, dispatched = conn.execute(sa.text(
+            "SELECT sum(volume), sum(dispatched) FROM township_day t JOIN complaint c ON c.township_code = "
+            "t.township_code AND c.category = t.category AND t.day = :d WHERE c.source_id = 'U-WAIT-1'"),
+            {"d": RECEIVED.date()}).one()
+    assert (volume, dispatched) >= (2, 1)

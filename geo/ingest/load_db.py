@@ -94,7 +94,8 @@ ask along with a statement the load runs anyway."""
 
 def create_stage(conn, *, made: bool | None = None, fresh: bool = False) -> None:
     """Make ready, empty, the session's staging table, ``complaint_accepted`` and the change
-    notes (:func:`create_change_notes`).
+    notes: ``complaint_loaded`` (each complaint inserted or updated, as it is now) and
+    ``complaint_before`` (each one updated, as it was), which the tallies move by.
 
     Parameters
     ----------
@@ -108,13 +109,6 @@ def create_stage(conn, *, made: bool | None = None, fresh: bool = False) -> None
     columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS.items())
     _make_ready(conn, {**_change_notes(), "complaint_accepted": "source_id text", "complaint_stage": columns},
                 made=made, fresh=fresh)
-
-
-def create_change_notes(conn, *, fresh: bool = False) -> None:
-    """Make ready, empty, ``complaint_loaded`` (each complaint inserted or updated, as it is
-    now) and ``complaint_before`` (each one updated, as it was), which the tallies move by;
-    ``fresh`` as for :func:`create_stage`."""
-    _make_ready(conn, _change_notes(), fresh=fresh)
 
 
 def _change_notes() -> dict[str, str]:
@@ -317,30 +311,37 @@ def upsert(conn, run_id: int, sha256: str) -> tuple[int, int]:
     return int(inserted), int(updated)
 
 
-def update_statuses(conn, values: dict[int, dict]) -> None:
-    """Set stored complaints' status fields, noting each as it was in ``complaint_before`` and as
-    it is in ``complaint_loaded`` (:func:`create_change_notes` first; the caller moves the tallies).
+def status_update_sql(values: dict[int, dict]) -> tuple[str, dict]:
+    """The ``WITH`` items that set stored complaints' status fields, and their parameters.
 
     ``values`` maps a complaint's id to its :data:`STATUS_COLUMNS` (``dispatches`` a list of
-    hand-offs or None). The rows must be locked by the caller (``SELECT ... FOR UPDATE``)."""
+    hand-offs or None); the rows must be locked by the caller (``SELECT ... FOR UPDATE``). The
+    items name ``status_before`` (each complaint as it was) and ``status_after`` (as it is),
+    with the :data:`COUNTED_COLUMNS`, for :func:`geo.store.tally.move_sql` in the same
+    statement: every item reads the statement's snapshot, so ``status_before`` sees the rows
+    as they were before ``status_after`` set them. One statement whatever the number of
+    complaints (an array a column, unnested together)."""
     if not values:
-        return
+        raise ValueError("no complaint to update")
     ids = list(values)
-    counted = ", ".join(COUNTED_COLUMNS)
-    conn.execute(sa.text(f"INSERT INTO complaint_before ({counted}) SELECT {counted} FROM complaint "
-                         "WHERE id = ANY(:ids)"), {"ids": ids})
-    # One array a column, unnested together: one statement whatever the number of complaints.
     arrays = {c: [values[i].get(c) for i in ids] for c in STATUS_COLUMNS}
     arrays["dispatches"] = [None if d is None else json.dumps(d, ensure_ascii=False) for d in arrays["dispatches"]]
+    return _STATUS_UPDATE, {**arrays, "ids": ids}
+
+
+def _status_update() -> str:
     kinds = {c: "text" if c == "dispatches" else COLUMNS[c] for c in STATUS_COLUMNS}
     unnested = ", ".join(f"CAST(:{c} AS {kinds[c]}[])" for c in STATUS_COLUMNS)
     assignments = ", ".join(f"{c} = CAST(v.{c} AS jsonb)" if c == "dispatches" else f"{c} = v.{c}"
                             for c in STATUS_COLUMNS)
-    conn.execute(sa.text(
-        f"WITH v AS (SELECT * FROM unnest(CAST(:ids AS bigint[]), {unnested}) AS v(id, {', '.join(STATUS_COLUMNS)})), "
-        f"up AS (UPDATE complaint SET {assignments} FROM v WHERE complaint.id = v.id "
-        f"RETURNING false AS inserted, {', '.join(f'complaint.{c}' for c in COUNTED_COLUMNS)}) "
-        "INSERT INTO complaint_loaded SELECT * FROM up"), {**arrays, "ids": ids})
+    return (f"status_values AS (SELECT * FROM unnest(CAST(:ids AS bigint[]), {unnested}) "
+            f"AS v(id, {', '.join(STATUS_COLUMNS)})), "
+            f"status_before AS MATERIALIZED (SELECT {', '.join(COUNTED_COLUMNS)} FROM complaint WHERE id = ANY(:ids)), "
+            f"status_after AS (UPDATE complaint SET {assignments} FROM status_values v WHERE complaint.id = v.id "
+            f"RETURNING {', '.join(f'complaint.{c}' for c in COUNTED_COLUMNS)})")
+
+
+_STATUS_UPDATE = _status_update()
 
 
 def accepted_ids(ids: np.ndarray) -> bytes:

@@ -15,10 +15,10 @@ import pandas as pd
 import sqlalchemy as sa
 
 from geo.errors import ValidationError
-from geo.ingest.load_db import create_change_notes, update_statuses
+from geo.ingest.load_db import status_update_sql
 from geo.ingest.updates import STATUS_FIELDS, Update, applied
-from geo.store.engine import Bind, transaction
-from geo.store.tally import move_complaints
+from geo.store.engine import Bind, statement, transaction
+from geo.store.tally import move_params, move_sql
 
 
 class UnknownRequestError(ValidationError):
@@ -60,17 +60,14 @@ def record_updates(bind: Bind, updates: list[tuple[Update, str]], *, key_id: int
     if len({u.external_id for u, _status in updates}) != len(updates):
         raise ValueError("one sender's updates in one call have distinct ids")
     answers: list[Recorded | ValidationError | None] = [None] * len(updates)
-    fresh = isinstance(bind, sa.Engine) or not bind.in_transaction()  # the change notes are empty then
     with transaction(bind) as conn:
         # Locked in the order of their ids, so that two batches meeting the same complaints
-        # wait for each other instead of deadlocking.
-        stored = {r["source_id"]: dict(r) for r in conn.execute(sa.text(
-            f"SELECT id, source_id, received_at, {', '.join(STATUS_FIELDS)} FROM complaint "
-            "WHERE source_id = ANY(:s) ORDER BY id FOR UPDATE"),
-            {"s": sorted({u.source_id for u, _status in updates})}).mappings()}
-        seen = dict(conn.execute(sa.text(
-            "SELECT external_id, id FROM request_update WHERE key_id = :k AND external_id = ANY(:e)"),
-            {"k": key_id, "e": [u.external_id for u, _status in updates]}).all())
+        # wait for each other instead of deadlocking; the updates received before come along
+        # (an update names a stored complaint, so with none stored there is nothing to say).
+        stored = {r["source_id"]: dict(r) for r in conn.execute(statement(_LOCKED), {
+            "s": sorted({u.source_id for u, _status in updates}), "k": key_id,
+            "e": [u.external_id for u, _status in updates]}).mappings()}
+        seen = next(iter(stored.values()))["seen"] if stored else {}
         changed: dict[int, dict] = {}
         new: list[int] = []
         for i, (update, _status) in enumerate(updates):
@@ -89,23 +86,28 @@ def record_updates(bind: Bind, updates: list[tuple[Update, str]], *, key_id: int
                 new.append(i)
         if not new:
             return answers
-        create_change_notes(conn, fresh=fresh)
-        update_statuses(conn, changed)
-        move_complaints(conn, "complaint_loaded", "complaint_before")
+        # The complaints, the tallies and the updates' own rows in one statement (it was seven).
+        status, params = status_update_sql(changed)
         chosen = [updates[i] for i in new]
-        ids = dict(conn.execute(sa.text(
-            "INSERT INTO request_update (key_id, external_id, complaint_id, kind, unit, status, description, "
-            "updated_at) SELECT :k, * FROM unnest(CAST(:e AS text[]), CAST(:c AS bigint[]), CAST(:kind AS text[]), "
-            "CAST(:unit AS text[]), CAST(:status AS text[]), CAST(:d AS text[]), CAST(:at AS timestamptz[])) "
-            "RETURNING external_id, id"),
-            {"k": key_id, "e": [u.external_id for u, _s in chosen],
-             "c": [int(stored[u.source_id]["id"]) for u, _s in chosen], "kind": [u.kind for u, _s in chosen],
-             "unit": [u.unit for u, _s in chosen], "status": [s for _u, s in chosen],
-             "d": [u.description for u, _s in chosen], "at": [u.at.to_pydatetime() for u, _s in chosen]}).all())
+        ids = dict(conn.execute(statement(f"WITH {status}, {move_sql('status_after', 'status_before')}, {_NOTED}"), {
+            **params, **move_params(), "k": key_id, "e": [u.external_id for u, _s in chosen],
+            "c": [int(stored[u.source_id]["id"]) for u, _s in chosen], "kind": [u.kind for u, _s in chosen],
+            "unit": [u.unit for u, _s in chosen], "status": [s for _u, s in chosen],
+            "d": [u.description for u, _s in chosen], "at": [u.at.to_pydatetime() for u, _s in chosen]}).all())
     for i in new:
         update = updates[i][0]
         answers[i] = Recorded(int(ids[update.external_id]), int(stored[update.source_id]["id"]), True)
     return answers
+
+
+_LOCKED = (f"SELECT id, source_id, received_at, {', '.join(STATUS_FIELDS)}, "
+           "(SELECT coalesce(jsonb_object_agg(external_id, id), '{}') FROM request_update "
+           " WHERE key_id = :k AND external_id = ANY(:e)) AS seen "
+           "FROM complaint WHERE source_id = ANY(:s) ORDER BY id FOR UPDATE")
+_NOTED = ("noted AS (INSERT INTO request_update (key_id, external_id, complaint_id, kind, unit, status, description, "
+          "updated_at) SELECT :k, * FROM unnest(CAST(:e AS text[]), CAST(:c AS bigint[]), CAST(:kind AS text[]), "
+          "CAST(:unit AS text[]), CAST(:status AS text[]), CAST(:d AS text[]), CAST(:at AS timestamptz[])) "
+          "RETURNING external_id, id) SELECT external_id, id FROM noted")
 
 
 def updates_since(bind: Bind, start: pd.Timestamp, end: pd.Timestamp, *, limit: int = 1000) -> pd.DataFrame:

@@ -219,23 +219,41 @@ def move_complaints(conn: sa.Connection, added: str, removed: str, rules: Govern
         category): the rows it leaves at zero then go, as a recount has none. A status update
         never changes a key, and skips that statement.
     """
-    rules = rules or GovernanceRules.load()
-    columns = ", ".join(COUNTED_COLUMNS)
-    moved = f"SELECT {columns}, 1 AS weight FROM {added} UNION ALL SELECT {columns}, -1 FROM {removed}"
-    # The five tallies in one statement (each insert a data-modifying CTE, all run to the end):
-    # a single complaint's update was five round trips and five plans.
-    inserts = ", ".join(f"moved_{table} AS ({_delta_sql(table, 'moved')} RETURNING 0)"
-                        for table in TABLES)
-    _lock(conn)
-    conn.execute(statement(f"WITH moved AS MATERIALIZED ({moved}), {inserts} SELECT 1"),
-                 {"response_seconds": rules.response_hours * 3600, **zone_params()})
+    params = move_params(rules)
+    conn.execute(statement(f"WITH {move_sql(added, removed)} SELECT 1"), params)
     if not refiled:
         return
     # A complaint re-filed under another category leaves its old rows at zero, where a recount
     # has no row: they go (the statement above cannot see its own changes, so a second one).
     emptied = ", ".join(_emptied_sql(table, removed) for table in TABLES)
-    conn.execute(sa.text(f"WITH {emptied} SELECT 1"),
-                 {"response_seconds": rules.response_hours * 3600, **zone_params()})
+    conn.execute(sa.text(f"WITH {emptied} SELECT 1"), params)
+
+
+def move_sql(added: str, removed: str) -> str:
+    """The ``WITH`` items of one statement that moves the tallies (as :func:`move_complaints`)
+    by the complaints of ``added`` less those of ``removed``: tables, or items named before these
+    in the same ``WITH``, with the :data:`COUNTED_COLUMNS`. Binds :func:`move_params`.
+
+    The statement takes the tallies' lock (:func:`_lock`) before it writes a tally row, and
+    keeps it to the end of the transaction: a round trip less than locking first. Its rows were
+    read with the statement's snapshot, from before the wait; an insert's ``ON CONFLICT ... DO
+    UPDATE`` adds to a tally row's latest version all the same (PostgreSQL's rule for it under
+    read committed), so what the previous holder wrote is added to, not lost.
+    """
+    columns = ", ".join(COUNTED_COLUMNS)
+    # No row reaches an insert before the lock's one row is made (a cross join with it).
+    moved = (f"SELECT m.* FROM (SELECT {columns}, 1 AS weight FROM {added} UNION ALL "
+             f"SELECT {columns}, -1 FROM {removed}) AS m CROSS JOIN tally_locked")
+    # The five tallies in one statement (each insert a data-modifying item, all run to the
+    # end): a single complaint's update was five round trips and five plans.
+    inserts = ", ".join(f"moved_{table} AS ({_delta_sql(table, 'moved')} RETURNING 0)" for table in TABLES)
+    return f"tally_locked AS MATERIALIZED ({_LOCK_SQL}), moved AS MATERIALIZED ({moved}), {inserts}"
+
+
+def move_params(rules: GovernanceRules | None = None) -> dict:
+    """The parameters of :func:`move_sql` (``rules`` as for :func:`move_complaints`)."""
+    rules = rules or GovernanceRules.load()
+    return {"response_seconds": rules.response_hours * 3600, **zone_params()}
 
 
 def _emptied_sql(table: str, removed: str) -> str:
@@ -260,7 +278,10 @@ def _lock(conn: sa.Connection) -> None:
     # same days each deleted and recounted them, and one failed on the other's new rows
     # (township_day_pkey). Waiting here, the second counts (each statement a fresh snapshot)
     # with the first's rows. The lock is the session's: taking it again does not wait.
-    conn.execute(statement("SELECT pg_advisory_xact_lock(hashtext('whistle.tally'))"))
+    conn.execute(statement(_LOCK_SQL))
+
+
+_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('whistle.tally'))"
 
 
 def refresh_tally(bind: Bind, first: date | None = None, last: date | None = None,
