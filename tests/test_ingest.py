@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from geo.errors import ValidationError
 from geo.ingest.rejected_db import export_rejected, rejected_rows
-from geo.ingest.run_db import Mapping, ingest_file, load_mapping
+from geo.ingest.run_db import Mapping, ingest_file, ingest_rows, load_mapping
 from geo.locate.coords import gcj02_to_bd09, wgs84_to_gcj02
 from tests.helpers import geo
 
@@ -222,6 +222,25 @@ def test_a_duplicate_ingested_on_its_own_is_settled_even_when_it_changes_nothing
     assert again.unchanged == 1
     assert rejected_rows(complaints_engine).empty
     assert len(rejected_rows(complaints_engine, include_resolved=True)) == 1
+
+
+def test_a_request_settles_the_rejections_its_accepted_rows_answer(complaints_engine, boundary_index, tmp_path):
+    """A request's accepted rows settle rejections as a file's do: one fixed and posted again,
+    one repeat of a file posted alone and passed by as unchanged; a row rejected again stays open."""
+    def post(rows: list[dict]):
+        return ingest_rows(complaints_engine, [{k: str(v) for k, v in r.items()} for r in rows],
+                           source="api:settle", now=NOW, boundaries=boundary_index)
+
+    assert post([row(id="Q1", lon=POINT[1], lat=POINT[0])]).rejected == 1
+    ingest(complaints_engine, write_csv(tmp_path / "twice.csv", [row(id="Q2"), row(id="Q2")]), boundary_index)
+    assert post([row(id="Q3", received_at="yesterday-ish")]).rejected == 1
+    assert sorted(rejected_rows(complaints_engine)["source_id"]) == ["Q1", "Q2", "Q3"]
+    fixed = post([row(id="Q1"), row(id="Q2"), row(id="Q3", received_at="yesterday-ish")])
+    assert (fixed.inserted, fixed.unchanged, fixed.rejected) == (1, 1, 1)
+    assert set(rejected_rows(complaints_engine)["source_id"]) == {"Q3"}, "rejected again: open, twice"
+    settled = rejected_rows(complaints_engine, include_resolved=True)
+    assert set(settled.loc[settled["resolved_run_id"].notna(), "source_id"]) == {"Q1", "Q2"}
+    assert set(settled["resolved_run_id"].dropna()) == {fixed.run_id}
 
 
 def test_formats_and_a_mapping_give_the_same_complaints(complaints_engine, boundary_index, tmp_path):
