@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from geo.act.categories import UNCLASSIFIED, categories, classify
+from geo.demo.synth import ZONE
 from geo.ingest.validate import SATISFACTION, YES_NO, channels
 
 log = logging.getLogger("whistle.replay")
@@ -52,7 +53,7 @@ def events(export: pd.DataFrame, mapping: dict[str, str], keys: dict[str, str]) 
         API keys by channel (``phone``, ``web``, ...) and for ``department`` and ``callback``.
     """
     get = lambda name: export[mapping[name]] if mapping[name] in export else pd.Series(None, index=export.index)  # noqa: E731
-    received = pd.to_datetime(get("received_at"), errors="coerce").dt.tz_localize("Asia/Shanghai",
+    received = pd.to_datetime(get("received_at"), errors="coerce").dt.tz_localize(ZONE,
                                                                                    nonexistent="NaT",
                                                                                    ambiguous="NaT")
     codes = classify(get("category").astype("string"))
@@ -89,7 +90,7 @@ def events(export: pd.DataFrame, mapping: dict[str, str], keys: dict[str, str]) 
 
 
 def _updates(get, i: int) -> Iterable[tuple[pd.Timestamp, str, dict, str]]:
-    zone = "Asia/Shanghai"
+    zone = ZONE
     moment = lambda v: pd.NaT if v is None or pd.isna(v) else pd.Timestamp(v).tz_localize(zone)  # noqa: E731
     hand_offs = get("dispatches").iat[i]
     for hand_off in _hand_offs(hand_offs):

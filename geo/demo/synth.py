@@ -78,6 +78,10 @@ SATISFACTION = np.array(["满意", "基本满意", "不满意"])
 DOMAIN_CASE = ("广安门外街道", "太平桥街道")
 BORDER_SIGMA_M = 40.0
 
+ZONE = "Asia/Shanghai"
+"""The demo city's zone (the demo is Beijing's): its export's times are written in it, and the
+replay reads them back in it."""
+
 
 @dataclass(frozen=True)
 class Demo:
@@ -120,8 +124,8 @@ def generate(townships: gpd.GeoDataFrame, *, days: int = 90, per_day: int = 30_0
     if len(townships) < 2:
         raise ValidationError("the demo needs the township polygons; load the boundaries first")
     rng = np.random.default_rng(seed)
-    end = pd.Timestamp(end).tz_localize("Asia/Shanghai") if pd.Timestamp(end).tzinfo is None \
-        else pd.Timestamp(end).tz_convert("Asia/Shanghai")
+    end = pd.Timestamp(end).tz_localize(ZONE) if pd.Timestamp(end).tzinfo is None \
+        else pd.Timestamp(end).tz_convert(ZONE)
     end = end.normalize()
     start = end - pd.Timedelta(days=days)
     towns = townships.sort_values("code").reset_index(drop=True)
@@ -230,7 +234,7 @@ def _times(rng, start: pd.Timestamp, days: int, size: int, day_weights: np.ndarr
 def _categories(rng, received: pd.Series) -> np.ndarray:
     codes = np.array(list(CATEGORY_WEIGHTS))
     base = np.array(list(CATEGORY_WEIGHTS.values()), dtype=float)
-    local = received.dt.tz_convert("Asia/Shanghai")
+    local = received.dt.tz_convert(ZONE)
     month_day = local.dt.month.to_numpy() * 100 + local.dt.day.to_numpy()
     out = np.empty(len(received), dtype=object)
     # Few distinct seasons: draw per season, not per row.
@@ -465,7 +469,7 @@ def _export(rng, rows: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
 
 def _local(moments: pd.Series, fmt: str = "%Y-%m-%d %H:%M:%S") -> pd.Series:
     """Format moments in Beijing time (Arrow's strftime: pandas' is ten times slower)."""
-    local = pd.to_datetime(moments, utc=True).dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+    local = pd.to_datetime(moments, utc=True).dt.tz_convert(ZONE).dt.tz_localize(None)
     text = pc.strftime(pa.array(local.astype("datetime64[s]")), format=fmt)
     return pd.Series(text.to_pandas(), index=moments.index).astype(object).where(pd.notna(moments), None)
 
