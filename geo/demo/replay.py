@@ -90,8 +90,7 @@ def events(export: pd.DataFrame, mapping: dict[str, str], keys: dict[str, str]) 
 
 
 def _updates(get, i: int) -> Iterable[tuple[pd.Timestamp, str, dict, str]]:
-    zone = ZONE
-    moment = lambda v: pd.NaT if v is None or pd.isna(v) else pd.Timestamp(v).tz_localize(zone)  # noqa: E731
+    moment = lambda v: pd.NaT if v is None or pd.isna(v) else pd.Timestamp(v).tz_localize(ZONE)  # noqa: E731
     hand_offs = get("dispatches").iat[i]
     for hand_off in _hand_offs(hand_offs):
         yield moment(hand_off.get("at")), hand_off.get("action", "dispatched"), {"unit": hand_off.get("unit")}, \

@@ -18,7 +18,7 @@ from geo.errors import ValidationError
 from geo.ingest.load_db import status_update_sql
 from geo.ingest.updates import STATUS_FIELDS, Update, applied
 from geo.store.engine import Bind, statement, transaction
-from geo.store.tally import move_params, move_sql
+from geo.store.tally import move_sql, tally_params
 
 
 class UnknownRequestError(ValidationError):
@@ -90,7 +90,7 @@ def record_updates(bind: Bind, updates: list[tuple[Update, str]], *, key_id: int
         status, params = status_update_sql(changed)
         chosen = [updates[i] for i in new]
         ids = dict(conn.execute(statement(f"WITH {status}, {move_sql('status_after', 'status_before')}, {_NOTED}"), {
-            **params, **move_params(), "k": key_id, "e": [u.external_id for u, _s in chosen],
+            **params, **tally_params(), "k": key_id, "e": [u.external_id for u, _s in chosen],
             "c": [int(stored[u.source_id]["id"]) for u, _s in chosen], "kind": [u.kind for u, _s in chosen],
             "unit": [u.unit for u, _s in chosen], "status": [s for _u, s in chosen],
             "d": [u.description for u, _s in chosen], "at": [u.at.to_pydatetime() for u, _s in chosen]}).all())

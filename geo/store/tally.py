@@ -191,8 +191,7 @@ def refresh_days(conn: sa.Connection, first: date, last: date, rules: Governance
         sums. All five by default.
     """
     tables = _known(tables)
-    rules = rules or GovernanceRules.load()
-    params = {"first": first, "last": last, "response_seconds": rules.response_hours * 3600, **zone_params()}
+    params = {"first": first, "last": last, **tally_params(rules)}
     _lock(conn)
     for sql in refresh_sql(tables):
         conn.execute(sa.text(sql), params)
@@ -219,7 +218,7 @@ def move_complaints(conn: sa.Connection, added: str, removed: str, rules: Govern
         category): the rows it leaves at zero then go, as a recount has none. A status update
         never changes a key, and skips that statement.
     """
-    params = move_params(rules)
+    params = tally_params(rules)
     conn.execute(statement(f"WITH {move_sql(added, removed)} SELECT 1"), params)
     if not refiled:
         return
@@ -232,7 +231,7 @@ def move_complaints(conn: sa.Connection, added: str, removed: str, rules: Govern
 def move_sql(added: str, removed: str) -> str:
     """The ``WITH`` items of one statement that moves the tallies (as :func:`move_complaints`)
     by the complaints of ``added`` less those of ``removed``: tables, or items named before these
-    in the same ``WITH``, with the :data:`COUNTED_COLUMNS`. Binds :func:`move_params`.
+    in the same ``WITH``, with the :data:`COUNTED_COLUMNS`. Binds :func:`tally_params`.
 
     The statement takes the tallies' lock (:func:`_lock`) before it writes a tally row, and
     keeps it to the end of the transaction: a round trip less than locking first. Its rows were
@@ -250,8 +249,9 @@ def move_sql(added: str, removed: str) -> str:
     return f"tally_locked AS MATERIALIZED ({_LOCK_SQL}), moved AS MATERIALIZED ({moved}), {inserts}"
 
 
-def move_params(rules: GovernanceRules | None = None) -> dict:
-    """The parameters of :func:`move_sql` (``rules`` as for :func:`move_complaints`)."""
+def tally_params(rules: GovernanceRules | None = None) -> dict:
+    """The parameters every tally's counts bind, the response deadline and the city's zone
+    (:func:`move_sql`, :func:`refresh_days`; ``rules`` as for :func:`move_complaints`)."""
     rules = rules or GovernanceRules.load()
     return {"response_seconds": rules.response_hours * 3600, **zone_params()}
 
