@@ -156,7 +156,22 @@ TALLIES = ("township_day", "city_day", "cell_day", "township_half", "cell_week")
 
 def _tallies(engine) -> dict[str, list]:
     with engine.connect() as conn:
-        return {name: sorted(map(tuple, conn.execute(sa.text(f"SELECT * FROM {name}")).all())) for name in TALLIES}
+        return _read_tallies(conn)
+
+
+def _recounted(engine) -> dict[str, list]:
+    """The tallies as a recount from the complaints makes them (rolled back after)."""
+    from geo.store.tally import refresh_tally
+
+    with engine.begin() as conn:
+        refresh_tally(conn)
+        recounted = _read_tallies(conn)
+        conn.rollback()
+    return recounted
+
+
+def _read_tallies(conn) -> dict[str, list]:
+    return {name: sorted(map(tuple, conn.execute(sa.text(f"SELECT * FROM {name}")).all())) for name in TALLIES}
 
 
 @pytest.mark.slow
@@ -261,15 +276,6 @@ def test_the_tallies_after_a_load_a_reload_and_a_partial_update_equal_a_recount(
                                                                                 tmp_path):
     """A load adds its new complaints to the tallies and moves the counts of those it updates
     from what they were to what they are: after each step, every tally equals a recount."""
-    from geo.store.tally import refresh_tally
-
-    def recounted() -> dict[str, list]:
-        with complaints_engine.begin() as conn:
-            refresh_tally(conn)
-            after = {name: sorted(map(tuple, conn.execute(sa.text(f"SELECT * FROM {name}")).all()))
-                     for name in TALLIES}
-            conn.rollback()
-        return after
 
     first = _status_rows("T", 1_500, seed=3)
     first += [row(id=f"A{i}", lon="", lat="", address="广安门外街道", received_at=f"2026-10-1{5 + i % 3} 07:{i:02d}:00")
@@ -277,7 +283,7 @@ def test_the_tallies_after_a_load_a_reload_and_a_partial_update_equal_a_recount(
     loaded = ingest(complaints_engine, write_csv(tmp_path / "first.csv", first), boundary_index)
     assert loaded.inserted == len(first)
     after_load = _tallies(complaints_engine)
-    assert after_load == recounted()
+    assert after_load == _recounted(complaints_engine)
     assert sum(r[3] for r in after_load["township_day"]) == len(first)
     again = ingest(complaints_engine, write_csv(tmp_path / "again.csv", first), boundary_index)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, len(first))
@@ -290,14 +296,13 @@ def test_the_tallies_after_a_load_a_reload_and_a_partial_update_equal_a_recount(
     assert later.updated > 0
     after_update = _tallies(complaints_engine)
     assert after_update != after_load
-    assert after_update == recounted()
+    assert after_update == _recounted(complaints_engine)
 
 
 @pytest.mark.slow
 def test_two_loads_in_one_transaction_count_each_complaint_once(complaints_engine, boundary_index, tmp_path):
-    """The loader's temporary tables outlive a transaction (emptied at each commit): two loads
+    """The loader's temporary tables outlive a transaction (each load empties them): two loads
     in one caller's transaction still count each complaint once, as a recount does."""
-    from geo.store.tally import refresh_tally
 
     before = table(complaints_engine, "SELECT count(*) n FROM complaint")["n"].iat[0]
     with complaints_engine.connect() as conn, conn.begin():
@@ -305,13 +310,41 @@ def test_two_loads_in_one_transaction_count_each_complaint_once(complaints_engin
             ingest_file(conn, write_csv(tmp_path / f"{name}.csv", _status_rows(name, 200, seed=seed)), now=NOW,
                         boundaries=boundary_index)
     assert table(complaints_engine, "SELECT count(*) n FROM complaint")["n"].iat[0] == before + 400
-    loaded = _tallies(complaints_engine)
-    with complaints_engine.begin() as conn:
-        refresh_tally(conn)
-        recounted = {name: sorted(map(tuple, conn.execute(sa.text(f"SELECT * FROM {name}")).all()))
-                     for name in TALLIES}
-        conn.rollback()
-    assert loaded == recounted
+    assert _tallies(complaints_engine) == _recounted(complaints_engine)
+
+
+def test_requests_on_one_session_leave_its_staging_tables_empty_and_count_once(complaints_engine, boundary_index,
+                                                                               monkeypatch):
+    """The staging tables outlive each request's transaction, and each load empties them (by
+    deleting, or by truncating once enough rows went through): on one connection, requests
+    accepted, rejected and repeated, a load rolled back by its caller, and the truncations in
+    between all leave the tables empty, and the tallies equal a recount."""
+    from geo.ingest import load_db
+    from geo.ingest.run_db import ingest_rows
+
+    monkeypatch.setattr(load_db, "TRUNCATE_AFTER", 3)
+    staging = ("complaint_loaded", "complaint_before", "complaint_accepted", "complaint_stage")
+    as_text = lambda rows: [{k: str(v) for k, v in r.items()} for r in rows]  # noqa: E731
+    requests = [[row(id=f"S{i}", received_at=f"2026-10-2{i % 3} 0{i % 9}:15:00")] for i in range(8)]
+    requests += [[row(id="S1", resolved="是")], [row(id="S9", received_at="soon")],
+                 [row(id=f"S{i}", received_at="2026-10-22 10:00:00") for i in range(10, 14)], requests[0]]
+    with complaints_engine.connect() as conn:
+        sizes = []
+        for rows in requests:
+            ingest_rows(conn, as_text(rows), source="api:stage", now=NOW, boundaries=boundary_index)
+            assert {name: conn.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar() for name in staging} \
+                == dict.fromkeys(staging, 0)
+            sizes.append(conn.execute(sa.text("SELECT pg_relation_size('complaint_accepted')")).scalar())
+            conn.rollback()  # each request in a transaction of its own, as the API's
+        with conn.begin():
+            ingest_rows(conn, as_text([row(id="S20")]), source="api:stage", now=NOW, boundaries=boundary_index)
+            conn.rollback()
+        ingest_rows(conn, as_text([row(id="S21")]), source="api:stage", now=NOW, boundaries=boundary_index)
+        assert conn.execute(sa.text("SELECT count(*) FROM complaint_accepted")).scalar() == 0
+    assert 0 in sizes[1:]  # truncated on the way, not only deleted from
+    stored = table(complaints_engine, "SELECT source_id FROM complaint WHERE source_id LIKE 'S%' ORDER BY 1")
+    assert stored["source_id"].tolist() == sorted([f"S{i}" for i in (*range(8), *range(10, 14), 21)])
+    assert _tallies(complaints_engine) == _recounted(complaints_engine)
 
 
 def test_readers_never_wait_on_a_load(complaints_db_url, complaints_engine, boundary_index, tmp_path):

@@ -32,10 +32,12 @@ from geo.ingest.load_db import (
     Encoded,
     accepted_ids,
     create_stage,
+    empty_stage,
     encode,
     insert_new,
     note_accepted,
     stage,
+    stage_emptied,
     store_rejected,
     upsert,
 )
@@ -229,13 +231,17 @@ def _ingest_once(bind: Bind, batches: Callable[[], Iterator[Batch]], source: str
                         progress(ready.read_bytes)
         _update_tallies(conn, summary.updated > 0)
         summary.unchanged = summary.rows - summary.rejected - summary.inserted - summary.updated
-        # The rejections the load answers are settled by the statement that closes the run.
+        # The rejections the load answers are settled by the statement that closes the run,
+        # which also empties the staging tables (read by it before they are emptied).
+        emptied = stage_emptied(conn, summary.rows)
         conn.execute(statement(
-            f"WITH settled AS ({SETTLE_REJECTED}) "
+            f"WITH settled AS ({SETTLE_REJECTED}){emptied} "
             "UPDATE ingest_run SET finished_at = now(), rows = :rows, inserted = :inserted, updated = :updated, "
             "unchanged = :unchanged, rejected = :rejected, summary = CAST(:summary AS jsonb) WHERE id = :id"),
             {**summary.as_dict(), "summary": json.dumps(summary.as_dict()), "id": run_id, "run": run_id,
              "sha": sha256})
+        if not emptied:
+            empty_stage(conn, truncate=True)
     return summary
 
 
