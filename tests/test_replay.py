@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from geo.api.keys_db import add_key
 from geo.demo import synth
-from geo.demo.replay import events, play
+from geo.demo.replay import Event, _form, events, play
 from geo.ingest.mapping import Mapping
 from geo.ingest.run_db import ingest_file
 from geo.locate.jurisdictions_db import current_jurisdictions
@@ -68,3 +68,10 @@ def test_a_replayed_day_equals_the_same_day_ingested_in_bulk(pg_cluster, boundar
         bulk.dispose()
         for url in (live_url, bulk_url):
             drop_database(pg_cluster, url)
+
+
+def test_a_replayed_post_leaves_out_the_fields_it_has_no_value_for():
+    """A hand-off without a unit is posted without the field, not with the text "None"."""
+    event = Event(pd.Timestamp("2026-11-02 08:00", tz=synth.ZONE), 0, "servicerequestupdates.json", "wk_x",
+                  {"service_request_id": "A-1", "unit": None, "status": "open"})
+    assert _form(event) == {"api_key": "wk_x", "service_request_id": "A-1", "status": "open"}

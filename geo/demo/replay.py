@@ -12,7 +12,6 @@ from __future__ import annotations
 import heapq
 import json
 import logging
-import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -151,21 +150,23 @@ def play(timeline: list[Event], base_url: str, clock: Callable[[], datetime], *,
 
     ``wall_per_clock`` is the wall seconds per clock second (1/speed): how long to sleep.
     """
-    import requests
+    import urllib3
 
     tally = Tally()
-    sessions = threading.local()  # one connection per posting thread, kept alive
+    # One pool of kept-alive connections for the posting threads: urllib3 itself, as requests'
+    # sessions cost the replay three times the CPU a post (1.5 against 0.55 ms), on the
+    # machine that also runs the API, the worker and the database. No retries: a post that
+    # fails is counted as failed, as it would be by a channel.
+    pool_manager = urllib3.PoolManager(maxsize=workers, retries=False, timeout=urllib3.Timeout(total=30))
     queue = list(timeline)
     heapq.heapify(queue)
 
     def post(event: Event) -> int:
-        if not hasattr(sessions, "it"):
-            sessions.it = requests.Session()
         try:
-            answer = sessions.it.post(f"{base_url}{_OPEN311}/{event.path}", data={"api_key": event.key, **event.form},
-                                  timeout=30)
-            return answer.status_code
-        except requests.RequestException as exc:
+            answer = pool_manager.request("POST", f"{base_url}{_OPEN311}/{event.path}",
+                                          fields=_form(event), encode_multipart=False)
+            return answer.status
+        except urllib3.exceptions.HTTPError as exc:
             log.warning("replay: %s failed: %s", event.path, exc)
             return 0
 
@@ -191,3 +192,8 @@ def play(timeline: list[Event], base_url: str, clock: Callable[[], datetime], *,
                 wait = (queue[0].at - pd.Timestamp(clock())).total_seconds() * wall_per_clock
                 sleep(min(max(wait, 0.01), 1.0))
     return tally
+
+
+def _form(event: Event) -> dict[str, str]:
+    # A field without a value is left out, not sent as the text "None".
+    return {k: str(v) for k, v in {"api_key": event.key, **event.form}.items() if v is not None}
