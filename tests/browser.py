@@ -19,9 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import ElementClickInterceptedException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.helpers import ROOT, stop
@@ -154,12 +155,39 @@ def map_shapes(browser: webdriver.Chrome, css: str, *, index: int = 0, minimum: 
         browser.switch_to.default_content()
 
 
-def choose(browser, label: str, option: str) -> float:
-    """Pick an option of a Streamlit selectbox by its label; return the moment it was clicked."""
-    box = browser.find_element(By.XPATH, f"//label[.//p[text()='{label}']]/following-sibling::div//input")
+def _box(browser, label: str):
+    return browser.find_element(By.XPATH, f"//label[.//p[text()='{label}']]/following-sibling::div//input")
+
+
+def options_of(browser, label: str) -> list[str]:
+    """The texts of a Streamlit selectbox's options, read by opening its list and closing it again."""
+    box = _box(browser, label)
     box.click()
-    item = WebDriverWait(browser, 30).until(lambda b: [o for o in b.find_elements(By.CSS_SELECTOR, "[role='option']")
-                                                       if o.text.strip() == option])[0]
-    clicked = time.perf_counter()
-    item.click()
-    return clicked
+    options = WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.CSS_SELECTOR, "[role='option']"))
+    texts = [o.text.strip() for o in options]
+    box.send_keys(Keys.ESCAPE)
+    return texts
+
+
+def choose(browser, label: str, option: str, *, attempts: int = 5) -> float:
+    """Pick an option of a Streamlit selectbox by its label; return the moment it was clicked.
+
+    A page whose fragment redraws (the queue's countdowns) can replace the list or cover the option
+    between finding it and clicking it. The browser then refuses the click, so nothing was picked:
+    the list is closed and opened again, up to ``attempts`` times.
+    """
+    for attempt in range(attempts):
+        try:
+            _box(browser, label).click()
+            item = WebDriverWait(browser, 30).until(lambda b: [
+                o for o in b.find_elements(By.CSS_SELECTOR, "[role='option']") if o.text.strip() == option])[0]
+            browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", item)
+            clicked = time.perf_counter()
+            item.click()
+            return clicked
+        except (ElementClickInterceptedException, StaleElementReferenceException):
+            if attempt == attempts - 1:
+                raise
+            webdriver.ActionChains(browser).send_keys(Keys.ESCAPE).perform()
+            time.sleep(0.5)
+    raise AssertionError("unreachable")

@@ -16,6 +16,7 @@ from tests.browser import (
     link_text,
     map_shapes,
     open_page,
+    options_of,
     served_app,
     sign_in,
     wait_for_title,
@@ -234,12 +235,11 @@ def test_a_click_after_the_minute_ticks_acts_on_the_call_it_was_meant_for(app_ci
         open_page(browser, "吹哨报到")
         wait_for_title(browser, "街乡吹哨")
         wait = WebDriverWait(browser, 90)
-        box = wait.until(lambda b: b.find_elements(
-            By.XPATH, "//label[.//p[text()='打开吹哨']]/following-sibling::div//input"))[0]
-        box.click()
-        second = wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "[role='option']")[1:])[0]
-        call_id = int(second.text.split("·")[0].strip().lstrip("#"))
-        second.click()
+        wait.until(lambda b: b.find_elements(
+            By.XPATH, "//label[.//p[text()='打开吹哨']]/following-sibling::div//input"))
+        second = wait.until(lambda b: options_of(b, "打开吹哨")[1:])[0]
+        call_id = int(second.split("·")[0].strip().lstrip("#"))
+        choose(browser, "打开吹哨", second)
         heading = f"吹哨 #{call_id}："
         wait.until(lambda b: any(h.text.startswith(heading) for h in b.find_elements(By.CSS_SELECTOR, "h3")))
 
@@ -280,7 +280,7 @@ def test_a_coordinator_filters_to_a_district_and_escalates_a_call(app_city):
         search = browser.find_element(By.CSS_SELECTOR, "input[aria-label='搜索：吹哨编号、诉求编号或地址']")
         search.send_keys(f"#{call_id}\n")
         wait.until(lambda b: any("共 1 件" in h.text for h in b.find_elements(By.CSS_SELECTOR, "h3")))
-        choose(browser, "打开吹哨", next(o for o in _picker_options(browser) if o.startswith(f"#{call_id} ")))
+        choose(browser, "打开吹哨", next(o for o in options_of(browser, "打开吹哨") if o.startswith(f"#{call_id} ")))
         heading = f"吹哨 #{call_id}："
         wait.until(lambda b: any(h.text.startswith(heading) for h in b.find_elements(By.CSS_SELECTOR, "h3")))
         browser.find_element(By.XPATH, "//label[.//p[text()='我确认升级或关闭此吹哨']]").click()
@@ -293,15 +293,6 @@ def test_a_coordinator_filters_to_a_district_and_escalates_a_call(app_city):
         escalated = conn.execute(sa.text("SELECT count(*) FROM whistle_event WHERE call_id = :c AND actor = "
                                          "'coordinator' AND action = 'escalated'"), {"c": call_id}).scalar()
     assert escalated >= 1
-
-
-def _picker_options(browser) -> list[str]:
-    box = browser.find_element(By.XPATH, "//label[.//p[text()='打开吹哨']]/following-sibling::div//input")
-    box.click()
-    options = WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.CSS_SELECTOR, "[role='option']"))
-    texts = [o.text.strip() for o in options]
-    box.send_keys("\ue00c")  # Escape: close the list again
-    return texts
 
 
 def test_a_new_call_appears_without_reloading_and_a_street_office_blows_a_proposed_whistle(
@@ -374,7 +365,7 @@ def test_a_new_call_appears_without_reloading_and_a_street_office_blows_a_propos
                 wait = WebDriverWait(browser, 90, ignored_exceptions=(StaleElementReferenceException,))
                 wait.until(lambda b: b.find_elements(By.XPATH, "//label[.//p[text()='建议吹哨']]"))[0].click()
                 # The page redraws with the proposals once the filter is taken: wait for it in the picker.
-                label = wait.until(lambda b: [o for o in _picker_options(b) if o.startswith(f"#{proposal} ")])[0]
+                label = wait.until(lambda b: [o for o in options_of(b, "打开吹哨") if o.startswith(f"#{proposal} ")])[0]
                 choose(browser, "打开吹哨", label)
                 wait.until(lambda b: b.find_elements(By.XPATH, "//button[.//p[text()='吹哨']]"))[0].click()
                 wait.until(lambda b: any("gamw-office 的“吹哨”已记录" in e.text
