@@ -40,6 +40,7 @@ from geo.errors import DatabaseError
 from geo.ingest.updates import STATUS_FIELDS
 from geo.store.bulk import binary_payload, copy_binary
 from geo.store.tally import COUNTED_COLUMNS
+from geo.strings import TEXT
 
 if TYPE_CHECKING:
     from geo.ingest.validate import Rows
@@ -67,9 +68,10 @@ STATUS_COLUMNS = STATUS_FIELDS
 RELOADED_COLUMNS = (*STATUS_COLUMNS, "category")
 # The Arrow type whose binary form each column type receives (jsonb and geometry are built apart).
 _ARROW = {"integer": pa.int32(), "bigint": pa.int64(), "double precision": pa.float64(), "real": pa.float32(),
-          "boolean": pa.bool_(), "timestamptz": pa.timestamp("us", tz="UTC"), "text": pa.string(),
-          "jsonb": pa.string(), "geometry": pa.binary()}
+          "boolean": pa.bool_(), "timestamptz": pa.timestamp("us", tz="UTC"), "text": TEXT,
+          "jsonb": TEXT, "geometry": pa.binary()}
 _SRID = 4326
+_JSONB_VERSION, _NO_BYTES = pa.scalar(b"\x01", pa.large_binary()), pa.scalar(b"", pa.large_binary())
 
 
 @dataclass
@@ -232,7 +234,7 @@ def encode(accepted: Rows, run_id: int, categories: frozenset[str], *, new: bool
     columns["footprint"] = _ewkb(shapely.from_wkt(np.where(given, footprints, None)), given)
     # jsonb's binary form is a version byte, then the text.
     columns["dispatches"] = pc.binary_join_element_wise(
-        pa.scalar(b"\x01"), columns["dispatches"].cast(pa.binary()), pa.scalar(b""))
+        _JSONB_VERSION, columns["dispatches"].cast(pa.large_binary()), _NO_BYTES)
     columns["run_id"] = pa.array(np.full(accepted.size, run_id, dtype=np.int32))
     table = pa.table({name: columns[name] for name in COLUMNS})
     table = table.take(pc.sort_indices(table, options=pc.SortOptions([("h3", "ascending", "at_end")])))
@@ -248,7 +250,8 @@ def _arrow(values, kind: str) -> pa.Array:
     if hasattr(values, "__arrow_array__"):
         # pandas' own arrays (text, integers with missing values, moments): Arrow's already, or
         # nearly. Moments are in nanoseconds as read; the column holds microseconds.
-        return pa.array(values).cast(target, safe=False)
+        values = pa.array(values)
+        return values if values.type == target else values.cast(target, safe=False)
     return pa.array(values, type=target, from_pandas=True)
 
 

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from geo.errors import ValidationError
 from geo.settings import Settings
-from geo.strings import arrow_text, pandas_text, string_series
+from geo.strings import BLANK, NO_TEXT, arrow_text, joined, missing, pandas_text, string_series
 
 MIN_KEY_BYTES = 16
 """A shorter key (an empty file, a typo in ``WHISTLE_PHONE_KEY``) would make the hashes guessable."""
@@ -120,7 +120,7 @@ def _symbols(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     digits = pc.replace_substring_regex(pc.replace_substring_regex(text, r"[^0-9]", ""), _COUNTRY, r"\1")
     kept = pc.replace_substring_regex(text, r"[^0-9*]", "")
     symbols = pc.if_else(pa.array(masked), kept, digits)
-    symbols = pc.if_else(pc.equal(symbols, ""), pa.scalar(None, pa.string()), symbols)
+    symbols = pc.if_else(pc.equal(symbols, BLANK), NO_TEXT, symbols)
     return pandas_text(symbols, raw.index), pd.Series(masked, index=raw.index)
 
 
@@ -149,7 +149,7 @@ def _mask(symbols: pd.Series) -> pd.Series:
         rows = size == length
         if keep:
             tail = pc.utf8_slice_codeunits(text.filter(pa.array(rows)), length - keep)
-            out[rows] = pc.binary_join_element_wise("*" * (length - keep), tail, "").to_numpy(zero_copy_only=False)
+            out[rows] = joined("*" * (length - keep), tail, "").to_numpy(zero_copy_only=False)
         else:
             out[rows] = "*" * length
     return pd.Series(out, index=symbols.index, dtype=object)
@@ -182,7 +182,7 @@ def mask_and_hash_phones(raw: pd.Series, key: bytes) -> tuple[pd.Series, pd.Seri
 
 
 def _hash(symbols: pd.Series, masked: pd.Series, key: bytes) -> pd.Series:
-    fresh = (symbols.notna() & ~masked).to_numpy(dtype=bool)
+    fresh = ~missing(symbols) & ~masked.to_numpy(dtype=bool)
     out = np.full(len(symbols), None, dtype=object)
     if fresh.any():
         numbers = symbols.to_numpy(dtype=object, na_value=None)[fresh]

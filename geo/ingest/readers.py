@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from geo.errors import ValidationError
 from geo.ingest.limits import ReadBudget, UploadLimits, check_file
 from geo.ingest.mapping import FIELDS, Mapping
-from geo.strings import pandas_text
+from geo.strings import BLANK, NO_TEXT, TEXT, pandas_text
 
 FORMATS = ("csv", "parquet", "jsonl")
 BATCH_BYTES = 16 << 20
@@ -216,13 +216,13 @@ def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     elif pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_struct(kind):
         values = [None if v is None else json.dumps(v, default=str, ensure_ascii=False)
                   for v in column.to_pylist()]
-        column = pa.array(values, type=pa.string())
-    elif not pa.types.is_string(kind) and not pa.types.is_large_string(kind):
-        column = pc.cast(column, pa.string())
+        column = pa.array(values, type=TEXT)
+    elif kind != TEXT:
+        column = pc.cast(column, TEXT)
     # Trimmed, and blank as missing, in Arrow: pandas' string methods cost a request's row as
     # much as a file's column.
     trimmed = pc.utf8_trim_whitespace(column)
-    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, trimmed.type), trimmed)
+    return pc.if_else(pc.equal(trimmed, BLANK), NO_TEXT, trimmed)
 
 
 def _csv(path: Path, encoding: str, batch_rows: int) -> Iterator[tuple[pa.Table, int]]:
@@ -230,7 +230,7 @@ def _csv(path: Path, encoding: str, batch_rows: int) -> Iterator[tuple[pa.Table,
     block = int(min(BATCH_BYTES, max(1 << 20, path.stat().st_size / MIN_BATCHES)))
     read = pacsv.ReadOptions(encoding=encoding, block_size=block)
     parse = pacsv.ParseOptions(newlines_in_values=True)
-    convert = pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.string()),
+    convert = pacsv.ConvertOptions(column_types=dict.fromkeys(header, TEXT),
                                    strings_can_be_null=False, quoted_strings_can_be_null=False)
     with path.open("rb") as handle, pacsv.open_csv(handle, read_options=read, parse_options=parse,
                                                    convert_options=convert) as stream:
@@ -327,6 +327,6 @@ def _jsonl_value(value):
 
 def _jsonl_table(rows: list[dict]) -> pa.Table:
     names = list(dict.fromkeys(name for row in rows for name in row))
-    return pa.table({n: pa.array([row.get(n) for row in rows], type=pa.string()) for n in names})
+    return pa.table({n: pa.array([row.get(n) for row in rows], type=TEXT) for n in names})
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from geo.strings import arrow_text
+from geo.strings import arrow_text, joined
 
 _PATTERN = (r"^(?P<year>\d{4})[-/](?P<month>\d{1,2})[-/](?P<day>\d{1,2})"
             r"(?:[T ](?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d+)?)?)?"
@@ -120,7 +120,7 @@ def _slow(text: pa.Array, index: pd.Index, timezone: str) -> pd.Series:
     parts = pc.extract_regex(text, _PATTERN)
     part = lambda name, default: pc.fill_null(pc.struct_field(parts, name), default)  # noqa: E731
     padded = lambda name: pc.utf8_lpad(pc.if_else(pc.equal(got := part(name, ""), ""), "0", got), 2, "0")  # noqa: E731
-    common = pc.binary_join_element_wise(
+    common = joined(
         part("year", "0000"), "-", padded("month"), "-", padded("day"), " ", padded("hour"), ":",
         padded("minute"), ":", padded("second"), "")
     parsed = pc.strptime(common, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)

@@ -37,7 +37,7 @@ from geo.locate.coords import coordinate_system, coordinate_systems, to_wgs84
 from geo.locate.gazetteer import gazetteer, geocode
 from geo.settings import DEFAULT_EARLIEST_YEAR, load_settings
 from geo.show.downloads import unquote_cells
-from geo.strings import arrow_text, holds, look_up, numbers, pandas_text
+from geo.strings import arrow_text, holds, joined, look_up, missing, numbers, pandas_text
 
 CHANNELS = {
     "phone": "phone", "电话": "phone", "12345": "phone", "hotline": "phone",
@@ -214,9 +214,9 @@ def check_batch(batch: Batch, context: Context) -> Checked:
     if UNREADABLE in fields:
         # A line the reader could not make a row of (JSON Lines): its reason is ready.
         unreadable = columns[UNREADABLE]
-        reasons.add(unreadable.notna().to_numpy(), "bad_line", lambda i: str(unreadable.iat[i]))
+        reasons.add(~missing(unreadable), "bad_line", lambda i: str(unreadable.iat[i]))
     raw_ids = get("id")
-    reasons.add(raw_ids.isna().to_numpy(), "missing_id", "id is missing: every complaint needs the id "
+    reasons.add(missing(raw_ids), "missing_id", "id is missing: every complaint needs the id "
                 "it has in the source system")
     reasons.add(holds(raw_ids, "\x00"), "bad_id",
                 lambda i: f"id {_show(raw_ids.iat[i])} holds a NUL byte; an id is text the source system shows")
@@ -231,7 +231,7 @@ def check_batch(batch: Batch, context: Context) -> Checked:
         "complaints (WHISTLE_EARLIEST_YEAR sets the year)"))
     reasons.add(year > context.now.year + 1, "future_time", lambda i: (
         f"received_at {_show(raw_received.iat[i])} is in the future"))
-    reasons.add(received.isna().to_numpy(), "bad_time", lambda i: (
+    reasons.add(missing(received), "bad_time", lambda i: (
         "received_at is missing" if pd.isna(raw_received.iat[i]) else
         f"received_at {_show(raw_received.iat[i])} is not a date and time (e.g. 2026-11-01 08:30:00)"))
     future = (received > context.now + FUTURE_SLACK).to_numpy()
@@ -245,7 +245,7 @@ def check_batch(batch: Batch, context: Context) -> Checked:
             continue
         raw = fields[name]
         moments = parse_moments(raw, context.mapping.timezone, formats.get(name))
-        reasons.add((moments.isna() & raw.notna()).to_numpy(), "bad_field",
+        reasons.add(missing(moments) & ~missing(raw), "bad_field",
                     lambda i, raw=raw, name=name: f"{name} {_show(raw.iat[i])} is not a date and time")
         out[name] = moments
     # The file's own values (its mapping's value maps) first, then the accepted spellings.
@@ -419,7 +419,7 @@ def _dispatches(out: _Columns, reasons: _Reasons, raw: pd.Series, context: Conte
     size = len(raw)
     out["dispatched_at"] = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
     out["returned_count"] = 0
-    given = np.flatnonzero(raw.notna().to_numpy())
+    given = np.flatnonzero(~missing(raw))
     if not given.size:
         out["dispatches"] = raw.copy()
         return
@@ -438,7 +438,7 @@ def _dispatches(out: _Columns, reasons: _Reasons, raw: pd.Series, context: Conte
         at = parse_moments(pd.Series(flat.field("at").to_pandas(), dtype="string"), context.mapping.timezone)
         action = pd.Series(flat.field("action").to_pandas(), dtype="string").str.strip().str.lower()
         unit = pd.Series(flat.field("unit").to_pandas(), dtype="string")
-        wrong = at.isna().to_numpy() | ~action.isin(ACTIONS).to_numpy() | unit.isna().to_numpy()
+        wrong = missing(at) | ~action.isin(ACTIONS).to_numpy() | missing(unit)
         problems[owner[wrong]] = (f"has a hand-off without a valid at, unit or action "
                                   f"(actions are {', '.join(ACTIONS)})")
         # Hand-offs come grouped by row (Arrow keeps list order): reduce each group at once.
@@ -446,7 +446,7 @@ def _dispatches(out: _Columns, reasons: _Reasons, raw: pd.Series, context: Conte
             starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
             rows = owner[starts]
             moments = at.array.asi8
-            moments = np.where(at.isna().to_numpy(), np.iinfo(np.int64).max, moments)
+            moments = np.where(missing(at), np.iinfo(np.int64).max, moments)
             first = np.minimum.reduceat(moments, starts)
             out_first = out["dispatched_at"].array.asi8.copy()
             out_first[rows] = first
@@ -463,7 +463,7 @@ def _parse_dispatch_lists(texts: pd.Series) -> tuple[pa.Table | None, np.ndarray
     """Parse JSON lists in one pass through Arrow's JSON reader; find bad ones only on failure."""
     bad = np.zeros(len(texts), dtype=bool)
     # Each list becomes one line of JSON Lines (a raw newline in a value would end it early).
-    lines = pc.binary_join_element_wise(
+    lines = joined(
         '{"d":', pc.replace_substring(arrow_text(texts), "\n", " "),
         "}\n", "")
     try:
@@ -487,7 +487,8 @@ def _parse_dispatch_lists(texts: pd.Series) -> tuple[pa.Table | None, np.ndarray
 def _read_lists(lines: pa.StringArray) -> pa.Table:
     # The lines' characters lie end to end in the array's data buffer: that is the document.
     lines = pa.concat_arrays([lines])  # a fresh array: its data starts at its first line
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset:lines.offset + len(lines) + 1]
+    width = np.int64 if pa.types.is_large_string(lines.type) else np.int32
+    offsets = np.frombuffer(lines.buffers()[1], dtype=width)[lines.offset:lines.offset + len(lines) + 1]
     data = lines.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]]
     options = pajson.ParseOptions(explicit_schema=_DISPATCH_SCHEMA, unexpected_field_behavior="ignore")
     return pajson.read_json(io.BytesIO(data), parse_options=options,
@@ -498,7 +499,7 @@ def _place(out: _Columns, reasons: _Reasons, fields: dict[str, pd.Series], get, 
     size = len(out.index)
     crs = (coordinate_systems(fields["crs"], context.mapping.crs) if "crs" in fields
            else pd.Series(coordinate_system(context.mapping.crs), index=out.index, dtype="string"))
-    reasons.add(crs.isna().to_numpy(), "unknown_crs", lambda i: (
+    reasons.add(missing(crs), "unknown_crs", lambda i: (
         f"coordinate system {_show(get('crs').iat[i])} is unknown; use wgs84, gcj02 or bd09"))
     lon_raw, lat_raw = get("lon"), get("lat")
     lon, lat = numbers(lon_raw), numbers(lat_raw)
@@ -506,7 +507,7 @@ def _place(out: _Columns, reasons: _Reasons, fields: dict[str, pd.Series], get, 
     # location: such a row is located by its address, as one without coordinates.
     placeholder, why = _placeholders(lon, lat, context.rules)
     lon[placeholder], lat[placeholder] = np.nan, np.nan
-    given = (lon_raw.notna().to_numpy() | lat_raw.notna().to_numpy()) & ~placeholder
+    given = (~missing(lon_raw) | ~missing(lat_raw)) & ~placeholder
     broken = given & ~(np.isfinite(lon) & np.isfinite(lat))
     reasons.add(broken, "bad_coordinate", lambda i: (
         f"lon {_show(lon_raw.iat[i])} / lat {_show(lat_raw.iat[i])} is not a pair of numbers"))
@@ -586,7 +587,7 @@ def _accuracy(reasons: _Reasons, raw: pd.Series, most: float) -> np.ndarray:
     """The channel's accuracy of a point in metres (NaN where none is given); a value that is not a
     number of metres above 0 and up to ``most`` is a bad field."""
     value = numbers(raw)
-    given = raw.notna().to_numpy()
+    given = ~missing(raw)
     bad = given & ~(np.isfinite(value) & (value > 0) & (value <= most))
     reasons.add(bad, "bad_field", lambda i: (
         f"accuracy {_show(raw.iat[i])} is not a distance in metres above 0 and up to {most:,.0f}"))
@@ -596,7 +597,7 @@ def _accuracy(reasons: _Reasons, raw: pd.Series, most: float) -> np.ndarray:
 
 def _footprints(reasons: _Reasons, raw: pd.Series) -> np.ndarray:
     shapes = np.full(len(raw), None, dtype=object)
-    given = np.flatnonzero(raw.notna().to_numpy())
+    given = np.flatnonzero(~missing(raw))
     if not given.size:
         return shapes
     texts = raw.iloc[given].astype(str)
