@@ -493,3 +493,13 @@ def test_a_department_s_system_reads_its_calls_and_reports_done_through_the_api(
 
     with pytest.raises(ValidationError, match="not a department"):
         add_key(engine, "nobody-desk", "department", department="nobody")
+
+
+def test_a_fresh_install_s_api_reads_the_boundaries_before_it_answers(api, tmp_path):
+    """A fresh install has no cell tables yet: the API builds them while it starts, so that once it
+    answers at all, its first complaint is located at once (it waited 5 to 10 s for them)."""
+    _base, engine, _keys = api
+    with served_api({"DATABASE_URL": engine.url.render_as_string(hide_password=False),
+                     "WHISTLE_HOME": str(tmp_path)}):
+        assert sorted(p.name.split("-")[1] for p in (tmp_path / "var" / "cache").glob("cells-*.npz")) == [
+            "district", "township"]

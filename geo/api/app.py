@@ -129,6 +129,9 @@ def create_app(bind: Bind | None = None, *, clock: Clock | None = None, on_accep
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         anyio.to_thread.current_default_thread_limiter().total_tokens = HANDLER_THREADS
+        # The boundaries (and their cell tables, built on a fresh install) are read before the
+        # first request: it waited for them, 5 to 10 s, where one complaint takes milliseconds.
+        await anyio.to_thread.run_sync(lambda: boundaries.get().prepare(pd.Timestamp(now())))
         yield
         intake.close()
         update_intake.close()

@@ -178,11 +178,15 @@ def play(timeline: list[Event], base_url: str, clock: Callable[[], datetime], *,
                 batch.append(heapq.heappop(queue))
             if batch:
                 tally.late_s = max(tally.late_s, (now - batch[0].at).total_seconds())
-            # The complaints of a moment are answered before its updates go: an update of a
-            # complaint posted at the same moment would otherwise race it (and find nothing).
+            # An update of a complaint posted in this round waits for the complaint's answer (it
+            # would race it and find nothing); the others go with the complaints, so that the
+            # API's two intakes (complaints, updates) work at once rather than in turn.
             complaints = [e for e in batch if e.path == "requests.json"]
+            posting = {e.form["attribute[channel_request_id]"] for e in complaints}
             updates = [e for e in batch if e.path != "requests.json"]
-            for status in [*pool.map(post, complaints), *pool.map(post, updates)]:
+            waiting = [e for e in updates if e.form["service_request_id"] in posting]
+            free = [e for e in updates if e.form["service_request_id"] not in posting]
+            for status in [*pool.map(post, complaints + free), *pool.map(post, waiting)]:
                 tally.sent += 1
                 tally.by_status[status] = tally.by_status.get(status, 0) + 1
                 tally.accepted += status == 200

@@ -125,6 +125,22 @@ class BoundaryIndex:
         codes = np.where(pd.notna(parents), parents, district[0])
         return Located(cells, township[0], codes, township[1] | district[1], township[2])
 
+    def prepare(self, at: pd.Timestamp) -> None:
+        """Build, or read from the disk cache, the cell tables of the sets valid at ``at``, which
+        :meth:`locate` would otherwise build for the first point it is given (seconds on a fresh
+        install, against milliseconds for a point).
+
+        Parameters
+        ----------
+        at : pandas.Timestamp
+            A moment with a zone: the sets valid then are prepared.
+        """
+        moment = pd.Series([pd.Timestamp(at).tz_convert("UTC")], dtype="datetime64[ns, UTC]")
+        with self._lock:
+            for level in LEVELS:
+                if self.versions.get(level):
+                    self.versions[level][int(self._version_of(level, moment)[0])].table(self.resolution, self.cache_dir)
+
     def _assign(self, level: str, lon: np.ndarray, lat: np.ndarray, cells: np.ndarray,
                 received: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One level's codes, edge flags and set ids, each point against the set valid when received."""
