@@ -15,7 +15,8 @@ from geo.ingest.mapping import Mapping
 from geo.ingest.run_db import ingest_file
 from geo.locate.jurisdictions_db import current_jurisdictions
 from tests.conftest import create_database, drop_database
-from tests.live import served_api
+from tests.helpers import geo
+from tests.live import line_point, plant, served_api
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 TALLIES = ("township_day", "city_day", "cell_day", "township_half", "cell_week")
@@ -63,6 +64,43 @@ def test_a_replayed_day_equals_the_same_day_ingested_in_bulk(pg_cluster, boundar
         assert len(replayed["complaint"]) == summary.inserted
         for name in ("complaint", *TALLIES):
             assert replayed[name] == loaded[name], name
+    finally:
+        live.dispose()
+        bulk.dispose()
+        for url in (live_url, bulk_url):
+            drop_database(pg_cluster, url)
+
+
+def test_geo_replay_plays_the_day_after_the_history_ahead_of_the_wall_clock(pg_cluster, boundaries_template,
+                                                                          tmp_path):
+    """``python -m geo replay`` on a platform whose history ends now plays the next day, every
+    post ahead of the wall clock: the API follows the replay's clock from the first post (none
+    is refused as "from the future"), and what it stores equals the export ingested in bulk."""
+    live_url, bulk_url = (create_database(pg_cluster, boundaries_template) for _ in range(2))
+    live, bulk = sa.create_engine(live_url), sa.create_engine(bulk_url)
+    env = {"DATABASE_URL": live_url, "WHISTLE_HOME": str(tmp_path), "WHISTLE_LOG": "WARNING"}
+    now = datetime.now(UTC)
+    try:
+        plant(live, tmp_path, "history", [("HISTORY-1", "gas_leak", now, line_point(live))], now=now)
+        with served_api(env) as base:
+            done = geo("replay", "--days", "1", "--per-day", "40", "--speed", "20000", "--api", base, env=env)
+        said = " ".join(done.stdout.split())
+        assert done.returncode == 0, done.stderr
+        assert "Traceback" not in done.stderr
+        assert " 0 failed" in said, said
+        assert "h of the clock" in said, said
+        assert "95 % within" in said, said
+        export = tmp_path / "var" / "replay" / "complaints.parquet"
+        summary = ingest_file(bulk, export, Mapping(dict(synth.MAPPING)), now=pd.Timestamp(now) + pd.Timedelta(days=9))
+        with live.connect() as conn:
+            first = conn.execute(sa.text(
+                "SELECT min(received_at) FROM complaint WHERE source_id <> 'HISTORY-1'")).scalar()
+            refused = conn.execute(sa.text("SELECT count(*) FROM rejected_row WHERE reason ILIKE '%future%'")).scalar()
+        assert first > now, "the replayed day comes after the history"
+        assert refused == 0
+        replayed = [row for row in _state(live)["complaint"] if row[0] != "HISTORY-1"]
+        assert replayed == _state(bulk)["complaint"]
+        assert len(replayed) == summary.inserted > 0
     finally:
         live.dispose()
         bulk.dispose()

@@ -12,8 +12,10 @@ from __future__ import annotations
 import heapq
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,6 +28,7 @@ from geo.ingest.validate import SATISFACTION, YES_NO, channels
 
 log = logging.getLogger("whistle.replay")
 _OPEN311 = "/open311/v2"
+_KEEP = 10_000
 
 
 @dataclass(order=True)
@@ -138,21 +141,44 @@ class Tally:
     rejected: int = 0
     failed: int = 0
     by_status: dict = field(default_factory=dict)
-    late_s: float = 0.0
-    """The latest an event was sent after its moment, in clock seconds (a replay that keeps up
-    stays within a few; one that does not falls further behind)."""
+    lates: list[float] = field(default_factory=list, repr=False)
+    """How long after its moment each event was posted, in clock seconds (a replay that keeps
+    up stays within a few; one that does not falls further behind)."""
+
+    def count(self, status: int, late_s: float) -> None:
+        """Count one answer (0: no answer), posted ``late_s`` clock seconds after its moment."""
+        self.sent += 1
+        self.by_status[status] = self.by_status.get(status, 0) + 1
+        self.accepted += status == 200
+        self.rejected += status in (400, 404)
+        self.failed += status not in (200, 400, 404)
+        self.lates.append(late_s)
+
+    @property
+    def late_s(self) -> float:
+        """The latest an event was posted after its moment, in clock seconds."""
+        return max(self.lates, default=0.0)
+
+    def late_quantile_s(self, q: float) -> float:
+        """The ``q`` quantile of the events' lateness, in clock seconds."""
+        return float(np.quantile(self.lates, q)) if self.lates else 0.0
 
 
 def play(timeline: list[Event], base_url: str, clock: Callable[[], datetime], *,
          sleep: Callable[[float], None], wall_per_clock: float, workers: int = 40,
          stop: Callable[[], bool] = lambda: False) -> Tally:
-    """Post each event when ``clock`` reaches its moment (a few at once); returns the tally.
+    """Post each event when ``clock`` reaches its moment (up to ``workers`` at once); returns
+    the tally.
 
+    Events are posted as their moments come, without waiting for the answers to earlier ones,
+    except that the events of one complaint go one after the other (an update waits for the
+    complaint's answer and for the updates before it: it would race them and find nothing).
     ``wall_per_clock`` is the wall seconds per clock second (1/speed): how long to sleep.
     """
     import urllib3
 
     tally = Tally()
+    counting = threading.Lock()
     # One pool of kept-alive connections for the posting threads: urllib3 itself, as requests'
     # sessions cost the replay three times the CPU a post (1.5 against 0.55 ms), on the
     # machine that also runs the API, the worker and the database. No retries: a post that
@@ -161,41 +187,65 @@ def play(timeline: list[Event], base_url: str, clock: Callable[[], datetime], *,
     queue = list(timeline)
     heapq.heapify(queue)
 
-    def post(event: Event) -> int:
+    def post(event: Event) -> None:
+        late = (pd.Timestamp(clock()) - event.at).total_seconds()
         try:
-            answer = pool_manager.request("POST", f"{base_url}{_OPEN311}/{event.path}",
-                                          fields=_form(event), encode_multipart=False)
-            return answer.status
+            status = pool_manager.request("POST", f"{base_url}{_OPEN311}/{event.path}",
+                                          fields=_form(event), encode_multipart=False).status
         except urllib3.exceptions.HTTPError as exc:
             log.warning("replay: %s failed: %s", event.path, exc)
-            return 0
+            status = 0
+        with counting:
+            tally.count(status, late)
 
-    with ThreadPoolExecutor(workers) as pool:
+    # Pipelined rather than in rounds: a round that waited for its slowest answer left the
+    # machine a third idle at 100× (the API's batches, the worker and the database in turn).
+    last: dict[str, Future] = {}
+    pool = ThreadPoolExecutor(workers)
+    finished = False
+    try:
         while queue and not stop():
             now = pd.Timestamp(clock())
-            batch = []
             while queue and queue[0].at <= now:
-                batch.append(heapq.heappop(queue))
-            if batch:
-                tally.late_s = max(tally.late_s, (now - batch[0].at).total_seconds())
-            # An update of a complaint posted in this round waits for the complaint's answer (it
-            # would race it and find nothing); the others go with the complaints, so that the
-            # API's two intakes (complaints, updates) work at once rather than in turn.
-            complaints = [e for e in batch if e.path == "requests.json"]
-            posting = {e.form["attribute[channel_request_id]"] for e in complaints}
-            updates = [e for e in batch if e.path != "requests.json"]
-            waiting = [e for e in updates if e.form["service_request_id"] in posting]
-            free = [e for e in updates if e.form["service_request_id"] not in posting]
-            for status in [*pool.map(post, complaints + free), *pool.map(post, waiting)]:
-                tally.sent += 1
-                tally.by_status[status] = tally.by_status.get(status, 0) + 1
-                tally.accepted += status == 200
-                tally.rejected += status in (400, 404)
-                tally.failed += status not in (200, 400, 404)
-            if queue and not batch:
+                event = heapq.heappop(queue)
+                key = event.form.get("attribute[channel_request_id]") or event.form["service_request_id"]
+                last[key] = _after(last.get(key), pool, post, event)
+            if len(last) > _KEEP:  # complaints whose events are all answered need no tail kept
+                last = {key: future for key, future in last.items() if not future.done()}
+            if queue:
                 wait = (queue[0].at - pd.Timestamp(clock())).total_seconds() * wall_per_clock
-                sleep(min(max(wait, 0.01), 1.0))
+                if wait > 0:
+                    sleep(min(max(wait, 0.01), 1.0))
+        if not stop():
+            wait_futures(list(last.values()))
+            finished = True
+    finally:
+        # Stopped (or interrupted): what has not started is not posted.
+        pool.shutdown(wait=True, cancel_futures=not finished)
     return tally
+
+
+def _after(previous: Future | None, pool: ThreadPoolExecutor, post: Callable[[Event], None], event: Event) -> Future:
+    """``post(event)`` on the pool once ``previous`` (the same complaint's last event) is done."""
+    if previous is None or previous.done():
+        return pool.submit(post, event)
+    chained: Future = Future()
+
+    def go(_done: Future) -> None:
+        try:
+            pool.submit(post, event).add_done_callback(lambda f: _settle(chained, f))
+        except RuntimeError as exc:  # the pool was shut down: a stopped replay
+            chained.set_exception(exc)
+
+    previous.add_done_callback(go)
+    return chained
+
+
+def _settle(chained: Future, done: Future) -> None:
+    if done.exception() is not None:
+        chained.set_exception(done.exception())
+    else:
+        chained.set_result(done.result())
 
 
 def _form(event: Event) -> dict[str, str]:

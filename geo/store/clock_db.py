@@ -68,7 +68,11 @@ def clock_setting(bind: Bind) -> ClockSetting | None:
     return None if row is None else ClockSetting(row.origin, row.wall_origin, float(row.speed))
 
 
-def shared_clock(bind: Bind, *, fallback: Clock = system_clock, every_s: float = 2.0) -> Clock:
+REREAD_S = 2.0
+"""How often (wall seconds) a running process reads the shared clock again."""
+
+
+def shared_clock(bind: Bind, *, fallback: Clock = system_clock, every_s: float = REREAD_S) -> Clock:
     """A clock that follows the shared row, read again at most every ``every_s`` wall seconds
     (a replay started or stopped reaches a running process within that)."""
     state: dict = {"read_at": None, "clock": fallback}

@@ -1,0 +1,98 @@
+"""The replay's order: posts go as their moments come, one complaint's events one after another."""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+import pandas as pd
+
+from geo.demo.replay import Event, play
+
+T0 = pd.Timestamp("2026-11-02 08:00", tz="Asia/Shanghai")
+SLOW = {"A": 0.6, "A:0": 0.3}  # seconds the server takes to answer these
+
+
+@contextmanager
+def _server(seen: list):
+    """A real HTTP server on a free port that notes when each post starts and ends."""
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+            name = (form.get("update_id") or form.get("attribute[channel_request_id]"))[0]
+            with lock:
+                seen.append(("start", name, time.perf_counter()))
+            time.sleep(SLOW.get(name, 0.0))
+            with lock:
+                seen.append(("end", name, time.perf_counter()))
+            self.send_response(404 if name == "C" else 200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _complaint(rid: str, minutes: int, order: int) -> Event:
+    return Event(T0 + pd.Timedelta(minutes=minutes), order, "requests.json", "wk_x",
+                 {"attribute[channel_request_id]": rid})
+
+
+def _update(rid: str, n: int, minutes: int, order: int) -> Event:
+    return Event(T0 + pd.Timedelta(minutes=minutes), order, "servicerequestupdates.json", "wk_x",
+                 {"service_request_id": rid, "update_id": f"{rid}:{n}"})
+
+
+def test_a_slow_answer_holds_back_only_its_own_complaint_s_events():
+    """With everything due at once: B is posted while A's slow answer is still on its way, and
+    A's updates follow A's answer, each after the one before it answered; every post counted."""
+    timeline = sorted([_complaint("A", 0, 0), _update("A", 0, 0, 1), _update("A", 1, 1, 2),
+                       _complaint("B", 0, 3), _update("B", 0, 2, 4), _complaint("C", 5, 5)])
+    seen: list = []
+    after = lambda: datetime.now(UTC) + timedelta(days=3)  # noqa: E731
+    with _server(seen) as base:
+        tally = play(timeline, base, after, sleep=lambda s: None, wall_per_clock=0.0, workers=8)
+    at = {(kind, name): moment for kind, name, moment in seen}
+    assert len(seen) == 2 * len(timeline)
+    assert at["start", "B"] < at["end", "A"], "B waited for A's answer"
+    assert at["end", "B:0"] < at["end", "A"], "B's update waited for A's answer"
+    assert at["end", "A"] <= at["start", "A:0"]
+    assert at["end", "A:0"] <= at["start", "A:1"]
+    assert at["end", "B"] <= at["start", "B:0"]
+    assert (tally.sent, tally.accepted, tally.rejected, tally.failed) == (6, 5, 1, 0)
+    assert tally.by_status == {200: 5, 404: 1}
+    assert tally.late_s > 86_400, "lateness is counted when a post goes, against its moment"
+
+
+def test_a_replay_that_keeps_up_posts_each_event_at_its_moment():
+    """On a clock running 600× as fast, events a clock minute apart go about 0.1 s apart, in
+    order, and none is sent before its moment."""
+    timeline = [_complaint(rid, n, n) for n, rid in enumerate("DEFG")]
+    seen: list = []
+    wall_origin = datetime.now(UTC)
+    clock = lambda: T0.to_pydatetime() + (datetime.now(UTC) - wall_origin) * 600  # noqa: E731
+    started = time.perf_counter()
+    with _server(seen) as base:
+        tally = play(timeline, base, clock, sleep=time.sleep, wall_per_clock=1 / 600, workers=4)
+    starts = [moment - started for kind, _name, moment in seen if kind == "start"]
+    assert [name for kind, name, _ in seen if kind == "start"] == list("DEFG")
+    for n, moment in enumerate(starts):
+        assert moment >= n * 0.1 - 0.01, (n, starts)
+    assert tally.sent == tally.accepted == 4
+    assert tally.late_s < 30
