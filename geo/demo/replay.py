@@ -12,10 +12,8 @@ from __future__ import annotations
 import heapq
 import json
 import logging
-import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_futures
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,7 +26,6 @@ from geo.ingest.validate import SATISFACTION, YES_NO, channels
 
 log = logging.getLogger("whistle.replay")
 _OPEN311 = "/open311/v2"
-_KEEP = 10_000
 
 
 @dataclass(order=True)
@@ -167,18 +164,17 @@ class Tally:
 def play(timeline: list[Event], base_url: str, clock: Callable[[], datetime], *,
          sleep: Callable[[float], None], wall_per_clock: float, workers: int = 40,
          stop: Callable[[], bool] = lambda: False) -> Tally:
-    """Post each event when ``clock`` reaches its moment (up to ``workers`` at once); returns
-    the tally.
+    """Post each event when ``clock`` reaches its moment (a few at once); returns the tally.
 
-    Events are posted as their moments come, without waiting for the answers to earlier ones,
-    except that the events of one complaint go one after the other (an update waits for the
-    complaint's answer and for the updates before it: it would race them and find nothing).
-    ``wall_per_clock`` is the wall seconds per clock second (1/speed): how long to sleep.
+    The events due at one moment go together, and the next moment's wait for their answers:
+    a burst of posts makes the API's batches larger (a batch's checks cost about the same for
+    one row as for forty), and posting each event as it comes, unbatched, fell further behind
+    (bench/RESULTS.md, 2026-12-04). ``wall_per_clock`` is the wall seconds per clock second
+    (1/speed): how long to sleep.
     """
     import urllib3
 
     tally = Tally()
-    counting = threading.Lock()
     # One pool of kept-alive connections for the posting threads: urllib3 itself, as requests'
     # sessions cost the replay three times the CPU a post (1.5 against 0.55 ms), on the
     # machine that also runs the API, the worker and the database. No retries: a post that
@@ -187,65 +183,36 @@ def play(timeline: list[Event], base_url: str, clock: Callable[[], datetime], *,
     queue = list(timeline)
     heapq.heapify(queue)
 
-    def post(event: Event) -> None:
-        late = (pd.Timestamp(clock()) - event.at).total_seconds()
+    def post(event: Event) -> tuple[int, float]:
+        late = (pd.Timestamp(clock()) - event.at).total_seconds()  # taken as it goes, not per round
         try:
-            status = pool_manager.request("POST", f"{base_url}{_OPEN311}/{event.path}",
-                                          fields=_form(event), encode_multipart=False).status
+            answer = pool_manager.request("POST", f"{base_url}{_OPEN311}/{event.path}",
+                                          fields=_form(event), encode_multipart=False)
+            return answer.status, late
         except urllib3.exceptions.HTTPError as exc:
             log.warning("replay: %s failed: %s", event.path, exc)
-            status = 0
-        with counting:
-            tally.count(status, late)
+            return 0, late
 
-    # Pipelined rather than in rounds: a round that waited for its slowest answer left the
-    # machine a third idle at 100× (the API's batches, the worker and the database in turn).
-    last: dict[str, Future] = {}
-    pool = ThreadPoolExecutor(workers)
-    finished = False
-    try:
+    with ThreadPoolExecutor(workers) as pool:
         while queue and not stop():
             now = pd.Timestamp(clock())
+            batch = []
             while queue and queue[0].at <= now:
-                event = heapq.heappop(queue)
-                key = event.form.get("attribute[channel_request_id]") or event.form["service_request_id"]
-                last[key] = _after(last.get(key), pool, post, event)
-            if len(last) > _KEEP:  # complaints whose events are all answered need no tail kept
-                last = {key: future for key, future in last.items() if not future.done()}
-            if queue:
+                batch.append(heapq.heappop(queue))
+            # An update of a complaint posted in this round waits for the complaint's answer (it
+            # would race it and find nothing); the others go with the complaints, so that the
+            # API's two intakes (complaints, updates) work at once rather than in turn.
+            complaints = [e for e in batch if e.path == "requests.json"]
+            posting = {e.form["attribute[channel_request_id]"] for e in complaints}
+            updates = [e for e in batch if e.path != "requests.json"]
+            waiting = [e for e in updates if e.form["service_request_id"] in posting]
+            free = [e for e in updates if e.form["service_request_id"] not in posting]
+            for status, late in [*pool.map(post, complaints + free), *pool.map(post, waiting)]:
+                tally.count(status, late)
+            if queue and not batch:
                 wait = (queue[0].at - pd.Timestamp(clock())).total_seconds() * wall_per_clock
-                if wait > 0:
-                    sleep(min(max(wait, 0.01), 1.0))
-        if not stop():
-            wait_futures(list(last.values()))
-            finished = True
-    finally:
-        # Stopped (or interrupted): what has not started is not posted.
-        pool.shutdown(wait=True, cancel_futures=not finished)
+                sleep(min(max(wait, 0.01), 1.0))
     return tally
-
-
-def _after(previous: Future | None, pool: ThreadPoolExecutor, post: Callable[[Event], None], event: Event) -> Future:
-    """``post(event)`` on the pool once ``previous`` (the same complaint's last event) is done."""
-    if previous is None or previous.done():
-        return pool.submit(post, event)
-    chained: Future = Future()
-
-    def go(_done: Future) -> None:
-        try:
-            pool.submit(post, event).add_done_callback(lambda f: _settle(chained, f))
-        except RuntimeError as exc:  # the pool was shut down: a stopped replay
-            chained.set_exception(exc)
-
-    previous.add_done_callback(go)
-    return chained
-
-
-def _settle(chained: Future, done: Future) -> None:
-    if done.exception() is not None:
-        chained.set_exception(done.exception())
-    else:
-        chained.set_result(done.result())
 
 
 def _form(event: Event) -> dict[str, str]:
