@@ -177,9 +177,14 @@ def play(timeline: list[Event], base_url: str, clock: Callable[[], datetime], *,
     tally = Tally()
     # One pool of kept-alive connections for the posting threads: urllib3 itself, as requests'
     # sessions cost the replay three times the CPU a post (1.5 against 0.55 ms), on the
-    # machine that also runs the API, the worker and the database. No retries: a post that
-    # fails is counted as failed, as it would be by a channel.
-    pool_manager = urllib3.PoolManager(maxsize=workers, retries=False, timeout=urllib3.Timeout(total=30))
+    # machine that also runs the API, the worker and the database. A post whose connection
+    # broke is sent once more, as a channel would: the server closes a kept-alive connection
+    # idle for 5 s, and one reused in that instant fails unsent (uvicorn's timeout_keep_alive;
+    # the likely end of three posts lost in a day at 100×). Sending twice is safe, as the API keeps one
+    # complaint per channel id and one update per update id. An answer, even an error, is final.
+    retry = urllib3.Retry(total=1, connect=1, read=1, status=0, other=0, allowed_methods=None,
+                          raise_on_status=False, raise_on_redirect=False, redirect=0)
+    pool_manager = urllib3.PoolManager(maxsize=workers, retries=retry, timeout=urllib3.Timeout(total=30))
     queue = list(timeline)
     heapq.heapify(queue)
 
