@@ -14,8 +14,8 @@ import pandas as pd
 from geo.demo.replay import Event, play
 
 T0 = pd.Timestamp("2026-11-02 08:00", tz="Asia/Shanghai")
-SLOW = {"A": 0.6}
-DROP_ONCE = {"E"}  # closed unanswered the first time  # seconds the server takes to answer these
+SLOW = {"A": 0.6}  # seconds the server takes to answer these
+DROP_ONCE = {"E"}  # closed unanswered the first time
 
 
 @contextmanager
